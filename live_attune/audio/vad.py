@@ -1,0 +1,112 @@
+"""Streaming Silero VAD (the ONNX file faster-whisper ships), one state per channel.
+
+The model scores 512-sample windows (32 ms at 16 kHz), each with the previous 64 samples as
+context, carrying its LSTM state (h, c) from call to call; scoring a long file in batches
+gives exactly the probabilities of scoring it window by window. A two-threshold hysteresis
+turns probabilities into speech flags.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.errors import ModelError
+
+WINDOW = 512  # samples per VAD frame at 16 kHz (32 ms)
+CONTEXT = 64  # samples of left context the model expects
+_STATE_SHAPE = (1, 1, 128)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VadConfig:
+    """Speech on at ``threshold``, off below ``neg_threshold`` (faster-whisper's defaults)."""
+
+    threshold: float = 0.5
+    neg_threshold: float = 0.35
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.neg_threshold <= self.threshold < 1.0:
+            raise ValueError("VAD thresholds need 0 < neg_threshold <= threshold < 1")
+
+
+def silero_model_path() -> Path:
+    """The Silero ONNX file bundled with faster-whisper (never downloaded)."""
+    from faster_whisper.utils import get_assets_path
+
+    candidates = sorted(Path(get_assets_path()).glob("silero_vad*.onnx"))
+    if not candidates:
+        raise ModelError("faster-whisper's Silero VAD model is missing; reinstall faster-whisper")
+    return candidates[-1]
+
+
+@functools.cache
+def _session(path: str) -> object:
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 4
+    try:
+        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"],
+                                            sess_options=opts)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load VAD model {path}: {exc}") from exc
+
+
+class SileroVad:
+    """One channel's streaming VAD: samples in, one speech flag per 512-sample window out."""
+
+    def __init__(self, config: VadConfig | None = None, *, model: Path | None = None) -> None:
+        self.config = config or VadConfig()
+        self._session = _session(str(model or silero_model_path()))
+        self._h = np.zeros(_STATE_SHAPE, np.float32)
+        self._c = np.zeros(_STATE_SHAPE, np.float32)
+        self._context = np.zeros(CONTEXT, np.float32)
+        self._rest = np.zeros(0, np.float32)
+        self._speaking = False
+
+    def probabilities(self, samples: np.ndarray) -> np.ndarray:
+        """Speech probability of each complete window; a partial window waits for more."""
+        audio = np.concatenate([self._rest, samples.astype(np.float32, copy=False)])
+        n = len(audio) // WINDOW
+        self._rest = audio[n * WINDOW:]
+        if n == 0:
+            return np.zeros(0, np.float32)
+        windows = audio[: n * WINDOW].reshape(n, WINDOW)
+        context = np.empty((n, CONTEXT), np.float32)
+        context[0] = self._context
+        context[1:] = windows[:-1, -CONTEXT:]
+        self._context = windows[-1, -CONTEXT:].copy()
+        batch = np.concatenate([context, windows], axis=1)
+        probs, self._h, self._c = self._session.run(  # type: ignore[attr-defined]
+            None, {"input": batch, "h": self._h, "c": self._c})
+        return np.asarray(probs, np.float32).reshape(n)
+
+    def flags(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities, speech flags)`` for each complete window, hysteresis applied."""
+        probs = self.probabilities(samples)
+        out = np.empty(len(probs), bool)
+        on, off, speaking = self.config.threshold, self.config.neg_threshold, self._speaking
+        for i, p in enumerate(probs.tolist()):
+            speaking = p >= on or (speaking and p >= off)
+            out[i] = speaking
+        self._speaking = speaking
+        return probs, out
+
+
+def window_power(samples: np.ndarray) -> np.ndarray:
+    """Mean square of each complete 512-sample window of ``(channels, n)`` audio."""
+    channels, n = samples.shape
+    k = n // WINDOW
+    frames = samples[:, : k * WINDOW].reshape(channels, k, WINDOW).astype(np.float64)
+    return np.mean(frames * frames, axis=2)
+
+
+def power_db(power: np.ndarray) -> np.ndarray:
+    """Mean square → dBFS (a full-scale sine is -3 dBFS)."""
+    return (10.0 * np.log10(power + 1e-12)).astype(np.float32)

@@ -1,0 +1,100 @@
+"""The one event vocabulary, shared by the engine, the output files and the wire format.
+
+Every record is frozen, carries its times in seconds from the session start (``*_s``) and
+names speakers by role (``therapist``, ``client``, ``client_2``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of one speaker's speech (METRICS.md § Activity)."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class FloorChange:
+    """``speaker`` takes the floor at ``at_s``; ``switch_gap_s`` is negative for overlap.
+
+    ``previous`` is None (and ``switch_gap_s`` None) for the session's first turn.
+    """
+
+    speaker: str
+    at_s: float
+    previous: str | None
+    switch_gap_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A maximal stretch in which one speaker holds the floor (METRICS.md § Turns)."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+    speech_s: float
+    switch_gap_s: float | None  # gap before this turn; None for the first turn
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Silence between two segments of the floor holder inside their turn."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class Interruption:
+    """``by`` started speaking while ``of`` held the floor (METRICS.md § Overlaps)."""
+
+    at_s: float
+    by: str
+    of: str
+    successful: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Backchannel:
+    """``by`` vocalised briefly while ``of`` held and kept the floor."""
+
+    at_s: float
+    by: str
+    of: str
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class LongSilence:
+    """Nobody spoke from ``start_s`` to ``end_s`` (at least ``long_silence_s``)."""
+
+    start_s: float
+    end_s: float
+    before: str | None
+    after: str | None
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+Event = Segment | FloorChange | Turn | Pause | Interruption | Backchannel | LongSilence

@@ -1,0 +1,158 @@
+"""Talk time, shares, overlap, silences and the session summary (METRICS.md).
+
+``ActivityLedger`` consumes the same time-ordered boundaries as the floor tracker and keeps
+running sums, so a live snapshot and the final summary come from one code path.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from live_attune.core.config import MetricsConfig
+from live_attune.core.events import Backchannel, FloorChange, Interruption, LongSilence, Turn
+
+THERAPIST = "therapist"
+
+
+class ActivityLedger:
+    """Running talk time, overlap time, rolling window and long silences."""
+
+    def __init__(self, speakers: Sequence[str], *, sample_rate: int, config: MetricsConfig) -> None:
+        self._rate = sample_rate
+        self._window = round(config.window_s * sample_rate)
+        self._long_silence = round(config.long_silence_s * sample_rate)
+        self.talk: dict[str, int] = {s: 0 for s in speakers}  # closed speech, samples
+        self.overlap = 0  # samples with two or more speakers active
+        self.active: dict[str, int] = {}  # speaker -> onset of open segment
+        self._last_change = 0
+        self._silence_from: int | None = None  # end of the last speech, when all are silent
+        self._last_speaker: str | None = None
+        self._recent: deque[tuple[str, int, int]] = deque()  # closed segments in the window
+
+    def onset(self, speaker: str, at: int) -> LongSilence | None:
+        self._advance(at)
+        found = None
+        if not self.active and self._silence_from is not None:
+            if at - self._silence_from >= self._long_silence:
+                found = LongSilence(self._silence_from / self._rate, at / self._rate,
+                                    self._last_speaker, speaker)
+        self.active[speaker] = at
+        return found
+
+    def offset(self, speaker: str, at: int) -> None:
+        self._advance(at)
+        onset = self.active.pop(speaker)
+        self.talk[speaker] += at - onset
+        self._recent.append((speaker, onset, at))
+        if not self.active:
+            self._silence_from = at
+            self._last_speaker = speaker
+
+    def talk_at(self, now: int) -> dict[str, int]:
+        """Talk time per speaker up to ``now``, open segments included."""
+        out = dict(self.talk)
+        for speaker, onset in self.active.items():
+            out[speaker] += max(0, now - onset)
+        return out
+
+    def overlap_at(self, now: int) -> int:
+        return self.overlap + (max(0, now - self._last_change) if len(self.active) >= 2 else 0)
+
+    def rolling_talk_at(self, now: int) -> dict[str, int]:
+        """Talk time per speaker within the last ``window`` before ``now``."""
+        lo = now - self._window
+        while self._recent and self._recent[0][2] <= lo:
+            self._recent.popleft()
+        out = {s: 0 for s in self.talk}
+        spans = [*self._recent, *((s, on, now) for s, on in self.active.items())]
+        for speaker, start, end in spans:
+            out[speaker] += max(0, min(end, now) - max(start, lo))
+        return out
+
+    def _advance(self, at: int) -> None:
+        if len(self.active) >= 2:
+            self.overlap += at - self._last_change
+        self._last_change = at
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyStats:
+    """Response latency: switch gaps before therapist turns that follow a client turn."""
+
+    count: int
+    median_s: float | None
+    mean_s: float | None
+    share_patient: float | None  # share of responses that waited >= patient_wait_s
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMetrics:
+    """The METRICS.md measures at one moment (live) or for the whole session (final)."""
+
+    at_s: float
+    speakers: tuple[str, ...]
+    floor_holder: str | None
+    current_turn_s: float
+    talk_time_s: Mapping[str, float]
+    talk_share: Mapping[str, float | None]  # of all talk time (silence excluded)
+    talk_share_of_elapsed: Mapping[str, float | None]  # of elapsed time (silence included)
+    rolling_talk_share: Mapping[str, float | None]  # over the last window_s
+    overlap_s: float
+    overlap_share: float | None  # overlap time / total talk time
+    response_latency: LatencyStats
+    longest_monologue_s: Mapping[str, float]
+    interruptions_by: Mapping[str, int]
+    successful_interruptions_by: Mapping[str, int]
+    interruptions_per_hour_by: Mapping[str, float | None]
+    backchannels_by: Mapping[str, int]
+    long_silences: int
+    turns: int
+    monologue_cue: bool  # the therapist's current turn is past monologue_cue_s
+
+
+def shares(values: Mapping[str, float], total: float) -> dict[str, float | None]:
+    """Each value's fraction of ``total``; None when the total is zero."""
+    return {k: (v / total if total > 0 else None) for k, v in values.items()}
+
+
+def latency_stats(gaps_s: Sequence[float], patient_wait_s: float) -> LatencyStats:
+    if not gaps_s:
+        return LatencyStats(0, None, None, None)
+    patient = sum(1 for g in gaps_s if g >= patient_wait_s)
+    return LatencyStats(len(gaps_s), statistics.median(gaps_s), statistics.fmean(gaps_s),
+                        patient / len(gaps_s))
+
+
+def response_gap_s(change: FloorChange) -> float | None:
+    """The switch gap before a therapist turn that follows a client turn, else None.
+
+    METRICS.md § Turns: response latency ("patience").
+    """
+    if change.speaker != THERAPIST or change.previous in (None, THERAPIST):
+        return None
+    return change.switch_gap_s
+
+
+def count_by(speakers: Iterable[str], who: Iterable[str]) -> dict[str, int]:
+    out = dict.fromkeys(speakers, 0)
+    for s in who:
+        out[s] = out.get(s, 0) + 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class EventTally:
+    """What the summary needs from the event history."""
+
+    turns: Sequence[Turn]
+    interruptions: Sequence[Interruption]
+    backchannels: Sequence[Backchannel]
+    long_silences: int
+    response_gaps_s: Sequence[float]
+
+
+def per_hour(counts: Mapping[str, int], elapsed_s: float) -> dict[str, float | None]:
+    return {k: (v * 3600.0 / elapsed_s if elapsed_s > 0 else None) for k, v in counts.items()}

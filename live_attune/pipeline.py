@@ -1,0 +1,100 @@
+"""One pipeline for live and offline: audio blocks → VAD → attribution → conversation engine.
+
+Only the source differs between ``live`` and ``analyze``; both push ``(channels, n)`` float32
+blocks at 16 kHz into ``Pipeline.process``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from live_attune.audio.vad import WINDOW, SileroVad, VadConfig, power_db, window_power
+from live_attune.core import ActivityFrame, ConversationEngine, MetricsConfig, SessionMetrics
+from live_attune.core.events import Event
+from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, CrosstalkGate
+
+MODE_CHANNELS = "channels"  # one microphone per person
+MODE_ACTIVITY = "activity-only"  # one microphone, no attribution: speech activity only
+ACTIVITY_SPEAKER = "speech"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    """Everything the pipeline needs besides the audio."""
+
+    metrics: MetricsConfig = MetricsConfig()
+    vad: VadConfig = VadConfig()
+    crosstalk: CrosstalkConfig = CrosstalkConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How input channels become speakers."""
+
+    mode: str
+    speakers: tuple[str, ...]
+    channel_indices: tuple[int, ...]  # input channel of each speaker
+    input_channels: int
+
+
+def layout_for(channels: int, channel_map: ChannelMap | None, source: str) -> Layout:
+    """Choose the analysis mode for ``channels`` inputs and an optional role map."""
+    from live_attune.speakers.channels import default_map
+
+    if channel_map is None and channels == 1:
+        return Layout(MODE_ACTIVITY, (ACTIVITY_SPEAKER,), (0,), 1)
+    cmap = channel_map or default_map(channels, source)
+    cmap.check(channels, source)
+    return Layout(MODE_CHANNELS, cmap.speakers, cmap.channel_indices, channels)
+
+
+class Pipeline:
+    """Stateful per-session pipeline; feed blocks in order, then ``finish``."""
+
+    def __init__(self, layout: Layout, config: PipelineConfig | None = None,
+                 *, sample_rate: int = 16_000) -> None:
+        self.layout = layout
+        self.config = config or PipelineConfig()
+        self.sample_rate = sample_rate
+        self.engine = ConversationEngine(layout.speakers, sample_rate=sample_rate,
+                                         config=self.config.metrics)
+        self._vads = [SileroVad(self.config.vad) for _ in layout.channel_indices]
+        self._gate = CrosstalkGate(len(layout.channel_indices), self.config.crosstalk)
+        self._rest = np.zeros((len(layout.channel_indices), 0), np.float32)
+        self._next = 0  # sample index of the next frame
+        self.frames = 0
+        self.last_levels_db = np.full(len(layout.channel_indices), -120.0, np.float32)
+
+    def process(self, block: np.ndarray) -> list[Event]:
+        """Take a ``(input_channels, n)`` block; return the events it made final."""
+        if block.ndim != 2 or block.shape[0] != self.layout.input_channels:
+            raise ValueError(f"expected ({self.layout.input_channels}, n) audio, got {block.shape}")
+        audio = block[list(self.layout.channel_indices)]
+        flags = np.stack([vad.flags(ch)[1] for vad, ch in zip(self._vads, audio, strict=True)])
+        joined = np.concatenate([self._rest, audio], axis=1)
+        k = flags.shape[1]
+        power = window_power(joined[:, : k * WINDOW])
+        self._rest = joined[:, k * WINDOW:]
+        if k:
+            self.last_levels_db = power_db(power[:, -1])
+        self.engine.feed(self._frames(self._gate.push(flags, power)))
+        return self.engine.events_received()
+
+    def snapshot(self) -> SessionMetrics:
+        return self.engine.snapshot()
+
+    def finish(self) -> tuple[SessionMetrics, list[Event]]:
+        """Close the session; the trailing partial window (< 32 ms) is not scored."""
+        self.engine.feed(self._frames(self._gate.flush()))
+        metrics = self.engine.finish()
+        return metrics, self.engine.events_received()
+
+    def _frames(self, active: np.ndarray) -> list[ActivityFrame]:
+        out = []
+        for column in active.T.tolist():
+            out.append(ActivityFrame(self._next, self._next + WINDOW, tuple(column)))
+            self._next += WINDOW
+        self.frames += len(out)
+        return out

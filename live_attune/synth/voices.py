@@ -1,0 +1,70 @@
+"""espeak-ng speech at 16 kHz, trimmed to its first and last audible sample."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.audio.decode import read_all
+from live_attune.errors import LiveAttuneError
+
+SILENCE_FLOOR = 10 ** (-50 / 20)  # |x| below -50 dBFS counts as silence when trimming
+AUDIBLE_DB = -25.0  # 10 ms frames this far below a voice's active level count as silence
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """An espeak-ng voice: name+variant, pitch (0-99) and speed (words per minute)."""
+
+    name: str
+    pitch: int
+    speed_wpm: int
+
+
+THERAPIST_VOICE = Voice("en-us+f3", 62, 165)
+CLIENT_VOICE = Voice("en-gb+m3", 32, 160)
+
+
+@functools.lru_cache(maxsize=4096)
+def speak(voice: Voice, text: str) -> np.ndarray:
+    """``text`` spoken by ``voice``: float32 mono at 16 kHz, silence trimmed at both ends."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise LiveAttuneError("espeak-ng is not installed (Debian package espeak-ng)")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "u.wav"
+        cmd = [exe, "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed_wpm),
+               "-w", str(wav), text]
+        subprocess.run(cmd, check=True, capture_output=True)
+        audio = read_all(wav)[0]
+    loud = np.flatnonzero(np.abs(audio) > SILENCE_FLOOR)
+    if len(loud) == 0:
+        raise LiveAttuneError(f"espeak-ng produced silence for {text!r}")
+    return audio[loud[0]: loud[-1] + 1].copy()
+
+
+def frame_rms(audio: np.ndarray, hop: int = 160) -> np.ndarray:
+    """RMS of each 10 ms frame (160 samples at 16 kHz)."""
+    frames = audio[: len(audio) // hop * hop].reshape(-1, hop).astype(np.float64)
+    return np.sqrt(np.mean(frames**2, axis=1))
+
+
+def active_rms(audio: np.ndarray) -> float:
+    """RMS over the frames within 50 dB of the loudest frame (the voice's speech level)."""
+    rms = frame_rms(audio)
+    if len(rms) == 0 or rms.max() <= 0:
+        return 0.0
+    active = rms[rms > rms.max() * 10 ** (-50 / 20)]
+    return float(np.sqrt(np.mean(active**2)))
+
+
+def audible(audio: np.ndarray, level: float | None = None) -> np.ndarray:
+    """Per 10 ms frame: louder than ``AUDIBLE_DB`` under the voice's active level."""
+    ref = active_rms(audio) if level is None else level
+    return frame_rms(audio) > ref * 10 ** (AUDIBLE_DB / 20)
