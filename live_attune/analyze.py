@@ -1,0 +1,86 @@
+"""Offline analysis: a file through the same pipeline the live session uses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.asr.whisper import Utterance
+from live_attune.audio.decode import SAMPLE_RATE, AudioInfo, iter_blocks, probe
+from live_attune.core import SessionMetrics
+from live_attune.core.conversation import SessionHistory
+from live_attune.errors import AudioInputError
+from live_attune.pipeline import Layout, Pipeline, PipelineConfig, layout_for
+from live_attune.speakers.channels import ChannelMap
+
+Progress = Callable[[float, SessionMetrics], None]  # seconds of audio done, live measures
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    """Everything one analysis produced."""
+
+    info: AudioInfo
+    layout: Layout
+    config: PipelineConfig
+    metrics: SessionMetrics
+    history: SessionHistory
+    duration_s: float
+    notes: tuple[str, ...] = field(default=())
+    transcript: tuple[Utterance, ...] = field(default=())
+
+
+def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
+                 config: PipelineConfig | None = None, realtime_speed: float | None = None,
+                 progress: Progress | None = None) -> AnalysisResult:
+    """Run ``path`` through the pipeline, as fast as possible or paced at ``realtime_speed``."""
+    info = probe(path)
+    layout = layout_for(info.channels, channel_map, str(path))
+    pipeline = Pipeline(layout, config, sample_rate=SAMPLE_RATE)
+    notes = _mode_notes(layout)
+    samples, error = 0, None
+    try:
+        for block in _paced(iter_blocks(path), realtime_speed):
+            pipeline.process(block)
+            samples += block.shape[1]
+            if progress is not None:
+                progress(samples / SAMPLE_RATE, pipeline.snapshot())
+    except AudioInputError as exc:
+        if samples == 0:
+            raise
+        error = exc
+    if samples == 0:
+        raise AudioInputError(f"{path}: contains no audio samples")
+    if error is not None:
+        notes.append(f"decoding stopped early ({error}); analysed the first "
+                     f"{samples / SAMPLE_RATE:.1f} s")
+    metrics, _ = pipeline.finish()
+    if not pipeline.engine.history.segments:
+        notes.append("no speech detected")
+    return AnalysisResult(info, layout, pipeline.config, metrics, pipeline.engine.history,
+                          samples / SAMPLE_RATE, tuple(notes))
+
+
+def _mode_notes(layout: Layout) -> list[str]:
+    if layout.mode == "activity-only":
+        return ["mono input: speech activity only, not attributed to therapist or client "
+                "(single-microphone attribution is not used)"]
+    return []
+
+
+def _paced(blocks: Iterator[np.ndarray], speed: float | None) -> Iterator[np.ndarray]:
+    """Yield blocks no faster than ``speed`` × real time (None: as fast as possible)."""
+    if speed is None:
+        yield from blocks
+        return
+    start, done = time.monotonic(), 0.0
+    for block in blocks:
+        done += block.shape[1] / SAMPLE_RATE
+        wait = start + done / speed - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        yield block

@@ -1,0 +1,122 @@
+"""The ``live-attune`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from live_attune import __version__
+from live_attune.errors import LiveAttuneError, UsageError
+
+EXIT_CODES = """exit codes:
+  0  success
+  2  usage error (bad option; a --channels map that does not fit the audio)
+  3  the audio cannot be read (missing, empty, not audio, corrupt)
+  4  audio device problem
+  5  model missing
+  6  output cannot be written
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except LiveAttuneError as exc:
+        print(f"live-attune: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("live-attune: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="live-attune",
+        description="Local turn-taking feedback for psychotherapy sessions. Nothing leaves "
+                    "this machine.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"live-attune {__version__}")
+    sub = p.add_subparsers(title="commands")
+    _add_analyze(sub)
+    _add_demo(sub)
+    _add_synth(sub)
+    return p
+
+
+def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    a = sub.add_parser(
+        "analyze", help="analyse a recorded session file",
+        description="Analyse a recorded session: who spoke when, turns, pauses, response "
+                    "latency, interruptions, backchannels, long silences (shared/METRICS.md). "
+                    "Writes OUT/session.json (schema: live_attune/schema/session.schema.json) "
+                    "and OUT/turns.csv, and prints a summary.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("audio", type=Path,
+                   help="audio file: WAV, FLAC, OGG/Opus, MP3 ... any rate; one channel per "
+                        "person, or mono")
+    a.add_argument("--out", type=Path, required=True, help="directory for session.json and "
+                   "turns.csv (created if missing)")
+    a.add_argument("--channels", metavar="ROLES",
+                   help="role of each channel in order, comma separated: therapist, client, "
+                        "client_2 ... or ignore. Default for stereo: therapist,client. Mono "
+                        "without it is analysed as speech activity only")
+    a.add_argument("--no-transcribe", action="store_true",
+                   help="skip the local Whisper transcript (faster; no language measures)")
+    a.add_argument("--model", type=Path, help="CTranslate2 Whisper model directory for the "
+                   "transcript (default: the bundled tiny.en)")
+    a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    a.set_defaults(run=_run_analyze)
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    d = sub.add_parser("demo", help="replay the bundled demo session through the live pipeline",
+                       description="Replay the bundled two-voice demo session in real time "
+                                   "through the live pipeline, printing the live measures.")
+    d.add_argument("--speed", type=float, default=1.0,
+                   help="replay speed (1 = real time; 0 = as fast as possible)")
+    d.add_argument("--out", type=Path, default=Path("live-attune-demo"),
+                   help="directory for the demo's session.json and turns.csv")
+    d.set_defaults(run=_run_demo)
+
+
+def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("synth", help="generate a synthetic conversation with known timing",
+                       description="Generate a two-voice conversation with espeak-ng: "
+                                   "stereo.wav, mono.wav and truth.json (exact timing).")
+    s.add_argument("--out", type=Path, required=True, help="output directory")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--turns", type=int, default=24, help="number of turns")
+    s.add_argument("--bleed-db", type=float, default=-14.0, help="crosstalk level")
+    s.add_argument("--snr-db", type=float, default=20.0, help="speech-to-noise ratio")
+    s.set_defaults(run=_run_synth)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from live_attune.commands import analyze_command
+
+    return analyze_command(args)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from live_attune.commands import demo_command
+
+    if args.speed < 0:
+        raise UsageError("--speed must be 0 (as fast as possible) or positive")
+    return demo_command(args)
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    from live_attune.commands import synth_command
+
+    return synth_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""What each CLI command does (argument parsing stays in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+from live_attune.analyze import AnalysisResult, analyze_file
+from live_attune.audio.decode import probe
+from live_attune.core import SessionMetrics
+from live_attune.output import write_outputs
+from live_attune.speakers.channels import ChannelMap
+
+PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    cmap = ChannelMap.parse(args.channels) if args.channels else None
+    result = _analyze_with_progress(args.audio, cmap, quiet=args.quiet)
+    if not args.no_transcribe:
+        result = _with_transcript(result, args.model)
+    session, turns = write_outputs(result, args.out)
+    if not args.quiet:
+        print(summary_table(result))
+        print(f"\nwrote {session} and {turns}")
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    path = demo_path()
+    speed = None if args.speed == 0 else args.speed
+    print(f"Replaying the bundled demo session ({path.name}) at "
+          f"{'full speed' if speed is None else f'{speed:g}x real time'}; Ctrl-C stops.")
+    status = _LiveStatus()
+    result = analyze_file(path, realtime_speed=speed, progress=status.update)
+    status.close()
+    session, turns = write_outputs(result, args.out)
+    print(summary_table(result))
+    print(f"\nwrote {session} and {turns}")
+    return 0
+
+
+def synth_command(args: argparse.Namespace) -> int:
+    from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
+    from live_attune.synth.truth import write
+
+    conv = make_conversation(args.seed, ScenarioConfig(turns=args.turns))
+    paths = write(conv, args.out, MixConfig(bleed_db=args.bleed_db, snr_db=args.snr_db,
+                                            seed=args.seed))
+    print(f"wrote {', '.join(str(p) for p in paths.values())} ({conv.duration_s:.1f} s)")
+    return 0
+
+
+def demo_path() -> Path:
+    return Path(str(resources.files("live_attune").joinpath("data/demo_session.opus")))
+
+
+def _analyze_with_progress(path: Path, cmap: ChannelMap | None, *, quiet: bool
+                           ) -> AnalysisResult:
+    info = probe(path)
+    total = info.duration_s or 0.0
+    if quiet or total < PROGRESS_MIN_S:
+        return analyze_file(path, channel_map=cmap)
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="s", desc="analysing", file=sys.stderr,
+              bar_format="{desc} {bar} {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]"
+              ) as bar:
+        def advance(done_s: float, _metrics: SessionMetrics) -> None:
+            bar.update(min(done_s, total) - bar.n)
+
+        return analyze_file(path, channel_map=cmap, progress=advance)
+
+
+def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResult:
+    from live_attune.asr.whisper import transcribe_turns
+
+    channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
+    utterances = transcribe_turns(result.info.path, result.history.turns, channel_of, model)
+    return replace(result, transcript=tuple(utterances))
+
+
+class _LiveStatus:
+    """One terminal line, rewritten about once a second of audio, with the live measures."""
+
+    def __init__(self) -> None:
+        self._next_s = 0.0
+        self._metrics: SessionMetrics | None = None
+
+    def update(self, done_s: float, metrics: SessionMetrics | None = None) -> None:
+        if metrics is not None and done_s >= self._next_s:
+            self._next_s = done_s + 1.0
+            print("\r" + live_line(metrics), end="", flush=True)
+
+    def close(self) -> None:
+        print()
+
+
+def live_line(m: SessionMetrics) -> str:
+    """The few calm numbers the live view shows, as one line."""
+    mins, secs = divmod(int(m.at_s), 60)
+    share = " ".join(f"{s[0].upper()} {_pct(m.talk_share[s])}" for s in m.speakers)
+    rolling = " ".join(_pct(m.rolling_talk_share[s]) for s in m.speakers)
+    lat = m.response_latency.median_s
+    inter = " ".join(f"{s[0].upper()}{m.interruptions_by[s]}" for s in m.speakers)
+    return (f"{mins:02d}:{secs:02d}  floor {m.floor_holder or '-':9s}  talk {share} "
+            f"(5 min {rolling})  latency {'-' if lat is None else f'{lat:.1f} s'}  "
+            f"interruptions {inter}  ")
+
+
+def summary_table(result: AnalysisResult) -> str:
+    """A short plain-text table of the whole-session measures."""
+    m = result.metrics
+    rows = [("", *m.speakers)]
+    rows.append(("talk time", *(f"{m.talk_time_s[s]:.1f} s" for s in m.speakers)))
+    rows.append(("talk share", *(_pct(m.talk_share[s]) for s in m.speakers)))
+    rows.append(("longest turn", *(f"{m.longest_monologue_s[s]:.1f} s" for s in m.speakers)))
+    rows.append(("interruptions made", *(str(m.interruptions_by[s]) for s in m.speakers)))
+    rows.append(("  successful", *(str(m.successful_interruptions_by[s]) for s in m.speakers)))
+    rows.append(("backchannels", *(str(m.backchannels_by[s]) for s in m.speakers)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lat = m.response_latency
+    lines += [
+        "",
+        f"duration {result.duration_s:.1f} s · mode {result.layout.mode} · "
+        f"{m.turns} turns · overlap {m.overlap_s:.1f} s · long silences {m.long_silences}",
+        "response latency (therapist after client): "
+        + ("none" if lat.count == 0 else
+           f"median {lat.median_s:.2f} s, mean {lat.mean_s:.2f} s, "
+           f"{_pct(lat.share_patient)} waited ≥ {result.config.metrics.patient_wait_s:g} s"),
+        *(f"note: {n}" for n in result.notes),
+    ]
+    return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"

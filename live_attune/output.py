@@ -1,0 +1,93 @@
+"""session.json (described by schema/session.schema.json) and turns.csv."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from live_attune import __version__
+from live_attune.analyze import AnalysisResult
+from live_attune.errors import OutputError
+
+SCHEMA_VERSION = 1
+
+
+def session_dict(result: AnalysisResult) -> dict[str, Any]:
+    """The whole analysis as plain JSON-able data (schema_version 1)."""
+    h = result.history
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"live-attune {__version__}",
+        "source": {"path": result.info.path, "channels": result.info.channels,
+                   "source_rate_hz": result.info.source_rate_hz, "codec": result.info.codec},
+        "mode": result.layout.mode,
+        "speakers": list(result.layout.speakers),
+        "duration_s": result.duration_s,
+        "notes": list(result.notes),
+        "config": {"metrics": asdict(result.config.metrics), "vad": asdict(result.config.vad),
+                   "crosstalk": asdict(result.config.crosstalk)},
+        "segments": [asdict(s) for s in h.segments],
+        "turns": [asdict(t) for t in h.turns],
+        "pauses": [asdict(p) for p in h.pauses],
+        "floor_changes": [asdict(f) for f in h.floor_changes],
+        "metrics": _metrics(result),
+        "transcript": [asdict(u) for u in result.transcript],
+    }
+
+
+def _metrics(result: AnalysisResult) -> dict[str, Any]:
+    m, h = result.metrics, result.history
+    lat = m.response_latency
+    return {
+        "talk_time_s": dict(m.talk_time_s),
+        "talk_share": dict(m.talk_share),
+        "talk_share_of_elapsed": dict(m.talk_share_of_elapsed),
+        "rolling_talk_share": dict(m.rolling_talk_share),
+        "overlap_s": m.overlap_s,
+        "overlap_share": m.overlap_share,
+        "turn_count": m.turns,
+        "response_latency_s": {"count": lat.count, "median": lat.median_s, "mean": lat.mean_s,
+                               "share_patient": lat.share_patient},
+        "longest_monologue_s": dict(m.longest_monologue_s),
+        "interruptions": [asdict(i) for i in h.interruptions],
+        "interruptions_by": dict(m.interruptions_by),
+        "successful_interruptions_by": dict(m.successful_interruptions_by),
+        "interruptions_per_hour_by": dict(m.interruptions_per_hour_by),
+        "backchannels": [asdict(b) for b in h.backchannels],
+        "backchannels_by": dict(m.backchannels_by),
+        "long_silences": [asdict(s) | {"duration_s": s.duration_s} for s in h.long_silences],
+    }
+
+
+def schema() -> dict[str, Any]:
+    text = resources.files("live_attune").joinpath("schema/session.schema.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def write_outputs(result: AnalysisResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``session.json`` and ``turns.csv`` into ``out_dir`` (created if needed)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        session_path, turns_path = out_dir / "session.json", out_dir / "turns.csv"
+        _atomic_write(session_path, json.dumps(session_dict(result), indent=1) + "\n")
+        with turns_path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["speaker", "start_s", "end_s", "duration_s", "speech_s",
+                             "switch_gap_s"])
+            for t in result.history.turns:
+                gap = "" if t.switch_gap_s is None else f"{t.switch_gap_s:.3f}"
+                writer.writerow([t.speaker, f"{t.start_s:.3f}", f"{t.end_s:.3f}",
+                                 f"{t.duration_s:.3f}", f"{t.speech_s:.3f}", gap])
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    return session_path, turns_path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
