@@ -62,6 +62,7 @@ class Pipeline:
                                          config=self.config.metrics)
         self._vads = [SileroVad(self.config.vad) for _ in layout.channel_indices]
         self._gate = CrosstalkGate(len(layout.channel_indices), self.config.crosstalk)
+        self._power = np.zeros((len(layout.channel_indices), 0))  # windows awaiting flags
         self._rest = np.zeros((len(layout.channel_indices), 0), np.float32)
         self._next = 0  # sample index of the next frame
         self.frames = 0
@@ -72,14 +73,14 @@ class Pipeline:
         if block.ndim != 2 or block.shape[0] != self.layout.input_channels:
             raise ValueError(f"expected ({self.layout.input_channels}, n) audio, got {block.shape}")
         audio = block[list(self.layout.channel_indices)]
-        flags = np.stack([vad.flags(ch)[1] for vad, ch in zip(self._vads, audio, strict=True)])
+        flags = np.stack([vad.flags(ch) for vad, ch in zip(self._vads, audio, strict=True)])
         joined = np.concatenate([self._rest, audio], axis=1)
-        k = flags.shape[1]
+        k = joined.shape[1] // WINDOW
         power = window_power(joined[:, : k * WINDOW])
         self._rest = joined[:, k * WINDOW:]
         if k:
             self.last_levels_db = power_db(power[:, -1])
-        self.engine.feed(self._frames(self._gate.push(flags, power)))
+        self.engine.feed(self._frames(self._gated(flags, power)))
         return self.engine.events_received()
 
     def snapshot(self) -> SessionMetrics:
@@ -87,9 +88,18 @@ class Pipeline:
 
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the session; the trailing partial window (< 32 ms) is not scored."""
+        owed = np.stack([vad.flush() for vad in self._vads])
+        self._gated(owed, np.zeros((len(self._vads), 0)))
         self.engine.feed(self._frames(self._gate.flush()))
         metrics = self.engine.finish()
         return metrics, self.engine.events_received()
+
+    def _gated(self, flags: np.ndarray, power: np.ndarray) -> np.ndarray:
+        """Pair VAD flags (which lag by the VAD's shift) with their windows' power."""
+        self._power = np.concatenate([self._power, power], axis=1)
+        k = flags.shape[1]
+        paired, self._power = self._power[:, :k], self._power[:, k:]
+        return self._gate.push(flags, paired)
 
     def _frames(self, active: np.ndarray) -> list[ActivityFrame]:
         out = []

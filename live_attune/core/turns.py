@@ -259,7 +259,7 @@ class FloorTracker:
             self._resolve_pending_as_backchannels(turn.speaker, only=other)
         self._close_turn(turn)
         self._start_turn(vocal.speaker, chain[0][0] if chain else vocal.onset,
-                         previous=turn, chain=chain)
+                         previous=turn, chain=[*chain, (vocal.onset, -1)])
         for other in self._vocals.values():  # others already speaking cannot interrupt a
             other.holder_speaking = False  # turn that began after their onset
             other.floor_ok = False
@@ -270,11 +270,12 @@ class FloorTracker:
         if previous is not None and previous.last_end is not None:
             gap = start - previous.last_end
         turn = _Turn(speaker=speaker, start=start, gap=gap)
-        for onset, end in chain or []:
+        for onset, end in chain or []:  # closed short pieces, then the open vocalisation
             if turn.last_end is not None:
                 self._out.append(Pause(speaker, self._s(turn.last_end), self._s(onset)))
-            turn.speech += end - onset
-            turn.last_end = end
+            if end >= 0:
+                turn.speech += end - onset
+                turn.last_end = end
         self._turn = turn
         prev_speaker = previous.speaker if previous is not None else None
         gap_s = None if gap is None else self._s(gap)

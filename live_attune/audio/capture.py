@@ -1,0 +1,115 @@
+"""Live capture with sounddevice: the callback copies each block into a bounded queue.
+
+The callback does nothing else (no VAD, no logging, no locks beyond the queue's own): if the
+consumer falls behind, the newest block is dropped and counted in ``overflows``; the
+driver's own input overflows are counted in ``driver_overflows``. Nothing is silent.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from live_attune.errors import DeviceError
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureConfig:
+    device: int | str | None = None  # sounddevice index or name; None: the default input
+    channels: int = 2
+    block_s: float = 0.1  # 100 ms blocks
+    queue_blocks: int = 100  # 10 s of buffering before blocks are dropped
+
+    def __post_init__(self) -> None:
+        if self.channels < 1:
+            raise ValueError("channels must be >= 1")
+        if not 0.005 <= self.block_s <= 1.0:
+            raise ValueError("block_s must be between 5 ms and 1 s")
+        if self.queue_blocks < 1:
+            raise ValueError("queue_blocks must be >= 1")
+
+
+class MicSource:
+    """A started input stream; iterate ``blocks()`` for ``(channels, n)`` float32 arrays."""
+
+    def __init__(self, config: CaptureConfig) -> None:
+        self.config = config
+        self.overflows = 0  # blocks dropped because the queue was full
+        self.driver_overflows = 0  # blocks the driver reported as overflowed
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=config.queue_blocks)
+        self._stream: Any = None
+
+    def __enter__(self) -> MicSource:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        import sounddevice as sd
+
+        device = resolve_device(self.config.device, self.config.channels)
+        try:
+            self._stream = sd.InputStream(
+                device=device, channels=self.config.channels, samplerate=SAMPLE_RATE,
+                dtype="float32", blocksize=int(self.config.block_s * SAMPLE_RATE),
+                callback=self._callback)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise DeviceError(f"cannot open input device {device!r}: {exc}") from exc
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+
+    def blocks(self, timeout_s: float = 2.0) -> Iterator[np.ndarray]:
+        """Yield captured blocks as they arrive; stops when the stream ends and drains."""
+        while True:
+            try:
+                yield self._queue.get(timeout=timeout_s)
+            except queue.Empty:
+                if self._stream is None or not self._stream.active:
+                    return
+                raise DeviceError("the input device stopped delivering audio") from None
+
+    def _callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
+        # Runs on the audio thread: copy and hand off, nothing else.
+        if status.input_overflow:
+            self.driver_overflows += 1
+        try:
+            self._queue.put_nowait(indata.T.copy())
+        except queue.Full:
+            self.overflows += 1
+
+
+def resolve_device(device: int | str | None, channels: int) -> int | str | None:
+    """Check that ``device`` exists and has ``channels`` inputs; else list what there is."""
+    import sounddevice as sd
+
+    try:
+        info = sd.query_devices(device, kind="input" if device is None else None)
+    except (ValueError, sd.PortAudioError):
+        raise DeviceError(f"no input device {device!r}; available: {list_inputs()}") from None
+    if info["max_input_channels"] < channels:
+        raise DeviceError(f"device {info['name']!r} has {info['max_input_channels']} input "
+                          f"channel(s), {channels} needed; available: {list_inputs()}")
+    return device
+
+
+def list_inputs() -> str:
+    import sounddevice as sd
+
+    names = [f"{i}: {d['name']} ({d['max_input_channels']} ch)"
+             for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+    return "; ".join(names) or "none"

@@ -1,0 +1,44 @@
+"""Shared fixtures: synthetic conversations with known truth, and the real recordings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from live_attune.synth import MixConfig, make_conversation
+from live_attune.synth.truth import write
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+ACCURACY_SEEDS = (1, 2, 3, 4, 5, 6)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED_DATA.is_dir(), f"the real recordings are expected at {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("synth")
+
+
+def render_seed(root: Path, seed: int, mix: MixConfig | None = None) -> dict[str, Path]:
+    out = root / f"seed{seed}"
+    if (out / "truth.json").exists():
+        return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
+                "truth": out / "truth.json"}
+    return write(make_conversation(seed), out, mix or MixConfig(seed=seed))
+
+
+@pytest.fixture(scope="session")
+def conversation(synth_dir: Path) -> dict[str, Path]:
+    """One rendered conversation (seed 1): stereo.wav, mono.wav, truth.json."""
+    return render_seed(synth_dir, 1)
+
+
+def load_truth(paths: dict[str, Path]) -> dict:  # type: ignore[type-arg]
+    return json.loads(paths["truth"].read_text())  # type: ignore[no-any-return]
