@@ -12,6 +12,7 @@ from live_attune.analyze import AnalysisResult, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
 from live_attune.output import write_outputs
+from live_attune.pipeline import layout_for
 from live_attune.speakers.channels import ChannelMap
 
 PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
@@ -61,6 +62,7 @@ def demo_path() -> Path:
 def _analyze_with_progress(path: Path, cmap: ChannelMap | None, *, quiet: bool
                            ) -> AnalysisResult:
     info = probe(path)
+    layout_for(info.channels, cmap, str(path))  # a map that does not fit fails before any bar
     total = info.duration_s or 0.0
     if quiet or total < PROGRESS_MIN_S:
         return analyze_file(path, channel_map=cmap)
