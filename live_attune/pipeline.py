@@ -6,7 +6,7 @@ blocks at 16 kHz into ``Pipeline.process``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,9 +24,9 @@ ACTIVITY_SPEAKER = "speech"
 class PipelineConfig:
     """Everything the pipeline needs besides the audio."""
 
-    metrics: MetricsConfig = MetricsConfig()
-    vad: VadConfig = VadConfig()
-    crosstalk: CrosstalkConfig = CrosstalkConfig()
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    crosstalk: CrosstalkConfig = field(default_factory=CrosstalkConfig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,9 @@ class SegmentTracker:
         return []
 
     def _close(self) -> list[Boundary]:
-        out = [Boundary(self._last_active_end, Edge.OFFSET, self.speaker)] if self._announced else []
+        out = []
+        if self._announced:
+            out.append(Boundary(self._last_active_end, Edge.OFFSET, self.speaker))
         self._run_start = None
         self._announced = False
         return out

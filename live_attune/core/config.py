@@ -18,7 +18,7 @@ class MetricsConfig:
     monologue_cue_s: float = 60.0  # METRICS.md § Turns: live monologue cue
     backchannel_max_s: float = 1.0  # METRICS.md § Overlaps: backchannels are shorter
     floor_min_s: float = 1.0  # METRICS.md § Overlaps: floor held before it can be interrupted
-    terminal_s: float = 0.25  # METRICS.md § Overlaps: onsets this close to the end are not interruptions
+    terminal_s: float = 0.25  # METRICS.md § Overlaps: onsets this near the end don't interrupt
     yield_within_s: float = 2.0  # METRICS.md § Overlaps: a successful interruption's yield time
 
     def __post_init__(self) -> None:

@@ -141,7 +141,8 @@ class ConversationEngine:
             raise ValueError(f"frames must be contiguous: expected start {self._now}, "
                              f"got [{frame.start}, {frame.end})")
         if len(frame.active) != len(self.speakers):
-            raise ValueError(f"frame has {len(frame.active)} flags for {len(self.speakers)} speakers")
+            raise ValueError(
+                f"frame has {len(frame.active)} flags for {len(self.speakers)} speakers")
 
     def _process(self, watermark: int | None) -> None:
         """Feed boundaries and timers before ``watermark`` (None: all) in time order."""

@@ -35,10 +35,9 @@ class ActivityLedger:
     def onset(self, speaker: str, at: int) -> LongSilence | None:
         self._advance(at)
         found = None
-        if not self.active and self._silence_from is not None:
-            if at - self._silence_from >= self._long_silence:
-                found = LongSilence(self._silence_from / self._rate, at / self._rate,
-                                    self._last_speaker, speaker)
+        since = self._silence_from
+        if not self.active and since is not None and at - since >= self._long_silence:
+            found = LongSilence(since / self._rate, at / self._rate, self._last_speaker, speaker)
         self.active[speaker] = at
         return found
 

@@ -30,11 +30,12 @@ asks for itself; times are sample indices.
 * When the timer fires the vocalisation is long. It is an interruption if the holder was
   speaking at its onset, had spoken ``floor_min``, and the onset was not terminal. A long
   vocalisation takes the floor as soon as the holder is silent (at the timer, or at the
-  holder's next offset); a contesting one takes it at its timer. The new turn starts at the earliest pending short vocalisation of
-  the same speaker, or at the long one's onset; the switch gap is that start minus the end of
-  the holder's last speech, negative when they overlapped. An interruption whose target
-  stopped within ``yield_within`` of its onset is successful; one that outlasted the target
-  later than that still takes the floor but is recorded as not successful.
+  holder's next offset); a contesting one takes it at its timer. The new turn starts at the
+  earliest pending short vocalisation of the same speaker, or at the long one's onset; the
+  switch gap is that start minus the end of the holder's last speech, negative when they
+  overlapped. An interruption whose target stopped within ``yield_within`` of its onset is
+  successful; one whose target stopped later still takes the floor but is recorded as not
+  successful.
 """
 
 from __future__ import annotations

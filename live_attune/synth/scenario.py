@@ -209,11 +209,11 @@ def _backchannel(b: _Builder, holder: str, t: float, end: float) -> None:
 
 def _assemble(b: _Builder, seed: int) -> Conversation:
     duration = max(start + len(a) / SR for _, a, start, _, _ in b.clips) + 1.0
-    n = int(round(duration * SR))
+    n = round(duration * SR)
     tracks = {r: np.zeros(n, np.float32) for r in ROLES}
     placed = []
     for speaker, audio, start, text, kind in b.clips:
-        i = int(round(start * SR))
+        i = round(start * SR)
         tracks[speaker][i: i + len(audio)] += audio
         placed.append(Placed(speaker, text, i / SR, (i + len(audio)) / SR, kind))
     placed.sort(key=lambda p: p.start_s)

@@ -71,7 +71,7 @@ def truth_dict(conv: Conversation, mix: MixConfig) -> dict[str, object]:
 
 def response_latencies(conv: Conversation) -> list[float]:
     """Switch gaps before therapist turns that follow client turns (METRICS.md)."""
-    pairs = zip(conv.turns, conv.turns[1:])
+    pairs = zip(conv.turns, conv.turns[1:], strict=False)
     return [b.start_s - a.end_s for a, b in pairs
             if a.speaker == "client" and b.speaker == "therapist"]
 

@@ -30,7 +30,7 @@ def test_bad_maps(text: str, message: str) -> None:
 
 
 def test_map_must_fit_channel_count() -> None:
-    with pytest.raises(ChannelMapError, match="names 2 roles .* has 6 channels"):
+    with pytest.raises(ChannelMapError, match=r"names 2 roles .* has 6 channels"):
         ChannelMap.parse("therapist,client").check(6, "x.wav")
 
 
