@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"live-attune {__version__}")
     sub = p.add_subparsers(title="commands")
     _add_analyze(sub)
+    _add_live(sub)
     _add_demo(sub)
     _add_synth(sub)
     return p
@@ -75,14 +76,42 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     a.set_defaults(run=_run_analyze)
 
 
+def _add_server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8765, help="dashboard port (0: any free port)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the dashboard")
+    p.add_argument("--lan", action="store_true",
+                   help="serve to this local network too (a tablet, a second screen): needs "
+                        "the random token in the printed URL / QR code")
+    p.add_argument("--out", type=Path,
+                   help="where to save session.json and turns.csv (default: a new folder "
+                        "under ~/.local/share/live-attune/sessions)")
+
+
+def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    v = sub.add_parser(
+        "live", help="run a live session from the microphone(s) with the dashboard",
+        description="Capture → pipeline → dashboard. Prints the dashboard URL and opens it; "
+                    "Ctrl-C ends the session and saves it.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("--device", help="input device index or name (default: the system input)")
+    v.add_argument("--input-channels", type=int, default=2,
+                   help="channels to capture (default 2: one microphone per person)")
+    v.add_argument("--channels", metavar="ROLES",
+                   help="role of each captured channel (default therapist,client; one "
+                        "channel without it is analysed as speech activity only)")
+    _add_server_options(v)
+    v.set_defaults(run=_run_live)
+
+
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = sub.add_parser("demo", help="replay the bundled demo session through the live pipeline",
-                       description="Replay the bundled two-voice demo session in real time "
-                                   "through the live pipeline, printing the live measures.")
+                       description="Replay the bundled two-voice demo session (3.5 min) in "
+                                   "real time through the live pipeline and the dashboard.")
     d.add_argument("--speed", type=float, default=1.0,
                    help="replay speed (1 = real time; 0 = as fast as possible)")
-    d.add_argument("--out", type=Path, default=Path("live-attune-demo"),
-                   help="directory for the demo's session.json and turns.csv")
+    d.add_argument("--exit-at-end", action="store_true",
+                   help="stop when the replay ends (default: keep the dashboard up)")
+    _add_server_options(d)
     d.set_defaults(run=_run_demo)
 
 
@@ -102,6 +131,12 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from live_attune.commands import analyze_command
 
     return analyze_command(args)
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    from live_attune.commands import live_command
+
+    return live_command(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

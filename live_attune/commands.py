@@ -7,13 +7,17 @@ import sys
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from live_attune.analyze import AnalysisResult, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
 from live_attune.output import write_outputs
-from live_attune.pipeline import layout_for
+from live_attune.pipeline import Layout, layout_for
 from live_attune.speakers.channels import ChannelMap
+
+if TYPE_CHECKING:
+    from live_attune.server.session import LiveSession
 
 PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
 
@@ -30,17 +34,54 @@ def analyze_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def live_command(args: argparse.Namespace) -> int:
+    from live_attune.audio.capture import CaptureConfig, MicSource
+
+    cmap = ChannelMap.parse(args.channels) if args.channels else None
+    device = int(args.device) if args.device and args.device.isdigit() else args.device
+    layout = layout_for(args.input_channels, cmap, "the input")
+    with MicSource(CaptureConfig(device=device, channels=args.input_channels)) as source:
+        session = _serve(source, layout, args, linger=False)
+    return _report(session)
+
+
 def demo_command(args: argparse.Namespace) -> int:
+    from live_attune.audio.replay import FileReplaySource
+
     path = demo_path()
     speed = None if args.speed == 0 else args.speed
-    print(f"Replaying the bundled demo session ({path.name}) at "
+    source = FileReplaySource(path, speed=speed)
+    layout = layout_for(source.channels, None, str(path))
+    print(f"Replaying the bundled demo session at "
           f"{'full speed' if speed is None else f'{speed:g}x real time'}; Ctrl-C stops.")
-    status = _LiveStatus()
-    result = analyze_file(path, realtime_speed=speed, progress=status.update)
-    status.close()
-    session, turns = write_outputs(result, args.out)
-    print(summary_table(result))
-    print(f"\nwrote {session} and {turns}")
+    session = _serve(source, layout, args, linger=not args.exit_at_end)
+    return _report(session)
+
+
+def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: bool
+           ) -> LiveSession:
+    import asyncio
+
+    from live_attune.paths import new_session_dir
+    from live_attune.server.app import ServeOptions, run_live
+
+    options = ServeOptions(port=args.port, lan=args.lan, open_browser=not args.no_browser,
+                           linger=linger)
+    out = args.out or new_session_dir()
+    return asyncio.run(run_live(source, layout, options, out_dir=out))  # type: ignore[arg-type]
+
+
+def _report(session: LiveSession) -> int:
+    metrics = session.pipeline.engine.snapshot()
+    print("\n" + live_line(metrics))
+    if session.saved_to is not None:
+        print(f"saved {session.saved_to}")
+    p95 = session.send_latency.p95_ms()  # type: ignore[attr-defined]
+    if p95 is not None:
+        print(f"block arrival → dashboard message: p95 {p95:.0f} ms")
+    if session.error:
+        print(f"live-attune: error: {session.error}", file=sys.stderr)
+        return 4
     return 0
 
 
@@ -83,22 +124,6 @@ def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResu
     channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
     utterances = transcribe_turns(result.info.path, result.history.turns, channel_of, model)
     return replace(result, transcript=tuple(utterances))
-
-
-class _LiveStatus:
-    """One terminal line, rewritten about once a second of audio, with the live measures."""
-
-    def __init__(self) -> None:
-        self._next_s = 0.0
-        self._metrics: SessionMetrics | None = None
-
-    def update(self, done_s: float, metrics: SessionMetrics | None = None) -> None:
-        if metrics is not None and done_s >= self._next_s:
-            self._next_s = done_s + 1.0
-            print("\r" + live_line(metrics), end="", flush=True)
-
-    def close(self) -> None:
-        print()
 
 
 def live_line(m: SessionMetrics) -> str:

@@ -47,6 +47,7 @@ def _metrics(result: AnalysisResult) -> dict[str, Any]:
         "talk_share": dict(m.talk_share),
         "talk_share_of_elapsed": dict(m.talk_share_of_elapsed),
         "rolling_talk_share": dict(m.rolling_talk_share),
+        "balance": m.balance,
         "overlap_s": m.overlap_s,
         "overlap_share": m.overlap_share,
         "turn_count": m.turns,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass
+from time import monotonic
 from types import TracebackType
 from typing import Any
 
@@ -43,7 +44,8 @@ class MicSource:
         self.config = config
         self.overflows = 0  # blocks dropped because the queue was full
         self.driver_overflows = 0  # blocks the driver reported as overflowed
-        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=config.queue_blocks)
+        self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(
+            maxsize=config.queue_blocks)
         self._stream: Any = None
 
     def __enter__(self) -> MicSource:
@@ -73,8 +75,12 @@ class MicSource:
             self._stream.close()
             self._stream = None
 
-    def blocks(self, timeout_s: float = 2.0) -> Iterator[np.ndarray]:
-        """Yield captured blocks as they arrive; stops when the stream ends and drains."""
+    @property
+    def description(self) -> str:
+        return f"input device {self.config.device if self.config.device is not None else 'default'}"
+
+    def blocks(self, timeout_s: float = 2.0) -> Iterator[tuple[float, np.ndarray]]:
+        """Yield ``(arrival time.monotonic(), block)`` as blocks arrive."""
         while True:
             try:
                 yield self._queue.get(timeout=timeout_s)
@@ -88,7 +94,7 @@ class MicSource:
         if status.input_overflow:
             self.driver_overflows += 1
         try:
-            self._queue.put_nowait(indata.T.copy())
+            self._queue.put_nowait((monotonic(), indata.T.copy()))
         except queue.Full:
             self.overflows += 1
 

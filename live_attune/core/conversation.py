@@ -25,6 +25,7 @@ from live_attune.core.metrics import (
     THERAPIST,
     ActivityLedger,
     SessionMetrics,
+    balance_label,
     count_by,
     latency_stats,
     per_hour,
@@ -32,6 +33,8 @@ from live_attune.core.metrics import (
     shares,
 )
 from live_attune.core.turns import FloorTracker
+
+RECENT = 5  # response latencies listed for the live view
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +208,15 @@ class ConversationEngine:
             floor_holder=holder,
             current_turn_s=current_s,
             talk_time_s=talk,
-            talk_share=shares(talk, total_talk),
+            talk_share=(share := shares(talk, total_talk)),
             talk_share_of_elapsed=shares(talk, elapsed_s),
-            rolling_talk_share=shares(rolling, sum(rolling.values())),
+            rolling_talk_share=(rolling_share := shares(rolling, sum(rolling.values()))),
+            balance=balance_label(share),
+            rolling_balance=balance_label(rolling_share),
             overlap_s=overlap_s,
             overlap_share=overlap_s / total_talk if total_talk > 0 else None,
             response_latency=latency_stats(self._response_gaps, cfg.patient_wait_s),
+            recent_response_latencies_s=tuple(self._response_gaps[-RECENT:]),
             longest_monologue_s=longest,
             interruptions_by=by,
             successful_interruptions_by=count_by(

@@ -99,9 +99,12 @@ class SessionMetrics:
     talk_share: Mapping[str, float | None]  # of all talk time (silence excluded)
     talk_share_of_elapsed: Mapping[str, float | None]  # of elapsed time (silence included)
     rolling_talk_share: Mapping[str, float | None]  # over the last window_s
+    balance: str | None  # "client-led", "even", "therapist-heavy" (session); None: no roles
+    rolling_balance: str | None  # the same over the last window_s
     overlap_s: float
     overlap_share: float | None  # overlap time / total talk time
     response_latency: LatencyStats
+    recent_response_latencies_s: tuple[float, ...]  # the last few, oldest first
     longest_monologue_s: Mapping[str, float]
     interruptions_by: Mapping[str, int]
     successful_interruptions_by: Mapping[str, int]
@@ -110,6 +113,20 @@ class SessionMetrics:
     long_silences: int
     turns: int
     monologue_cue: bool  # the therapist's current turn is past monologue_cue_s
+
+
+CLIENT_LED = 0.60  # METRICS.md § Context numbers: client share above this is "client-led"
+THERAPIST_HEAVY = 0.40  # ... below this "therapist-heavy"; between them "even"
+
+
+def balance_label(share: Mapping[str, float | None]) -> str | None:
+    """Client-led / even / therapist-heavy from the clients' combined talk share."""
+    if THERAPIST not in share or share[THERAPIST] is None:
+        return None
+    client = sum(v or 0.0 for k, v in share.items() if k.startswith("client"))
+    if client > CLIENT_LED:
+        return "client-led"
+    return "even" if client >= THERAPIST_HEAVY else "therapist-heavy"
 
 
 def shares(values: Mapping[str, float], total: float) -> dict[str, float | None]:

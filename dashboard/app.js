@@ -1,0 +1,296 @@
+// live-attune dashboard: shows what the server computed (live_attune/core); it derives no
+// metric itself. Wire format: live_attune/server/messages.py (version 1).
+"use strict";
+
+const VERSION = 1;
+const MODALITIES = {
+  // Display thresholds per modality (remembered in this browser only).
+  "person-centred": { plannedMin: 50, cueS: 45 },
+  "cbt": { plannedMin: 50, cueS: 90 },
+  "mi": { plannedMin: 50, cueS: 60 },
+};
+const BALANCE_TEXT = { "client-led": "client-led", "even": "even", "therapist-heavy": "therapist-heavy" };
+
+const state = { metrics: null, status: null, session: null, events: [], transcript: [],
+                ended: false, received: 0, errors: [] };
+const settings = loadSettings();
+
+function $(id) { return document.getElementById(id); }
+
+function loadSettings() {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem("live-attune.settings") || "{}"); } catch (e) { saved = {}; }
+  const modality = MODALITIES[saved.modality] ? saved.modality : "person-centred";
+  return Object.assign({ modality, glance: false, glanceWhat: "balance", showTranscript: false },
+                       MODALITIES[modality], saved);
+}
+
+function saveSettings() {
+  localStorage.setItem("live-attune.settings", JSON.stringify(settings));
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds || 0));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return (h ? h + ":" : "") + mm + ":" + String(r).padStart(2, "0");
+}
+
+function pct(x) { return x === null || x === undefined ? "—" : Math.round(100 * x) + "%"; }
+
+function clientShare(shares) {
+  // Sum of the client roles' shares, for display next to the bar (no new metric).
+  if (!shares || shares.therapist === null || shares.therapist === undefined) return null;
+  return Object.keys(shares).filter((k) => k.startsWith("client"))
+    .reduce((a, k) => a + (shares[k] || 0), 0);
+}
+
+// -- message handling: dispatch on type, refuse the unknown ------------------------------
+const HANDLERS = {
+  snapshot(msg) {
+    state.session = msg.session;
+    state.metrics = msg.metrics;
+    state.status = msg.status;
+    state.events = (msg.recent && msg.recent.events) || [];
+    state.transcript = state.events.filter((e) => e.type === "transcript");
+    state.ended = false;
+  },
+  metrics(msg) { state.metrics = msg; },
+  status(msg) { state.status = msg; },
+  floor(msg) { pushEvent(msg); },
+  turn(msg) { /* turns are for the report */ },
+  interruption(msg) { pushEvent(msg); },
+  backchannel(msg) { pushEvent(msg); },
+  long_silence(msg) { pushEvent(msg); },
+  transcript(msg) { state.transcript.push(msg); pushEvent(msg); },
+  end(msg) { state.ended = true; state.savedTo = msg.saved_to; },
+  error(msg) { state.errors.push(msg.message); },
+  pong(msg) {},
+};
+
+function pushEvent(msg) {
+  state.events.push(msg);
+  if (state.events.length > 200) state.events.shift();
+}
+
+function handle(msg) {
+  if (typeof msg !== "object" || msg === null) throw new Error("message is not an object");
+  if (msg.v !== VERSION) throw new Error("unsupported message version " + msg.v);
+  const handler = HANDLERS[msg.type];
+  if (!handler) throw new Error("unknown message type " + msg.type);
+  handler(msg);
+  state.received += 1;
+  render();
+}
+
+// -- rendering ---------------------------------------------------------------------------
+function render() {
+  renderHeader();
+  renderBalance();
+  renderMonologue();
+  renderLatency();
+  renderCounts();
+  renderSilences();
+  renderLanguage();
+  renderGlance();
+  renderTranscript();
+  renderStatus();
+}
+
+function renderHeader() {
+  const m = state.metrics;
+  const elapsed = m ? m.at_s : 0;
+  $("elapsed").textContent = clock(elapsed);
+  $("planned").textContent = clock(settings.plannedMin * 60);
+  const left = settings.plannedMin * 60 - elapsed;
+  $("clock").classList.toggle("near-end", left <= 300);
+  const floor = $("floor");
+  const who = m && m.floor;
+  floor.dataset.speaker = who || "";
+  floor.textContent = state.ended ? "session ended" : who ? who + " has the floor" : "—";
+}
+
+function setBar(id, shares) {
+  const bar = $(id);
+  const t = shares && shares.therapist !== null && shares.therapist !== undefined ? shares.therapist : 0;
+  const c = clientShare(shares) || 0;
+  bar.querySelector(".t").style.width = (100 * t) + "%";
+  bar.querySelector(".c").style.width = (100 * c) + "%";
+}
+
+function renderBalance() {
+  const m = state.metrics;
+  const session = m && m.talk_share, rolling = m && m.rolling_talk_share;
+  setBar("bar-session", session);
+  setBar("bar-rolling", rolling);
+  $("session-text").textContent = session ? "client " + pct(clientShare(session)) : "—";
+  $("rolling-text").textContent = rolling ? "client " + pct(clientShare(rolling)) : "—";
+  const label = m && m.rolling_balance;
+  $("balance-label").textContent = label ? "last 5 min: " + BALANCE_TEXT[label] : "";
+}
+
+function renderMonologue() {
+  const m = state.metrics;
+  const s = m ? m.therapist_monologue_s : 0;
+  $("monologue").textContent = clock(s);
+  const cue = s >= settings.cueS;
+  $("monologue-card").classList.toggle("cue", cue);
+  $("monologue-note").textContent = cue ? "a long turn — room for the client?" :
+    m && m.longest_monologue_s ? "longest so far " + clock(m.longest_monologue_s.therapist) : "";
+}
+
+function renderLatency() {
+  const lat = state.metrics && state.metrics.response_latency;
+  $("latency").textContent = lat && lat.median_s !== null ? lat.median_s.toFixed(1) + " s" : "—";
+  const dots = $("latency-recent");
+  dots.replaceChildren(...((lat && lat.recent_s) || []).map((g) => {
+    const d = document.createElement("span");
+    d.title = g.toFixed(1) + " s";
+    if (g >= 1.5) d.className = "patient";
+    return d;
+  }));
+  $("latency-note").textContent = lat && lat.share_patient !== null ?
+    pct(lat.share_patient) + " of answers waited 1.5 s or more" : "";
+}
+
+function renderCounts() {
+  const m = state.metrics;
+  const get = (obj, k) => (obj && obj[k] !== undefined ? obj[k] : 0);
+  $("int-therapist").textContent = get(m && m.interruptions_by, "therapist");
+  $("int-client").textContent = get(m && m.interruptions_by, "client");
+  $("bc-therapist").textContent = get(m && m.backchannels_by, "therapist");
+  $("bc-client").textContent = get(m && m.backchannels_by, "client");
+}
+
+function renderSilences() {
+  const m = state.metrics;
+  $("silences").textContent = m ? m.long_silences : 0;
+  const last = state.events.filter((e) => e.type === "long_silence").pop();
+  $("silence-note").textContent = last ?
+    "last " + (last.end_s - last.start_s).toFixed(0) + " s, at " + clock(last.start_s) : "";
+}
+
+function renderLanguage() {
+  const lang = state.metrics && state.metrics.language;
+  $("rq").textContent = lang && lang.reflection_to_question !== null && lang.reflection_to_question !== undefined ?
+    lang.reflection_to_question.toFixed(1) : "—";
+  $("open-q").textContent = lang ? pct(lang.open_question_share) : "—";
+  $("pace").textContent = lang && lang.therapist_wpm ? Math.round(lang.therapist_wpm) + " wpm" : "—";
+  $("language-note").textContent = lang ? "" : "needs the transcript";
+}
+
+function renderGlance() {
+  $("full").hidden = settings.glance;
+  $("glance").hidden = !settings.glance;
+  if (!settings.glance) return;
+  const m = state.metrics;
+  const value = $("glance-value");
+  let text = "—", label = "", cue = false;
+  if (settings.glanceWhat === "monologue") {
+    label = "your current turn";
+    text = clock(m ? m.therapist_monologue_s : 0);
+    cue = m ? m.therapist_monologue_s >= settings.cueS : false;
+  } else if (settings.glanceWhat === "latency") {
+    label = "room before you answer (median)";
+    const med = m && m.response_latency.median_s;
+    text = med === null || med === undefined ? "—" : med.toFixed(1) + " s";
+  } else {
+    label = "client share, last 5 min";
+    text = pct(clientShare(m && m.rolling_talk_share));
+    cue = m ? m.rolling_balance === "therapist-heavy" : false;
+  }
+  $("glance-label").textContent = label;
+  value.textContent = text;
+  value.classList.toggle("cue", cue);
+}
+
+function renderTranscript() {
+  $("transcript").hidden = !settings.showTranscript;
+  if (!settings.showTranscript) return;
+  $("transcript-lines").replaceChildren(...state.transcript.slice(-30).map((t) => {
+    const li = document.createElement("li");
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = t.speaker;
+    li.append(who, document.createTextNode(t.text));
+    return li;
+  }));
+}
+
+function renderStatus() {
+  const st = state.status;
+  const levels = $("levels");
+  if (!st) { levels.replaceChildren(); return; }
+  levels.replaceChildren(...Object.entries(st.levels_db).map(([who, db]) => {
+    const wrap = document.createElement("span");
+    const bar = document.createElement("span");
+    bar.className = "level" + (st.clipping[who] ? " clip" : "");
+    const fill = document.createElement("i");
+    fill.style.width = Math.max(0, Math.min(100, (db + 70) / 70 * 100)) + "%";
+    bar.append(fill);
+    wrap.append(document.createTextNode(who), bar);
+    return wrap;
+  }));
+  const parts = [st.device];
+  if (st.overflows || st.driver_overflows) parts.push("dropped audio blocks: " + (st.overflows + st.driver_overflows));
+  if (Object.values(st.clipping).some(Boolean)) parts.push("input clipping");
+  if (st.state === "lost") parts.push("microphone lost");
+  if (state.ended) parts.push(state.savedTo ? "saved to " + state.savedTo : "session ended");
+  $("status-text").textContent = parts.join(" · ");
+}
+
+// -- connection --------------------------------------------------------------------------
+let socket = null, retryMs = 1000;
+
+function wsUrl() {
+  const token = new URLSearchParams(location.search).get("token");
+  return "ws://" + location.host + "/ws" + (token ? "?token=" + encodeURIComponent(token) : "");
+}
+
+function setConn(s) { const c = $("conn"); c.dataset.state = s; c.textContent = s; }
+
+function connect() {
+  setConn("connecting");
+  socket = new WebSocket(wsUrl());
+  socket.onopen = () => { retryMs = 1000; setConn("open"); };
+  socket.onmessage = (ev) => {
+    try { handle(JSON.parse(ev.data)); } catch (e) { state.errors.push(String(e)); console.error(e); }
+  };
+  socket.onclose = () => {
+    setConn(state.ended ? "ended" : "reconnecting");
+    if (!state.ended) setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 5000);
+  };
+}
+
+// -- settings ----------------------------------------------------------------------------
+function bindSettings() {
+  const dlg = $("settings");
+  $("settings-toggle").onclick = () => {
+    $("modality").value = settings.modality;
+    $("planned-min").value = settings.plannedMin;
+    $("cue-s").value = settings.cueS;
+    $("glance-what").value = settings.glanceWhat;
+    $("show-transcript").checked = settings.showTranscript;
+    dlg.showModal();
+  };
+  $("modality").onchange = (e) => {
+    Object.assign(settings, { modality: e.target.value }, MODALITIES[e.target.value]);
+    $("planned-min").value = settings.plannedMin;
+    $("cue-s").value = settings.cueS;
+  };
+  dlg.addEventListener("close", () => {
+    settings.plannedMin = Number($("planned-min").value) || settings.plannedMin;
+    settings.cueS = Number($("cue-s").value) || settings.cueS;
+    settings.glanceWhat = $("glance-what").value;
+    settings.showTranscript = $("show-transcript").checked;
+    saveSettings();
+    render();
+  });
+  $("glance-toggle").onclick = () => { settings.glance = !settings.glance; saveSettings(); render(); };
+}
+
+window.liveAttune = { handle, state, settings };
+bindSettings();
+render();
+if (!new URLSearchParams(location.search).has("offline")) connect();

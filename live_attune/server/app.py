@@ -1,0 +1,128 @@
+"""Serve the dashboard and run a live session: ``live-attune live`` and ``demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import signal
+import socket
+import statistics
+import sys
+import webbrowser
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from websockets.asyncio.server import ServerConnection, serve
+
+from live_attune.paths import dashboard_dir
+from live_attune.pipeline import Layout, PipelineConfig
+from live_attune.server.http import WS_PATH, Access, process_request
+from live_attune.server.hub import Hub, Outgoing
+from live_attune.server.session import BlockSource, LiveSession
+
+log = logging.getLogger("live_attune.server")
+MAX_MESSAGE_BYTES = 4096  # dashboards only send pings; bigger frames close the connection
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    lan: bool = False
+    open_browser: bool = True
+    linger: bool = False  # keep serving after the source ends, until Ctrl-C
+    root: Path | None = None
+    extra_roots: tuple[tuple[str, Path], ...] = ()
+
+
+class SendLatency:
+    """Audio block arrival → websocket message sent, for every message sent (seconds)."""
+
+    def __init__(self, keep: int = 20_000) -> None:
+        self.samples: deque[float] = deque(maxlen=keep)
+
+    def __call__(self, out: Outgoing, sent: float) -> None:
+        if out.kind in ("metrics", "floor", "interruption", "backchannel", "long_silence"):
+            self.samples.append(sent - out.born)
+
+    def p95_ms(self) -> float | None:
+        if len(self.samples) < 20:
+            return None
+        return statistics.quantiles(self.samples, n=20)[-1] * 1000
+
+
+async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *,
+                   config: PipelineConfig | None = None, out_dir: Path | None = None,
+                   ready: asyncio.Future[str] | None = None) -> LiveSession:
+    """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
+    latency = SendLatency()
+    hub = Hub(on_sent=latency)
+    session = LiveSession(source, layout, hub, config=config, out_dir=out_dir)
+    session.send_latency = latency  # type: ignore[attr-defined]
+    token = secrets.token_urlsafe(16) if options.lan else None
+    access = Access(root=options.root or dashboard_dir(), token=token,
+                    extra_roots=options.extra_roots)
+    host = "0.0.0.0" if options.lan else options.host
+
+    async def handler(connection: ServerConnection) -> None:
+        await hub.serve(connection, session.snapshot())
+
+    stop = asyncio.Event()
+    _on_signals(stop)
+    async with serve(handler, host, options.port, max_size=MAX_MESSAGE_BYTES,
+                     process_request=functools.partial(process_request, access),
+                     ping_interval=20, ping_timeout=20) as server:
+        port = server.sockets[0].getsockname()[1]
+        url = _url(options, port, token)
+        _announce(url, options)
+        if ready is not None:
+            ready.set_result(url)
+        await session.run(stop)
+        if options.linger and not stop.is_set():
+            print("\nThe session has ended; the dashboard stays up until Ctrl-C.")
+            await stop.wait()
+    return session
+
+
+def _url(options: ServeOptions, port: int, token: str | None) -> str:
+    if token is None:
+        return f"http://{options.host}:{port}/"
+    return f"http://{_lan_address()}:{port}/?token={token}"
+
+
+def _announce(url: str, options: ServeOptions) -> None:
+    print(f"Dashboard: {url}", flush=True)
+    if options.lan:
+        import segno
+
+        print("Scan to open it on a tablet on this network:")
+        segno.make(url, error="m").terminal(compact=True, out=sys.stdout)
+    if options.open_browser:
+        webbrowser.open(url)
+
+
+def _lan_address() -> str:
+    """This machine's address on the local network, found without sending anything."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET: connect() on UDP sends no packet
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+            return
+
+
+def ws_url(http_url: str) -> str:
+    base, _, query = http_url.partition("?")
+    return base.replace("http://", "ws://").rstrip("/") + WS_PATH + (f"?{query}" if query else "")

@@ -1,0 +1,101 @@
+"""HTTP side of the live server: the dashboard's static files, the token and the Origin.
+
+Binds 127.0.0.1 unless ``--lan``; with ``--lan`` every request (page, script and websocket)
+must carry ``?token=...`` (random, printed and shown as a QR code), and a websocket whose
+Origin is not this server is refused. Every page is sent with a Content-Security-Policy
+that allows nothing outside this server.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hmac
+import mimetypes
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+WS_PATH = "/ws"
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8", ".json": "application/json",
+         ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Access:
+    """Who may connect: ``token`` is None on 127.0.0.1, required with --lan."""
+
+    root: Path
+    token: str | None = None
+    extra_roots: tuple[tuple[str, Path], ...] = ()  # (url prefix, folder), e.g. test fixtures
+
+
+def csp(host: str) -> str:
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' ws://{host}; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'")
+
+
+def process_request(access: Access, connection: ServerConnection,
+                    request: Request) -> Response | None:
+    """Authorise every request; serve files; let websocket handshakes on /ws through."""
+    url = urlsplit(request.path)
+    if access.token is not None and not _token_ok(access.token, url.query):
+        return _plain(connection, HTTPStatus.FORBIDDEN, "missing or wrong token\n")
+    if url.path == WS_PATH:
+        origin = request.headers.get("Origin")
+        host = request.headers.get("Host", "")
+        if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+            return _plain(connection, HTTPStatus.FORBIDDEN, "origin not allowed\n")
+        return None
+    return _static(access, url.path, request.headers.get("Host", ""))
+
+
+def _token_ok(token: str, query: str) -> bool:
+    given = parse_qs(query).get("token", [""])[0]
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _static(access: Access, path: str, host: str) -> Response:
+    file = _resolve(access, path)
+    if file is None:
+        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", host)
+    kind = TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "text/plain"
+    return _response(HTTPStatus.OK, file.read_bytes(), kind, host)
+
+
+def _resolve(access: Access, path: str) -> Path | None:
+    root, rel = access.root, path.lstrip("/") or "index.html"
+    for prefix, folder in access.extra_roots:
+        if path.startswith(prefix):
+            root, rel = folder, path[len(prefix):].lstrip("/")
+    try:
+        file = (root / rel).resolve()
+    except (OSError, ValueError):
+        return None
+    if not file.is_relative_to(root.resolve()) or not file.is_file():
+        return None
+    return file
+
+
+def _response(status: HTTPStatus, body: bytes, kind: str, host: str) -> Response:
+    headers = Headers([
+        ("Date", email.utils.formatdate(usegmt=True)),
+        ("Content-Type", kind),
+        ("Content-Length", str(len(body))),
+        ("Content-Security-Policy", csp(host)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-store"),
+        ("Connection", "close"),
+    ])
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _plain(connection: ServerConnection, status: HTTPStatus, text: str) -> Response:
+    return connection.respond(status, text)

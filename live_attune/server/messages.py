@@ -1,0 +1,197 @@
+"""The websocket wire format, version 1: the one place it is defined.
+
+Every message is a JSON object ``{"v": 1, "type": ..., ...}``. Server → dashboard:
+
+=============  =========================================================================
+type           when, and what it carries
+=============  =========================================================================
+snapshot       once on connect: session info, the current metrics, recent events, status
+metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown)
+floor          someone takes the floor: ``speaker``, ``at_s``, ``switch_gap_s``
+turn           a turn ended: ``speaker``, ``start_s``, ``end_s``, ``speech_s``
+interruption   ``at_s``, ``by``, ``of``, ``successful``
+backchannel    ``at_s``, ``by``, ``of``, ``duration_s``
+long_silence   ``start_s``, ``end_s``, ``before``, ``after``
+transcript     ``speaker``, ``start_s``, ``end_s``, ``text``
+status         about 1 Hz: input levels and clipping per role, overflows, ASR lag, state
+end            the session ended and was saved: ``saved_to``
+error          a message from the dashboard was rejected: ``message``
+pong           answer to ``ping``
+=============  =========================================================================
+
+Dashboard → server: only ``{"v": 1, "type": "ping"}``. Anything else (bad JSON, another
+version, an unknown type, an oversized frame) is answered with ``error`` and changes nothing.
+Golden examples of each type live in ``tests/fixtures/messages/`` and are read by both the
+Python and the browser tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from live_attune.core import SessionMetrics
+from live_attune.core.events import (
+    Backchannel,
+    Event,
+    FloorChange,
+    Interruption,
+    LongSilence,
+    Turn,
+)
+
+VERSION = 1
+MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
+
+Message = dict[str, Any]
+
+
+class MessageError(ValueError):
+    """A client message that is not part of the protocol."""
+
+
+def envelope(kind: str, **fields: Any) -> Message:
+    return {"v": VERSION, "type": kind, **fields}
+
+
+def encode(message: Message) -> str:
+    return json.dumps(_finite(message), separators=(",", ":"))
+
+
+def metrics_message(m: SessionMetrics) -> Message:
+    """The live measures; ``therapist_monologue_s`` is the running therapist turn, else 0."""
+    lat = m.response_latency
+    therapist_turn = m.current_turn_s if m.floor_holder == "therapist" else 0.0
+    return envelope(
+        "metrics",
+        at_s=m.at_s,
+        floor=m.floor_holder,
+        current_turn_s=m.current_turn_s,
+        therapist_monologue_s=therapist_turn,
+        monologue_cue=m.monologue_cue,
+        talk_time_s=dict(m.talk_time_s),
+        talk_share=dict(m.talk_share),
+        rolling_talk_share=dict(m.rolling_talk_share),
+        balance=m.balance,
+        rolling_balance=m.rolling_balance,
+        overlap_s=m.overlap_s,
+        response_latency={"count": lat.count, "median_s": lat.median_s, "mean_s": lat.mean_s,
+                          "share_patient": lat.share_patient,
+                          "recent_s": list(m.recent_response_latencies_s)},
+        longest_monologue_s=dict(m.longest_monologue_s),
+        interruptions_by=dict(m.interruptions_by),
+        successful_interruptions_by=dict(m.successful_interruptions_by),
+        backchannels_by=dict(m.backchannels_by),
+        long_silences=m.long_silences,
+        turns=m.turns,
+    )
+
+
+def event_message(event: Event) -> Message | None:
+    """The wire form of an engine event; segments and pauses are not sent live."""
+    match event:
+        case FloorChange():
+            return envelope("floor", speaker=event.speaker, at_s=event.at_s,
+                            previous=event.previous, switch_gap_s=event.switch_gap_s)
+        case Turn():
+            return envelope("turn", speaker=event.speaker, start_s=event.start_s,
+                            end_s=event.end_s, speech_s=event.speech_s)
+        case Interruption():
+            return envelope("interruption", **asdict(event))
+        case Backchannel():
+            return envelope("backchannel", **asdict(event))
+        case LongSilence():
+            return envelope("long_silence", **asdict(event))
+    return None
+
+
+def status_message(*, at_s: float, state: str, levels_db: Mapping[str, float],
+                   clipping: Mapping[str, bool], overflows: int, driver_overflows: int,
+                   device: str, asr: Mapping[str, Any]) -> Message:
+    return envelope("status", at_s=at_s, state=state, levels_db=dict(levels_db),
+                    clipping=dict(clipping), overflows=overflows,
+                    driver_overflows=driver_overflows, device=device, asr=dict(asr))
+
+
+def parse_client_message(data: str | bytes) -> Message:
+    """Validate a dashboard → server message; raise MessageError with a short reason."""
+    if len(data) > MAX_CLIENT_MESSAGE_BYTES:
+        raise MessageError(f"message too large ({len(data)} bytes)")
+    try:
+        message = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MessageError("not JSON") from None
+    if not isinstance(message, dict):
+        raise MessageError("not a JSON object")
+    if message.get("v") != VERSION:
+        raise MessageError(f"unsupported version {message.get('v')!r}")
+    if message.get("type") != "ping":
+        raise MessageError(f"unknown type {message.get('type')!r}")
+    return message
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: send null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+# JSON Schemas of every server → dashboard message (used by the tests on real traffic and on
+# the golden fixtures).
+_NUM = {"type": "number"}
+_NNUM = {"type": ["number", "null"]}
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+_BY = {"type": "object", "additionalProperties": _NNUM}
+
+
+def _schema(kind: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["v", "type", *props],
+            "properties": {"v": {"const": VERSION}, "type": {"const": kind}, **props}}
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "metrics": _schema("metrics", {
+        "at_s": _NUM, "floor": _NSTR, "current_turn_s": _NUM, "therapist_monologue_s": _NUM,
+        "monologue_cue": {"type": "boolean"}, "talk_time_s": _BY, "talk_share": _BY,
+        "rolling_talk_share": _BY, "overlap_s": _NUM,
+        "balance": {"enum": ["client-led", "even", "therapist-heavy", None]},
+        "rolling_balance": {"enum": ["client-led", "even", "therapist-heavy", None]},
+        "response_latency": {"type": "object", "required": ["median_s", "recent_s"]},
+        "longest_monologue_s": _BY, "interruptions_by": _BY,
+        "successful_interruptions_by": _BY, "backchannels_by": _BY,
+        "long_silences": {"type": "integer"}, "turns": {"type": "integer"}}),
+    "floor": _schema("floor", {"speaker": _STR, "at_s": _NUM, "previous": _NSTR,
+                               "switch_gap_s": _NNUM}),
+    "turn": _schema("turn", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
+                             "speech_s": _NUM}),
+    "interruption": _schema("interruption", {"at_s": _NUM, "by": _STR, "of": _STR,
+                                             "successful": {"type": "boolean"}}),
+    "backchannel": _schema("backchannel", {"at_s": _NUM, "by": _STR, "of": _STR,
+                                           "duration_s": _NUM}),
+    "long_silence": _schema("long_silence", {"start_s": _NUM, "end_s": _NUM,
+                                             "before": _NSTR, "after": _NSTR}),
+    "transcript": _schema("transcript", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
+                                         "text": _STR}),
+    "status": _schema("status", {"at_s": _NUM, "state": {"enum": ["running", "lost", "ended"]},
+                                 "levels_db": _BY, "clipping": {"type": "object"},
+                                 "overflows": {"type": "integer"},
+                                 "driver_overflows": {"type": "integer"}, "device": _STR,
+                                 "asr": {"type": "object"}}),
+    "snapshot": _schema("snapshot", {"session": {"type": "object",
+                                                 "required": ["speakers", "mode", "source"]},
+                                     "metrics": {"type": ["object", "null"]},
+                                     "recent": {"type": "object"},
+                                     "status": {"type": ["object", "null"]}}),
+    "end": _schema("end", {"saved_to": _NSTR}),
+    "error": _schema("error", {"message": _STR}),
+    "pong": _schema("pong", {}),
+}

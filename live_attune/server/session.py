@@ -1,0 +1,210 @@
+"""A live session: a block source → the pipeline → the hub, owned by one asyncio task.
+
+The source is read on its own thread and handed to the event loop through a bounded queue
+(overflows counted). The pipeline runs on a single-thread executor, so exactly one thread
+ever touches its state, and the loop stays free to serve dashboards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from live_attune.analyze import AnalysisResult
+from live_attune.audio.decode import AudioInfo
+from live_attune.core import SessionMetrics
+from live_attune.core.events import Event
+from live_attune.errors import LiveAttuneError
+from live_attune.output import write_outputs
+from live_attune.pipeline import Layout, Pipeline, PipelineConfig
+from live_attune.server.hub import Hub
+from live_attune.server.messages import (
+    Message,
+    encode,
+    envelope,
+    event_message,
+    metrics_message,
+    status_message,
+)
+
+METRICS_PERIOD_S = 0.25  # at most 4 Hz
+STATUS_PERIOD_S = 1.0
+CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipping
+RECENT_EVENTS = 50
+
+
+class BlockSource(Protocol):
+    overflows: int
+    driver_overflows: int
+
+    @property
+    def description(self) -> str: ...
+
+    def blocks(self) -> Iterator[tuple[float, np.ndarray]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    events: list[Event]
+    metrics: SessionMetrics
+    levels_db: np.ndarray
+    peaks: np.ndarray
+
+
+class LiveSession:
+    def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
+                 config: PipelineConfig | None = None, out_dir: Path | None = None) -> None:
+        self.source = source
+        self.layout = layout
+        self.hub = hub
+        self.pipeline = Pipeline(layout, config)
+        self.out_dir = out_dir
+        self.queue_overflows = 0
+        self.saved_to: Path | None = None
+        self.error: str | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        self._recent: deque[Message] = deque(maxlen=RECENT_EVENTS)
+        self._metrics: Message | None = None
+        self._status: Message | None = None
+        self._state = "running"
+        self._peak = np.zeros(len(layout.speakers), np.float32)
+        self._stop = threading.Event()
+        self._samples = 0
+
+    # -- what a new dashboard gets --------------------------------------------------------
+
+    def snapshot(self) -> str:
+        session = {"speakers": list(self.layout.speakers), "mode": self.layout.mode,
+                   "source": self.source.description}
+        return encode(envelope("snapshot", session=session, metrics=self._metrics,
+                               recent={"events": list(self._recent)}, status=self._status))
+
+    # -- the run --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        blocks: asyncio.Queue[tuple[float, np.ndarray] | None] = asyncio.Queue(maxsize=100)
+        reader = threading.Thread(target=self._read, args=(loop, blocks), daemon=True,
+                                  name="source")
+        reader.start()
+        last_metrics = last_status = 0.0
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            while True:
+                getter = asyncio.create_task(blocks.get())
+                await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                item = getter.result()
+                if item is None:
+                    break
+                arrival, block = item
+                step = await loop.run_in_executor(self._executor, self._process, block)
+                self._publish_events(step.events, arrival)
+                now = time.monotonic()
+                if now - last_metrics >= METRICS_PERIOD_S:
+                    last_metrics = now
+                    self._publish_metrics(step.metrics, arrival)
+                self._peak = np.maximum(self._peak, step.peaks)
+                if now - last_status >= STATUS_PERIOD_S:
+                    last_status = now
+                    self._publish_status(step, arrival)
+        finally:
+            stopper.cancel()
+            self._stop.set()
+        await self._finish(loop)
+
+    def _read(self, loop: asyncio.AbstractEventLoop,
+              blocks: asyncio.Queue[tuple[float, np.ndarray] | None]) -> None:
+        def offer(item: tuple[float, np.ndarray] | None) -> None:
+            try:
+                blocks.put_nowait(item)
+            except asyncio.QueueFull:
+                self.queue_overflows += 1
+
+        try:
+            for item in self.source.blocks():
+                if self._stop.is_set():
+                    break
+                loop.call_soon_threadsafe(offer, item)
+        except LiveAttuneError as exc:
+            self.error = str(exc)
+            self._state = "lost"
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop may already be closed
+                loop.call_soon_threadsafe(blocks.put_nowait, None)
+
+    def _process(self, block: np.ndarray) -> _Step:
+        events = self.pipeline.process(block)
+        self._samples += block.shape[1]
+        audio = block[list(self.layout.channel_indices)]
+        peaks = np.max(np.abs(audio), axis=1) if audio.shape[1] else np.zeros(len(audio))
+        return _Step(events, self.pipeline.snapshot(), self.pipeline.last_levels_db.copy(),
+                     peaks.astype(np.float32))
+
+    async def _finish(self, loop: asyncio.AbstractEventLoop) -> None:
+        metrics, events = await loop.run_in_executor(self._executor, self.pipeline.finish)
+        born = time.monotonic()
+        self._publish_events(events, born)
+        self._publish_metrics(metrics, born)
+        if self._state != "lost":
+            self._state = "ended"
+        self._publish_status(None, born)
+        if self.out_dir is not None:
+            self.saved_to = self._save(metrics)
+        self.hub.publish("end", encode(envelope(
+            "end", saved_to=None if self.saved_to is None else str(self.saved_to))), born)
+        self._executor.shutdown(wait=False)
+
+    def _save(self, metrics: SessionMetrics) -> Path:
+        assert self.out_dir is not None
+        info = AudioInfo(self.source.description, self.layout.input_channels, 16_000,
+                         self._samples / 16_000, "live")
+        result = AnalysisResult(info, self.layout, self.pipeline.config, metrics,
+                                self.pipeline.engine.history, self._samples / 16_000,
+                                (f"live session from {self.source.description}",))
+        session_path, _ = write_outputs(result, self.out_dir)
+        return session_path
+
+    # -- publishing -----------------------------------------------------------------------
+
+    def _publish_events(self, events: list[Event], born: float) -> None:
+        for event in events:
+            message = event_message(event)
+            if message is None:
+                continue
+            if message["type"] != "turn":
+                self._recent.append(message)
+            self.hub.publish(message["type"], encode(message), born)
+
+    def _publish_metrics(self, metrics: SessionMetrics, born: float) -> None:
+        self._metrics = metrics_message(metrics)
+        self.hub.publish("metrics", encode(self._metrics), born)
+
+    def _publish_status(self, step: _Step | None, born: float) -> None:
+        speakers = self.layout.speakers
+        levels = step.levels_db if step is not None else self.pipeline.last_levels_db
+        self._status = status_message(
+            at_s=self._samples / 16_000, state=self._state,
+            levels_db={s: float(v) for s, v in zip(speakers, levels, strict=True)},
+            clipping={s: bool(p >= CLIP_LEVEL) for s, p in zip(speakers, self._peak,
+                                                                 strict=True)},
+            overflows=self.source.overflows + self.queue_overflows,
+            driver_overflows=self.source.driver_overflows, device=self.source.description,
+            asr=self._asr_status())
+        self._peak[:] = 0.0
+        self.hub.publish("status", encode(self._status), born)
+
+    def _asr_status(self) -> dict[str, Any]:
+        return {"enabled": False}
