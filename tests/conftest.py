@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from live_attune.synth import MixConfig, make_conversation
+from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
 from live_attune.synth.truth import write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,6 +38,16 @@ def render_seed(root: Path, seed: int, mix: MixConfig | None = None) -> dict[str
 def conversation(synth_dir: Path) -> dict[str, Path]:
     """One rendered conversation (seed 1): stereo.wav, mono.wav, truth.json."""
     return render_seed(synth_dir, 1)
+
+
+@pytest.fixture(scope="session")
+def short_conversation(synth_dir: Path) -> dict[str, Path]:
+    """A 58 s conversation (seed 14, 10 turns: 4 interruptions, 1 backchannel)."""
+    out = synth_dir / "short14"
+    if (out / "truth.json").exists():
+        return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
+                "truth": out / "truth.json"}
+    return write(make_conversation(14, ScenarioConfig(turns=10)), out, MixConfig(seed=14))
 
 
 def load_truth(paths: dict[str, Path]) -> dict:  # type: ignore[type-arg]

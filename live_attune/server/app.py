@@ -119,7 +119,7 @@ def _on_signals(stop: asyncio.Event) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             return
 
 

@@ -8,7 +8,7 @@ ever touches its state, and the loop stays free to serve dashboards.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import threading
 import time
 from collections import deque
@@ -46,6 +46,8 @@ RECENT_EVENTS = 50
 class BlockSource(Protocol):
     overflows: int
     driver_overflows: int
+    lossy: bool  # a microphone cannot wait: drop (and count) when the pipeline lags
+
 
     @property
     def description(self) -> str: ...
@@ -127,7 +129,8 @@ class LiveSession:
 
     def _read(self, loop: asyncio.AbstractEventLoop,
               blocks: asyncio.Queue[tuple[float, np.ndarray] | None]) -> None:
-        def offer(item: tuple[float, np.ndarray] | None) -> None:
+        """Source thread: hand blocks to the loop; a lossy source never waits."""
+        def offer(item: tuple[float, np.ndarray]) -> None:
             try:
                 blocks.put_nowait(item)
             except asyncio.QueueFull:
@@ -137,13 +140,32 @@ class LiveSession:
             for item in self.source.blocks():
                 if self._stop.is_set():
                     break
-                loop.call_soon_threadsafe(offer, item)
+                if self.source.lossy:
+                    loop.call_soon_threadsafe(offer, item)
+                elif not self._wait_put(loop, blocks, item):
+                    break
         except LiveAttuneError as exc:
             self.error = str(exc)
             self._state = "lost"
         finally:
-            with contextlib.suppress(RuntimeError):  # the loop may already be closed
-                loop.call_soon_threadsafe(blocks.put_nowait, None)
+            self._wait_put(loop, blocks, None)
+
+    def _wait_put(self, loop: asyncio.AbstractEventLoop,
+                  blocks: asyncio.Queue[tuple[float, np.ndarray] | None],
+                  item: tuple[float, np.ndarray] | None) -> bool:
+        """Put with backpressure; give up (False) once the session is stopping."""
+        try:
+            future = asyncio.run_coroutine_threadsafe(blocks.put(item), loop)
+        except RuntimeError:  # the loop is closed
+            return False
+        while True:
+            try:
+                future.result(timeout=0.2)
+                return True
+            except concurrent.futures.TimeoutError:
+                if self._stop.is_set():
+                    future.cancel()
+                    return False
 
     def _process(self, block: np.ndarray) -> _Step:
         events = self.pipeline.process(block)

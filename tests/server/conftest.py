@@ -1,0 +1,66 @@
+"""Run a real live server (replaying a file) on 127.0.0.1 in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from live_attune.audio.replay import FileReplaySource
+from live_attune.pipeline import layout_for
+from live_attune.server.app import ServeOptions, run_live, ws_url
+from live_attune.server.session import LiveSession
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@dataclass
+class Running:
+    url: str
+    thread: threading.Thread
+    out_dir: Path
+    result: dict[str, LiveSession] = field(default_factory=dict)
+
+    @property
+    def ws(self) -> str:
+        return ws_url(self.url)
+
+    def wait(self, timeout: float = 120) -> LiveSession:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the live session did not end"
+        return self.result["session"]
+
+
+def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False
+          ) -> Running:
+    ready: dict[str, object] = {}
+    got = threading.Event()
+    result: dict[str, LiveSession] = {}
+
+    def main() -> None:
+        async def go() -> None:
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[str] = loop.create_future()
+            fut.add_done_callback(lambda f: (ready.setdefault("url", f.result()), got.set()))
+            source = FileReplaySource(audio, speed=speed)
+            options = ServeOptions(port=0, lan=lan, open_browser=False,
+                                   extra_roots=(("/fixtures/", FIXTURES),))
+            result["session"] = await run_live(source, layout_for(source.channels, None, "x"),
+                                               options, out_dir=out_dir, ready=fut)
+        asyncio.run(go())
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    assert got.wait(30), "the server did not start"
+    return Running(str(ready["url"]), thread, out_dir, result)
+
+
+@pytest.fixture
+def live_server(short_conversation: dict[str, Path], tmp_path: Path) -> Iterator[Running]:
+    running = start(short_conversation["stereo"], tmp_path / "saved", speed=8.0)
+    yield running
+    running.wait()

@@ -1,0 +1,63 @@
+"""The wire format: golden fixtures, schemas, and rejection of anything else."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from live_attune.server.messages import (
+    SCHEMAS,
+    VERSION,
+    MessageError,
+    encode,
+    envelope,
+    parse_client_message,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "messages"
+
+
+def fixtures() -> list[Path]:
+    return sorted(FIXTURES.glob("*.json"))
+
+
+def test_every_server_message_type_has_a_golden_fixture() -> None:
+    types = {json.loads(p.read_text())["type"] for p in fixtures()}
+    assert types == set(SCHEMAS)
+
+
+@pytest.mark.parametrize("path", fixtures(), ids=lambda p: p.stem)
+def test_golden_fixture_matches_its_schema(path: Path) -> None:
+    message = json.loads(path.read_text())
+    assert message["v"] == VERSION
+    jsonschema.validate(message, SCHEMAS[message["type"]])
+
+
+def test_snapshot_fixture_embeds_valid_metrics_and_status() -> None:
+    snap = json.loads((FIXTURES / "snapshot.json").read_text())
+    jsonschema.validate(snap["metrics"], SCHEMAS["metrics"])
+    jsonschema.validate(snap["status"], SCHEMAS["status"])
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    ("not json", "not JSON"), (b"\xff\xfe", "not JSON"), ("[1, 2]", "not a JSON object"),
+    ('{"type": "ping"}', "unsupported version"), ('{"v": 2, "type": "ping"}', "version"),
+    ('{"v": 1, "type": "shutdown"}', "unknown type"), ("x" * 5000, "too large"),
+])
+def test_client_messages_outside_the_protocol_are_rejected(data: str | bytes,
+                                                           reason: str) -> None:
+    with pytest.raises(MessageError, match=reason):
+        parse_client_message(data)
+
+
+def test_ping_is_accepted() -> None:
+    assert parse_client_message('{"v": 1, "type": "ping"}')["type"] == "ping"
+
+
+def test_encode_turns_non_finite_numbers_into_null() -> None:
+    text = encode(envelope("metrics", x=math.nan, y=[math.inf, 1.0]))
+    assert json.loads(text) == {"v": 1, "type": "metrics", "x": None, "y": [None, 1.0]}
