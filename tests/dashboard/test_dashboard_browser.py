@@ -1,0 +1,108 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.server.conftest import FIXTURES, start
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (scripts/setup.sh --test)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def open_page(browser: Browser, url: str, requests: list[str]) -> Page:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    return page
+
+
+def test_golden_fixtures_render(browser: Browser, short_conversation: dict[str, Path],
+                                tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=8.0)
+    requests: list[str] = []
+    page = open_page(browser, running.url + "?offline", requests)
+    for name in ("snapshot", "metrics", "status", "floor", "interruption", "backchannel",
+                 "long_silence", "transcript", "turn", "pong", "error", "end"):
+        message = json.loads((FIXTURES / "messages" / f"{name}.json").read_text())
+        page.evaluate("m => window.liveAttune.handle(m)", message)
+    metrics = json.loads((FIXTURES / "messages" / "metrics.json").read_text())
+    assert page.inner_text("#int-therapist") == str(metrics["interruptions_by"]["therapist"])
+    assert page.inner_text("#int-client") == str(metrics["interruptions_by"]["client"])
+    assert page.inner_text("#silences") == str(metrics["long_silences"])
+    assert f"{metrics['response_latency']['median_s']:.1f} s" == page.inner_text("#latency")
+    assert page.inner_text("#floor") == "session ended"
+    with pytest.raises(Exception, match="unknown message type"):
+        page.evaluate("() => window.liveAttune.handle({v: 1, type: 'launch'})")
+    with pytest.raises(Exception, match="unsupported message version"):
+        page.evaluate("() => window.liveAttune.handle({v: 2, type: 'metrics'})")
+    page.close()
+    running.wait()
+
+
+def test_live_dashboard_follows_the_audio(browser: Browser, short_conversation: dict[str, Path],
+                                          tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=4.0)
+    requests: list[str] = []
+    page = open_page(browser, running.url, requests)
+    floors, clocks = set(), []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and page.inner_text("#floor") != "session ended":
+        floors.add(page.inner_text("#floor"))
+        clocks.append(page.inner_text("#elapsed"))
+        time.sleep(0.2)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+    session = running.wait()
+    history = session.pipeline.engine.history
+    by = {r: sum(1 for i in history.interruptions if i.by == r) for r in ("therapist", "client")}
+    assert {"therapist has the floor", "client has the floor"} <= floors
+    assert len(set(clocks)) > 5  # the session clock moved
+    assert page.inner_text("#int-therapist") == str(by["therapist"])
+    assert page.inner_text("#int-client") == str(by["client"])
+    width = page.eval_on_selector("#bar-session .c", "e => parseFloat(e.style.width)")
+    client_share = session.pipeline.engine.snapshot().talk_share["client"]
+    assert width == pytest.approx(100 * client_share, abs=0.01)
+    assert page.evaluate("window.liveAttune.state.errors") == []
+    origin = running.url.rstrip("/")
+    assert all(r.startswith(origin) for r in requests), requests
+    page.close()
+
+
+def test_glance_mode_and_settings_are_remembered(browser: Browser,
+                                                 short_conversation: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=8.0)
+    requests: list[str] = []
+    page = open_page(browser, running.url, requests)
+    assert page.is_hidden("#transcript")  # off by default
+    page.click("#settings-toggle")
+    page.select_option("#modality", "cbt")
+    assert page.input_value("#cue-s") == "90"
+    page.check("#show-transcript")
+    page.click("#settings menu button")
+    page.click("#glance-toggle")
+    assert page.is_visible("#glance-value") and page.is_hidden("#full")
+    page.reload()
+    assert page.is_visible("#glance-value")
+    saved = page.evaluate("JSON.parse(localStorage.getItem('live-attune.settings'))")
+    assert saved["modality"] == "cbt" and saved["cueS"] == 90 and saved["showTranscript"]
+    page.close()
+    running.wait()
