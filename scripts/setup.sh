@@ -10,6 +10,7 @@ packages=(libportaudio2 libasound2-plugins alsa-utils espeak-ng sox)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
+  packages+=(chromium fonts-dejavu-core)  # the dashboard tests drive Debian's Chromium
 fi
 
 missing=()

@@ -44,7 +44,6 @@ class MicSource:
         self.config = config
         self.overflows = 0  # blocks dropped because the queue was full
         self.driver_overflows = 0  # blocks the driver reported as overflowed
-        self.lossy = True  # the sound card does not wait: late blocks are dropped, counted
         self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(
             maxsize=config.queue_blocks)
         self._stream: Any = None

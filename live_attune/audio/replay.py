@@ -21,7 +21,6 @@ class FileReplaySource:
         self.channels = probe(path).channels
         self.overflows = 0
         self.driver_overflows = 0
-        self.lossy = False  # a file can wait for the pipeline
 
     @property
     def description(self) -> str:

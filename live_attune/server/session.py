@@ -8,8 +8,6 @@ ever touches its state, and the loop stays free to serve dashboards.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -46,8 +44,6 @@ RECENT_EVENTS = 50
 class BlockSource(Protocol):
     overflows: int
     driver_overflows: int
-    lossy: bool  # a microphone cannot wait: drop (and count) when the pipeline lags
-
 
     @property
     def description(self) -> str: ...
@@ -71,16 +67,15 @@ class LiveSession:
         self.hub = hub
         self.pipeline = Pipeline(layout, config)
         self.out_dir = out_dir
-        self.queue_overflows = 0
         self.saved_to: Path | None = None
         self.error: str | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")  # owns the pipeline
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="source")
         self._recent: deque[Message] = deque(maxlen=RECENT_EVENTS)
         self._metrics: Message | None = None
         self._status: Message | None = None
         self._state = "running"
         self._peak = np.zeros(len(layout.speakers), np.float32)
-        self._stop = threading.Event()
         self._samples = 0
 
     # -- what a new dashboard gets --------------------------------------------------------
@@ -94,21 +89,19 @@ class LiveSession:
     # -- the run --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Pull blocks until the source ends or ``stop`` is set, then finish and save.
+
+        The source is read on its own single-thread executor: a microphone source buffers
+        (and drops, counting) in its own bounded queue filled by the audio callback; a file
+        source simply waits for the pipeline.
+        """
         loop = asyncio.get_running_loop()
-        blocks: asyncio.Queue[tuple[float, np.ndarray] | None] = asyncio.Queue(maxsize=100)
-        reader = threading.Thread(target=self._read, args=(loop, blocks), daemon=True,
-                                  name="source")
-        reader.start()
+        blocks = iter(self.source.blocks())
         last_metrics = last_status = 0.0
         stopper = asyncio.create_task(stop.wait())
         try:
             while True:
-                getter = asyncio.create_task(blocks.get())
-                await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    break
-                item = getter.result()
+                item = await self._next_block(loop, blocks, stopper)
                 if item is None:
                     break
                 arrival, block = item
@@ -124,48 +117,22 @@ class LiveSession:
                     self._publish_status(step, arrival)
         finally:
             stopper.cancel()
-            self._stop.set()
         await self._finish(loop)
 
-    def _read(self, loop: asyncio.AbstractEventLoop,
-              blocks: asyncio.Queue[tuple[float, np.ndarray] | None]) -> None:
-        """Source thread: hand blocks to the loop; a lossy source never waits."""
-        def offer(item: tuple[float, np.ndarray]) -> None:
-            try:
-                blocks.put_nowait(item)
-            except asyncio.QueueFull:
-                self.queue_overflows += 1
-
+    async def _next_block(self, loop: asyncio.AbstractEventLoop,
+                          blocks: Iterator[tuple[float, np.ndarray]],
+                          stopper: asyncio.Task[Any]) -> tuple[float, np.ndarray] | None:
+        """The next block, or None when the source ends, fails or the session stops."""
+        getter = loop.run_in_executor(self._reader, next, blocks, None)
+        await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not getter.done():
+            return None  # stopping; the reader thread finishes its current wait on its own
         try:
-            for item in self.source.blocks():
-                if self._stop.is_set():
-                    break
-                if self.source.lossy:
-                    loop.call_soon_threadsafe(offer, item)
-                elif not self._wait_put(loop, blocks, item):
-                    break
+            return getter.result()
         except LiveAttuneError as exc:
             self.error = str(exc)
             self._state = "lost"
-        finally:
-            self._wait_put(loop, blocks, None)
-
-    def _wait_put(self, loop: asyncio.AbstractEventLoop,
-                  blocks: asyncio.Queue[tuple[float, np.ndarray] | None],
-                  item: tuple[float, np.ndarray] | None) -> bool:
-        """Put with backpressure; give up (False) once the session is stopping."""
-        try:
-            future = asyncio.run_coroutine_threadsafe(blocks.put(item), loop)
-        except RuntimeError:  # the loop is closed
-            return False
-        while True:
-            try:
-                future.result(timeout=0.2)
-                return True
-            except concurrent.futures.TimeoutError:
-                if self._stop.is_set():
-                    future.cancel()
-                    return False
+            return None
 
     def _process(self, block: np.ndarray) -> _Step:
         events = self.pipeline.process(block)
@@ -188,6 +155,7 @@ class LiveSession:
         self.hub.publish("end", encode(envelope(
             "end", saved_to=None if self.saved_to is None else str(self.saved_to))), born)
         self._executor.shutdown(wait=False)
+        self._reader.shutdown(wait=False)
 
     def _save(self, metrics: SessionMetrics) -> Path:
         assert self.out_dir is not None
@@ -222,7 +190,7 @@ class LiveSession:
             levels_db={s: float(v) for s, v in zip(speakers, levels, strict=True)},
             clipping={s: bool(p >= CLIP_LEVEL) for s, p in zip(speakers, self._peak,
                                                                  strict=True)},
-            overflows=self.source.overflows + self.queue_overflows,
+            overflows=self.source.overflows,
             driver_overflows=self.source.driver_overflows, device=self.source.description,
             asr=self._asr_status())
         self._peak[:] = 0.0
