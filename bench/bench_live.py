@@ -1,0 +1,127 @@
+"""Live pipeline cost through the real capture path: CPU share and block→message latency.
+
+    python bench/bench_live.py [--seconds 60]
+
+Plays a generator conversation in real time into ALSA's file plugin (a FIFO fed by this
+process), runs `live-attune live` on it (sounddevice → pipeline → websocket server, no ASR),
+and measures, for 0 and for 20 connected dashboards on 127.0.0.1:
+  * CPU of the live process as a share of one core (utime+stime over wall time, after a
+    5 s warm-up that includes loading the VAD),
+  * audio block arrival (sounddevice callback) → websocket message sent, p95 (the live
+    command prints it when it ends),
+  * dropped audio blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from websockets.asyncio.client import connect
+
+from live_attune.server.app import ws_url
+from live_attune.synth import MixConfig, make_conversation, render
+
+ASOUNDRC = ('pcm.!default {{ type asym; playback.pcm "null"; capture.pcm {{ type file; '
+            'slave.pcm "null"; file "/dev/null"; infile "{infile}"; format "raw" }} }}\n')
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def feed(fifo: Path, pcm: np.ndarray, stop: threading.Event) -> None:
+    i = 0
+    while i < len(pcm) and not stop.is_set():
+        try:
+            with fifo.open("wb", buffering=0) as f:
+                start, sent = time.monotonic(), 0
+                while i < len(pcm) and not stop.is_set():
+                    f.write(pcm[i:i + 1600].tobytes())
+                    i, sent = i + 1600, sent + 1600
+                    time.sleep(max(0.0, start + sent / 16000 - time.monotonic()))
+        except BrokenPipeError:
+            continue
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+async def dashboards(url: str, n: int, seconds: float) -> int:
+    async def one() -> int:
+        got = 0
+        async with connect(url) as ws:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                try:
+                    await asyncio.wait_for(ws.recv(), timeout=max(0.1, end - time.monotonic()))
+                    got += 1
+                except TimeoutError:
+                    break
+        return got
+
+    if n == 0:
+        await asyncio.sleep(seconds)
+        return 0
+    return sum(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def run_once(pcm: np.ndarray, seconds: float, clients: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        fifo = home / "capture.fifo"
+        os.mkfifo(fifo)
+        (home / ".asoundrc").write_text(ASOUNDRC.format(infile=fifo))
+        stop = threading.Event()
+        threading.Thread(target=feed, args=(fifo, pcm, stop), daemon=True).start()
+        env = {**os.environ, "HOME": tmp, "LIVE_ATTUNE_HOME": tmp}
+        proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "live", "--no-browser",
+                                 "--port", "0", "--out", f"{tmp}/out"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
+                   if line.startswith("Dashboard: "))
+        time.sleep(5.0)  # warm-up
+        c0, t0 = cpu_s(proc.pid), time.monotonic()
+        received = asyncio.run(dashboards(ws_url(url), clients, seconds))
+        c1, t1 = cpu_s(proc.pid), time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        stop.set()
+        p95 = re.search(r"p95 (\d+) ms", out)
+        saved = json.loads((home / "out" / "session.json").read_text())
+        return {"cpu": (c1 - c0) / (t1 - t0), "p95_ms": float(p95.group(1)) if p95 else -1.0,
+                "received": received, "audio_s": saved["duration_s"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    stereo, _ = render(make_conversation(3), MixConfig(seed=3))
+    need = int((args.seconds + 15) * 16000)
+    pcm = np.ascontiguousarray(np.tile(stereo, (1, need // stereo.shape[1] + 1))[:, :need].T,
+                               np.float32)
+    rows = [(n, run_once(pcm, args.seconds, n)) for n in (0, 20)]
+    base = rows[0][1]["cpu"]
+    print(f"\nlive capture → pipeline → websocket, no ASR, {args.seconds:.0f} s measured each\n")
+    print(f"{'dashboards':>10}{'CPU % core':>12}{'vs none':>10}{'p95 block→msg':>15}"
+          f"{'msgs recv':>11}")
+    for n, r in rows:
+        p95 = "n/a (none sent)" if r["p95_ms"] < 0 else f"{r['p95_ms']:.0f} ms"
+        print(f"{n:>10}{100 * r['cpu']:>12.1f}{100 * (r['cpu'] - base):>+10.1f}"
+              f"{p95:>15}{r['received']:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
