@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.asr.whisper import Utterance
 from live_attune.audio.decode import SAMPLE_RATE, AudioInfo, iter_blocks, probe
 from live_attune.core import SessionMetrics
 from live_attune.core.conversation import SessionHistory
+from live_attune.core.events import Transcript
 from live_attune.errors import AudioInputError
 from live_attune.pipeline import Layout, Pipeline, PipelineConfig, layout_for
 from live_attune.speakers.channels import ChannelMap
@@ -31,7 +31,7 @@ class AnalysisResult:
     history: SessionHistory
     duration_s: float
     notes: tuple[str, ...] = field(default=())
-    transcript: tuple[Utterance, ...] = field(default=())
+    transcript: tuple[Transcript, ...] = field(default=())
 
 
 def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,

@@ -85,6 +85,10 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path,
                    help="where to save session.json and turns.csv (default: a new folder "
                         "under ~/.local/share/live-attune/sessions)")
+    p.add_argument("--no-transcribe", action="store_true",
+                   help="no live transcript (and so no question/reflection measures)")
+    p.add_argument("--model", type=Path, help="CTranslate2 Whisper model directory "
+                   "(default: the bundled tiny.en)")
 
 
 def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

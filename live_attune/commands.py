@@ -17,6 +17,9 @@ from live_attune.pipeline import Layout, layout_for
 from live_attune.speakers.channels import ChannelMap
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from live_attune.core.events import Transcript
     from live_attune.server.session import LiveSession
 
 PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
@@ -68,7 +71,17 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
     options = ServeOptions(port=args.port, lan=args.lan, open_browser=not args.no_browser,
                            linger=linger)
     out = args.out or new_session_dir()
-    return asyncio.run(run_live(source, layout, options, out_dir=out))  # type: ignore[arg-type]
+    asr = None
+    if not args.no_transcribe:
+        from live_attune.asr.worker import AsrWorker
+
+        model = args.model
+
+        def asr(on_result: Callable[[Transcript], None]) -> AsrWorker:
+            return AsrWorker(on_result, model_path=model)
+
+    return asyncio.run(run_live(source, layout, options, out_dir=out,  # type: ignore[arg-type]
+                                asr=asr))
 
 
 def _report(session: LiveSession) -> int:
@@ -79,6 +92,11 @@ def _report(session: LiveSession) -> int:
     p95 = session.send_latency.p95_ms()  # type: ignore[attr-defined]
     if p95 is not None:
         print(f"block arrival → dashboard message: p95 {p95:.0f} ms")
+    asr = session.asr_status()
+    if asr.get("enabled"):
+        p95_s = asr["p95_s"]
+        print(f"transcribed {asr['done']} utterances, {asr['dropped']} dropped; utterance end "
+              f"→ text p95 {'n/a' if p95_s is None else f'{p95_s:.2f} s'}")
     if session.error:
         print(f"live-attune: error: {session.error}", file=sys.stderr)
         return 4
@@ -119,11 +137,13 @@ def _analyze_with_progress(path: Path, cmap: ChannelMap | None, *, quiet: bool
 
 
 def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResult:
-    from live_attune.asr.whisper import transcribe_turns
+    from live_attune.asr.whisper import transcribe_spans
+    from live_attune.core.utterances import utterances
 
     channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
-    utterances = transcribe_turns(result.info.path, result.history.turns, channel_of, model)
-    return replace(result, transcript=tuple(utterances))
+    spans = utterances(result.history.segments)
+    lines = transcribe_spans(result.info.path, spans, channel_of, model)
+    return replace(result, transcript=tuple(lines))
 
 
 def live_line(m: SessionMetrics) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from live_attune import __version__
 from live_attune.analyze import AnalysisResult
+from live_attune.core.language import summarize
 from live_attune.errors import OutputError
 
 SCHEMA_VERSION = 1
@@ -61,7 +62,14 @@ def _metrics(result: AnalysisResult) -> dict[str, Any]:
         "backchannels": [asdict(b) for b in h.backchannels],
         "backchannels_by": dict(m.backchannels_by),
         "long_silences": [asdict(s) | {"duration_s": s.duration_s} for s in h.long_silences],
+        "language": language_dict(result) if result.transcript else None,
     }
+
+
+def language_dict(result: AnalysisResult) -> dict[str, Any]:
+    lang = summarize(result.transcript, result.metrics.talk_time_s)
+    return {"words": dict(lang.words), "pace_wpm": dict(lang.pace_wpm),
+            "therapist_behaviours": dict(lang.behaviours), "miti": asdict(lang.miti)}
 
 
 def schema() -> dict[str, Any]:

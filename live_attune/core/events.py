@@ -97,4 +97,27 @@ class LongSilence:
         return self.end_s - self.start_s
 
 
-Event = Segment | FloorChange | Turn | Pause | Interruption | Backchannel | LongSilence
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One transcribed word with its time in the session."""
+
+    text: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """Local Whisper text of one utterance; ``behaviour`` for therapist utterances."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...] = ()
+    behaviour: str | None = None  # open_question, closed_question, reflection, other
+    reflection: str | None = None  # simple / complex, for reflections
+
+
+Event = (Segment | FloorChange | Turn | Pause | Interruption | Backchannel | LongSilence
+         | Transcript)

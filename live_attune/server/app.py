@@ -21,7 +21,7 @@ from live_attune.paths import dashboard_dir
 from live_attune.pipeline import Layout, PipelineConfig
 from live_attune.server.http import WS_PATH, Access, process_request
 from live_attune.server.hub import Hub, Outgoing
-from live_attune.server.session import BlockSource, LiveSession
+from live_attune.server.session import AsrWorkerFactory, BlockSource, LiveSession
 
 log = logging.getLogger("live_attune.server")
 MAX_MESSAGE_BYTES = 4096  # dashboards only send pings; bigger frames close the connection
@@ -56,11 +56,12 @@ class SendLatency:
 
 async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *,
                    config: PipelineConfig | None = None, out_dir: Path | None = None,
-                   ready: asyncio.Future[str] | None = None) -> LiveSession:
+                   ready: asyncio.Future[str] | None = None,
+                   asr: AsrWorkerFactory | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
     latency = SendLatency()
     hub = Hub(on_sent=latency)
-    session = LiveSession(source, layout, hub, config=config, out_dir=out_dir)
+    session = LiveSession(source, layout, hub, config=config, out_dir=out_dir, asr=asr)
     session.send_latency = latency  # type: ignore[attr-defined]
     token = secrets.token_urlsafe(16) if options.lan else None
     access = Access(root=options.root or dashboard_dir(), token=token,

@@ -40,8 +40,10 @@ from live_attune.core.events import (
     FloorChange,
     Interruption,
     LongSilence,
+    Transcript,
     Turn,
 )
+from live_attune.core.language import LanguageSummary
 
 VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
@@ -61,7 +63,23 @@ def encode(message: Message) -> str:
     return json.dumps(_finite(message), separators=(",", ":"))
 
 
-def metrics_message(m: SessionMetrics) -> Message:
+def language_fields(lang: LanguageSummary | None) -> dict[str, Any] | None:
+    if lang is None:
+        return None
+    return {"reflection_to_question": lang.miti.reflection_to_question,
+            "open_question_share": lang.miti.open_question_share,
+            "complex_reflection_share": lang.miti.complex_reflection_share,
+            "questions": lang.miti.questions, "reflections": lang.miti.reflections,
+            "therapist_wpm": lang.pace_wpm.get("therapist"),
+            "client_wpm": lang.pace_wpm.get("client")}
+
+
+def transcript_message(t: Transcript) -> Message:
+    return envelope("transcript", speaker=t.speaker, start_s=t.start_s, end_s=t.end_s,
+                    text=t.text, behaviour=t.behaviour)
+
+
+def metrics_message(m: SessionMetrics, language: LanguageSummary | None = None) -> Message:
     """The live measures; ``therapist_monologue_s`` is the running therapist turn, else 0."""
     lat = m.response_latency
     therapist_turn = m.current_turn_s if m.floor_holder == "therapist" else 0.0
@@ -87,6 +105,7 @@ def metrics_message(m: SessionMetrics) -> Message:
         backchannels_by=dict(m.backchannels_by),
         long_silences=m.long_silences,
         turns=m.turns,
+        language=language_fields(language),
     )
 
 
@@ -168,7 +187,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "response_latency": {"type": "object", "required": ["median_s", "recent_s"]},
         "longest_monologue_s": _BY, "interruptions_by": _BY,
         "successful_interruptions_by": _BY, "backchannels_by": _BY,
-        "long_silences": {"type": "integer"}, "turns": {"type": "integer"}}),
+        "long_silences": {"type": "integer"}, "turns": {"type": "integer"},
+        "language": {"type": ["object", "null"]}}),
     "floor": _schema("floor", {"speaker": _STR, "at_s": _NUM, "previous": _NSTR,
                                "switch_gap_s": _NNUM}),
     "turn": _schema("turn", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,9 @@ import numpy as np
 from live_attune.analyze import AnalysisResult
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import SessionMetrics
-from live_attune.core.events import Event
+from live_attune.core.events import Event, Segment, Transcript
+from live_attune.core.language import LanguageSummary, summarize
+from live_attune.core.utterances import UtteranceBuilder
 from live_attune.errors import LiveAttuneError
 from live_attune.output import write_outputs
 from live_attune.pipeline import Layout, Pipeline, PipelineConfig
@@ -33,12 +35,25 @@ from live_attune.server.messages import (
     event_message,
     metrics_message,
     status_message,
+    transcript_message,
 )
 
 METRICS_PERIOD_S = 0.25  # at most 4 Hz
 STATUS_PERIOD_S = 1.0
 CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipping
 RECENT_EVENTS = 50
+RING_S = 40.0  # audio kept for utterances still waiting to be transcribed (max 15 s + lag)
+AsrWorkerFactory = Callable[[Callable[[Transcript], None]], "AsrLike"]
+
+
+class AsrLike(Protocol):
+    def warm_up(self) -> None: ...
+
+    def submit(self, span: Any, audio: np.ndarray, ended_at: float) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 class BlockSource(Protocol):
@@ -61,7 +76,8 @@ class _Step:
 
 class LiveSession:
     def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
-                 config: PipelineConfig | None = None, out_dir: Path | None = None) -> None:
+                 config: PipelineConfig | None = None, out_dir: Path | None = None,
+                 asr: AsrWorkerFactory | None = None) -> None:
         self.source = source
         self.layout = layout
         self.hub = hub
@@ -77,6 +93,11 @@ class LiveSession:
         self._state = "running"
         self._peak = np.zeros(len(layout.speakers), np.float32)
         self._samples = 0
+        self._ring = AudioRing(len(layout.speakers), RING_S)
+        self._utterances = UtteranceBuilder()
+        self._transcripts: list[Transcript] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._asr = asr(self._on_transcript_thread) if asr is not None else None
 
     # -- what a new dashboard gets --------------------------------------------------------
 
@@ -95,7 +116,9 @@ class LiveSession:
         (and drops, counting) in its own bounded queue filled by the audio callback; a file
         source simply waits for the pipeline.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        if self._asr is not None:
+            await loop.run_in_executor(self._executor, self._asr.warm_up)
         blocks = iter(self.source.blocks())
         last_metrics = last_status = 0.0
         stopper = asyncio.create_task(stop.wait())
@@ -105,7 +128,7 @@ class LiveSession:
                 if item is None:
                     break
                 arrival, block = item
-                step = await loop.run_in_executor(self._executor, self._process, block)
+                step = await loop.run_in_executor(self._executor, self._process, block, arrival)
                 self._publish_events(step.events, arrival)
                 now = time.monotonic()
                 if now - last_metrics >= METRICS_PERIOD_S:
@@ -134,16 +157,53 @@ class LiveSession:
             self._state = "lost"
             return None
 
-    def _process(self, block: np.ndarray) -> _Step:
+    def _process(self, block: np.ndarray, arrival: float) -> _Step:
         events = self.pipeline.process(block)
         self._samples += block.shape[1]
         audio = block[list(self.layout.channel_indices)]
+        self._ring.append(audio)
+        if self._asr is not None:
+            self._queue_utterances(events, arrival)
         peaks = np.max(np.abs(audio), axis=1) if audio.shape[1] else np.zeros(len(audio))
         return _Step(events, self.pipeline.snapshot(), self.pipeline.last_levels_db.copy(),
                      peaks.astype(np.float32))
 
+    def _queue_utterances(self, events: list[Event], arrival: float, final: bool = False
+                          ) -> None:
+        """Hand each finished utterance (audio still in the ring) to the ASR worker."""
+        assert self._asr is not None
+        now_s = self.pipeline.engine.processed_s
+        spans = [s for e in events if isinstance(e, Segment) for s in self._utterances.add(e)]
+        spans += self._utterances.finish() if final else self._utterances.advance(now_s)
+        for span in spans:
+            audio = self._ring.slice(self.layout.speakers.index(span.speaker),
+                                     span.start_s, span.end_s)
+            if audio is not None:
+                # When its last sample arrived: now, less the audio processed since then.
+                self._asr.submit(span, audio, arrival - max(0.0, now_s - span.end_s))
+
+    def _on_transcript_thread(self, transcript: Transcript) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_transcript, transcript)
+
+    def _on_transcript(self, transcript: Transcript) -> None:
+        self._transcripts.append(transcript)
+        message = transcript_message(transcript)
+        self._recent.append(message)
+        self.hub.publish("transcript", encode(message))
+
+    def _language(self, metrics: SessionMetrics) -> LanguageSummary | None:
+        if self._asr is None or not self._transcripts:
+            return None
+        return summarize(self._transcripts, metrics.talk_time_s)
+
     async def _finish(self, loop: asyncio.AbstractEventLoop) -> None:
         metrics, events = await loop.run_in_executor(self._executor, self.pipeline.finish)
+        if self._asr is not None:
+            await loop.run_in_executor(self._executor, self._queue_utterances, events,
+                                       time.monotonic(), True)
+            await loop.run_in_executor(None, self._asr.close)
+            await asyncio.sleep(0)  # deliver the last transcripts
         born = time.monotonic()
         self._publish_events(events, born)
         self._publish_metrics(metrics, born)
@@ -163,7 +223,8 @@ class LiveSession:
                          self._samples / 16_000, "live")
         result = AnalysisResult(info, self.layout, self.pipeline.config, metrics,
                                 self.pipeline.engine.history, self._samples / 16_000,
-                                (f"live session from {self.source.description}",))
+                                (f"live session from {self.source.description}",),
+                                tuple(sorted(self._transcripts, key=lambda t: t.start_s)))
         session_path, _ = write_outputs(result, self.out_dir)
         return session_path
 
@@ -179,7 +240,7 @@ class LiveSession:
             self.hub.publish(message["type"], encode(message), born)
 
     def _publish_metrics(self, metrics: SessionMetrics, born: float) -> None:
-        self._metrics = metrics_message(metrics)
+        self._metrics = metrics_message(metrics, self._language(metrics))
         self.hub.publish("metrics", encode(self._metrics), born)
 
     def _publish_status(self, step: _Step | None, born: float) -> None:
@@ -196,5 +257,34 @@ class LiveSession:
         self._peak[:] = 0.0
         self.hub.publish("status", encode(self._status), born)
 
+    def asr_status(self) -> dict[str, Any]:
+        return self._asr_status()
+
     def _asr_status(self) -> dict[str, Any]:
-        return {"enabled": False}
+        return {"enabled": False} if self._asr is None else self._asr.status()
+
+
+class AudioRing:
+    """The last ``seconds`` of each speaker's channel, for cutting out utterances."""
+
+    def __init__(self, channels: int, seconds: float) -> None:
+        self._size = int(seconds * 16_000)
+        self._buf = np.zeros((channels, self._size), np.float32)
+        self._end = 0  # samples written so far (session time of the buffer's end)
+
+    def append(self, audio: np.ndarray) -> None:
+        n = audio.shape[1]
+        if n >= self._size:
+            self._buf[:] = audio[:, -self._size:]
+        else:
+            self._buf = np.roll(self._buf, -n, axis=1)
+            self._buf[:, -n:] = audio
+        self._end += n
+
+    def slice(self, channel: int, start_s: float, end_s: float) -> np.ndarray | None:
+        """Samples [start_s, end_s) of ``channel``, or None if no longer (or not) held."""
+        lo, hi = int(start_s * 16_000), min(int(end_s * 16_000), self._end)
+        first = self._end - self._size
+        if lo < first or hi <= lo:
+            return None
+        return self._buf[channel, lo - first: hi - first].copy()
