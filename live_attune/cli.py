@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_live(sub)
     _add_demo(sub)
     _add_synth(sub)
+    _add_label(sub)
     return p
 
 
@@ -129,6 +130,25 @@ def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("--bleed-db", type=float, default=-14.0, help="crosstalk level")
     s.add_argument("--snr-db", type=float, default=20.0, help="speech-to-noise ratio")
     s.set_defaults(run=_run_synth)
+
+
+def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lab = sub.add_parser(
+        "label-utterances", help="label therapist utterances: questions, reflections ...",
+        description="Read rows speaker,text (and optionally id) from IN.csv, in order, and "
+                    "write them to OUT.csv with a behaviour column (open_question, "
+                    "closed_question, reflection, other; empty for non-therapist rows) and a "
+                    "reflection column (simple/complex) — the classifier the pipeline uses.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lab.add_argument("input", type=Path, metavar="IN.csv")
+    lab.add_argument("output", type=Path, metavar="OUT.csv")
+    lab.set_defaults(run=_run_label)
+
+
+def _run_label(args: argparse.Namespace) -> int:
+    from live_attune.commands import label_command
+
+    return label_command(args)
 
 
 def _run_analyze(args: argparse.Namespace) -> int:

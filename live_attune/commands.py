@@ -114,6 +114,37 @@ def synth_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def label_command(args: argparse.Namespace) -> int:
+    import csv
+
+    from live_attune.core.language import default_model
+    from live_attune.errors import AudioInputError, OutputError, UsageError
+
+    try:
+        with args.input.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or not {"speaker", "text"} <= set(reader.fieldnames):
+                raise UsageError(f"{args.input}: needs a header with speaker and text columns")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AudioInputError(f"{args.input}: cannot read it as CSV ({exc})") from exc
+    model = default_model()
+    fields = [*(reader.fieldnames or []), "behaviour", "reflection"]
+    try:
+        with args.output.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            for row in rows:
+                label = model.label(row["text"] or "") if row["speaker"] == "therapist" else None
+                writer.writerow(row | {"behaviour": label.behaviour if label else "",
+                                       "reflection": (label.reflection or "") if label else ""})
+    except OSError as exc:
+        raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    print(f"labelled {sum(1 for r in rows if r['speaker'] == 'therapist')} therapist "
+          f"utterances of {len(rows)} rows → {args.output}")
+    return 0
+
+
 def demo_path() -> Path:
     return Path(str(resources.files("live_attune").joinpath("data/demo_session.opus")))
 
