@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from live_attune.errors import ModelError
 
 NO_SPEECH_MAX = 0.6  # drop a segment whose no-speech probability is higher
 LOGPROB_MIN = -1.0  # ... or whose mean token log-probability is lower
-COMPRESSION_MAX = 2.4  # ... or that repeats itself this much (a hallucination loop)
+COMPRESSION_MAX = 2.4  # ... or whose own text repeats itself this much (a hallucination loop)
 MIN_AUDIO_S = 0.3  # shorter audio is not sent to the model at all
 
 
@@ -63,13 +64,21 @@ def transcribe(model: Any, audio: np.ndarray, offset_s: float = 0.0
     texts: list[str] = []
     words: list[Word] = []
     for s in segments:
+        # faster-whisper's own compression ratio covers the whole 30 s window, which may hold
+        # several genuinely similar utterances; a loop shows within one segment's text.
         if (s.no_speech_prob > NO_SPEECH_MAX or s.avg_logprob < LOGPROB_MIN
-                or s.compression_ratio > COMPRESSION_MAX or not s.text.strip()):
+                or compression_ratio(s.text) > COMPRESSION_MAX or not s.text.strip()):
             continue
         texts.append(s.text.strip())
         words += [Word(w.word.strip(), offset_s + w.start, offset_s + w.end)
                   for w in (s.words or []) if w.word.strip()]
     return " ".join(texts), tuple(words)
+
+
+def compression_ratio(text: str) -> float:
+    """gzip-style ratio of a text: high for repetitive loops (Whisper's own measure)."""
+    data = text.strip().encode()
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def transcript_event(span: Span, text: str, words: tuple[Word, ...]) -> Transcript:
@@ -83,14 +92,62 @@ def transcript_event(span: Span, text: str, words: tuple[Word, ...]) -> Transcri
 
 def transcribe_spans(path: str | Path, spans: Iterable[Span], channel_of: dict[str, int],
                      model_path: Path | None = None) -> list[Transcript]:
-    """Transcribe each span from its speaker's channel, streaming through the file once."""
+    """Transcribe utterances offline, packing each speaker's into ≤ 28 s model windows.
+
+    Whisper always encodes a 30 s window, so one call per short utterance wastes most of
+    it. Utterances of one speaker are joined (0.3 s of silence between them) up to
+    ``PACK_S``, transcribed once with word times, and the words are mapped back to their
+    utterances — as faster-whisper does with its own VAD chunks.
+    """
     model = load_model(model_path or default_model_path())
-    out = []
-    for span, audio in span_audio(path, sorted(spans, key=lambda s: s.start_s), channel_of):
-        text, words = transcribe(model, audio, span.start_s)
-        if text:
-            out.append(transcript_event(span, text, words))
-    return out
+    ordered = sorted(spans, key=lambda s: s.start_s)
+    audio = dict(span_audio(path, ordered, channel_of))
+    out: list[Transcript] = []
+    for speaker in sorted({s.speaker for s in ordered}):
+        for pack in _packs([s for s in ordered if s.speaker == speaker]):
+            out += _transcribe_pack(model, pack, audio)
+    return sorted(out, key=lambda t: t.start_s)
+
+
+PACK_S = 28.0  # seconds of utterances per model window
+GAP = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+
+
+def _packs(spans: list[Span]) -> Iterator[list[Span]]:
+    pack: list[Span] = []
+    total = 0.0
+    for span in spans:
+        if pack and total + span.duration_s + 0.3 > PACK_S:
+            yield pack
+            pack, total = [], 0.0
+        pack.append(span)
+        total += span.duration_s + 0.3
+    if pack:
+        yield pack
+
+
+def _transcribe_pack(model: Any, pack: list[Span], audio: dict[Span, np.ndarray]
+                     ) -> list[Transcript]:
+    pieces, starts = [], []  # starts: (position in the packed audio, span)
+    pos = 0
+    for span in pack:
+        starts.append((pos / SAMPLE_RATE, span))
+        pieces += [audio[span], GAP]
+        pos += len(audio[span]) + len(GAP)
+    _, words = transcribe(model, np.concatenate(pieces))
+    by_span: dict[Span, list[Word]] = {span: [] for span in pack}
+    for w in words:
+        mid = (w.start_s + w.end_s) / 2
+        at, span = max((x for x in starts if x[0] <= mid), key=lambda x: x[0],
+                       default=starts[0])
+        shift = span.start_s - at
+        by_span[span].append(Word(w.text, w.start_s + shift, w.end_s + shift))
+    return [transcript_event(span, _join(ws), tuple(ws)) for span, ws in by_span.items() if ws]
+
+
+def _join(words: list[Word]) -> str:
+    text = " ".join(w.text for w in words)
+    return text.replace(" ,", ",").replace(" .", ".").replace(" ?", "?").replace(" !", "!")
 
 
 def span_audio(path: str | Path, spans: list[Span], channel_of: dict[str, int]

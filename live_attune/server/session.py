@@ -53,7 +53,7 @@ class AsrLike(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
-    def close(self) -> None: ...
+    def close(self, timeout_s: float = ...) -> None: ...
 
 
 class BlockSource(Protocol):
@@ -138,6 +138,10 @@ class LiveSession:
                 if now - last_status >= STATUS_PERIOD_S:
                     last_status = now
                     self._publish_status(step, arrival)
+        except asyncio.CancelledError:
+            if self._asr is not None:  # don't leave the model running past the loop
+                self._asr.close(timeout_s=5.0)
+            raise
         finally:
             stopper.cancel()
         await self._finish(loop)
