@@ -16,7 +16,6 @@ training transcripts. Writes live_attune/data/behaviour_model.json.
 from __future__ import annotations
 
 import argparse
-import os
 import csv
 import json
 from collections import Counter, defaultdict
@@ -29,8 +28,8 @@ from live_attune.core.language import BehaviourModel, features
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "annomi" / "annomi_dev.csv"
-OUT = Path(os.environ.get("BEHAVIOUR_MODEL_OUT", ROOT / "live_attune" / "data" / "behaviour_model.json"))
-MIN_COUNT = int(os.environ.get("MIN_COUNT", "3"))  # features seen in fewer training utterances are dropped
+OUT = ROOT / "live_attune" / "data" / "behaviour_model.json"
+MIN_COUNT = 3  # features seen in fewer training utterances are dropped
 L2_GRID = (3e-4, 1e-3, 3e-3, 1e-2)
 
 
@@ -85,7 +84,7 @@ def matrix(texts: list[str], vocab: dict[str, int]) -> np.ndarray:
     return x
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = int(os.environ.get("STEPS", "300")), lr: float = 0.05
+def fit(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 300, lr: float = 0.05
         ) -> np.ndarray:
     """L2-regularised logistic regression, full-batch Adam; class-balanced weights."""
     w = np.zeros(x.shape[1])

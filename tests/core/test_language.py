@@ -35,7 +35,8 @@ def _trainer() -> object:
 @pytest.fixture(scope="module")
 def held_out_scores(shared_data: Path) -> dict[str, float]:
     train = _trainer()
-    rows = [r for r in train.load(shared_data / "annomi/annomi_dev.csv")  # type: ignore[attr-defined]
+    csv_path = shared_data / "annomi/annomi_dev.csv"
+    rows = [r for r in train.load(csv_path)  # type: ignore[attr-defined]
             if train.held_out(r.transcript)]  # type: ignore[attr-defined]
     scores = train.evaluate(rows, default_model())  # type: ignore[attr-defined]
     print("held-out AnnoMI:", json.dumps({k: round(v, 3) for k, v in scores.items()}))
