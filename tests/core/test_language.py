@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _trainer() -> object:
-    spec = importlib.util.spec_from_file_location("train_behaviour", ROOT / "scripts/train_behaviour.py")
+    path = ROOT / "scripts" / "train_behaviour.py"
+    spec = importlib.util.spec_from_file_location("train_behaviour", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["train_behaviour"] = module  # dataclasses look their module up
