@@ -35,8 +35,8 @@ class Running:
         return self.result["session"]
 
 
-def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False
-          ) -> Running:
+def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False,
+          asr: bool = False) -> Running:
     ready: dict[str, object] = {}
     got = threading.Event()
     result: dict[str, LiveSession] = {}
@@ -49,8 +49,14 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
             source = FileReplaySource(audio, speed=speed)
             options = ServeOptions(port=0, lan=lan, open_browser=False,
                                    extra_roots=(("/fixtures/", FIXTURES),))
+            factory = None
+            if asr:
+                from live_attune.asr.worker import AsrWorker
+
+                factory = AsrWorker
             result["session"] = await run_live(source, layout_for(source.channels, None, "x"),
-                                               options, out_dir=out_dir, ready=fut)
+                                               options, out_dir=out_dir, ready=fut,
+                                               asr=factory)
         asyncio.run(go())
 
     thread = threading.Thread(target=main, daemon=True)

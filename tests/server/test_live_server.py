@@ -190,3 +190,22 @@ def test_lan_mode_needs_the_token(short_conversation: dict[str, Path], tmp_path:
     assert page.value.code == 403
     assert asyncio.run(collect(good))[-1]["type"] == "end"
     running.wait()
+
+
+@pytest.mark.slow
+def test_live_transcripts_and_language_reach_the_dashboard(short_conversation: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=4.0, asr=True)
+    messages = asyncio.run(collect(running.ws))
+    session = running.wait()
+    lines = [m for m in messages if m["type"] == "transcript"]
+    for m in lines:
+        jsonschema.validate({k: v for k, v in m.items() if k != "_t"}, SCHEMAS["transcript"])
+    assert len(lines) >= 5
+    assert any(m["behaviour"] for m in lines if m["speaker"] == "therapist")
+    last = [m for m in messages if m["type"] == "metrics"][-1]
+    assert last["language"]["therapist_wpm"] > 60
+    saved = json.loads((tmp_path / "session.json").read_text())
+    assert saved["transcript"] and saved["metrics"]["language"]["miti"]["questions"] >= 0
+    status = session.asr_status()
+    assert status["dropped"] == 0 and status["done"] >= len(lines)
