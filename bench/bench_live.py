@@ -76,7 +76,7 @@ async def dashboards(url: str, n: int, seconds: float) -> int:
     return sum(await asyncio.gather(*(one() for _ in range(n))))
 
 
-def run_once(pcm: np.ndarray, seconds: float, clients: int) -> dict[str, float]:
+def run_once(pcm: np.ndarray, seconds: float, clients: int, asr: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         fifo = home / "capture.fifo"
@@ -85,8 +85,9 @@ def run_once(pcm: np.ndarray, seconds: float, clients: int) -> dict[str, float]:
         stop = threading.Event()
         threading.Thread(target=feed, args=(fifo, pcm, stop), daemon=True).start()
         env = {**os.environ, "HOME": tmp, "LIVE_ATTUNE_HOME": tmp}
+        extra = [] if asr else ["--no-transcribe"]
         proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "live", "--no-browser",
-                                 "--port", "0", "--out", f"{tmp}/out"], env=env,
+                                 "--port", "0", "--out", f"{tmp}/out", *extra], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
@@ -99,28 +100,40 @@ def run_once(pcm: np.ndarray, seconds: float, clients: int) -> dict[str, float]:
         out, _ = proc.communicate(timeout=60)
         stop.set()
         p95 = re.search(r"p95 (\d+) ms", out)
+        dropped = re.search(r"dropped audio blocks: (\d+) .*, (\d+) ", out)
+        asr_line = re.search(r"transcribed (\d+) utterances, (\d+) dropped.*p95 ([\d.]+) s", out)
         saved = json.loads((home / "out" / "session.json").read_text())
         return {"cpu": (c1 - c0) / (t1 - t0), "p95_ms": float(p95.group(1)) if p95 else -1.0,
-                "received": received, "audio_s": saved["duration_s"]}
+                "received": received, "audio_s": saved["duration_s"],
+                "dropped": sum(map(int, dropped.groups())) if dropped else -1,
+                "asr_done": int(asr_line.group(1)) if asr_line else 0,
+                "asr_dropped": int(asr_line.group(2)) if asr_line else 0,
+                "asr_p95_s": float(asr_line.group(3)) if asr_line else -1.0}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--clients", default="0,20", help="dashboard counts to compare")
+    ap.add_argument("--asr", action="store_true", help="with live transcription")
     args = ap.parse_args()
     stereo, _ = render(make_conversation(3), MixConfig(seed=3))
     need = int((args.seconds + 15) * 16000)
     pcm = np.ascontiguousarray(np.tile(stereo, (1, need // stereo.shape[1] + 1))[:, :need].T,
                                np.float32)
-    rows = [(n, run_once(pcm, args.seconds, n)) for n in (0, 20)]
+    counts = [int(c) for c in args.clients.split(",")]
+    rows = [(n, run_once(pcm, args.seconds, n, args.asr)) for n in counts]
     base = rows[0][1]["cpu"]
-    print(f"\nlive capture → pipeline → websocket, no ASR, {args.seconds:.0f} s measured each\n")
-    print(f"{'dashboards':>10}{'CPU % core':>12}{'vs none':>10}{'p95 block→msg':>15}"
-          f"{'msgs recv':>11}")
+    asr = "with ASR" if args.asr else "no ASR"
+    print(f"\nlive capture → pipeline → websocket, {asr}, {args.seconds:.0f} s measured each\n")
+    print(f"{'dashboards':>10}{'CPU % core':>12}{'vs first':>10}{'p95 block→msg':>15}"
+          f"{'msgs recv':>11}{'dropped blocks':>16}{'ASR done/dropped':>18}{'ASR p95':>9}")
     for n, r in rows:
         p95 = "n/a (none sent)" if r["p95_ms"] < 0 else f"{r['p95_ms']:.0f} ms"
+        asr_p95 = "-" if r["asr_p95_s"] < 0 else f"{r['asr_p95_s']:.2f} s"
         print(f"{n:>10}{100 * r['cpu']:>12.1f}{100 * (r['cpu'] - base):>+10.1f}"
-              f"{p95:>15}{r['received']:>11.0f}")
+              f"{p95:>15}{r['received']:>11.0f}{r['dropped']:>16.0f}"
+              f"{r['asr_done']:>9.0f}/{r['asr_dropped']:<8.0f}{asr_p95:>9}")
 
 
 if __name__ == "__main__":

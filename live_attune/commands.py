@@ -92,6 +92,9 @@ def _report(session: LiveSession) -> int:
     p95 = session.send_latency.p95_ms()  # type: ignore[attr-defined]
     if p95 is not None:
         print(f"block arrival → dashboard message: p95 {p95:.0f} ms")
+    source = session.source
+    print(f"dropped audio blocks: {source.overflows} (pipeline behind), "
+          f"{source.driver_overflows} (driver overflow)")
     asr = session.asr_status()
     if asr.get("enabled"):
         p95_s = asr["p95_s"]

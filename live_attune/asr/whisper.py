@@ -75,6 +75,51 @@ def transcribe(model: Any, audio: np.ndarray, offset_s: float = 0.0
     return " ".join(texts), tuple(words)
 
 
+SHORT_MAX_S = 20.0  # utterances up to this long take the short-window path live
+SHORT_PAD_S = 1.0  # silence after the utterance inside its window
+SHORT_MIN_WINDOW_S = 10.0  # shorter windows make tiny.en repeat itself
+
+
+@functools.cache
+def _tokenizer(model: Any) -> Any:
+    from faster_whisper.tokenizer import Tokenizer
+
+    return Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+
+
+def transcribe_short(model: Any, audio: np.ndarray) -> str:
+    """Live path: encode only the utterance (plus 1 s), not a padded 30 s window.
+
+    CTranslate2's Whisper encoder accepts a shorter mel input (whisper.cpp calls this a
+    reduced audio context): here a 7 s utterance encodes in 0.19 s instead of 0.66 s, and
+    decoding is faster too. No word times on this path. The same guard applies:
+    no-speech probability, mean log-probability and the text's own compression ratio.
+    """
+    import ctranslate2
+
+    if len(audio) < MIN_AUDIO_S * SAMPLE_RATE:
+        return ""
+    if len(audio) > SHORT_MAX_S * SAMPLE_RATE:
+        return transcribe(model, audio)[0]
+    window = max(len(audio) + int(SHORT_PAD_S * SAMPLE_RATE), int(SHORT_MIN_WINDOW_S * SAMPLE_RATE))
+    padded = np.pad(audio.astype(np.float32), (0, window - len(audio)))
+    frames = len(padded) // 160
+    mel = model.feature_extractor(padded)[:, :frames]
+    features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], np.float32))
+    tok = _tokenizer(model)
+    result = model.model.generate(
+        model.model.encode(features, to_cpu=False), [[*tok.sot_sequence, tok.no_timestamps]],
+        beam_size=1, max_length=224, return_scores=True, return_no_speech_prob=True,
+        suppress_blank=True, suppress_tokens=[-1])[0]
+    ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+    text = tok.decode(ids).strip()
+    logprob = result.scores[0]  # length-normalised log-probability
+    if (not text or result.no_speech_prob > NO_SPEECH_MAX or logprob < LOGPROB_MIN
+            or compression_ratio(text) > COMPRESSION_MAX):
+        return ""
+    return text
+
+
 def compression_ratio(text: str) -> float:
     """gzip-style ratio of a text: high for repetitive loops (Whisper's own measure)."""
     data = text.strip().encode()

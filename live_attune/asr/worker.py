@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from live_attune.asr.whisper import default_model_path, load_model, transcribe, transcript_event
+from live_attune.asr.whisper import (
+    default_model_path,
+    load_model,
+    transcribe_short,
+    transcript_event,
+)
 from live_attune.core.events import Transcript
 from live_attune.core.utterances import Span
 
@@ -47,7 +52,7 @@ class AsrWorker:
 
     def warm_up(self) -> None:
         """Run the model once on silence so the first real utterance is not slow."""
-        transcribe(self._model, np.zeros(16_000, np.float32))
+        transcribe_short(self._model, np.zeros(16_000, np.float32))
 
     def submit(self, span: Span, audio: np.ndarray, ended_at: float) -> None:
         job = _Job(span, audio, ended_at)
@@ -75,8 +80,8 @@ class AsrWorker:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            text, words = transcribe(self._model, job.audio, job.span.start_s)
+            text = transcribe_short(self._model, job.audio)
             self.latencies_s.append(time.monotonic() - job.ended_at)
             self.done += 1
             if text:
-                self._on_result(transcript_event(job.span, text, words))
+                self._on_result(transcript_event(job.span, text, ()))

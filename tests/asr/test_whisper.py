@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from live_attune.asr.wer import wer
-from live_attune.asr.whisper import default_model_path, load_model, transcribe
+from live_attune.asr.whisper import default_model_path, load_model, transcribe, transcribe_short
 from live_attune.audio.decode import read_all
 from live_attune.errors import ModelError
 from live_attune.synth.scenario import CLIENT_LINES, THERAPIST_LINES
@@ -37,20 +37,29 @@ def test_jfk_wer(model: object, shared_data: Path) -> None:
     assert words and all(a.end_s <= b.start_s + 0.05 for a, b in itertools.pairwise(words))
 
 
-def test_generator_speech_wer(model: object) -> None:
+def test_live_short_window_path_on_jfk(model: object, shared_data: Path) -> None:
+    text = transcribe_short(model, read_all(shared_data / "asr/jfk.wav")[0])
+    assert wer((shared_data / "asr/jfk.txt").read_text(), text) <= 0.10
+
+
+@pytest.mark.parametrize("path", ["offline", "live"])
+def test_generator_speech_wer(model: object, path: str) -> None:
     errors = words = 0
     pad = np.zeros(SR // 4, np.float32)
     for voice, lines in ((THERAPIST_VOICE, THERAPIST_LINES), (CLIENT_VOICE, CLIENT_LINES)):
         for line in lines:
-            text, _ = transcribe(model, np.concatenate([pad, speak(voice, line), pad]))
+            audio = np.concatenate([pad, speak(voice, line), pad])
+            text = transcribe(model, audio)[0] if path == "offline" else \
+                transcribe_short(model, audio)
             errors += round(wer(line, text) * len(line.split()))
             words += len(line.split())
-    print(f"generator speech WER {errors / words:.3f} over {words} words")
+    print(f"{path} generator speech WER {errors / words:.3f} over {words} words")
     assert errors / words <= 0.10
 
 
 @pytest.mark.parametrize("kind", ["silence", "white noise", "hum", "tone"])
 def test_non_speech_is_never_transcribed(model: object, kind: str) -> None:
+    """Both paths: the offline one and the live short-window one."""
     t = np.arange(SR * 5) / SR
     audio = {
         "silence": np.zeros(len(t)),
@@ -59,6 +68,7 @@ def test_non_speech_is_never_transcribed(model: object, kind: str) -> None:
         "tone": 0.3 * np.sin(2 * np.pi * 1000 * t),
     }[kind].astype(np.float32)
     assert transcribe(model, audio) == ("", ())
+    assert transcribe_short(model, audio) == ""
 
 
 def test_word_times_are_in_session_time(model: object) -> None:
