@@ -49,6 +49,10 @@ def test_golden_fixtures_render(browser: Browser, short_conversation: dict[str, 
     assert page.inner_text("#silences") == str(metrics["long_silences"])
     assert f"{metrics['response_latency']['median_s']:.1f} s" == page.inner_text("#latency")
     assert page.inner_text("#floor") == "session ended"
+    lang = metrics["language"]
+    assert page.inner_text("#rq") == f"{lang['reflection_to_question']:.1f}"
+    assert page.inner_text("#open-q") == f"{round(100 * lang['open_question_share'])}%"
+    assert page.inner_text("#pace") == f"{round(lang['therapist_wpm'])} wpm"
     with pytest.raises(Exception, match="unknown message type"):
         page.evaluate("() => window.liveAttune.handle({v: 1, type: 'launch'})")
     with pytest.raises(Exception, match="unsupported message version"):
