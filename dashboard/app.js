@@ -38,13 +38,6 @@ function clock(seconds) {
 
 function pct(x) { return x === null || x === undefined ? "—" : Math.round(100 * x) + "%"; }
 
-function clientShare(shares) {
-  // Sum of the client roles' shares, for display next to the bar (no new metric).
-  if (!shares || shares.therapist === null || shares.therapist === undefined) return null;
-  return Object.keys(shares).filter((k) => k.startsWith("client"))
-    .reduce((a, k) => a + (shares[k] || 0), 0);
-}
-
 // -- message handling: dispatch on type, refuse the unknown ------------------------------
 const HANDLERS = {
   snapshot(msg) {
@@ -110,10 +103,10 @@ function renderHeader() {
   floor.textContent = state.ended ? "session ended" : who ? who + " has the floor" : "—";
 }
 
-function setBar(id, shares) {
+function setBar(id, shares, client) {
   const bar = $(id);
   const t = shares && shares.therapist !== null && shares.therapist !== undefined ? shares.therapist : 0;
-  const c = clientShare(shares) || 0;
+  const c = client || 0;
   bar.querySelector(".t").style.width = (100 * t) + "%";
   bar.querySelector(".c").style.width = (100 * c) + "%";
 }
@@ -121,10 +114,10 @@ function setBar(id, shares) {
 function renderBalance() {
   const m = state.metrics;
   const session = m && m.talk_share, rolling = m && m.rolling_talk_share;
-  setBar("bar-session", session);
-  setBar("bar-rolling", rolling);
-  $("session-text").textContent = session ? "client " + pct(clientShare(session)) : "—";
-  $("rolling-text").textContent = rolling ? "client " + pct(clientShare(rolling)) : "—";
+  setBar("bar-session", session, m && m.client_share);
+  setBar("bar-rolling", rolling, m && m.rolling_client_share);
+  $("session-text").textContent = m ? "client " + pct(m.client_share) : "—";
+  $("rolling-text").textContent = m ? "client " + pct(m.rolling_client_share) : "—";
   const label = m && m.rolling_balance;
   $("balance-label").textContent = label ? "last 5 min: " + BALANCE_TEXT[label] : "";
 }
@@ -196,7 +189,7 @@ function renderGlance() {
     text = med === null || med === undefined ? "—" : med.toFixed(1) + " s";
   } else {
     label = "client share, last 5 min";
-    text = pct(clientShare(m && m.rolling_talk_share));
+    text = pct(m && m.rolling_client_share);
     cue = m ? m.rolling_balance === "therapist-heavy" : false;
   }
   $("glance-label").textContent = label;

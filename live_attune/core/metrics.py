@@ -119,11 +119,18 @@ CLIENT_LED = 0.60  # METRICS.md § Context numbers: client share above this is "
 THERAPIST_HEAVY = 0.40  # ... below this "therapist-heavy"; between them "even"
 
 
-def balance_label(share: Mapping[str, float | None]) -> str | None:
-    """Client-led / even / therapist-heavy from the clients' combined talk share."""
+def client_share(share: Mapping[str, float | None]) -> float | None:
+    """The clients' combined share (client, client_2 ...); None without a therapist role."""
     if THERAPIST not in share or share[THERAPIST] is None:
         return None
-    client = sum(v or 0.0 for k, v in share.items() if k.startswith("client"))
+    return sum(v or 0.0 for k, v in share.items() if k.startswith("client"))
+
+
+def balance_label(share: Mapping[str, float | None]) -> str | None:
+    """Client-led / even / therapist-heavy from the clients' combined talk share."""
+    client = client_share(share)
+    if client is None:
+        return None
     if client > CLIENT_LED:
         return "client-led"
     return "even" if client >= THERAPIST_HEAVY else "therapist-heavy"

@@ -44,6 +44,7 @@ from live_attune.core.events import (
     Turn,
 )
 from live_attune.core.language import LanguageSummary
+from live_attune.core.metrics import client_share
 
 VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
@@ -93,6 +94,8 @@ def metrics_message(m: SessionMetrics, language: LanguageSummary | None = None) 
         talk_time_s=dict(m.talk_time_s),
         talk_share=dict(m.talk_share),
         rolling_talk_share=dict(m.rolling_talk_share),
+        client_share=client_share(m.talk_share),
+        rolling_client_share=client_share(m.rolling_talk_share),
         balance=m.balance,
         rolling_balance=m.rolling_balance,
         overlap_s=m.overlap_s,
@@ -182,6 +185,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "at_s": _NUM, "floor": _NSTR, "current_turn_s": _NUM, "therapist_monologue_s": _NUM,
         "monologue_cue": {"type": "boolean"}, "talk_time_s": _BY, "talk_share": _BY,
         "rolling_talk_share": _BY, "overlap_s": _NUM,
+        "client_share": _NNUM, "rolling_client_share": _NNUM,
         "balance": {"enum": ["client-led", "even", "therapist-heavy", None]},
         "rolling_balance": {"enum": ["client-led", "even", "therapist-heavy", None]},
         "response_latency": {"type": "object", "required": ["median_s", "recent_s"]},
