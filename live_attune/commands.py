@@ -89,7 +89,7 @@ def _report(session: LiveSession) -> int:
     print("\n" + live_line(metrics))
     if session.saved_to is not None:
         print(f"saved {session.saved_to}")
-    p95 = session.send_latency.p95_ms()  # type: ignore[attr-defined]
+    p95 = session.hub.send_latency.p95_ms()
     if p95 is not None:
         print(f"block arrival → dashboard message: p95 {p95:.0f} ms")
     source = session.source

@@ -8,10 +8,8 @@ import logging
 import secrets
 import signal
 import socket
-import statistics
 import sys
 import webbrowser
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from live_attune.paths import dashboard_dir
 from live_attune.pipeline import Layout, PipelineConfig
 from live_attune.server.http import WS_PATH, Access, process_request
-from live_attune.server.hub import Hub, Outgoing
+from live_attune.server.hub import Hub
 from live_attune.server.session import AsrWorkerFactory, BlockSource, LiveSession
 
 log = logging.getLogger("live_attune.server")
@@ -38,38 +36,19 @@ class ServeOptions:
     extra_roots: tuple[tuple[str, Path], ...] = ()
 
 
-class SendLatency:
-    """Audio block arrival → websocket message sent, for every message sent (seconds)."""
-
-    def __init__(self, keep: int = 20_000) -> None:
-        self.samples: deque[float] = deque(maxlen=keep)
-
-    def __call__(self, out: Outgoing, sent: float) -> None:
-        if out.kind in ("metrics", "floor", "interruption", "backchannel", "long_silence"):
-            self.samples.append(sent - out.born)
-
-    def p95_ms(self) -> float | None:
-        if len(self.samples) < 20:
-            return None
-        return statistics.quantiles(self.samples, n=20)[-1] * 1000
-
-
 async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *,
                    config: PipelineConfig | None = None, out_dir: Path | None = None,
                    ready: asyncio.Future[str] | None = None,
                    asr: AsrWorkerFactory | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
-    latency = SendLatency()
-    hub = Hub(on_sent=latency)
-    session = LiveSession(source, layout, hub, config=config, out_dir=out_dir, asr=asr)
-    session.send_latency = latency  # type: ignore[attr-defined]
+    session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr)
     token = secrets.token_urlsafe(16) if options.lan else None
     access = Access(root=options.root or dashboard_dir(), token=token,
                     extra_roots=options.extra_roots)
     host = "0.0.0.0" if options.lan else options.host
 
     async def handler(connection: ServerConnection) -> None:
-        await hub.serve(connection, session.snapshot())
+        await session.hub.serve(connection, session.snapshot())
 
     stop = asyncio.Event()
     _on_signals(stop)

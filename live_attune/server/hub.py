@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from websockets.asyncio.server import ServerConnection
@@ -59,13 +59,29 @@ class Outbox:
         return None
 
 
+class SendLatency:
+    """Audio block arrival → websocket message sent, for every message sent (seconds)."""
+
+    def __init__(self, keep: int = 20_000) -> None:
+        self.samples: deque[float] = deque(maxlen=keep)
+
+    def __call__(self, out: Outgoing, sent: float) -> None:
+        if out.kind in ("metrics", "floor", "interruption", "backchannel", "long_silence"):
+            self.samples.append(sent - out.born)
+
+    def p95_ms(self) -> float | None:
+        if len(self.samples) < 20:
+            return None
+        return statistics.quantiles(self.samples, n=20)[-1] * 1000
+
+
 class Hub:
     """The set of connected dashboards; ``publish`` is synchronous and never blocks."""
 
-    def __init__(self, *, on_sent: Callable[[Outgoing, float], None] | None = None) -> None:
+    def __init__(self) -> None:
         self.outboxes: set[Outbox] = set()
         self.rejected_messages = 0
-        self._on_sent = on_sent
+        self.send_latency = SendLatency()
 
     @property
     def clients(self) -> int:
@@ -109,7 +125,6 @@ class Hub:
                 box.wake.clear()
                 while (out := box.take()) is not None:
                     await connection.send(out.text)
-                    if self._on_sent is not None:
-                        self._on_sent(out, time.monotonic())
+                    self.send_latency(out, time.monotonic())
         except ConnectionClosed:
             return
