@@ -30,8 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "annomi" / "annomi_dev.csv"
 OUT = ROOT / "live_attune" / "data" / "behaviour_model.json"
 MIN_COUNT = 3  # features seen in fewer training utterances are dropped
-L2_GRID = (1e-3, 3e-3, 1e-2)
-SHIFTS = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)  # logit thresholds tried
+L2_GRID = (3e-4, 1e-3, 3e-3, 1e-2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +138,16 @@ def train_head(head: str, train: list[Row], vocab: dict[str, int]) -> dict[str, 
 
     inner = [r for r in train if r.transcript % 5 != 1]
     valid = [r for r in train if r.transcript % 5 == 1]
-    scores: dict[tuple[float, float], float] = {}
+    scores = {}
     for l2 in L2_GRID:
-        model = BehaviourModel({head: fit_on(inner, l2)})
-        for shift in SHIFTS:  # the decision threshold, tuned on validation too
-            scores[(l2, shift)] = head_score(
-                head, valid, lambda t, m=model, s=shift: m.logit(head, features(t)) - s)
-    (best, shift) = max(scores, key=scores.__getitem__)
-    print(f"  {head}: best validation {scores[(best, shift)]:.3f} at L2 {best:g}, "
-          f"threshold {shift:+.2f} (at 0: {scores[(best, 0.0)]:.3f})")
-    weights = fit_on(train, best)
-    weights["bias"] = round(weights.get("bias", 0.0) - shift, 4)
-    return weights
+        weights = fit_on(inner, l2)
+        model = BehaviourModel({head: weights})
+        scores[l2] = head_score(head, valid,
+                                lambda t, m=model: m.logit(head, features(t)))
+    best = max(scores, key=scores.__getitem__)
+    print(f"  {head}: validation {', '.join(f'{k:g}→{v:.3f}' for k, v in scores.items())}; "
+          f"L2 {best:g}")
+    return fit_on(train, best)
 
 
 def evaluate(rows: list[Row], model: BehaviourModel) -> dict[str, float]:
