@@ -73,6 +73,9 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="skip the local Whisper transcript (faster; no language measures)")
     a.add_argument("--model", type=Path, help="CTranslate2 Whisper model directory for the "
                    "transcript (default: the bundled tiny.en)")
+    a.add_argument("--profile", type=Path,
+                   help="microphone profile (TOML) for the channel roles and crosstalk "
+                        "margin; --channels overrides its roles")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(run=_run_analyze)
 
@@ -104,6 +107,9 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--channels", metavar="ROLES",
                    help="role of each captured channel (default therapist,client; one "
                         "channel without it is analysed as speech activity only)")
+    v.add_argument("--profile", type=Path,
+                   help="microphone profile (TOML: device, channel roles, crosstalk margin); "
+                        "--device and --channels override it")
     _add_server_options(v)
     v.set_defaults(run=_run_live)
 

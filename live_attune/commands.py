@@ -13,8 +13,8 @@ from live_attune.analyze import AnalysisResult, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
 from live_attune.output import write_outputs
-from live_attune.pipeline import Layout, layout_for
-from live_attune.speakers.channels import ChannelMap
+from live_attune.pipeline import Layout, PipelineConfig, layout_for
+from live_attune.speakers.channels import ChannelMap, CrosstalkConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,9 +25,20 @@ if TYPE_CHECKING:
 PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
 
 
+def _profile(args: argparse.Namespace) -> tuple[ChannelMap | None, PipelineConfig]:
+    """Channel map and pipeline config from --profile, with --channels taking precedence."""
+    from calibration.profile import load
+
+    profile = load(args.profile) if args.profile else None
+    cmap = ChannelMap.parse(args.channels) if args.channels else (
+        profile.channels if profile else None)
+    margin = profile.crosstalk_margin_db if profile else CrosstalkConfig().margin_db
+    return cmap, PipelineConfig(crosstalk=CrosstalkConfig(margin_db=margin))
+
+
 def analyze_command(args: argparse.Namespace) -> int:
-    cmap = ChannelMap.parse(args.channels) if args.channels else None
-    result = _analyze_with_progress(args.audio, cmap, quiet=args.quiet)
+    cmap, config = _profile(args)
+    result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet)
     if not args.no_transcribe:
         result = _with_transcript(result, args.model)
     session, turns = write_outputs(result, args.out)
@@ -38,13 +49,18 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 
 def live_command(args: argparse.Namespace) -> int:
+    from calibration.profile import load
     from live_attune.audio.capture import CaptureConfig, MicSource
 
-    cmap = ChannelMap.parse(args.channels) if args.channels else None
-    device = int(args.device) if args.device and args.device.isdigit() else args.device
-    layout = layout_for(args.input_channels, cmap, "the input")
-    with MicSource(CaptureConfig(device=device, channels=args.input_channels)) as source:
-        session = _serve(source, layout, args, linger=False)
+    cmap, config = _profile(args)
+    profile = load(args.profile) if args.profile else None
+    device = args.device if args.device is not None else (profile.device if profile else None)
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    channels = len(cmap.roles) if cmap is not None else args.input_channels
+    layout = layout_for(channels, cmap, "the input")
+    with MicSource(CaptureConfig(device=device, channels=channels)) as source:
+        session = _serve(source, layout, args, linger=False, config=config)
     return _report(session)
 
 
@@ -61,8 +77,8 @@ def demo_command(args: argparse.Namespace) -> int:
     return _report(session)
 
 
-def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: bool
-           ) -> LiveSession:
+def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: bool,
+           config: PipelineConfig | None = None) -> LiveSession:
     import asyncio
 
     from live_attune.paths import new_session_dir
@@ -81,7 +97,7 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
             return AsrWorker(on_result, model_path=model)
 
     return asyncio.run(run_live(source, layout, options, out_dir=out,  # type: ignore[arg-type]
-                                asr=asr))
+                                asr=asr, config=config))
 
 
 def _report(session: LiveSession) -> int:
@@ -152,13 +168,13 @@ def demo_path() -> Path:
     return Path(str(resources.files("live_attune").joinpath("data/demo_session.opus")))
 
 
-def _analyze_with_progress(path: Path, cmap: ChannelMap | None, *, quiet: bool
-                           ) -> AnalysisResult:
+def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: PipelineConfig, *,
+                           quiet: bool) -> AnalysisResult:
     info = probe(path)
     layout_for(info.channels, cmap, str(path))  # a map that does not fit fails before any bar
     total = info.duration_s or 0.0
     if quiet or total < PROGRESS_MIN_S:
-        return analyze_file(path, channel_map=cmap)
+        return analyze_file(path, channel_map=cmap, config=config)
     from tqdm import tqdm
 
     with tqdm(total=total, unit="s", desc="analysing", file=sys.stderr,
@@ -167,7 +183,7 @@ def _analyze_with_progress(path: Path, cmap: ChannelMap | None, *, quiet: bool
         def advance(done_s: float, _metrics: SessionMetrics) -> None:
             bar.update(min(done_s, total) - bar.n)
 
-        return analyze_file(path, channel_map=cmap, progress=advance)
+        return analyze_file(path, channel_map=cmap, config=config, progress=advance)
 
 
 def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResult:

@@ -113,3 +113,13 @@ def test_missing_device_lists_the_devices_there_are(tmp_path: Path) -> None:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "no input device 'no-such-microphone'" in lines[0]
     assert "available: 0: default" in lines[0]
+
+
+def test_live_reads_the_device_from_the_profile(tmp_path: Path) -> None:
+    home = alsa_home(tmp_path, np.zeros((2, 1600), np.float32), paced=False)
+    profile = tmp_path / "mic.toml"
+    profile.write_text('version = 1\ndevice = "room-mic"\nchannels = ["therapist", "client"]\n')
+    proc = start_live(home, "--profile", str(profile))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 4
+    assert "no input device 'room-mic'" in err
