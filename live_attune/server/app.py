@@ -15,6 +15,7 @@ from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection, serve
 
+from live_attune.errors import UsageError
 from live_attune.paths import dashboard_dir
 from live_attune.pipeline import Layout, PipelineConfig
 from live_attune.server.http import WS_PATH, Access, process_request
@@ -52,9 +53,14 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
 
     stop = asyncio.Event()
     _on_signals(stop)
-    async with serve(handler, host, options.port, max_size=MAX_MESSAGE_BYTES,
-                     process_request=functools.partial(process_request, access),
-                     ping_interval=20, ping_timeout=20) as server:
+    try:
+        server_cm = await serve(handler, host, options.port, max_size=MAX_MESSAGE_BYTES,
+                                process_request=functools.partial(process_request, access),
+                                ping_interval=20, ping_timeout=20)
+    except OSError as exc:
+        raise UsageError(f"cannot serve the dashboard on {host}:{options.port} "
+                         f"({exc.strerror}); choose another --port") from None
+    async with server_cm as server:
         port = server.sockets[0].getsockname()[1]
         url = _url(options, port, token)
         _announce(url, options)

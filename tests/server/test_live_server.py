@@ -209,3 +209,15 @@ def test_live_transcripts_and_language_reach_the_dashboard(short_conversation: d
     assert saved["transcript"] and saved["metrics"]["language"]["miti"]["questions"] >= 0
     status = session.asr_status()
     assert status["dropped"] == 0 and status["done"] >= len(lines)
+
+
+def test_a_busy_port_is_a_clear_usage_error(live_server: Running, tmp_path: Path) -> None:
+    from live_attune.errors import UsageError
+    from live_attune.pipeline import layout_for
+    from live_attune.server.app import ServeOptions, run_live
+
+    port = int(live_server.url.rsplit(":", 1)[1].strip("/"))
+    with pytest.raises(UsageError, match="choose another --port"):
+        asyncio.run(run_live(object(), layout_for(2, None, "x"),  # type: ignore[arg-type]
+                             ServeOptions(port=port, open_browser=False)))
+    asyncio.run(collect(live_server.ws))
