@@ -269,26 +269,29 @@ class LiveSession:
 
 
 class AudioRing:
-    """The last ``seconds`` of each speaker's channel, for cutting out utterances."""
+    """The last ``seconds`` of each speaker's channel, for cutting out utterances.
+
+    A circular buffer: appending a block writes it in place (no copy of the whole buffer).
+    """
 
     def __init__(self, channels: int, seconds: float) -> None:
         self._size = int(seconds * 16_000)
         self._buf = np.zeros((channels, self._size), np.float32)
-        self._end = 0  # samples written so far (session time of the buffer's end)
+        self._end = 0  # samples written so far (session time of the newest sample + 1)
 
     def append(self, audio: np.ndarray) -> None:
-        n = audio.shape[1]
-        if n >= self._size:
-            self._buf[:] = audio[:, -self._size:]
-        else:
-            self._buf = np.roll(self._buf, -n, axis=1)
-            self._buf[:, -n:] = audio
-        self._end += n
+        total = audio.shape[1]
+        kept = audio[:, -self._size:]  # only the newest samples can still be read
+        n = kept.shape[1]
+        at = (self._end + total - n) % self._size
+        first = min(n, self._size - at)
+        self._buf[:, at:at + first] = kept[:, :first]
+        self._buf[:, :n - first] = kept[:, first:]
+        self._end += total
 
     def slice(self, channel: int, start_s: float, end_s: float) -> np.ndarray | None:
         """Samples [start_s, end_s) of ``channel``, or None if no longer (or not) held."""
         lo, hi = int(start_s * 16_000), min(int(end_s * 16_000), self._end)
-        first = self._end - self._size
-        if lo < first or hi <= lo:
+        if lo < self._end - self._size or hi <= lo:
             return None
-        return self._buf[channel, lo - first: hi - first].copy()
+        return np.take(self._buf[channel], np.arange(lo, hi) % self._size)
