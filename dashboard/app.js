@@ -160,7 +160,7 @@ function renderSilences() {
   $("silences").textContent = m ? m.long_silences : 0;
   const last = state.events.filter((e) => e.type === "long_silence").pop();
   $("silence-note").textContent = last ?
-    "last " + (last.end_s - last.start_s).toFixed(0) + " s, at " + clock(last.start_s) : "";
+    "last " + last.duration_s.toFixed(0) + " s, at " + clock(last.start_s) : "";
 }
 
 function renderLanguage() {

@@ -126,7 +126,7 @@ def event_message(event: Event) -> Message | None:
         case Backchannel():
             return envelope("backchannel", **asdict(event))
         case LongSilence():
-            return envelope("long_silence", **asdict(event))
+            return envelope("long_silence", **asdict(event), duration_s=event.duration_s)
     return None
 
 
@@ -202,7 +202,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "backchannel": _schema("backchannel", {"at_s": _NUM, "by": _STR, "of": _STR,
                                            "duration_s": _NUM}),
     "long_silence": _schema("long_silence", {"start_s": _NUM, "end_s": _NUM,
-                                             "before": _NSTR, "after": _NSTR}),
+                                             "duration_s": _NUM, "before": _NSTR,
+                                             "after": _NSTR}),
     "transcript": _schema("transcript", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
                                          "text": _STR}),
     "status": _schema("status", {"at_s": _NUM, "state": {"enum": ["running", "lost", "ended"]},
