@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from live_attune.audio.decode import SAMPLE_RATE, AudioInfo, iter_blocks, probe
 from live_attune.core import SessionMetrics
@@ -35,16 +32,16 @@ class AnalysisResult:
 
 
 def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
-                 config: PipelineConfig | None = None, realtime_speed: float | None = None,
+                 config: PipelineConfig | None = None,
                  progress: Progress | None = None) -> AnalysisResult:
-    """Run ``path`` through the pipeline, as fast as possible or paced at ``realtime_speed``."""
+    """Run ``path`` through the pipeline as fast as possible (live replay: audio/replay.py)."""
     info = probe(path)
     layout = layout_for(info.channels, channel_map, str(path))
     pipeline = Pipeline(layout, config, sample_rate=SAMPLE_RATE)
     notes = _mode_notes(layout)
     samples, error = 0, None
     try:
-        for block in _paced(iter_blocks(path), realtime_speed):
+        for block in iter_blocks(path):
             pipeline.process(block)
             samples += block.shape[1]
             if progress is not None:
@@ -70,17 +67,3 @@ def _mode_notes(layout: Layout) -> list[str]:
         return ["mono input: speech activity only, not attributed to therapist or client "
                 "(single-microphone attribution is not used)"]
     return []
-
-
-def _paced(blocks: Iterator[np.ndarray], speed: float | None) -> Iterator[np.ndarray]:
-    """Yield blocks no faster than ``speed`` × real time (None: as fast as possible)."""
-    if speed is None:
-        yield from blocks
-        return
-    start, done = time.monotonic(), 0.0
-    for block in blocks:
-        done += block.shape[1] / SAMPLE_RATE
-        wait = start + done / speed - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        yield block
