@@ -99,6 +99,7 @@ class ConversationEngine:
         self._events: list[Event] = []
         self.history = SessionHistory()
         self._response_gaps: list[float] = []
+        self._longest_turn_s = {s: 0.0 for s in self.speakers}  # kept as turns close
         self._now = 0  # end of the last frame fed
         self._done = 0  # everything before this sample has been processed
         self._finished = False
@@ -185,6 +186,9 @@ class ConversationEngine:
         for event in self._floor.drain():
             if isinstance(event, FloorChange) and (gap := response_gap_s(event)) is not None:
                 self._response_gaps.append(gap)
+            if isinstance(event, Turn):
+                longest = self._longest_turn_s
+                longest[event.speaker] = max(longest[event.speaker], event.duration_s)
             self._events.append(event)
             self.history.add(event)
 
@@ -196,9 +200,7 @@ class ConversationEngine:
         overlap_s = self._ledger.overlap_at(now) / rate
         holder, start = self._floor.holder, self._floor.turn_start()
         current_s = (now - start) / rate if start is not None and now > start else 0.0
-        longest = {s: 0.0 for s in self.speakers}
-        for turn in h.turns:
-            longest[turn.speaker] = max(longest[turn.speaker], turn.duration_s)
+        longest = dict(self._longest_turn_s)
         if holder is not None:
             longest[holder] = max(longest[holder], current_s)
         by = count_by(self.speakers, (i.by for i in h.interruptions))

@@ -69,7 +69,7 @@ class BlockSource(Protocol):
 @dataclass(frozen=True, slots=True)
 class _Step:
     events: list[Event]
-    metrics: SessionMetrics
+    metrics: SessionMetrics | None
     levels_db: np.ndarray
     peaks: np.ndarray
 
@@ -128,10 +128,12 @@ class LiveSession:
                 if item is None:
                     break
                 arrival, block = item
-                step = await loop.run_in_executor(self._executor, self._process, block, arrival)
+                due = time.monotonic() - last_metrics >= METRICS_PERIOD_S
+                step = await loop.run_in_executor(self._executor, self._process, block, arrival,
+                                                  due)
                 self._publish_events(step.events, arrival)
                 now = time.monotonic()
-                if now - last_metrics >= METRICS_PERIOD_S:
+                if step.metrics is not None:
                     last_metrics = now
                     self._publish_metrics(step.metrics, arrival)
                 self._peak = np.maximum(self._peak, step.peaks)
@@ -161,7 +163,7 @@ class LiveSession:
             self._state = "lost"
             return None
 
-    def _process(self, block: np.ndarray, arrival: float) -> _Step:
+    def _process(self, block: np.ndarray, arrival: float, want_metrics: bool) -> _Step:
         events = self.pipeline.process(block)
         self._samples += block.shape[1]
         audio = block[list(self.layout.channel_indices)]
@@ -169,7 +171,8 @@ class LiveSession:
         if self._asr is not None:
             self._queue_utterances(events, arrival)
         peaks = np.max(np.abs(audio), axis=1) if audio.shape[1] else np.zeros(len(audio))
-        return _Step(events, self.pipeline.snapshot(), self.pipeline.last_levels_db.copy(),
+        metrics = self.pipeline.snapshot() if want_metrics else None  # ≤ 4 Hz is enough
+        return _Step(events, metrics, self.pipeline.last_levels_db.copy(),
                      peaks.astype(np.float32))
 
     def _queue_utterances(self, events: list[Event], arrival: float, final: bool = False
