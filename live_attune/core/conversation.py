@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from live_attune.core.activity import Boundary, Edge, SegmentTracker
 from live_attune.core.config import MetricsConfig
@@ -140,6 +141,10 @@ class ConversationEngine:
     def processed_s(self) -> float:
         return self._done / self.sample_rate
 
+    def open_segments_s(self) -> dict[str, float]:
+        """Onset (s) of each speaker's segment that is open at ``processed_s``."""
+        return {s: at / self.sample_rate for s, at in self._ledger.active.items()}
+
     def _check(self, frame: ActivityFrame) -> None:
         if frame.start != self._now or frame.end <= frame.start:
             raise ValueError(f"frames must be contiguous: expected start {self._now}, "
@@ -229,3 +234,37 @@ class ConversationEngine:
             turns=len(h.turns) + (1 if holder is not None else 0),
             monologue_cue=holder == THERAPIST and current_s >= cfg.monologue_cue_s,
         )
+
+
+def frames_from_segments(speakers: Sequence[str], segments: Iterable[Segment], *,
+                         end_s: float, sample_rate: int) -> list[ActivityFrame]:
+    """Activity frames that reproduce ``segments`` exactly (one frame per change of activity).
+
+    Segments that came out of an engine are already bridged and long enough, so feeding
+    these frames to an engine with the same config gives the same segments back. Used to
+    rebuild a session from its stored segments (crash recovery).
+    """
+    end = round(end_s * sample_rate)
+    index = {s: i for i, s in enumerate(speakers)}
+    delta: dict[int, list[int]] = {0: [0] * len(speakers), end: [0] * len(speakers)}
+    for seg in segments:  # +1 where a speaker starts, -1 where they stop
+        lo, hi = round(seg.start_s * sample_rate), min(round(seg.end_s * sample_rate), end)
+        if hi > lo:
+            delta.setdefault(lo, [0] * len(speakers))[index[seg.speaker]] += 1
+            delta.setdefault(hi, [0] * len(speakers))[index[seg.speaker]] -= 1
+    edges = sorted(c for c in delta if 0 <= c <= end)
+    level, frames = [0] * len(speakers), []
+    for a, b in pairwise(edges):
+        level = [v + d for v, d in zip(level, delta[a], strict=True)]
+        frames.append(ActivityFrame(a, b, tuple(v > 0 for v in level)))
+    return frames
+
+
+def replay_segments(speakers: Sequence[str], segments: Iterable[Segment], *, end_s: float,
+                    sample_rate: int, config: MetricsConfig | None = None
+                    ) -> ConversationEngine:
+    """A finished engine that saw ``segments`` up to ``end_s`` (recovery, re-scoring)."""
+    engine = ConversationEngine(speakers, sample_rate=sample_rate, config=config)
+    engine.feed(frames_from_segments(speakers, segments, end_s=end_s, sample_rate=sample_rate))
+    engine.finish()
+    return engine

@@ -12,7 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from live_attune.core.config import MetricsConfig
-from live_attune.core.events import Backchannel, FloorChange, Interruption, LongSilence, Turn
+from live_attune.core.events import (
+    Backchannel,
+    FloorChange,
+    Interruption,
+    LongSilence,
+    Segment,
+    Turn,
+)
 
 THERAPIST = "therapist"
 
@@ -179,3 +186,31 @@ class EventTally:
 
 def per_hour(counts: Mapping[str, int], elapsed_s: float) -> dict[str, float | None]:
     return {k: (v * 3600.0 / elapsed_s if elapsed_s > 0 else None) for k, v in counts.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SharePoint:
+    """Talk share over the ``window_s`` before ``at_s`` (the report's share-over-time line)."""
+
+    at_s: float
+    talk_share: Mapping[str, float | None]
+
+
+def talk_share_series(speakers: Sequence[str], segments: Sequence[Segment], *, end_s: float,
+                      window_s: float, step_s: float) -> list[SharePoint]:
+    """Rolling talk share (METRICS.md § Activity) every ``step_s`` up to ``end_s``.
+
+    Early points use the time since the start when less than ``window_s`` has passed.
+    """
+    if step_s <= 0 or window_s <= 0:
+        raise ValueError("step_s and window_s must be positive")
+    points = []
+    n = int(end_s // step_s)
+    for k in range(1, n + 1):
+        at = k * step_s
+        lo = at - window_s
+        talk = dict.fromkeys(speakers, 0.0)
+        for seg in segments:
+            talk[seg.speaker] += max(0.0, min(seg.end_s, at) - max(seg.start_s, lo))
+        points.append(SharePoint(at, shares(talk, sum(talk.values()))))
+    return points

@@ -1,0 +1,72 @@
+"""Quality gates for a report (METRICS.md § Quality gates; Flemotomos et al. 2022).
+
+A flagged session is shown with its flags, never hidden: the numbers may still be useful,
+but the reader must know why they might not be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from live_attune.core.events import Segment
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualityConfig:
+    """The gates' limits; each default is METRICS.md's."""
+
+    min_speech_share: float = 0.25  # speech below this share of the recording is flagged
+    min_speaker_share: float = 0.10  # any speaker below this share of talk time is flagged
+    max_mean_segment_s: float = 20.0  # longer mean segments: attribution likely failed
+    min_duration_s: float = 60.0  # shorter recordings are flagged
+
+    def __post_init__(self) -> None:
+        if not (0 < self.min_speech_share < 1 and 0 < self.min_speaker_share < 1):
+            raise ValueError("quality shares must lie between 0 and 1")
+        if self.max_mean_segment_s <= 0 or self.min_duration_s <= 0:
+            raise ValueError("quality durations must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class QualityFlag:
+    """One gate the session failed: the measured ``value`` against its ``limit``."""
+
+    gate: str  # speech_share | speaker_share | mean_segment | duration
+    value: float
+    limit: float
+    message: str
+    speaker: str | None = None
+
+
+def quality_flags(*, segments: Sequence[Segment], talk_time_s: Mapping[str, float],
+                  overlap_s: float, duration_s: float,
+                  config: QualityConfig | None = None) -> list[QualityFlag]:
+    """Every gate of METRICS.md the session fails, in the order METRICS.md lists them."""
+    cfg = config or QualityConfig()
+    flags: list[QualityFlag] = []
+    total_talk = sum(talk_time_s.values())
+    speech_share = (total_talk - overlap_s) / duration_s if duration_s > 0 else 0.0
+    if speech_share < cfg.min_speech_share:
+        flags.append(QualityFlag("speech_share", speech_share, cfg.min_speech_share,
+                                 f"speech is {speech_share:.0%} of the recording "
+                                 f"(under {cfg.min_speech_share:.0%})"))
+    if len(talk_time_s) > 1:
+        for speaker, talk in talk_time_s.items():
+            share = talk / total_talk if total_talk > 0 else 0.0
+            if share < cfg.min_speaker_share:
+                flags.append(QualityFlag("speaker_share", share, cfg.min_speaker_share,
+                                         f"{speaker} has {share:.0%} of the talk time (under "
+                                         f"{cfg.min_speaker_share:.0%})", speaker))
+    if segments:
+        mean_s = sum(s.duration_s for s in segments) / len(segments)
+        if mean_s > cfg.max_mean_segment_s:
+            flags.append(QualityFlag("mean_segment", mean_s, cfg.max_mean_segment_s,
+                                     f"mean speech segment is {mean_s:.0f} s (over "
+                                     f"{cfg.max_mean_segment_s:.0f} s): attribution likely "
+                                     "failed"))
+    if duration_s < cfg.min_duration_s:
+        flags.append(QualityFlag("duration", duration_s, cfg.min_duration_s,
+                                 f"the recording is {duration_s:.0f} s long (under "
+                                 f"{cfg.min_duration_s:.0f} s)"))
+    return flags
