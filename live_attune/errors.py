@@ -9,6 +9,7 @@ Exit codes (documented in README.md):
     4  audio device problem (no such device, stream failed)
     5  model missing or unreadable
     6  output cannot be written
+    7  session store problem (cannot open or write it; no such session)
 """
 
 from __future__ import annotations
@@ -52,3 +53,9 @@ class OutputError(LiveAttuneError):
     """The output directory or file cannot be written."""
 
     exit_code = 6
+
+
+class StoreError(LiveAttuneError):
+    """The session store cannot be opened or written, or a session is not in it."""
+
+    exit_code = 7

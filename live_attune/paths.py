@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 
@@ -13,10 +12,6 @@ def data_dir() -> Path:
         return Path(home)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "live-attune"
-
-
-def new_session_dir() -> Path:
-    return data_dir() / "sessions" / time.strftime("%Y%m%d-%H%M%S")
 
 
 def dashboard_dir() -> Path:

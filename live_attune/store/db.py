@@ -1,0 +1,316 @@
+"""SQLite session store in the user's data directory (never anywhere else).
+
+Theory of operation: a finished session is one ``sessions`` row whose ``result`` column holds
+its session.json. While a live session runs, its row is in state ``recording`` and a journal
+grows beside it — closed speech segments, transcripts and a checkpoint (how far the engine
+got, and which segments were open there) committed twice a second. A process that dies
+leaves the row in ``recording``; ``recover`` rebuilds the session from the journal by
+replaying the segments through the conversation engine (``core.replay_segments``), so the
+recovered measures come from the same code as live ones.
+
+Schema changes bump ``SCHEMA_VERSION`` (SQLite's ``user_version``); a newer store than this
+program knows is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from live_attune.errors import StoreError
+from live_attune.paths import data_dir
+
+SCHEMA_VERSION = 1
+STATES = ("recording", "complete", "interrupted", "recovered")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,          -- local time, ISO 8601
+    label TEXT,                        -- the client's code or pseudonym (for trends)
+    kind TEXT NOT NULL,                -- live | analyze
+    source TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    speakers TEXT NOT NULL,            -- JSON list of roles
+    config TEXT NOT NULL,              -- JSON: the pipeline config (for recovery)
+    state TEXT NOT NULL,
+    pid INTEGER,                       -- the recording process, while recording
+    duration_s REAL,
+    audio_path TEXT,                   -- only with --keep-audio
+    keep_transcript INTEGER NOT NULL DEFAULT 1,
+    result TEXT                        -- session.json, once complete or recovered
+);
+CREATE TABLE IF NOT EXISTS segments (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    speaker TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segments_by_session ON segments(session_id);
+CREATE TABLE IF NOT EXISTS transcripts (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    start_s REAL NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transcripts_by_session ON transcripts(session_id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    at_s REAL NOT NULL,                -- the engine had processed everything before this
+    open TEXT NOT NULL                 -- JSON {speaker: onset_s} of segments open there
+);
+"""
+
+
+def default_store_path() -> Path:
+    return data_dir() / "sessions.sqlite"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewSession:
+    """What is known of a session when it starts."""
+
+    kind: str  # live | analyze
+    source: str
+    mode: str
+    speakers: tuple[str, ...]
+    config: dict[str, Any]  # output.config_dict of the pipeline config
+    label: str | None = None
+    keep_transcript: bool = True
+    audio_path: str | None = None
+    id: str = field(default_factory=lambda: new_session_id())
+    started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One session as listed (the result JSON is fetched separately)."""
+
+    id: str
+    started_at: str
+    label: str | None
+    kind: str
+    source: str
+    mode: str
+    speakers: tuple[str, ...]
+    state: str
+    duration_s: float | None
+    audio_path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """What a live session had committed when it stopped (see ``Store.journal``)."""
+
+    row: SessionRow
+    config: dict[str, Any]
+    segments: list[tuple[str, float, float]]
+    transcripts: list[dict[str, Any]]
+    checkpoint_s: float
+    open_s: dict[str, float]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the store at ``path`` with WAL and foreign keys."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None,
+                               check_same_thread=False)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(f"{path} was written by a newer live-attune (store version "
+                             f"{version}, this one reads {SCHEMA_VERSION})")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a crashed process loses nothing
+        conn.execute("PRAGMA foreign_keys=ON")
+        if version < SCHEMA_VERSION:
+            conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+        return conn
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open the session store {path}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot open the session store {path}: {exc.strerror or exc}") from exc
+
+
+def new_session_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+
+
+class Store:
+    """The session store; every method is one short transaction."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_store_path()
+        self._conn = connect(self.path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"session store {self.path}: {exc}") from exc
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def create(self, new: NewSession, *, state: str = "recording") -> str:
+        """Add the session's row (idempotent for one ``new.id``); return its id."""
+        with self._tx() as c:
+            c.execute("INSERT OR IGNORE INTO sessions (id, started_at, label, kind, source, "
+                      "mode, speakers, config, state, pid, keep_transcript, audio_path) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                      (new.id, new.started_at, new.label, new.kind, new.source, new.mode,
+                       json.dumps(list(new.speakers)), json.dumps(new.config), state,
+                       os.getpid(), int(new.keep_transcript), new.audio_path))
+        return new.id
+
+    def save_result(self, session_id: str, result: dict[str, Any], *, state: str) -> None:
+        """Store the session.json of a finished (or recovered) session."""
+        if not self._keeps_transcript(session_id):
+            result = result | {"transcript": []}
+        with self._tx() as c:
+            c.execute("UPDATE sessions SET result=?, state=?, duration_s=?, pid=NULL "
+                      "WHERE id=?", (json.dumps(result), state, result["duration_s"],
+                                     session_id))
+
+    def append_journal(self, session_id: str, records: list[tuple[str, Any]]) -> None:
+        """Add ``("segment", Segment)``, ``("transcript", Transcript)`` and
+        ``("checkpoint", (at_s, {speaker: onset_s}))`` records in one transaction."""
+        with self._tx() as c:
+            for kind, item in records:
+                if kind == "segment":
+                    c.execute("INSERT INTO segments VALUES (?,?,?,?)",
+                              (session_id, item.speaker, item.start_s, item.end_s))
+                elif kind == "transcript":
+                    c.execute("INSERT INTO transcripts VALUES (?,?,?)",
+                              (session_id, item.start_s, json.dumps(asdict(item))))
+                elif kind == "checkpoint":
+                    c.execute("INSERT INTO checkpoints VALUES (?,?,?) ON CONFLICT(session_id) "
+                              "DO UPDATE SET at_s=excluded.at_s, open=excluded.open",
+                              (session_id, item[0], json.dumps(item[1])))
+
+    def _keeps_transcript(self, session_id: str) -> bool:
+        row = self._conn.execute("SELECT keep_transcript FROM sessions WHERE id=?",
+                                 (session_id,)).fetchone()
+        return bool(row[0]) if row else True
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list(self, label: str | None = None) -> list[SessionRow]:
+        """Every session, oldest first (``label``: only that client's)."""
+        self.mark_interrupted()
+        sql = ("SELECT id, started_at, label, kind, source, mode, speakers, state, duration_s, "
+               "audio_path FROM sessions")
+        rows = (self._conn.execute(sql + " WHERE label=? ORDER BY started_at, id", (label,))
+                if label is not None else self._conn.execute(sql + " ORDER BY started_at, id"))
+        return [_row(r) for r in rows]
+
+    def get(self, ref: str) -> SessionRow:
+        """A session by id, unique id prefix, or ``last``."""
+        rows = self.list()
+        if ref == "last" and rows:
+            return rows[-1]
+        found = [r for r in rows if r.id == ref] or [r for r in rows if r.id.startswith(ref)]
+        if len(found) != 1:
+            what = "no session" if not found else f"{len(found)} sessions"
+            raise StoreError(f"{what} matching {ref!r} in {self.path} "
+                             "(see `live-attune sessions list`)")
+        return found[0]
+
+    def result(self, session_id: str) -> dict[str, Any]:
+        """The session.json of a complete or recovered session, with its store record."""
+        row = self.get(session_id)
+        text = self._conn.execute("SELECT result FROM sessions WHERE id=?",
+                                  (row.id,)).fetchone()[0]
+        if text is None:
+            hint = (f"; recover it with `live-attune sessions recover {row.id}`"
+                    if row.state == "interrupted" else "")
+            raise StoreError(f"session {row.id} has no result yet (state {row.state}){hint}")
+        result: dict[str, Any] = json.loads(text)
+        result["session"] = {"id": row.id, "label": row.label, "started_at": row.started_at,
+                             "kind": row.kind, "state": row.state}
+        return result
+
+    def mark_interrupted(self) -> list[str]:
+        """Sessions still ``recording`` whose process is gone become ``interrupted``."""
+        stale = [sid for sid, pid in self._conn.execute(
+            "SELECT id, pid FROM sessions WHERE state='recording'") if not _alive(pid)]
+        if stale:
+            with self._tx() as c:
+                c.executemany("UPDATE sessions SET state='interrupted' WHERE id=?",
+                              [(s,) for s in stale])
+        return stale
+
+    def interrupted(self) -> list[SessionRow]:
+        return [r for r in self.list() if r.state == "interrupted"]
+
+    def journal(self, session_id: str) -> Journal:
+        row = self.get(session_id)
+        c = self._conn
+        config = json.loads(c.execute("SELECT config FROM sessions WHERE id=?",
+                                      (row.id,)).fetchone()[0])
+        segments = [(s, a, b) for s, a, b in c.execute(
+            "SELECT speaker, start_s, end_s FROM segments WHERE session_id=? ORDER BY start_s",
+            (row.id,))]
+        transcripts = [json.loads(d) for (d,) in c.execute(
+            "SELECT data FROM transcripts WHERE session_id=? ORDER BY start_s", (row.id,))]
+        cp = c.execute("SELECT at_s, open FROM checkpoints WHERE session_id=?",
+                       (row.id,)).fetchone()
+        at_s, open_s = (cp[0], json.loads(cp[1])) if cp else (0.0, {})
+        return Journal(row, config, segments, transcripts, at_s, open_s)
+
+    # -- deleting ---------------------------------------------------------------------------
+
+    def delete(self, session_id: str) -> SessionRow:
+        """Remove every trace: rows, journal, kept audio; then VACUUM the file."""
+        row = self.get(session_id)
+        with self._tx() as c:
+            c.execute("DELETE FROM sessions WHERE id=?", (row.id,))  # cascades to the journal
+        if row.audio_path:
+            Path(row.audio_path).unlink(missing_ok=True)
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise StoreError(f"deleted {row.id} but could not compact {self.path}: {exc}") \
+                from exc
+        return row
+
+
+def _row(r: tuple[Any, ...]) -> SessionRow:
+    return SessionRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7], r[8],
+                      r[9])
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,63 @@
+"""Rebuild an interrupted live session from its journal (see store/db.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from live_attune.analyze import AnalysisResult
+from live_attune.audio.decode import AudioInfo
+from live_attune.audio.vad import VadConfig
+from live_attune.core import MetricsConfig, Segment
+from live_attune.core.conversation import replay_segments
+from live_attune.core.events import Transcript, Word
+from live_attune.output import session_dict
+from live_attune.pipeline import Layout, PipelineConfig
+from live_attune.speakers.channels import CrosstalkConfig
+from live_attune.store.db import Journal, Store
+from live_attune.store.recorder import repair_wav
+
+SAMPLE_RATE = 16_000
+
+
+def recover(store: Store, ref: str) -> dict[str, Any]:
+    """Recover session ``ref`` (state interrupted): measure what was committed, save it."""
+    journal = store.journal(ref)
+    result = recovered_result(journal)
+    if journal.row.audio_path and Path(journal.row.audio_path).exists():
+        repair_wav(Path(journal.row.audio_path))
+    data = session_dict(result)
+    store.save_result(journal.row.id, data, state="recovered")
+    return store.result(journal.row.id)
+
+
+def recovered_result(journal: Journal) -> AnalysisResult:
+    """The session as it stood at its last checkpoint, open speech closed there."""
+    row, end_s = journal.row, journal.checkpoint_s
+    config = pipeline_config(journal.config)
+    segments = [Segment(s, a, min(b, end_s)) for s, a, b in journal.segments if a < end_s]
+    closed = {(s.speaker, s.start_s) for s in segments}
+    segments += [Segment(s, onset, end_s) for s, onset in journal.open_s.items()
+                 if (s, onset) not in closed and onset < end_s]
+    segments.sort(key=lambda s: s.start_s)
+    engine = replay_segments(row.speakers, segments, end_s=end_s, sample_rate=SAMPLE_RATE,
+                             config=config.metrics)
+    transcripts = tuple(_transcript(d) for d in journal.transcripts if d["start_s"] < end_s)
+    layout = Layout(row.mode, row.speakers, tuple(range(len(row.speakers))),
+                    len(row.speakers))
+    info = AudioInfo(row.source, len(row.speakers), SAMPLE_RATE, end_s, "live")
+    note = (f"recovered from the store after the live session stopped unexpectedly; "
+            f"measured up to {end_s:.1f} s (the last committed checkpoint)")
+    return AnalysisResult(info, layout, config, engine.finish(), engine.history, end_s,
+                          (f"live session from {row.source}", note), transcripts)
+
+
+def pipeline_config(data: dict[str, Any]) -> PipelineConfig:
+    return PipelineConfig(metrics=MetricsConfig(**data["metrics"]),
+                          vad=VadConfig(**data["vad"]),
+                          crosstalk=CrosstalkConfig(**data["crosstalk"]))
+
+
+def _transcript(d: dict[str, Any]) -> Transcript:
+    words = tuple(Word(**w) for w in d.get("words", ()))
+    return Transcript(**(d | {"words": words}))
