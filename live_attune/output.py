@@ -12,9 +12,13 @@ from typing import Any
 from live_attune import __version__
 from live_attune.analyze import AnalysisResult
 from live_attune.core.language import summarize
+from live_attune.core.metrics import client_share, talk_share_series
+from live_attune.core.quality import quality_flags
 from live_attune.errors import OutputError
+from live_attune.pipeline import PipelineConfig
 
 SCHEMA_VERSION = 1
+SERIES_STEP_S = 30.0  # one talk-share-over-time point per half minute
 
 
 def session_dict(result: AnalysisResult) -> dict[str, Any]:
@@ -29,15 +33,25 @@ def session_dict(result: AnalysisResult) -> dict[str, Any]:
         "speakers": list(result.layout.speakers),
         "duration_s": result.duration_s,
         "notes": list(result.notes),
-        "config": {"metrics": asdict(result.config.metrics), "vad": asdict(result.config.vad),
-                   "crosstalk": asdict(result.config.crosstalk)},
+        "config": config_dict(result.config),
         "segments": [asdict(s) for s in h.segments],
-        "turns": [asdict(t) for t in h.turns],
-        "pauses": [asdict(p) for p in h.pauses],
+        "turns": [asdict(t) | {"duration_s": t.duration_s} for t in h.turns],
+        "pauses": [asdict(p) | {"duration_s": p.duration_s} for p in h.pauses],
         "floor_changes": [asdict(f) for f in h.floor_changes],
         "metrics": _metrics(result),
+        "quality": [asdict(f) for f in quality_flags(
+            segments=h.segments, talk_time_s=result.metrics.talk_time_s,
+            overlap_s=result.metrics.overlap_s, duration_s=result.duration_s)],
+        "talk_share_series": [asdict(p) for p in talk_share_series(
+            result.layout.speakers, h.segments, end_s=result.duration_s,
+            window_s=result.config.metrics.window_s, step_s=SERIES_STEP_S)],
         "transcript": [asdict(u) for u in result.transcript],
     }
+
+
+def config_dict(config: PipelineConfig) -> dict[str, Any]:
+    return {"metrics": asdict(config.metrics), "vad": asdict(config.vad),
+            "crosstalk": asdict(config.crosstalk)}
 
 
 def _metrics(result: AnalysisResult) -> dict[str, Any]:
@@ -48,6 +62,7 @@ def _metrics(result: AnalysisResult) -> dict[str, Any]:
         "talk_share": dict(m.talk_share),
         "talk_share_of_elapsed": dict(m.talk_share_of_elapsed),
         "rolling_talk_share": dict(m.rolling_talk_share),
+        "client_share": client_share(m.talk_share),
         "balance": m.balance,
         "overlap_s": m.overlap_s,
         "overlap_share": m.overlap_share,
@@ -62,6 +77,7 @@ def _metrics(result: AnalysisResult) -> dict[str, Any]:
         "backchannels": [asdict(b) for b in h.backchannels],
         "backchannels_by": dict(m.backchannels_by),
         "long_silences": [asdict(s) | {"duration_s": s.duration_s} for s in h.long_silences],
+        "long_silence_count": m.long_silences,
         "language": language_dict(result) if result.transcript else None,
     }
 

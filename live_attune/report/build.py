@@ -1,0 +1,98 @@
+"""Write a session's report in the formats asked for: html, pdf, json, csv."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from live_attune.errors import OutputError
+from live_attune.report.html import build_html
+
+FORMATS = ("html", "pdf", "json", "csv")
+PDF_TIMEOUT_S = 120
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def write_report(session: Mapping[str, Any], out_dir: Path, formats: Sequence[str]) -> list[Path]:
+    """Write ``<id>.<format>`` files into ``out_dir``; return their paths."""
+    name = str(session.get("session", {}).get("id") or "session")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    written: list[Path] = []
+    page = build_html(session) if {"html", "pdf"} & set(formats) else ""
+    for fmt in formats:
+        path = out_dir / f"{name}.{fmt}"
+        try:
+            if fmt == "html":
+                path.write_text(page, encoding="utf-8")
+            elif fmt == "pdf":
+                html_to_pdf(page, path)
+            elif fmt == "json":
+                path.write_text(json.dumps(session, indent=1) + "\n", encoding="utf-8")
+            elif fmt == "csv":
+                write_csv(session, path)
+            else:
+                raise OutputError(f"unknown report format {fmt!r} (choose from "
+                                  f"{', '.join(FORMATS)})")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        written.append(path)
+    return written
+
+
+def html_to_pdf(page: str, pdf: Path) -> None:
+    """Print the HTML to PDF with the local headless Chromium (no network: it reads a file
+    that holds no URL, with networking switched off)."""
+    browser = next((b for b in map(shutil.which, BROWSERS) if b), None)
+    if browser is None:
+        raise OutputError("a PDF report needs Chromium (Debian: apt install chromium); "
+                          "--format html works without it")
+    with tempfile.TemporaryDirectory(prefix="live-attune-pdf-") as tmp:
+        source = Path(tmp) / "report.html"
+        source.write_text(page, encoding="utf-8")
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--disable-component-update",
+               "--no-first-run", "--no-default-browser-check", "--no-pdf-header-footer",
+               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf.resolve()}",
+               source.as_uri()]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=PDF_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise OutputError(f"Chromium did not print the PDF within {PDF_TIMEOUT_S} s") \
+                from None
+    if done.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise OutputError(f"Chromium could not print {pdf}: {tail[0]}")
+
+
+def write_csv(session: Mapping[str, Any], path: Path) -> None:
+    """One row per measure and speaker (section, measure, speaker, value)."""
+    m = session["metrics"]
+    rows: list[tuple[str, str, str, Any]] = [("session", "duration_s", "", session["duration_s"])]
+    for measure in ("talk_time_s", "talk_share", "talk_share_of_elapsed", "longest_monologue_s",
+                    "interruptions_by", "successful_interruptions_by",
+                    "interruptions_per_hour_by", "backchannels_by"):
+        rows += [("metrics", measure, s, v) for s, v in m[measure].items()]
+    for key in ("median", "mean", "share_patient", "count"):
+        rows.append(("metrics", f"response_latency_{key}", "", m["response_latency_s"][key]))
+    rows += [("metrics", "overlap_s", "", m["overlap_s"]),
+             ("metrics", "turn_count", "", m["turn_count"]),
+             ("metrics", "long_silence_count", "", m["long_silence_count"])]
+    lang = m.get("language")
+    if lang:
+        rows += [("language", "pace_wpm", s, v) for s, v in lang["pace_wpm"].items()]
+        rows += [("language", k, "", v) for k, v in lang["miti"].items()]
+    rows += [("quality", f["gate"], f.get("speaker") or "", f["value"])
+             for f in session.get("quality", [])]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["section", "measure", "speaker", "value"])
+        writer.writerows((a, b, c, "" if v is None else v) for a, b, c, v in rows)

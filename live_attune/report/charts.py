@@ -1,0 +1,112 @@
+"""The report's charts: matplotlib figures rendered to inline SVG strings (no files, no URLs).
+
+Each function takes plain session.json data and returns ``<svg ...>...</svg>``; nothing here
+computes a measure — the numbers come from core via session.json.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+from matplotlib.figure import Figure  # used without pyplot: no GUI backend, no global state
+
+COLOURS = {"therapist": "#4e79a7", "client": "#e49444", "client_2": "#76b7b2",
+           "client_3": "#b07aa1", "speech": "#7f7f7f"}
+matplotlib.rcParams.update({"font.size": 9, "font.family": "DejaVu Sans", "axes.spines.top": False,
+                     "axes.spines.right": False, "svg.fonttype": "none",
+                     "svg.hashsalt": "live-attune"})  # text stays text; stable ids
+
+
+def colour(speaker: str) -> str:
+    return COLOURS.get(speaker, "#9c755f")
+
+
+def timeline(speakers: Sequence[str], segments: Sequence[Mapping[str, Any]],
+             interruptions: Sequence[Mapping[str, Any]], duration_s: float) -> str:
+    """Who spoke when: one lane per speaker, interruptions marked (▼)."""
+    fig = Figure(figsize=(10, 0.5 + 0.45 * len(speakers)))
+    ax = fig.add_subplot()
+    minutes = duration_s / 60
+    for lane, speaker in enumerate(speakers):
+        bars = [(s["start_s"] / 60, (s["end_s"] - s["start_s"]) / 60) for s in segments
+                if s["speaker"] == speaker]
+        ax.broken_barh(bars, (lane - 0.35, 0.7), facecolors=colour(speaker), linewidth=0)
+    for i in interruptions:
+        lane = speakers.index(i["by"]) if i["by"] in speakers else 0
+        ax.plot(i["at_s"] / 60, lane + 0.5, marker="v", markersize=5, color="#333333")
+    ax.set_yticks(range(len(speakers)), list(speakers))
+    ax.set_xlim(0, max(minutes, 0.1))
+    ax.set_ylim(-0.6, len(speakers) - 0.1)
+    ax.set_xlabel("minutes")
+    return _svg(fig)
+
+
+def share_over_time(series: Sequence[Mapping[str, Any]], speakers: Sequence[str],
+                    window_s: float) -> str:
+    """Rolling talk share per speaker (from session.json's talk_share_series)."""
+    fig = Figure(figsize=(10, 2.6))
+    ax = fig.add_subplot()
+    t = [p["at_s"] / 60 for p in series]
+    for speaker in speakers:
+        ax.plot(t, [_pct(p["talk_share"].get(speaker)) for p in series], color=colour(speaker),
+                label=speaker, linewidth=1.6, marker="o" if len(t) < 12 else None,
+                markersize=3)
+    ax.axhspan(40, 60, color="#dddddd", alpha=0.5, linewidth=0, label="even (40–60 %)")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(f"talk share, last {window_s / 60:g} min (%)")
+    ax.set_xlabel("minutes")
+    ax.legend(loc="upper right", frameon=False, ncols=len(speakers) + 1)
+    return _svg(fig)
+
+
+def gap_histogram(switch_gaps_s: Sequence[float], pauses_s: Sequence[float]) -> str:
+    """Switch gaps (between turns) and pauses (inside a turn), in seconds."""
+    fig = Figure(figsize=(10, 2.6))
+    ax = fig.add_subplot()
+    bins = [x / 4 for x in range(-8, 33)]  # -2 .. 8 s in quarter seconds
+    clip = [min(max(g, -2.0), 8.0) for g in switch_gaps_s]
+    ax.hist([clip, [min(p, 8.0) for p in pauses_s]], bins=bins, label=[
+        f"switch gaps ({len(switch_gaps_s)})", f"pauses within a turn ({len(pauses_s)})"],
+        color=["#4e79a7", "#bab0ac"])
+    ax.axvline(0.0, color="#555555", linewidth=0.8)
+    ax.set_xlabel("seconds (negative: overlap; the ends collect everything beyond)")
+    ax.set_ylabel("count")
+    ax.legend(frameon=False)
+    return _svg(fig)
+
+
+def trend_lines(dates: Sequence[str], values: Mapping[str, Sequence[float | None]],
+                ylabel: str) -> str:
+    """One line per measure across sessions (the trends page)."""
+    fig = Figure(figsize=(10, 2.4))
+    ax = fig.add_subplot()
+    x = list(range(len(dates)))
+    for name, ys in values.items():
+        ax.plot(x, [float("nan") if y is None else y for y in ys], marker="o", label=name)
+    ax.set_xticks(x, list(dates), rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False)
+    return _svg(fig)
+
+
+def _pct(x: float | None) -> float:
+    return float("nan") if x is None else 100.0 * x
+
+
+def _svg(fig: Figure) -> str:
+    fig.set_layout_engine("constrained")
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return inline_svg(buf.getvalue())
+
+
+def inline_svg(text: str) -> str:
+    """The SVG element alone, fit for inline HTML: no prolog, doctype, metadata or namespace
+    URIs (HTML's parser knows SVG and xlink), so the page holds no URL at all."""
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)

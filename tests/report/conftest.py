@@ -1,0 +1,36 @@
+"""A realistic session.json: a real analysis of a generator conversation, with the
+generator's own words as its transcript (labelled by the pipeline's classifier)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from live_attune.analyze import analyze_file
+from live_attune.core.events import Transcript
+from live_attune.core.language import default_model
+from live_attune.output import session_dict
+from live_attune.synth import make_conversation
+
+
+@pytest.fixture(scope="session")
+def session_json(short_conversation: dict[str, Path]) -> dict[str, Any]:
+    result = analyze_file(short_conversation["stereo"])
+    model = default_model()
+    lines = []
+    for u in make_conversation(14, __import__("live_attune.synth", fromlist=["ScenarioConfig"])
+                               .ScenarioConfig(turns=10)).utterances:
+        if u.kind == "backchannel":
+            continue
+        label = model.label(u.text) if u.speaker == "therapist" else None
+        lines.append(Transcript(u.speaker, u.start_s, u.end_s, u.text,
+                                behaviour=label.behaviour if label else None,
+                                reflection=label.reflection if label else None))
+    data = session_dict(replace(result, transcript=tuple(lines)))
+    data["session"] = {"id": "20261127-100000-abcd", "label": "C-12",
+                       "started_at": "2026-11-27T10:00:00", "kind": "analyze",
+                       "state": "complete"}
+    return data

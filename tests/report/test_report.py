@@ -1,0 +1,121 @@
+"""The post-session report: every number equals session.json, no URL, real Chromium, PDF."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pypdfium2 as pdfium
+import pytest
+from playwright.sync_api import sync_playwright
+
+from live_attune.report import build_html, write_report
+from live_attune.report.html import format_value, lookup
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+
+
+class Numbers(HTMLParser):
+    """Collects (data-key, data-fmt, text) of every tagged number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+        self._open: tuple[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if "data-key" in a:
+            self._open = (str(a["data-key"]), str(a["data-fmt"]))
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.found.append((*self._open, data))
+            self._open = None
+
+
+def test_every_number_equals_session_json(session_json: dict[str, Any]) -> None:
+    page = build_html(session_json)
+    parser = Numbers()
+    parser.feed(page)
+    assert len(parser.found) >= 40
+    for key, fmt, text in parser.found:
+        assert text == format_value(fmt, lookup(session_json, key)), key
+    keys = {k for k, _, _ in parser.found}
+    m = session_json["metrics"]
+    for speaker in session_json["speakers"]:
+        for measure in ("talk_share", "talk_time_s", "longest_monologue_s", "interruptions_by",
+                        "backchannels_by"):
+            assert f"metrics.{measure}.{speaker}" in keys
+        assert f"metrics.language.pace_wpm.{speaker}" in keys
+    assert {"metrics.response_latency_s.median", "metrics.long_silence_count",
+            "metrics.language.miti.reflection_to_question",
+            "metrics.language.miti.open_question_share"} <= keys
+    assert len([k for k in keys if k.startswith("metrics.interruptions.")]) == len(
+        m["interruptions"])
+    # the balance label comes from core, as it is in session.json
+    assert f"<b>{m['balance']}</b>" in page
+
+
+def test_the_html_holds_no_url(session_json: dict[str, Any]) -> None:
+    page = build_html(session_json)
+    assert not re.search(r"https?:|//[a-z]|url\((?!#)|@import|<link|<script|<img|<iframe", page,
+                         re.I)
+
+
+def test_quality_flags_are_shown_not_hidden(session_json: dict[str, Any]) -> None:
+    flagged = session_json | {"quality": [{"gate": "duration", "value": 58.0, "limit": 60.0,
+                                           "message": "the recording is 58 s long (under 60 s)",
+                                           "speaker": None}]}
+    page = build_html(flagged)
+    assert 'class="quality flagged"' in page and "the recording is 58 s long" in page
+    assert 'class="quality ok"' in build_html(session_json | {"quality": []})
+
+
+def test_interruptions_come_with_what_was_said(session_json: dict[str, Any]) -> None:
+    page = build_html(session_json)
+    assert session_json["metrics"]["interruptions"]
+    section = page[page.index("<h2>Interruptions</h2>"):page.index("<h2>Longest turns</h2>")]
+    assert "no transcript" not in section
+    assert "<b>therapist</b>:" in section and "<b>client</b>:" in section
+
+
+def test_chromium_renders_it_offline_and_it_prints(session_json: dict[str, Any],
+                                                    tmp_path: Path) -> None:
+    html_path, pdf_path = write_report(session_json, tmp_path, ["html", "pdf"])
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(html_path.as_uri())
+        assert page.locator("svg").count() == 3
+        shown = page.inner_text(
+            '[data-key="metrics.talk_share.client"]')
+        assert shown == format_value("pct", session_json["metrics"]["talk_share"]["client"])
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        browser.close()
+    assert requests == [html_path.as_uri()]
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    assert len(pdf) >= 2
+    for i in range(len(pdf)):
+        image = pdf[i].render(scale=1.0).to_pil()
+        image.save(ARTIFACTS / f"report-page{i + 1}.png")
+        assert image.getextrema() != ((255, 255), (255, 255), (255, 255))  # not blank
+    text = pdf[0].get_textpage().get_text_range()
+    assert "Session report" in text and "Talk share" in text
+
+
+def test_json_and_csv(session_json: dict[str, Any], tmp_path: Path) -> None:
+    js, cs = write_report(session_json, tmp_path, ["json", "csv"])
+    assert json.loads(js.read_text()) == json.loads(json.dumps(session_json))
+    rows = [line.split(",") for line in cs.read_text().splitlines()]
+    assert rows[0] == ["section", "measure", "speaker", "value"]
+    share = next(r for r in rows if r[1] == "talk_share" and r[2] == "client")
+    assert float(share[3]) == pytest.approx(session_json["metrics"]["talk_share"]["client"])
