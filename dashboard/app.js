@@ -287,3 +287,9 @@ window.liveAttune = { handle, state, settings };
 bindSettings();
 render();
 if (!new URLSearchParams(location.search).has("offline")) connect();
+
+// The report view needs the --lan token too.
+(function linkReports() {
+  const t = new URLSearchParams(location.search).get("token");
+  if (t) $("reports-link").href = "reports.html?token=" + encodeURIComponent(t);
+})();

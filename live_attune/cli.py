@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from live_attune import __version__
@@ -17,6 +17,7 @@ EXIT_CODES = """exit codes:
   4  audio device problem
   5  model missing
   6  output cannot be written
+  7  session store problem (unwritable; no such session)
 """
 
 
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_synth(sub)
     _add_label(sub)
+    _add_sessions(sub)
+    _add_report(sub)
+    _add_trends(sub)
     return p
 
 
@@ -57,14 +61,16 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "analyze", help="analyse a recorded session file",
         description="Analyse a recorded session: who spoke when, turns, pauses, response "
                     "latency, interruptions, backchannels, long silences (shared/METRICS.md). "
-                    "Writes OUT/session.json (schema: live_attune/schema/session.schema.json) "
-                    "and OUT/turns.csv, and prints a summary.",
+                    "Stores the session in the local session store (for reports and trends), "
+                    "with --out also writes OUT/session.json (schema: "
+                    "live_attune/schema/session.schema.json) and OUT/turns.csv, and prints a "
+                    "summary.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("audio", type=Path,
                    help="audio file: WAV, FLAC, OGG/Opus, MP3 ... any rate; one channel per "
                         "person, or mono")
-    a.add_argument("--out", type=Path, required=True, help="directory for session.json and "
-                   "turns.csv (created if missing)")
+    a.add_argument("--out", type=Path, help="also write session.json and turns.csv into this "
+                   "directory (created if missing)")
     a.add_argument("--channels", metavar="ROLES",
                    help="role of each channel in order, comma separated: therapist, client, "
                         "client_2 ... or ignore. Default for stereo: therapist,client. Mono "
@@ -76,6 +82,7 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     a.add_argument("--profile", type=Path,
                    help="microphone profile (TOML) for the channel roles and crosstalk "
                         "margin; --channels overrides its roles")
+    _add_store_options(a)
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(run=_run_analyze)
 
@@ -87,12 +94,24 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
                    help="serve to this local network too (a tablet, a second screen): needs "
                         "the random token in the printed URL / QR code")
     p.add_argument("--out", type=Path,
-                   help="where to save session.json and turns.csv (default: a new folder "
-                        "under ~/.local/share/live-attune/sessions)")
+                   help="also save session.json and turns.csv in this directory")
+    p.add_argument("--keep-audio", action="store_true",
+                   help="keep the session's audio (a WAV beside the store); off by default")
+    _add_store_options(p)
     p.add_argument("--no-transcribe", action="store_true",
                    help="no live transcript (and so no question/reflection measures)")
     p.add_argument("--model", type=Path, help="CTranslate2 Whisper model directory "
                    "(default: the bundled tiny.en)")
+
+
+def _add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--client", metavar="LABEL",
+                   help="the client's code or pseudonym, to follow trends across sessions "
+                        "(never a real name: it is stored as written)")
+    p.add_argument("--no-transcript", action="store_true",
+                   help="do not keep the transcript text in the store (the measures are kept)")
+    p.add_argument("--no-store", action="store_true",
+                   help="do not keep this session in the local session store")
 
 
 def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -149,6 +168,64 @@ def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     lab.add_argument("input", type=Path, metavar="IN.csv")
     lab.add_argument("output", type=Path, metavar="OUT.csv")
     lab.set_defaults(run=_run_label)
+
+
+def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser(
+        "sessions", help="list, show, export, delete or recover stored sessions",
+        description="The local session store (SQLite in the data directory: "
+                    "$LIVE_ATTUNE_HOME or ~/.local/share/live-attune).",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = s.add_subparsers(title="actions", dest="action", required=True)
+    ls = actions.add_parser("list", help="every stored session, oldest first")
+    ls.add_argument("--client", metavar="LABEL", help="only this client's sessions")
+    for name, text in (("show", "the session's main measures"),
+                       ("recover", "rebuild a session a crash interrupted (or: all)")):
+        actions.add_parser(name, help=text).add_argument("session", help="id, prefix or last")
+    ex = actions.add_parser("export", help="write the session's session.json")
+    ex.add_argument("session", help="id, prefix or last")
+    ex.add_argument("--out", type=Path, help="file to write (default: ID.json here)")
+    sv = actions.add_parser("serve", help="open the dashboard's report view of past sessions")
+    sv.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    sv.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    de = actions.add_parser("delete", help="remove every trace of a session")
+    de.add_argument("session", help="id, prefix or last")
+    de.add_argument("--yes", action="store_true", help="do not ask")
+    s.set_defaults(run=_run_store("sessions_command"))
+
+
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser(
+        "report", help="the post-session report (HTML, PDF, JSON, CSV)",
+        description="A self-contained report of one session: summary against the context "
+                    "numbers, who spoke when, talk share over time, gaps and pauses, each "
+                    "interruption in context, the longest turns, questions and reflections, "
+                    "quality gates.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("session", help="stored session id, prefix or last; or a session.json file")
+    r.add_argument("--format", default="html,pdf",
+                   help="comma separated: html, pdf, json, csv (default html,pdf)")
+    r.add_argument("--out", type=Path, help="directory (default: the data directory's reports)")
+    r.set_defaults(run=_run_store("report_command"))
+
+
+def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = sub.add_parser("trends", help="the measures across sessions",
+                       description="A table of the main measures across stored sessions; "
+                                   "with --out also an HTML page of charts.",
+                       epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--client", metavar="LABEL", help="only this client's sessions")
+    t.add_argument("--out", type=Path, help="directory for trends-LABEL.html")
+    t.set_defaults(run=_run_store("trends_command"))
+
+
+def _run_store(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from live_attune import commands_store
+
+        return int(getattr(commands_store, name)(args))
+
+    return run
 
 
 def _run_label(args: argparse.Namespace) -> int:

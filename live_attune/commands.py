@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from live_attune.core.events import Transcript
     from live_attune.server.session import LiveSession
+    from live_attune.store import SessionRecorder
 
 PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
 
@@ -41,11 +42,36 @@ def analyze_command(args: argparse.Namespace) -> int:
     result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet)
     if not args.no_transcribe:
         result = _with_transcript(result, args.model)
-    session, turns = write_outputs(result, args.out)
+    written = write_outputs(result, args.out) if args.out else None
+    stored = None if args.no_store else _store_analysis(result, args)
     if not args.quiet:
         print(summary_table(result))
-        print(f"\nwrote {session} and {turns}")
+        if written:
+            print(f"\nwrote {written[0]} and {written[1]}")
+        if stored:
+            print(f"stored as session {stored} (live-attune report {stored})")
     return 0
+
+
+def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | None:
+    """Keep the result in the session store; a store problem warns, the files still stand."""
+    from live_attune.errors import StoreError
+    from live_attune.output import config_dict, session_dict
+    from live_attune.store import NewSession, Store
+
+    new = NewSession(kind="analyze", source=str(result.info.path), mode=result.layout.mode,
+                     speakers=result.layout.speakers, config=config_dict(result.config),
+                     label=args.client, keep_transcript=not args.no_transcript)
+    try:
+        with Store() as store:
+            store.create(new, state="complete")
+            store.save_result(new.id, session_dict(result), state="complete")
+    except StoreError as exc:
+        if not args.out:
+            raise
+        print(f"live-attune: warning: {exc}; not stored", file=sys.stderr)
+        return None
+    return new.id
 
 
 def live_command(args: argparse.Namespace) -> int:
@@ -81,12 +107,12 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
            config: PipelineConfig | None = None) -> LiveSession:
     import asyncio
 
-    from live_attune.paths import new_session_dir
     from live_attune.server.app import ServeOptions, run_live
+    from live_attune.store import default_store_path
 
     options = ServeOptions(port=args.port, lan=args.lan, open_browser=not args.no_browser,
-                           linger=linger)
-    out = args.out or new_session_dir()
+                           linger=linger, store=default_store_path())
+    recorder = None if args.no_store else _recorder(source, layout, args, config)
     asr = None
     if not args.no_transcribe:
         from live_attune.asr.worker import AsrWorker
@@ -96,13 +122,43 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
         def asr(on_result: Callable[[Transcript], None]) -> AsrWorker:
             return AsrWorker(on_result, model_path=model)
 
-    return asyncio.run(run_live(source, layout, options, out_dir=out,  # type: ignore[arg-type]
-                                asr=asr, config=config))
+    return asyncio.run(run_live(source, layout, options,  # type: ignore[arg-type]
+                                out_dir=args.out, asr=asr, config=config, recorder=recorder))
+
+
+def _recorder(source: object, layout: Layout, args: argparse.Namespace,
+              config: PipelineConfig | None) -> SessionRecorder:
+    """The store's journal for this session; offers to recover sessions a crash left."""
+    from live_attune.errors import StoreError
+    from live_attune.output import config_dict
+    from live_attune.paths import data_dir
+    from live_attune.store import NewSession, SessionRecorder, Store, default_store_path
+
+    try:
+        with Store() as store:
+            for row in [r for r in store.list() if r.state == "interrupted"]:
+                print(f"Session {row.id} (started {row.started_at}) stopped unexpectedly; "
+                      f"recover it with: live-attune sessions recover {row.id}")
+    except StoreError as exc:
+        print(f"live-attune: warning: {exc}", file=sys.stderr)
+    new = NewSession(kind="live", source=str(getattr(source, "description", "input")),
+                     mode=layout.mode, speakers=layout.speakers,
+                     config=config_dict(config or PipelineConfig()), label=args.client,
+                     keep_transcript=not args.no_transcript)
+    if args.keep_audio:
+        new = replace(new, audio_path=str(data_dir() / "audio" / f"{new.id}.wav"))
+    return SessionRecorder(default_store_path(), new, channels=len(layout.speakers))
 
 
 def _report(session: LiveSession) -> int:
     metrics = session.pipeline.engine.snapshot()
     print("\n" + live_line(metrics))
+    if session.recorder is not None:
+        if session.recorder.error:
+            print(f"live-attune: warning: {session.recorder.error}", file=sys.stderr)
+        else:
+            print(f"stored as session {session.recorder.session_id} "
+                  f"(live-attune report {session.recorder.session_id})")
     if session.saved_to is not None:
         print(f"saved {session.saved_to}")
     p95 = session.hub.send_latency.p95_ms()

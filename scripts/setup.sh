@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libportaudio2 libasound2-plugins alsa-utils espeak-ng sox)
+packages=(libportaudio2 libasound2-plugins alsa-utils espeak-ng sox chromium fonts-dejavu-core)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
-  packages+=(chromium fonts-dejavu-core)  # the dashboard tests drive Debian's Chromium
+  # the dashboard and report tests drive Debian's Chromium (installed above: PDF reports)
 fi
 
 missing=()

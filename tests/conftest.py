@@ -15,6 +15,15 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 ACCURACY_SEEDS = (1, 2, 3, 4, 5, 6)
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own data directory (store, reports): never the user's."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("LIVE_ATTUNE_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"the real recordings are expected at {SHARED_DATA}"

@@ -10,7 +10,9 @@ import signal
 import socket
 import sys
 import webbrowser
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -21,6 +23,7 @@ from live_attune.pipeline import Layout, PipelineConfig
 from live_attune.server.http import WS_PATH, Access, process_request
 from live_attune.server.hub import Hub
 from live_attune.server.session import AsrWorkerFactory, BlockSource, LiveSession
+from live_attune.store.recorder import SessionRecorder
 
 log = logging.getLogger("live_attune.server")
 MAX_MESSAGE_BYTES = 4096  # dashboards only send pings; bigger frames close the connection
@@ -35,24 +38,54 @@ class ServeOptions:
     linger: bool = False  # keep serving after the source ends, until Ctrl-C
     root: Path | None = None
     extra_roots: tuple[tuple[str, Path], ...] = ()
+    store: Path | None = None  # the session store the report view reads
+    page: str = ""  # which page the printed URL opens ("" = the live view)
 
 
 async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *,
                    config: PipelineConfig | None = None, out_dir: Path | None = None,
                    ready: asyncio.Future[str] | None = None,
-                   asr: AsrWorkerFactory | None = None) -> LiveSession:
+                   asr: AsrWorkerFactory | None = None,
+                   recorder: SessionRecorder | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
-    session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr)
-    token = secrets.token_urlsafe(16) if options.lan else None
-    access = Access(root=options.root or dashboard_dir(), token=token,
-                    extra_roots=options.extra_roots)
-    host = "0.0.0.0" if options.lan else options.host
+    session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr,
+                          recorder=recorder)
 
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())
 
     stop = asyncio.Event()
     _on_signals(stop)
+    async with _server(handler, options, ready):
+        await session.run(stop)
+        if options.linger and not stop.is_set():
+            print("\nThe session has ended; the dashboard stays up until Ctrl-C.")
+            await stop.wait()
+    return session
+
+
+async def serve_reports(options: ServeOptions, ready: asyncio.Future[str] | None = None,
+                        stop: asyncio.Event | None = None) -> None:
+    """Serve the dashboard's report view of past sessions (no live session) until Ctrl-C
+    (or until ``stop`` is set)."""
+    async def handler(connection: ServerConnection) -> None:
+        await connection.close(1000, "no live session")
+
+    if stop is None:
+        stop = asyncio.Event()
+        _on_signals(stop)
+    async with _server(handler, replace(options, page=options.page or "reports.html"), ready):
+        await stop.wait()
+
+
+@asynccontextmanager
+async def _server(handler: Callable[[ServerConnection], Awaitable[None]],
+                  options: ServeOptions, ready: asyncio.Future[str] | None
+                  ) -> AsyncIterator[None]:
+    token = secrets.token_urlsafe(16) if options.lan else None
+    access = Access(root=options.root or dashboard_dir(), token=token,
+                    extra_roots=options.extra_roots, store=options.store)
+    host = "0.0.0.0" if options.lan else options.host
     try:
         server_cm = await serve(handler, host, options.port, max_size=MAX_MESSAGE_BYTES,
                                 process_request=functools.partial(process_request, access),
@@ -66,17 +99,13 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
         _announce(url, options)
         if ready is not None:
             ready.set_result(url)
-        await session.run(stop)
-        if options.linger and not stop.is_set():
-            print("\nThe session has ended; the dashboard stays up until Ctrl-C.")
-            await stop.wait()
-    return session
+        yield
 
 
 def _url(options: ServeOptions, port: int, token: str | None) -> str:
     if token is None:
-        return f"http://{options.host}:{port}/"
-    return f"http://{_lan_address()}:{port}/?token={token}"
+        return f"http://{options.host}:{port}/{options.page}"
+    return f"http://{_lan_address()}:{port}/{options.page}?token={token}"
 
 
 def _announce(url: str, options: ServeOptions) -> None:

@@ -8,8 +8,10 @@ that allows nothing outside this server.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import hmac
+import json
 import mimetypes
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -20,7 +22,13 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from live_attune.store.db import SessionRow
+
 WS_PATH = "/ws"
+API_PATH = "/api/"
+# The report is one self-contained page: its own inline style and SVG, nothing else at all.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'self'")
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".json": "application/json",
          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
@@ -33,6 +41,7 @@ class Access:
     root: Path
     token: str | None = None
     extra_roots: tuple[tuple[str, Path], ...] = ()  # (url prefix, folder), e.g. test fixtures
+    store: Path | None = None  # the session store behind /api/sessions (the report view)
 
 
 def csp(host: str) -> str:
@@ -41,9 +50,13 @@ def csp(host: str) -> str:
             "frame-ancestors 'none'")
 
 
-def process_request(access: Access, connection: ServerConnection,
-                    request: Request) -> Response | None:
-    """Authorise every request; serve files; let websocket handshakes on /ws through."""
+async def process_request(access: Access, connection: ServerConnection,
+                          request: Request) -> Response | None:
+    """Authorise every request; serve files and the store's API; let /ws handshakes through.
+
+    Store reads and report builds run on a worker thread: the event loop keeps serving the
+    live session meanwhile.
+    """
     url = urlsplit(request.path)
     if access.token is not None and not _token_ok(access.token, url.query):
         return _plain(connection, HTTPStatus.FORBIDDEN, "missing or wrong token\n")
@@ -53,7 +66,41 @@ def process_request(access: Access, connection: ServerConnection,
         if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
             return _plain(connection, HTTPStatus.FORBIDDEN, "origin not allowed\n")
         return None
-    return _static(access, url.path, request.headers.get("Host", ""))
+    host = request.headers.get("Host", "")
+    if url.path.startswith(API_PATH):
+        return await asyncio.to_thread(_api, access, url.path[len(API_PATH):], host)
+    return _static(access, url.path, host)
+
+
+def _api(access: Access, path: str, host: str) -> Response:
+    """``/api/sessions`` (list), ``/api/sessions/ID`` (session.json), ``.../ID/report``."""
+    from live_attune.errors import LiveAttuneError
+    from live_attune.report import build_html
+    from live_attune.store import Store
+
+    parts = [p for p in path.split("/") if p]
+    if access.store is None or not parts or parts[0] != "sessions" or len(parts) > 3:
+        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", host)
+    try:
+        with Store(access.store) as store:
+            if len(parts) == 1:
+                body: object = {"sessions": [_listed(r) for r in store.list()]}
+            else:
+                body = store.result(store.get(parts[1]).id)
+    except LiveAttuneError as exc:
+        return _response(HTTPStatus.NOT_FOUND, json.dumps({"error": str(exc)}).encode(),
+                         TYPES[".json"], host)
+    if len(parts) == 3 and parts[2] == "report":
+        page = build_html(body)  # type: ignore[arg-type]
+        return _response(HTTPStatus.OK, page.encode(), TYPES[".html"], host, REPORT_CSP)
+    if len(parts) == 3:
+        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", host)
+    return _response(HTTPStatus.OK, json.dumps(body).encode(), TYPES[".json"], host)
+
+
+def _listed(row: SessionRow) -> dict[str, object]:
+    return {"id": row.id, "started_at": row.started_at, "label": row.label, "kind": row.kind,
+            "state": row.state, "duration_s": row.duration_s, "speakers": list(row.speakers)}
 
 
 def _token_ok(token: str, query: str) -> bool:
@@ -83,12 +130,13 @@ def _resolve(access: Access, path: str) -> Path | None:
     return file
 
 
-def _response(status: HTTPStatus, body: bytes, kind: str, host: str) -> Response:
+def _response(status: HTTPStatus, body: bytes, kind: str, host: str,
+              policy: str | None = None) -> Response:
     headers = Headers([
         ("Date", email.utils.formatdate(usegmt=True)),
         ("Content-Type", kind),
         ("Content-Length", str(len(body))),
-        ("Content-Security-Policy", csp(host)),
+        ("Content-Security-Policy", policy or csp(host)),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-store"),

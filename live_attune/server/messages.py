@@ -13,7 +13,8 @@ interruption   ``at_s``, ``by``, ``of``, ``successful``
 backchannel    ``at_s``, ``by``, ``of``, ``duration_s``
 long_silence   ``start_s``, ``end_s``, ``before``, ``after``
 transcript     ``speaker``, ``start_s``, ``end_s``, ``text``
-status         about 1 Hz: input levels and clipping per role, overflows, ASR lag, state
+status         about 1 Hz: input levels and clipping per role, overflows, ASR lag, state,
+               and the store (session id; an error while the store cannot be written)
 end            the session ended and was saved: ``saved_to``
 error          a message from the dashboard was rejected: ``message``
 pong           answer to ``ping``
@@ -132,10 +133,11 @@ def event_message(event: Event) -> Message | None:
 
 def status_message(*, at_s: float, state: str, levels_db: Mapping[str, float],
                    clipping: Mapping[str, bool], overflows: int, driver_overflows: int,
-                   device: str, asr: Mapping[str, Any]) -> Message:
+                   device: str, asr: Mapping[str, Any], store: Mapping[str, Any]) -> Message:
     return envelope("status", at_s=at_s, state=state, levels_db=dict(levels_db),
                     clipping=dict(clipping), overflows=overflows,
-                    driver_overflows=driver_overflows, device=device, asr=dict(asr))
+                    driver_overflows=driver_overflows, device=device, asr=dict(asr),
+                    store=dict(store))
 
 
 def parse_client_message(data: str | bytes) -> Message:
@@ -210,7 +212,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                  "levels_db": _BY, "clipping": {"type": "object"},
                                  "overflows": {"type": "integer"},
                                  "driver_overflows": {"type": "integer"}, "device": _STR,
-                                 "asr": {"type": "object"}}),
+                                 "asr": {"type": "object"},
+                                 "store": {"type": "object", "required": ["session_id", "error"],
+                                           "properties": {"session_id": _NSTR,
+                                                          "error": _NSTR}}}),
     "snapshot": _schema("snapshot", {"session": {"type": "object",
                                                  "required": ["speakers", "mode", "source"]},
                                      "metrics": {"type": ["object", "null"]},

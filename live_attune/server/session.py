@@ -25,7 +25,7 @@ from live_attune.core.events import Event, Segment, Transcript
 from live_attune.core.language import LanguageSummary, summarize
 from live_attune.core.utterances import UtteranceBuilder
 from live_attune.errors import LiveAttuneError
-from live_attune.output import write_outputs
+from live_attune.output import session_dict, write_outputs
 from live_attune.pipeline import Layout, Pipeline, PipelineConfig
 from live_attune.server.hub import Hub
 from live_attune.server.messages import (
@@ -37,6 +37,7 @@ from live_attune.server.messages import (
     status_message,
     transcript_message,
 )
+from live_attune.store.recorder import SessionRecorder
 
 METRICS_PERIOD_S = 0.25  # at most 4 Hz
 STATUS_PERIOD_S = 1.0
@@ -77,12 +78,14 @@ class _Step:
 class LiveSession:
     def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
                  config: PipelineConfig | None = None, out_dir: Path | None = None,
-                 asr: AsrWorkerFactory | None = None) -> None:
+                 asr: AsrWorkerFactory | None = None,
+                 recorder: SessionRecorder | None = None) -> None:
         self.source = source
         self.layout = layout
         self.hub = hub
         self.pipeline = Pipeline(layout, config)
         self.out_dir = out_dir
+        self.recorder = recorder  # the store's journal of this session, if stored
         self.saved_to: Path | None = None
         self.error: str | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")  # owns the pipeline
@@ -168,12 +171,23 @@ class LiveSession:
         self._samples += block.shape[1]
         audio = block[list(self.layout.channel_indices)]
         self._ring.append(audio)
+        if self.recorder is not None:
+            self._journal(events, audio)
         if self._asr is not None:
             self._queue_utterances(events, arrival)
         peaks = np.max(np.abs(audio), axis=1) if audio.shape[1] else np.zeros(len(audio))
         metrics = self.pipeline.snapshot() if want_metrics else None  # ≤ 4 Hz is enough
         return _Step(events, metrics, self.pipeline.last_levels_db.copy(),
                      peaks.astype(np.float32))
+
+    def _journal(self, events: list[Event], audio: np.ndarray) -> None:
+        assert self.recorder is not None
+        for event in events:
+            if isinstance(event, Segment):
+                self.recorder.segment(event)
+        self.recorder.audio(audio)
+        engine = self.pipeline.engine
+        self.recorder.progress(engine.processed_s, engine.open_segments_s())
 
     def _queue_utterances(self, events: list[Event], arrival: float, final: bool = False
                           ) -> None:
@@ -195,6 +209,8 @@ class LiveSession:
 
     def _on_transcript(self, transcript: Transcript) -> None:
         self._transcripts.append(transcript)
+        if self.recorder is not None:
+            self.recorder.transcript(transcript)
         message = transcript_message(transcript)
         self._recent.append(message)
         self.hub.publish("transcript", encode(message))
@@ -211,29 +227,36 @@ class LiveSession:
                                        time.monotonic(), True)
             await loop.run_in_executor(None, self._asr.close)
             await asyncio.sleep(0)  # deliver the last transcripts
+        if self.recorder is not None:
+            await loop.run_in_executor(self._executor, self._journal, events,
+                                       np.zeros((len(self.layout.speakers), 0), np.float32))
         born = time.monotonic()
         self._publish_events(events, born)
         self._publish_metrics(metrics, born)
         if self._state != "lost":
             self._state = "ended"
+        await loop.run_in_executor(None, self._save, metrics)
         self._publish_status(None, born)
-        if self.out_dir is not None:
-            self.saved_to = self._save(metrics)
         self.hub.publish("end", encode(envelope(
             "end", saved_to=None if self.saved_to is None else str(self.saved_to))), born)
         self._executor.shutdown(wait=False)
         self._reader.shutdown(wait=False)
 
-    def _save(self, metrics: SessionMetrics) -> Path:
-        assert self.out_dir is not None
+    def _save(self, metrics: SessionMetrics) -> None:
+        """Into the store (the journal's final result) and, if asked, session.json files."""
+        result = self._result(metrics)
+        if self.recorder is not None:
+            self.recorder.close(session_dict(result))
+        if self.out_dir is not None:
+            self.saved_to, _ = write_outputs(result, self.out_dir)
+
+    def _result(self, metrics: SessionMetrics) -> AnalysisResult:
         info = AudioInfo(self.source.description, self.layout.input_channels, 16_000,
                          self._samples / 16_000, "live")
-        result = AnalysisResult(info, self.layout, self.pipeline.config, metrics,
+        return AnalysisResult(info, self.layout, self.pipeline.config, metrics,
                                 self.pipeline.engine.history, self._samples / 16_000,
                                 (f"live session from {self.source.description}",),
                                 tuple(sorted(self._transcripts, key=lambda t: t.start_s)))
-        session_path, _ = write_outputs(result, self.out_dir)
-        return session_path
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -260,9 +283,14 @@ class LiveSession:
                                                                  strict=True)},
             overflows=self.source.overflows,
             driver_overflows=self.source.driver_overflows, device=self.source.description,
-            asr=self._asr_status())
+            asr=self._asr_status(), store=self._store_status())
         self._peak[:] = 0.0
         self.hub.publish("status", encode(self._status), born)
+
+    def _store_status(self) -> dict[str, Any]:
+        if self.recorder is None:
+            return {"session_id": None, "error": None}
+        return {"session_id": self.recorder.session_id, "error": self.recorder.error}
 
     def asr_status(self) -> dict[str, Any]:
         return self._asr_status()

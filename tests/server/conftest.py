@@ -12,7 +12,7 @@ import pytest
 
 from live_attune.audio.replay import FileReplaySource
 from live_attune.pipeline import layout_for
-from live_attune.server.app import ServeOptions, run_live, ws_url
+from live_attune.server.app import ServeOptions, run_live, serve_reports, ws_url
 from live_attune.server.session import LiveSession
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -36,7 +36,7 @@ class Running:
 
 
 def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False,
-          asr: bool = False) -> Running:
+          asr: bool = False, store: Path | None = None) -> Running:
     ready: dict[str, object] = {}
     got = threading.Event()
     result: dict[str, LiveSession] = {}
@@ -47,7 +47,7 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
             fut: asyncio.Future[str] = loop.create_future()
             fut.add_done_callback(lambda f: (ready.setdefault("url", f.result()), got.set()))
             source = FileReplaySource(audio, speed=speed)
-            options = ServeOptions(port=0, lan=lan, open_browser=False,
+            options = ServeOptions(port=0, lan=lan, open_browser=False, store=store,
                                    extra_roots=(("/fixtures/", FIXTURES),))
             factory = None
             if asr:
@@ -70,3 +70,37 @@ def live_server(short_conversation: dict[str, Path], tmp_path: Path) -> Iterator
     running = start(short_conversation["stereo"], tmp_path / "saved", speed=8.0)
     yield running
     running.wait()
+
+
+@dataclass
+class ReportServer:
+    url: str
+    loop: asyncio.AbstractEventLoop
+    stop: asyncio.Event
+    thread: threading.Thread
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(30)
+
+
+def start_reports(store: Path, *, lan: bool = False) -> ReportServer:
+    """``live-attune sessions serve`` in a background thread (no live session)."""
+    box: dict[str, object] = {}
+    got = threading.Event()
+
+    def main() -> None:
+        async def go() -> None:
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            fut: asyncio.Future[str] = loop.create_future()
+            fut.add_done_callback(lambda f: (box.update(url=f.result(), loop=loop, stop=stop),
+                                             got.set()))
+            await serve_reports(ServeOptions(port=0, lan=lan, open_browser=False, store=store),
+                                ready=fut, stop=stop)
+        asyncio.run(go())
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    assert got.wait(30), "the report server did not start"
+    return ReportServer(str(box["url"]), box["loop"], box["stop"], thread)  # type: ignore[arg-type]

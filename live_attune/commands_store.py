@@ -1,0 +1,163 @@
+"""The store's commands: sessions list|show|delete|export|recover, report, trends."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
+from live_attune.paths import data_dir
+from live_attune.store import Store
+
+
+def sessions_command(args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        return _serve(args)
+    with Store() as store:
+        match args.action:
+            case "list":
+                return _list(store, args.client)
+            case "show":
+                return _show(store.result(store.get(args.session).id))
+            case "export":
+                return _export(store, args)
+            case "delete":
+                return _delete(store, args)
+            case "recover":
+                return _recover(store, args.session)
+    raise UsageError(f"unknown action {args.action!r}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from live_attune.server.app import ServeOptions, serve_reports
+    from live_attune.store import default_store_path
+
+    Store().close()  # a store that cannot be opened fails here, in one line
+    print("Serving the report view of past sessions; Ctrl-C stops.")
+    asyncio.run(serve_reports(ServeOptions(port=args.port, open_browser=not args.no_browser,
+                                           store=default_store_path())))
+    return 0
+
+
+def _list(store: Store, label: str | None) -> int:
+    rows = store.list(label)
+    if not rows:
+        print(f"no sessions stored in {store.path}")
+        return 0
+    print(f"{'id':22s} {'started':17s} {'client':10s} {'kind':8s} {'state':12s} length")
+    for r in rows:
+        length = "–" if r.duration_s is None else f"{r.duration_s / 60:.1f} min"
+        print(f"{r.id:22s} {r.started_at[:16].replace('T', ' '):17s} {(r.label or '–'):10s} "
+              f"{r.kind:8s} {r.state:12s} {length}")
+    if any(r.state == "interrupted" for r in rows):
+        print("\nInterrupted sessions can be recovered: live-attune sessions recover ID")
+    return 0
+
+
+def _show(session: dict[str, Any]) -> int:
+    from live_attune.report.trends import trend_table
+
+    print(trend_table([session]))
+    for flag in session.get("quality", []):
+        print(f"quality: {flag['message']}")
+    for note in session.get("notes", []):
+        print(f"note: {note}")
+    return 0
+
+
+def _export(store: Store, args: argparse.Namespace) -> int:
+    session = store.result(store.get(args.session).id)
+    out: Path = args.out or Path(f"{session['session']['id']}.json")
+    try:
+        out.write_text(json.dumps(session, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    print(f"wrote {out}")
+    return 0
+
+
+def _delete(store: Store, args: argparse.Namespace) -> int:
+    row = store.get(args.session)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("deleting needs --yes when not run from a terminal")
+        answer = input(f"Delete session {row.id} ({row.started_at}) and every trace of it? "
+                       "[y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept")
+            return 0
+    store.delete(row.id)
+    print(f"deleted {row.id}: rows, journal{', audio' if row.audio_path else ''}; "
+          f"{store.path} compacted")
+    return 0
+
+
+def _recover(store: Store, ref: str) -> int:
+    from live_attune.store.recover import recover
+
+    rows = store.interrupted() if ref == "all" else [store.get(ref)]
+    if not rows:
+        print("no interrupted sessions")
+    for row in rows:
+        if row.state not in ("interrupted", "recovered"):
+            raise StoreError(f"session {row.id} is {row.state}, not interrupted")
+        session = recover(store, row.id)
+        print(f"recovered {row.id}: {session['duration_s']:.1f} s measured "
+              f"(live-attune report {row.id})")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from live_attune.report import FORMATS, write_report
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if bad := [f for f in formats if f not in FORMATS]:
+        raise UsageError(f"unknown report format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    session = _load_session(args.session)
+    out = args.out or data_dir() / "reports"
+    for path in write_report(session, out, formats):
+        print(f"wrote {path}")
+    return 0
+
+
+def _load_session(ref: str) -> dict[str, Any]:
+    """A stored session (id, prefix, ``last``) or a session.json file."""
+    path = Path(ref)
+    if path.suffix == ".json" or path.is_file():
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise AudioInputError(f"{path}: not a readable session.json ({exc})") from exc
+        if not isinstance(data, dict) or "metrics" not in data or "speakers" not in data:
+            raise AudioInputError(f"{path}: not a live-attune session.json")
+        return data
+    with Store() as store:
+        return store.result(store.get(ref).id)
+
+
+def trends_command(args: argparse.Namespace) -> int:
+    from live_attune.report.trends import trend_table, trends_html
+
+    with Store() as store:
+        rows = [r for r in store.list(args.client) if r.state in ("complete", "recovered")]
+        sessions = [store.result(r.id) for r in rows]
+    if not sessions:
+        who = f" for client {args.client}" if args.client else ""
+        print(f"no finished sessions{who} in the store")
+        return 0
+    print(trend_table(sessions))
+    if args.out:
+        title = f"Trends — client {args.client}" if args.client else "Trends — all sessions"
+        path = args.out / f"trends-{args.client or 'all'}.html"
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            path.write_text(trends_html(sessions, title), encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        print(f"\nwrote {path}")
+    return 0

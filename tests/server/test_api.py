@@ -1,0 +1,83 @@
+"""The store's HTTP API behind the report view: real server on 127.0.0.1, real store file."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from live_attune.analyze import analyze_file
+from live_attune.output import config_dict, session_dict
+from live_attune.server.http import REPORT_CSP
+from live_attune.store import NewSession, Store, default_store_path
+from tests.server.conftest import start, start_reports
+
+
+def store_one(audio: Path, label: str = "C-4") -> str:
+    result = analyze_file(audio)
+    new = NewSession(kind="analyze", source=str(audio), mode=result.layout.mode,
+                     speakers=result.layout.speakers, config=config_dict(result.config),
+                     label=label)
+    with Store() as store:
+        store.create(new, state="complete")
+        store.save_result(new.id, session_dict(result), state="complete")
+    return new.id
+
+
+def get(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_sessions_and_reports_are_served(short_conversation: dict[str, Path],
+                                         tmp_path: Path) -> None:
+    sid = store_one(short_conversation["stereo"])
+    server = start_reports(default_store_path())
+    assert server.url.endswith("/reports.html")
+    base = server.url.removesuffix("reports.html")
+    status, _, body = get(base + "api/sessions")
+    listing: dict[str, Any] = json.loads(body)
+    assert status == 200 and [r["id"] for r in listing["sessions"]] == [sid]
+    assert listing["sessions"][0]["label"] == "C-4"
+    status, _, body = get(base + f"api/sessions/{sid}")
+    with Store() as store:
+        assert json.loads(body) == store.result(sid)
+    status, headers, body = get(base + f"api/sessions/{sid}/report")
+    assert status == 200 and headers["Content-Security-Policy"] == REPORT_CSP
+    assert b"Session report" in body and b"http" not in body
+    status, _, body = get(base + "api/sessions/nope")
+    assert status == 404 and "no session matching" in json.loads(body)["error"]
+    for bad in ("api/sessions/x/y/z", "api/other", f"api/sessions/{sid}/nothing"):
+        assert get(base + bad)[0] == 404
+    server.close()
+
+
+def test_the_api_needs_the_lan_token(short_conversation: dict[str, Path],
+                                     tmp_path: Path) -> None:
+    store_one(short_conversation["stereo"])
+    server = start_reports(default_store_path(), lan=True)
+    page, _, query = server.url.partition("?")
+    base = page.removesuffix("reports.html")
+    assert get(base + "api/sessions")[0] == 403
+    assert get(base + "api/sessions?" + query)[0] == 200
+    server.close()
+
+
+def test_a_live_session_serves_the_store_too(short_conversation: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=8.0,
+                    store=default_store_path())
+    assert get(running.url + "api/sessions")[0] == 200
+    running.wait()
+
+
+def test_without_a_store_there_is_no_api(short_conversation: dict[str, Path],
+                                         tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=8.0)
+    assert get(running.url + "api/sessions")[0] == 404
+    running.wait()
