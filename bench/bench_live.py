@@ -76,7 +76,8 @@ async def dashboards(url: str, n: int, seconds: float) -> int:
     return sum(await asyncio.gather(*(one() for _ in range(n))))
 
 
-def run_once(pcm: np.ndarray, seconds: float, clients: int, asr: bool) -> dict[str, float]:
+def run_once(pcm: np.ndarray, seconds: float, clients: int, asr: bool,
+             prosody: bool = True) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         fifo = home / "capture.fifo"
@@ -85,7 +86,7 @@ def run_once(pcm: np.ndarray, seconds: float, clients: int, asr: bool) -> dict[s
         stop = threading.Event()
         threading.Thread(target=feed, args=(fifo, pcm, stop), daemon=True).start()
         env = {**os.environ, "HOME": tmp, "LIVE_ATTUNE_HOME": tmp}
-        extra = [] if asr else ["--no-transcribe"]
+        extra = ([] if asr else ["--no-transcribe"]) + ([] if prosody else ["--no-prosody"])
         proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "live", "--no-browser",
                                  "--port", "0", "--out", f"{tmp}/out", *extra], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -116,11 +117,16 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", default="0,20", help="dashboard counts to compare")
     ap.add_argument("--asr", action="store_true", help="with live transcription")
+    ap.add_argument("--prosody-cost", action="store_true",
+                    help="instead: the same run without and with the prosody worker")
     args = ap.parse_args()
     stereo, _ = render(make_conversation(3), MixConfig(seed=3))
     need = int((args.seconds + 15) * 16000)
     pcm = np.ascontiguousarray(np.tile(stereo, (1, need // stereo.shape[1] + 1))[:, :need].T,
                                np.float32)
+    if args.prosody_cost:
+        prosody_cost(pcm, args.seconds, args.asr)
+        return
     counts = [int(c) for c in args.clients.split(",")]
     rows = [(n, run_once(pcm, args.seconds, n, args.asr)) for n in counts]
     base = rows[0][1]["cpu"]
@@ -134,6 +140,22 @@ def main() -> None:
         print(f"{n:>10}{100 * r['cpu']:>12.1f}{100 * (r['cpu'] - base):>+10.1f}"
               f"{p95:>15}{r['received']:>11.0f}{r['dropped']:>16.0f}"
               f"{r['asr_done']:>9.0f}/{r['asr_dropped']:<8.0f}{asr_p95:>9}")
+
+
+def prosody_cost(pcm: np.ndarray, seconds: float, asr: bool, repeat: int = 3) -> None:
+    """Alternate runs without and with prosody; medians of the CPU share."""
+    import statistics
+
+    off, on = [], []
+    for _ in range(repeat):
+        off.append(run_once(pcm, seconds, 1, asr, prosody=False)["cpu"])
+        on.append(run_once(pcm, seconds, 1, asr, prosody=True)["cpu"])
+    a, b = statistics.median(off), statistics.median(on)
+    print(f"\nlive capture, one dashboard, {seconds:.0f} s each, {repeat} runs each (medians)")
+    print(f"{'':>14}{'CPU % core':>12}")
+    print(f"{'no prosody':>14}{100 * a:>12.1f}")
+    print(f"{'prosody':>14}{100 * b:>12.1f}")
+    print(f"{'prosody adds':>14}{100 * (b - a):>+12.1f}   (target ≤ 5 % of one core)")
 
 
 if __name__ == "__main__":

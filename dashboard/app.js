@@ -46,6 +46,7 @@ const HANDLERS = {
     state.status = msg.status;
     state.events = (msg.recent && msg.recent.events) || [];
     state.transcript = state.events.filter((e) => e.type === "transcript");
+    state.voice = state.events.filter((e) => e.type === "prosody" && e.speaker === "therapist").pop() || null;
     state.ended = false;
   },
   metrics(msg) { state.metrics = msg; },
@@ -56,6 +57,7 @@ const HANDLERS = {
   backchannel(msg) { pushEvent(msg); },
   long_silence(msg) { pushEvent(msg); },
   transcript(msg) { state.transcript.push(msg); pushEvent(msg); },
+  prosody(msg) { if (msg.speaker === "therapist") state.voice = msg; },
   end(msg) { state.ended = true; state.savedTo = msg.saved_to; },
   error(msg) { state.errors.push(msg.message); },
   pong(msg) {},
@@ -85,9 +87,22 @@ function render() {
   renderCounts();
   renderSilences();
   renderLanguage();
+  renderVoice();
   renderGlance();
   renderTranscript();
   renderStatus();
+}
+
+// The ratio and difference come from core (live_attune/core/prosody.py: cue); only shown.
+function renderVoice() {
+  const v = state.voice;
+  const rate = v && v.rate_ratio !== null && v.rate_ratio !== undefined ? v.rate_ratio : null;
+  const loud = v && v.loudness_delta_db !== null && v.loudness_delta_db !== undefined ? v.loudness_delta_db : null;
+  $("voice-rate").textContent = rate === null ? "—" : v.rate_label === "as usual" ? "as usual" :
+    Math.round(100 * Math.abs(rate - 1)) + "% " + v.rate_label;
+  $("voice-loud").textContent = loud === null ? "—" : v.loudness_label === "as usual" ? "as usual" :
+    Math.abs(loud).toFixed(0) + " dB " + v.loudness_label;
+  $("voice-note").textContent = v && rate === null ? "learning your usual voice (first minute)" : "against your first minute of speech";
 }
 
 function renderHeader() {
@@ -228,6 +243,7 @@ function renderStatus() {
   if (st.overflows || st.driver_overflows) parts.push("dropped audio blocks: " + (st.overflows + st.driver_overflows));
   if (Object.values(st.clipping).some(Boolean)) parts.push("input clipping");
   if (st.state === "lost") parts.push("microphone lost");
+  if (st.store && st.store.error) parts.push("NOT SAVING — " + st.store.error + " (measuring goes on)");
   if (state.ended) parts.push(state.savedTo ? "saved to " + state.savedTo : "session ended");
   $("status-text").textContent = parts.join(" · ");
 }

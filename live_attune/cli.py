@@ -105,6 +105,8 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-prosody", action="store_true",
+                   help="skip pitch, loudness and speech-rate measures per turn")
     p.add_argument("--client", metavar="LABEL",
                    help="the client's code or pseudonym, to follow trends across sessions "
                         "(never a real name: it is stored as written)")

@@ -39,7 +39,8 @@ def _profile(args: argparse.Namespace) -> tuple[ChannelMap | None, PipelineConfi
 
 def analyze_command(args: argparse.Namespace) -> int:
     cmap, config = _profile(args)
-    result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet)
+    result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet,
+                                    prosody=not args.no_prosody)
     if not args.no_transcribe:
         result = _with_transcript(result, args.model)
     written = write_outputs(result, args.out) if args.out else None
@@ -123,7 +124,8 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
             return AsrWorker(on_result, model_path=model)
 
     return asyncio.run(run_live(source, layout, options,  # type: ignore[arg-type]
-                                out_dir=args.out, asr=asr, config=config, recorder=recorder))
+                                out_dir=args.out, asr=asr, config=config, recorder=recorder,
+                                prosody=not args.no_prosody))
 
 
 def _recorder(source: object, layout: Layout, args: argparse.Namespace,
@@ -225,12 +227,12 @@ def demo_path() -> Path:
 
 
 def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: PipelineConfig, *,
-                           quiet: bool) -> AnalysisResult:
+                           quiet: bool, prosody: bool = True) -> AnalysisResult:
     info = probe(path)
     layout_for(info.channels, cmap, str(path))  # a map that does not fit fails before any bar
     total = info.duration_s or 0.0
     if quiet or total < PROGRESS_MIN_S:
-        return analyze_file(path, channel_map=cmap, config=config)
+        return analyze_file(path, channel_map=cmap, config=config, prosody=prosody)
     from tqdm import tqdm
 
     with tqdm(total=total, unit="s", desc="analysing", file=sys.stderr,
@@ -239,17 +241,20 @@ def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: Pipeline
         def advance(done_s: float, _metrics: SessionMetrics) -> None:
             bar.update(min(done_s, total) - bar.n)
 
-        return analyze_file(path, channel_map=cmap, config=config, progress=advance)
+        return analyze_file(path, channel_map=cmap, config=config, progress=advance,
+                            prosody=prosody)
 
 
 def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResult:
     from live_attune.asr.whisper import transcribe_spans
     from live_attune.core.utterances import utterances
+    from live_attune.prosody import with_transcript
 
     channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
     spans = utterances(result.history.segments)
     lines = transcribe_spans(result.info.path, spans, channel_of, model)
-    return replace(result, transcript=tuple(lines))
+    prosody = None if result.prosody is None else with_transcript(result.prosody, lines)
+    return replace(result, transcript=tuple(lines), prosody=prosody)
 
 
 def live_line(m: SessionMetrics) -> str:

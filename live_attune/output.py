@@ -16,6 +16,7 @@ from live_attune.core.metrics import client_share, talk_share_series
 from live_attune.core.quality import quality_flags
 from live_attune.errors import OutputError
 from live_attune.pipeline import PipelineConfig
+from live_attune.prosody import ProsodyResult
 
 SCHEMA_VERSION = 1
 SERIES_STEP_S = 30.0  # one talk-share-over-time point per half minute
@@ -46,6 +47,21 @@ def session_dict(result: AnalysisResult) -> dict[str, Any]:
             result.layout.speakers, h.segments, end_s=result.duration_s,
             window_s=result.config.metrics.window_s, step_s=SERIES_STEP_S)],
         "transcript": [asdict(u) for u in result.transcript],
+        "prosody": prosody_dict(result.prosody) if result.prosody is not None else None,
+    }
+
+
+def prosody_dict(p: ProsodyResult) -> dict[str, Any]:
+    """Per-turn prosody, per-speaker means, and the (exploratory) entrainment figures."""
+    return {
+        "turns": [asdict(t) for t in p.turns],
+        "speakers": p.speakers,
+        "baseline": {s: asdict(b) for s, b in p.baseline.items()},
+        "entrainment": {"label": "exploratory: published results on vocal synchrony and "
+                                 "empathy disagree",
+                        "pairs": {k: {f: asdict(e) for f, e in v.items()}
+                                  for k, v in p.entrainment.items()}},
+        "gaps_s": [list(g) for g in p.gaps_s],
     }
 
 

@@ -79,6 +79,23 @@ def gap_histogram(switch_gaps_s: Sequence[float], pauses_s: Sequence[float]) -> 
     return _svg(fig)
 
 
+def prosody_turns(turns: Sequence[Mapping[str, Any]], speakers: Sequence[str]) -> str:
+    """Per turn: mean F0 (semitones re 100 Hz), loudness (dBFS) and speech rate (syll/s)."""
+    panels = (("f0_mean_st", "F0 (st re 100 Hz)"), ("loudness_db", "loudness (dBFS)"),
+              ("rate_syl_s", "rate (syll/s)"))
+    fig = Figure(figsize=(10, 5.4))
+    axes = fig.subplots(len(panels), 1, sharex=True)
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        for speaker in speakers:
+            mine = [t for t in turns if t["speaker"] == speaker and t.get(key) is not None]
+            ax.plot([t["start_s"] / 60 for t in mine], [t[key] for t in mine], marker="o",
+                    markersize=3, linewidth=1.0, color=colour(speaker), label=speaker)
+        ax.set_ylabel(label)
+    axes[0].legend(frameon=False, ncols=len(speakers), loc="upper right")
+    axes[-1].set_xlabel("minutes (turn start)")
+    return _svg(fig)
+
+
 def trend_lines(dates: Sequence[str], values: Mapping[str, Sequence[float | None]],
                 ylabel: str) -> str:
     """One line per measure across sessions (the trends page)."""

@@ -77,6 +77,7 @@ def build_html(session: Mapping[str, Any]) -> str:
     _quality(page)
     _summary(page)
     _charts(page)
+    _prosody(page)
     _interruptions(page)
     _monologues(page)
     _examples(page)
@@ -206,6 +207,43 @@ def _charts(p: Page) -> None:
     p.add("<section><h2>Switch gaps and pauses</h2>" + charts.gap_histogram(gaps, pauses)
           + f"<p class=\"legend\">Natural conversation peaks near "
             f"+{context.SWITCH_GAP_MODE_S} s between turns.</p></section>")
+
+
+def _prosody(p: Page) -> None:
+    pros = p.s.get("prosody")
+    if not pros or not pros.get("turns"):
+        return
+    speakers = [s for s in p.s["speakers"] if s in pros["speakers"]]
+    head = "".join(f"<th>{_e(s)}</th>" for s in speakers)
+    rows = "".join(
+        f"<tr><th>{label}</th>" + "".join(
+            f"<td>{p.num(f'prosody.speakers.{s}.{key}', fmt)}</td>" for s in speakers)
+        + "</tr>"
+        for label, key, fmt in (("Pitch, mean (semitones re 100 Hz)", "f0_mean_st", "num1"),
+                                ("Pitch variation, SD (semitones)", "f0_sd_st", "num1"),
+                                ("Loudness (dBFS)", "loudness_db", "num1"),
+                                ("Speech rate (syllables/s)", "rate_syl_s", "num1")))
+    p.add(f"<section><h2>Voice: pitch, loudness and rate</h2><table class=\"card\"><thead>"
+          f"<tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+          + charts.prosody_turns(pros["turns"], speakers) + _entrainment(p, pros) + "</section>")
+
+
+def _entrainment(p: Page, pros: Mapping[str, Any]) -> str:
+    ent = pros["entrainment"]
+    rows = []
+    for pair, features in ent["pairs"].items():
+        for feature in features:
+            base = f"prosody.entrainment.pairs.{pair}.{feature}"
+            rows.append(f"<tr><td>{_e(pair.replace('_', ' '))}</td><td>{_e(feature)}</td>"
+                        f"<td>{p.num(base + '.pairs', 'int')}</td>"
+                        f"<td>{p.num(base + '.synchrony_r', 'ratio')}</td>"
+                        f"<td>{p.num(base + '.convergence_r', 'ratio')}</td></tr>")
+    return ("<h3>Entrainment (exploratory)</h3><p class=\"legend\">" + _e(ent["label"])
+            + ". Synchrony: correlation of a turn with the other's turn just before it; "
+            "convergence: correlation of their difference with time (negative: growing "
+            "closer).</p><table class=\"events\"><thead><tr><th>who follows whom</th>"
+            "<th>feature</th><th>pairs</th><th>synchrony r</th><th>convergence r</th></tr>"
+            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _interruptions(p: Page) -> None:

@@ -46,10 +46,11 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    config: PipelineConfig | None = None, out_dir: Path | None = None,
                    ready: asyncio.Future[str] | None = None,
                    asr: AsrWorkerFactory | None = None,
-                   recorder: SessionRecorder | None = None) -> LiveSession:
+                   recorder: SessionRecorder | None = None,
+                   prosody: bool = False) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
     session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr,
-                          recorder=recorder)
+                          recorder=recorder, prosody=prosody)
 
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())

@@ -13,6 +13,10 @@ interruption   ``at_s``, ``by``, ``of``, ``successful``
 backchannel    ``at_s``, ``by``, ``of``, ``duration_s``
 long_silence   ``start_s``, ``end_s``, ``before``, ``after``
 transcript     ``speaker``, ``start_s``, ``end_s``, ``text``
+prosody        a turn's voice: ``speaker``, ``start_s``, ``end_s``, ``rate_syl_s``,
+               ``loudness_db``, ``f0_mean_st``, and against the speaker's usual
+               (baseline): ``rate_ratio``, ``loudness_delta_db`` and their labels
+               ``rate_label``, ``loudness_label`` (all null before a baseline)
 status         about 1 Hz: input levels and clipping per role, overflows, ASR lag, state,
                and the store (session id; an error while the store cannot be written)
 end            the session ended and was saved: ``saved_to``
@@ -46,6 +50,7 @@ from live_attune.core.events import (
 )
 from live_attune.core.language import LanguageSummary
 from live_attune.core.metrics import client_share
+from live_attune.core.prosody import ProsodyCue, TurnProsody
 
 VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
@@ -79,6 +84,14 @@ def language_fields(lang: LanguageSummary | None) -> dict[str, Any] | None:
 def transcript_message(t: Transcript) -> Message:
     return envelope("transcript", speaker=t.speaker, start_s=t.start_s, end_s=t.end_s,
                     text=t.text, behaviour=t.behaviour)
+
+
+def prosody_message(t: TurnProsody, c: ProsodyCue) -> Message:
+    return envelope("prosody", speaker=t.speaker, start_s=t.start_s, end_s=t.end_s,
+                    rate_syl_s=_finite(t.rate_syl_s), loudness_db=_finite(t.loudness_db),
+                    f0_mean_st=_finite(t.f0_mean_st), rate_ratio=_finite(c.rate_ratio),
+                    loudness_delta_db=_finite(c.loudness_delta_db), rate_label=c.rate_label,
+                    loudness_label=c.loudness_label)
 
 
 def metrics_message(m: SessionMetrics, language: LanguageSummary | None = None) -> Message:
@@ -133,11 +146,12 @@ def event_message(event: Event) -> Message | None:
 
 def status_message(*, at_s: float, state: str, levels_db: Mapping[str, float],
                    clipping: Mapping[str, bool], overflows: int, driver_overflows: int,
-                   device: str, asr: Mapping[str, Any], store: Mapping[str, Any]) -> Message:
+                   device: str, asr: Mapping[str, Any], store: Mapping[str, Any],
+                   prosody: Mapping[str, Any]) -> Message:
     return envelope("status", at_s=at_s, state=state, levels_db=dict(levels_db),
                     clipping=dict(clipping), overflows=overflows,
                     driver_overflows=driver_overflows, device=device, asr=dict(asr),
-                    store=dict(store))
+                    store=dict(store), prosody=dict(prosody))
 
 
 def parse_client_message(data: str | bytes) -> Message:
@@ -208,11 +222,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                              "after": _NSTR}),
     "transcript": _schema("transcript", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
                                          "text": _STR}),
+    "prosody": _schema("prosody", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
+                                   "rate_syl_s": _NNUM, "loudness_db": _NNUM,
+                                   "f0_mean_st": _NNUM, "rate_ratio": _NNUM,
+                                   "loudness_delta_db": _NNUM, "rate_label": _NSTR,
+                                   "loudness_label": _NSTR}),
     "status": _schema("status", {"at_s": _NUM, "state": {"enum": ["running", "lost", "ended"]},
                                  "levels_db": _BY, "clipping": {"type": "object"},
                                  "overflows": {"type": "integer"},
                                  "driver_overflows": {"type": "integer"}, "device": _STR,
                                  "asr": {"type": "object"},
+                                 "prosody": {"type": "object"},
                                  "store": {"type": "object", "required": ["session_id", "error"],
                                            "properties": {"session_id": _NSTR,
                                                           "error": _NSTR}}}),

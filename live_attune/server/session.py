@@ -23,10 +23,13 @@ from live_attune.audio.decode import AudioInfo
 from live_attune.core import SessionMetrics
 from live_attune.core.events import Event, Segment, Transcript
 from live_attune.core.language import LanguageSummary, summarize
+from live_attune.core.prosody import ProsodyCue, TurnProsody
 from live_attune.core.utterances import UtteranceBuilder
 from live_attune.errors import LiveAttuneError
 from live_attune.output import session_dict, write_outputs
 from live_attune.pipeline import Layout, Pipeline, PipelineConfig
+from live_attune.prosody import ProsodyResult, with_transcript
+from live_attune.prosody.worker import ProsodyWorker
 from live_attune.server.hub import Hub
 from live_attune.server.messages import (
     Message,
@@ -34,6 +37,7 @@ from live_attune.server.messages import (
     envelope,
     event_message,
     metrics_message,
+    prosody_message,
     status_message,
     transcript_message,
 )
@@ -79,13 +83,14 @@ class LiveSession:
     def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
                  config: PipelineConfig | None = None, out_dir: Path | None = None,
                  asr: AsrWorkerFactory | None = None,
-                 recorder: SessionRecorder | None = None) -> None:
+                 recorder: SessionRecorder | None = None, prosody: bool = False) -> None:
         self.source = source
         self.layout = layout
         self.hub = hub
         self.pipeline = Pipeline(layout, config)
         self.out_dir = out_dir
         self.recorder = recorder  # the store's journal of this session, if stored
+        self.prosody_result: ProsodyResult | None = None
         self.saved_to: Path | None = None
         self.error: str | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")  # owns the pipeline
@@ -101,6 +106,8 @@ class LiveSession:
         self._transcripts: list[Transcript] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._asr = asr(self._on_transcript_thread) if asr is not None else None
+        self._prosody = ProsodyWorker(layout.speakers, self._on_prosody_thread) \
+            if prosody else None
 
     # -- what a new dashboard gets --------------------------------------------------------
 
@@ -122,6 +129,8 @@ class LiveSession:
         loop = self._loop = asyncio.get_running_loop()
         if self._asr is not None:
             await loop.run_in_executor(self._executor, self._asr.warm_up)
+        if self._prosody is not None:
+            await loop.run_in_executor(self._executor, self._prosody.warm_up)
         blocks = iter(self.source.blocks())
         last_metrics = last_status = 0.0
         stopper = asyncio.create_task(stop.wait())
@@ -173,6 +182,8 @@ class LiveSession:
         self._ring.append(audio)
         if self.recorder is not None:
             self._journal(events, audio)
+        if self._prosody is not None:
+            self._prosody.submit(audio, events)
         if self._asr is not None:
             self._queue_utterances(events, arrival)
         peaks = np.max(np.abs(audio), axis=1) if audio.shape[1] else np.zeros(len(audio))
@@ -215,6 +226,15 @@ class LiveSession:
         self._recent.append(message)
         self.hub.publish("transcript", encode(message))
 
+    def _on_prosody_thread(self, turn: TurnProsody, cue: ProsodyCue) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_prosody, turn, cue)
+
+    def _on_prosody(self, turn: TurnProsody, cue: ProsodyCue) -> None:
+        message = prosody_message(turn, cue)
+        self._recent.append(message)
+        self.hub.publish("prosody", encode(message))
+
     def _language(self, metrics: SessionMetrics) -> LanguageSummary | None:
         if self._asr is None or not self._transcripts:
             return None
@@ -227,6 +247,9 @@ class LiveSession:
                                        time.monotonic(), True)
             await loop.run_in_executor(None, self._asr.close)
             await asyncio.sleep(0)  # deliver the last transcripts
+        if self._prosody is not None:
+            self.prosody_result = await loop.run_in_executor(None, self._prosody.close, events)
+            await asyncio.sleep(0)  # deliver the last turn's prosody
         if self.recorder is not None:
             await loop.run_in_executor(self._executor, self._journal, events,
                                        np.zeros((len(self.layout.speakers), 0), np.float32))
@@ -256,7 +279,9 @@ class LiveSession:
         return AnalysisResult(info, self.layout, self.pipeline.config, metrics,
                                 self.pipeline.engine.history, self._samples / 16_000,
                                 (f"live session from {self.source.description}",),
-                                tuple(sorted(self._transcripts, key=lambda t: t.start_s)))
+                                tuple(sorted(self._transcripts, key=lambda t: t.start_s)),
+                                None if self.prosody_result is None else
+                                with_transcript(self.prosody_result, self._transcripts))
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -283,7 +308,8 @@ class LiveSession:
                                                                  strict=True)},
             overflows=self.source.overflows,
             driver_overflows=self.source.driver_overflows, device=self.source.description,
-            asr=self._asr_status(), store=self._store_status())
+            asr=self._asr_status(), store=self._store_status(),
+            prosody=self.prosody_status())
         self._peak[:] = 0.0
         self.hub.publish("status", encode(self._status), born)
 
@@ -297,6 +323,9 @@ class LiveSession:
 
     def _asr_status(self) -> dict[str, Any]:
         return {"enabled": False} if self._asr is None else self._asr.status()
+
+    def prosody_status(self) -> dict[str, Any]:
+        return {"enabled": False} if self._prosody is None else self._prosody.status()
 
 
 class AudioRing:

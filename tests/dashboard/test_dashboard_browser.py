@@ -40,7 +40,7 @@ def test_golden_fixtures_render(browser: Browser, short_conversation: dict[str, 
     requests: list[str] = []
     page = open_page(browser, running.url + "?offline", requests)
     for name in ("snapshot", "metrics", "status", "floor", "interruption", "backchannel",
-                 "long_silence", "transcript", "turn", "pong", "error", "end"):
+                 "long_silence", "transcript", "prosody", "turn", "pong", "error", "end"):
         message = json.loads((FIXTURES / "messages" / f"{name}.json").read_text())
         page.evaluate("m => window.liveAttune.handle(m)", message)
     metrics = json.loads((FIXTURES / "messages" / "metrics.json").read_text())
@@ -53,6 +53,8 @@ def test_golden_fixtures_render(browser: Browser, short_conversation: dict[str, 
     assert page.inner_text("#rq") == f"{lang['reflection_to_question']:.1f}"
     assert page.inner_text("#open-q") == f"{round(100 * lang['open_question_share'])}%"
     assert page.inner_text("#pace") == f"{round(lang['therapist_wpm'])} wpm"
+    assert page.inner_text("#voice-rate") == "12% faster"  # prosody.json: rate_ratio 1.12
+    assert page.inner_text("#voice-loud") == "as usual"  # loudness_delta_db -0.8
     with pytest.raises(Exception, match="unknown message type"):
         page.evaluate("() => window.liveAttune.handle({v: 1, type: 'launch'})")
     with pytest.raises(Exception, match="unsupported message version"):

@@ -94,7 +94,7 @@ def test_chromium_renders_it_offline_and_it_prints(session_json: dict[str, Any],
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.on("request", lambda r: requests.append(r.url))
         page.goto(html_path.as_uri())
-        assert page.locator("svg").count() == 3
+        assert page.locator("svg").count() == 4  # timeline, share, gaps, prosody
         shown = page.inner_text(
             '[data-key="metrics.talk_share.client"]')
         assert shown == format_value("pct", session_json["metrics"]["talk_share"]["client"])

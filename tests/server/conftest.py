@@ -36,7 +36,7 @@ class Running:
 
 
 def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False,
-          asr: bool = False, store: Path | None = None) -> Running:
+          asr: bool = False, store: Path | None = None, prosody: bool = False) -> Running:
     ready: dict[str, object] = {}
     got = threading.Event()
     result: dict[str, LiveSession] = {}
@@ -56,7 +56,7 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
                 factory = AsrWorker
             result["session"] = await run_live(source, layout_for(source.channels, None, "x"),
                                                options, out_dir=out_dir, ready=fut,
-                                               asr=factory)
+                                               asr=factory, prosody=prosody)
         asyncio.run(go())
 
     thread = threading.Thread(target=main, daemon=True)

@@ -221,3 +221,22 @@ def test_a_busy_port_is_a_clear_usage_error(live_server: Running, tmp_path: Path
         asyncio.run(run_live(object(), layout_for(2, None, "x"),  # type: ignore[arg-type]
                              ServeOptions(port=port, open_browser=False)))
     asyncio.run(collect(live_server.ws))
+
+
+def test_live_prosody_reaches_the_dashboard_and_equals_offline(
+        conversation: dict[str, Path], tmp_path: Path) -> None:
+    running = start(conversation["stereo"], tmp_path, speed=4.0, prosody=True)
+    messages = asyncio.run(collect(running.ws))
+    session = running.wait()
+    prosody = [m for m in messages if m["type"] == "prosody"]
+    for m in prosody:
+        jsonschema.validate({k: v for k, v in m.items() if k != "_t"}, SCHEMAS["prosody"])
+    turns = session.pipeline.engine.history.turns
+    assert len(prosody) >= len(turns) - 1  # the last turn closes as the session ends
+    assert any(m["rate_ratio"] is not None for m in prosody)  # a baseline was learned
+    status = [m for m in messages if m["type"] == "status"][-1]
+    assert status["prosody"]["dropped_blocks"] == 0
+    live = json.loads((tmp_path / "session.json").read_text())
+    offline = session_dict(analyze_file(conversation["stereo"]))
+    assert live["prosody"]["turns"] == offline["prosody"]["turns"]
+    assert live["prosody"]["entrainment"] == offline["prosody"]["entrainment"]
