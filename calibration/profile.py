@@ -5,6 +5,11 @@
     channels = ["therapist", "client"] # role of each input channel, in order
     crosstalk_margin_db = 6.0          # bleed rejection (see live_attune.speakers.channels)
     noise_floor_dbfs = [-62.0, -60.5]  # optional, one per channel, from calibration
+    speech_dbfs = [-24.1, -26.3]       # optional: each speaker's level on their channel
+    snr_db = [38.0, 34.2]              # optional: speech over room noise, per channel
+    bleed_db = [[0.0, -14.2], [-13.8, 0.0]]  # optional: row a's voice in column b's mic
+    voice = "therapist-voice.npz"      # optional: voice print (beside the profile)
+    calibrated = "2026-11-27T09:00:00" # optional: when
 
 Loading checks every field and names the one that is wrong; an unknown version or a file
 that is not a live-attune profile is refused with one clear line. Profiles live in the
@@ -23,7 +28,8 @@ from live_attune.errors import UsageError
 from live_attune.speakers.channels import ChannelMap
 
 VERSION = 1
-KNOWN = {"version", "device", "channels", "crosstalk_margin_db", "noise_floor_dbfs"}
+KNOWN = {"version", "device", "channels", "crosstalk_margin_db", "noise_floor_dbfs",
+         "speech_dbfs", "snr_db", "bleed_db", "voice", "calibrated"}
 
 
 class ProfileError(UsageError):
@@ -36,6 +42,11 @@ class Profile:
     device: str | int | None = None
     crosstalk_margin_db: float = 6.0
     noise_floor_dbfs: tuple[float, ...] | None = None
+    speech_dbfs: tuple[float, ...] | None = None
+    snr_db: tuple[float, ...] | None = None
+    bleed_db: tuple[tuple[float, ...], ...] | None = None
+    voice: Path | None = None  # absolute once loaded
+    calibrated: str | None = None
 
 
 def load(path: Path) -> Profile:
@@ -45,7 +56,12 @@ def load(path: Path) -> Profile:
         raise ProfileError(f"{path}: no such profile") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"{path}: not a readable TOML profile ({exc})") from None
-    return parse(raw, str(path))
+    profile = parse(raw, str(path))
+    if profile.voice is not None and not profile.voice.is_absolute():
+        from dataclasses import replace
+
+        profile = replace(profile, voice=path.parent / profile.voice)
+    return profile
 
 
 def parse(raw: dict[str, Any], source: str) -> Profile:
@@ -66,9 +82,15 @@ def parse(raw: dict[str, Any], source: str) -> Profile:
         cmap = ChannelMap(roles=tuple(roles))
     except UsageError as exc:
         raise ProfileError(f"{source}: field 'channels': {exc}") from None
+    n = len(roles)
     return Profile(channels=cmap, device=_device(raw.get("device"), source),
                    crosstalk_margin_db=_margin(raw.get("crosstalk_margin_db", 6.0), source),
-                   noise_floor_dbfs=_floors(raw.get("noise_floor_dbfs"), len(roles), source))
+                   noise_floor_dbfs=_levels(raw, "noise_floor_dbfs", n, source, -160, 0),
+                   speech_dbfs=_levels(raw, "speech_dbfs", n, source, -160, 0),
+                   snr_db=_levels(raw, "snr_db", n, source, -60, 160),
+                   bleed_db=_bleed(raw.get("bleed_db"), n, source),
+                   voice=_text(raw, "voice", source, Path),
+                   calibrated=_text(raw, "calibrated", source, str))
 
 
 def dumps(profile: Profile) -> str:
@@ -77,8 +99,18 @@ def dumps(profile: Profile) -> str:
         lines.append(f"device = {_toml(profile.device)}")
     lines.append(f"channels = [{', '.join(_toml(r) for r in profile.channels.roles)}]")
     lines.append(f"crosstalk_margin_db = {profile.crosstalk_margin_db!r}")
-    if profile.noise_floor_dbfs is not None:
-        lines.append(f"noise_floor_dbfs = [{', '.join(repr(v) for v in profile.noise_floor_dbfs)}]")
+    for name in ("noise_floor_dbfs", "speech_dbfs", "snr_db"):
+        values = getattr(profile, name)
+        if values is not None:
+            lines.append(f"{name} = [{', '.join(repr(round(v, 2)) for v in values)}]")
+    if profile.bleed_db is not None:
+        rows = ", ".join("[" + ", ".join(repr(round(v, 2)) for v in row) + "]"
+                         for row in profile.bleed_db)
+        lines.append(f"bleed_db = [{rows}]")
+    if profile.voice is not None:
+        lines.append(f"voice = {_toml(str(profile.voice))}")
+    if profile.calibrated is not None:
+        lines.append(f"calibrated = {_toml(profile.calibrated)}")
     return "\n".join(lines) + "\n"
 
 
@@ -100,13 +132,39 @@ def _margin(value: object, source: str) -> float:
                        "between 0 and 40")
 
 
-def _floors(value: object, channels: int, source: str) -> tuple[float, ...] | None:
+def _number(v: object, lo: float, hi: float) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            and lo <= v <= hi)
+
+
+def _levels(raw: dict[str, Any], name: str, channels: int, source: str, lo: float,
+            hi: float) -> tuple[float, ...] | None:
+    value = raw.get(name)
     if value is None:
         return None
-    ok = (isinstance(value, list) and len(value) == channels and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        and -160 <= v <= 0 for v in value))
+    if not (isinstance(value, list) and len(value) == channels
+            and all(_number(v, lo, hi) for v in value)):
+        raise ProfileError(f"{source}: field '{name}' must list one number of dB "
+                           f"({lo:g}..{hi:g}) per channel ({channels})")
+    return tuple(float(v) for v in value)
+
+
+def _bleed(value: object, channels: int, source: str) -> tuple[tuple[float, ...], ...] | None:
+    if value is None:
+        return None
+    ok = (isinstance(value, list) and len(value) == channels
+          and all(isinstance(row, list) and len(row) == channels
+                  and all(_number(v, -120, 40) for v in row) for row in value))
     if not ok:
-        raise ProfileError(f"{source}: field 'noise_floor_dbfs' must list one level in dBFS "
-                           f"(-160..0) per channel ({channels})")
-    return tuple(float(v) for v in value)  # type: ignore[union-attr]
+        raise ProfileError(f"{source}: field 'bleed_db' must be a {channels}×{channels} list of "
+                           "lists of dB")
+    return tuple(tuple(float(v) for v in row) for row in value)  # type: ignore[union-attr]
+
+
+def _text(raw: dict[str, Any], name: str, source: str, kind: type) -> Any:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ProfileError(f"{source}: field '{name}' must be a non-empty string")
+    return kind(value)

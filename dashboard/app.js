@@ -243,6 +243,7 @@ function renderStatus() {
   if (st.overflows || st.driver_overflows) parts.push("dropped audio blocks: " + (st.overflows + st.driver_overflows));
   if (Object.values(st.clipping).some(Boolean)) parts.push("input clipping");
   if (st.state === "lost") parts.push("microphone lost");
+  for (const w of st.warnings || []) parts.push("⚑ " + w);
   if (st.store && st.store.error) parts.push("NOT SAVING — " + st.store.error + " (measuring goes on)");
   if (state.ended) parts.push(state.savedTo ? "saved to " + state.savedTo : "session ended");
   $("status-text").textContent = parts.join(" · ");

@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_synth(sub)
     _add_label(sub)
+    _add_calibrate(sub)
     _add_sessions(sub)
     _add_report(sub)
     _add_trends(sub)
@@ -170,6 +171,44 @@ def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     lab.add_argument("input", type=Path, metavar="IN.csv")
     lab.add_argument("output", type=Path, metavar="OUT.csv")
     lab.set_defaults(run=_run_label)
+
+
+def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    c = sub.add_parser(
+        "calibrate", help="check the microphones and make a profile",
+        description="Record a short protocol — the room's silence, the therapist speaking, "
+                    "the client speaking (and, with --enrol, the therapist alone for 25 s) — "
+                    "with live level meters; report noise floor, speech SNR, clipping, "
+                    "which channel is whose and the crosstalk between them, with a plain "
+                    "verdict; save a profile for `live --profile` and `analyze --profile`.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("--device", help="input device index or name (default: the system input)")
+    c.add_argument("--input-channels", type=int, default=2, help="channels (default 2)")
+    c.add_argument("--from-file", type=Path, metavar="AUDIO",
+                   help="calibrate from a recording instead (the protocol, or any "
+                        "conversation in which the therapist speaks first)")
+    c.add_argument("--out", type=Path, help="profile to write (default: "
+                   "~/.local/share/live-attune/profiles/default.toml)")
+    c.add_argument("--enrol", action="store_true",
+                   help="also enrol the therapist's voice (for single-microphone sessions)")
+    c.add_argument("--step-seconds", type=float, default=8.0, help="length of each step")
+    c.add_argument("--no-prompt", action="store_true",
+                   help="run the steps one after another without waiting for Enter")
+    c.add_argument("--dashboard", action="store_true",
+                   help="also show the meters and results in the browser")
+    c.add_argument("--port", type=int, default=8765, help="dashboard port (0: any free port)")
+    c.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    c.set_defaults(run=_run_calibrate)
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from calibration.command import calibrate_command
+
+    if not 2.0 <= args.step_seconds <= 120.0:
+        raise UsageError("--step-seconds must be between 2 and 120")
+    if args.input_channels < 1:
+        raise UsageError("--input-channels must be at least 1")
+    return calibrate_command(args)
 
 
 def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -19,6 +19,7 @@ from live_attune.speakers.channels import ChannelMap, CrosstalkConfig
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from calibration.check import ProfileCheck
     from live_attune.core.events import Transcript
     from live_attune.server.session import LiveSession
     from live_attune.store import SessionRecorder
@@ -86,8 +87,14 @@ def live_command(args: argparse.Namespace) -> int:
         device = int(device)
     channels = len(cmap.roles) if cmap is not None else args.input_channels
     layout = layout_for(channels, cmap, "the input")
+    check = None
+    if profile is not None:
+        from calibration.check import ProfileCheck
+        from live_attune.audio.capture import device_name
+
+        check = ProfileCheck(profile, device_name(device))
     with MicSource(CaptureConfig(device=device, channels=channels)) as source:
-        session = _serve(source, layout, args, linger=False, config=config)
+        session = _serve(source, layout, args, linger=False, config=config, check=check)
     return _report(session)
 
 
@@ -105,7 +112,8 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: bool,
-           config: PipelineConfig | None = None) -> LiveSession:
+           config: PipelineConfig | None = None, check: ProfileCheck | None = None
+           ) -> LiveSession:
     import asyncio
 
     from live_attune.server.app import ServeOptions, run_live
@@ -125,7 +133,7 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
 
     return asyncio.run(run_live(source, layout, options,  # type: ignore[arg-type]
                                 out_dir=args.out, asr=asr, config=config, recorder=recorder,
-                                prosody=not args.no_prosody))
+                                prosody=not args.no_prosody, check=check))
 
 
 def _recorder(source: object, layout: Layout, args: argparse.Namespace,

@@ -41,9 +41,9 @@ class Layout:
 
 def layout_for(channels: int, channel_map: ChannelMap | None, source: str) -> Layout:
     """Choose the analysis mode for ``channels`` inputs and an optional role map."""
-    from live_attune.speakers.channels import default_map
+    from live_attune.speakers.channels import SHARED, default_map
 
-    if channel_map is None and channels == 1:
+    if channels == 1 and (channel_map is None or channel_map.roles == (SHARED,)):
         return Layout(MODE_ACTIVITY, (ACTIVITY_SPEAKER,), (0,), 1)
     cmap = channel_map or default_map(channels, source)
     cmap.check(channels, source)

@@ -113,6 +113,16 @@ def resolve_device(device: int | str | None, channels: int) -> int | str | None:
     return device
 
 
+def device_name(device: int | str | None) -> str | None:
+    """The name PortAudio gives ``device`` (None: the default input), if it exists."""
+    import sounddevice as sd
+
+    try:
+        return str(sd.query_devices(device, kind="input" if device is None else None)["name"])
+    except (ValueError, sd.PortAudioError):
+        return None if device is None else str(device)
+
+
 def list_inputs() -> str:
     import sounddevice as sd
 

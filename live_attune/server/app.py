@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
+from calibration.check import ProfileCheck
 from live_attune.errors import UsageError
 from live_attune.paths import dashboard_dir
 from live_attune.pipeline import Layout, PipelineConfig
@@ -47,10 +49,10 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    ready: asyncio.Future[str] | None = None,
                    asr: AsrWorkerFactory | None = None,
                    recorder: SessionRecorder | None = None,
-                   prosody: bool = False) -> LiveSession:
+                   prosody: bool = False, check: ProfileCheck | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
     session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr,
-                          recorder=recorder, prosody=prosody)
+                          recorder=recorder, prosody=prosody, check=check)
 
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())
@@ -77,6 +79,37 @@ async def serve_reports(options: ServeOptions, ready: asyncio.Future[str] | None
         _on_signals(stop)
     async with _server(handler, replace(options, page=options.page or "reports.html"), ready):
         await stop.wait()
+
+
+async def serve_calibration(options: ServeOptions, run: Callable[[Callable[[dict[str, Any]],
+                                                                         None]], object],
+                            ready: asyncio.Future[str] | None = None) -> object:
+    """Serve the calibration view while ``run(publish)`` (the wizard) runs on a thread;
+    return what it returned (or raise what it raised). Each published dict becomes a
+    ``calibration`` message; a new dashboard gets the latest one first."""
+    from live_attune.server.messages import encode, envelope
+
+    hub, latest = Hub(), {"text": encode(envelope(
+        "calibration", step="waiting", prompt="Starting…", seconds_left=0.0, levels_db=[],
+        clipping=[], lines=[], profile=None))}
+    loop = asyncio.get_running_loop()
+
+    def publish(progress: dict[str, Any]) -> None:
+        text = encode(envelope("calibration", **progress))
+        loop.call_soon_threadsafe(_deliver, text)
+
+    def _deliver(text: str) -> None:
+        latest["text"] = text
+        hub.publish("calibration", text)
+
+    async def handler(connection: ServerConnection) -> None:
+        await hub.serve(connection, latest["text"])
+
+    page = replace(options, page=options.page or "calibration.html")
+    async with _server(handler, page, ready):
+        result = await asyncio.to_thread(run, publish)
+        await asyncio.sleep(0.3)  # let dashboards receive the results
+    return result
 
 
 @asynccontextmanager

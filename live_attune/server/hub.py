@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from live_attune.server.messages import MessageError, encode, envelope, parse_client_message
 
 log = logging.getLogger("live_attune.server")
-COALESCED = ("metrics", "status")  # only the newest unsent one matters
+COALESCED = ("metrics", "status", "calibration")  # only the newest unsent one matters
 
 
 @dataclass(frozen=True, slots=True)

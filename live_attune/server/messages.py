@@ -18,8 +18,12 @@ prosody        a turn's voice: ``speaker``, ``start_s``, ``end_s``, ``rate_syl_s
                (baseline): ``rate_ratio``, ``loudness_delta_db`` and their labels
                ``rate_label``, ``loudness_label`` (all null before a baseline)
 status         about 1 Hz: input levels and clipping per role, overflows, ASR lag, state,
-               and the store (session id; an error while the store cannot be written)
+               the store (session id; an error while the store cannot be written), and
+               ``warnings`` (the microphone profile does not match this input)
 end            the session ended and was saved: ``saved_to``
+calibration    (``calibrate --dashboard``) up to 10 Hz: ``step``, ``prompt``,
+               ``seconds_left``, ``levels_db`` and ``clipping`` per channel; at the end
+               ``lines`` (the report) and ``profile`` (where it was saved)
 error          a message from the dashboard was rejected: ``message``
 pong           answer to ``ping``
 =============  =========================================================================
@@ -147,11 +151,11 @@ def event_message(event: Event) -> Message | None:
 def status_message(*, at_s: float, state: str, levels_db: Mapping[str, float],
                    clipping: Mapping[str, bool], overflows: int, driver_overflows: int,
                    device: str, asr: Mapping[str, Any], store: Mapping[str, Any],
-                   prosody: Mapping[str, Any]) -> Message:
+                   prosody: Mapping[str, Any], warnings: list[str]) -> Message:
     return envelope("status", at_s=at_s, state=state, levels_db=dict(levels_db),
                     clipping=dict(clipping), overflows=overflows,
                     driver_overflows=driver_overflows, device=device, asr=dict(asr),
-                    store=dict(store), prosody=dict(prosody))
+                    store=dict(store), prosody=dict(prosody), warnings=list(warnings))
 
 
 def parse_client_message(data: str | bytes) -> Message:
@@ -233,6 +237,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                  "driver_overflows": {"type": "integer"}, "device": _STR,
                                  "asr": {"type": "object"},
                                  "prosody": {"type": "object"},
+                                 "warnings": {"type": "array", "items": _STR},
                                  "store": {"type": "object", "required": ["session_id", "error"],
                                            "properties": {"session_id": _NSTR,
                                                           "error": _NSTR}}}),
@@ -242,6 +247,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                      "recent": {"type": "object"},
                                      "status": {"type": ["object", "null"]}}),
     "end": _schema("end", {"saved_to": _NSTR}),
+    "calibration": _schema("calibration", {
+        "step": {"enum": ["waiting", "quiet", "therapist", "client", "enrol", "done",
+                          "failed"]},
+        "prompt": _STR, "seconds_left": _NUM,
+        "levels_db": {"type": "array", "items": _NUM},
+        "clipping": {"type": "array", "items": {"type": "boolean"}},
+        "lines": {"type": "array", "items": _STR}, "profile": _NSTR}),
     "error": _schema("error", {"message": _STR}),
     "pong": _schema("pong", {}),
 }

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from calibration.check import ProfileCheck
 from live_attune.analyze import AnalysisResult
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import SessionMetrics
@@ -83,7 +84,8 @@ class LiveSession:
     def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
                  config: PipelineConfig | None = None, out_dir: Path | None = None,
                  asr: AsrWorkerFactory | None = None,
-                 recorder: SessionRecorder | None = None, prosody: bool = False) -> None:
+                 recorder: SessionRecorder | None = None, prosody: bool = False,
+                 check: ProfileCheck | None = None) -> None:
         self.source = source
         self.layout = layout
         self.hub = hub
@@ -91,6 +93,7 @@ class LiveSession:
         self.out_dir = out_dir
         self.recorder = recorder  # the store's journal of this session, if stored
         self.prosody_result: ProsodyResult | None = None
+        self.check = check  # the profile against this input (warnings on the status line)
         self.saved_to: Path | None = None
         self.error: str | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")  # owns the pipeline
@@ -177,6 +180,8 @@ class LiveSession:
 
     def _process(self, block: np.ndarray, arrival: float, want_metrics: bool) -> _Step:
         events = self.pipeline.process(block)
+        if self.check is not None:
+            self.check.feed(block)
         self._samples += block.shape[1]
         audio = block[list(self.layout.channel_indices)]
         self._ring.append(audio)
@@ -309,7 +314,8 @@ class LiveSession:
             overflows=self.source.overflows,
             driver_overflows=self.source.driver_overflows, device=self.source.description,
             asr=self._asr_status(), store=self._store_status(),
-            prosody=self.prosody_status())
+            prosody=self.prosody_status(),
+            warnings=[] if self.check is None else list(self.check.warnings))
         self._peak[:] = 0.0
         self.hub.publish("status", encode(self._status), born)
 

@@ -18,6 +18,7 @@ import numpy as np
 from live_attune.errors import ChannelMapError
 
 IGNORE = "ignore"
+SHARED = "shared"  # one microphone for everyone: no channel tells who speaks
 _ROLE = re.compile(r"^(therapist|client(_[2-9])?)$")
 
 
@@ -28,6 +29,10 @@ class ChannelMap:
     roles: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        if SHARED in self.roles:
+            if self.roles != (SHARED,):
+                raise ChannelMapError(f"{SHARED!r} (one microphone for everyone) stands alone")
+            return
         named = [r for r in self.roles if r != IGNORE]
         bad = [r for r in named if not _ROLE.match(r)]
         if bad:

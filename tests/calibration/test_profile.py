@@ -24,6 +24,17 @@ def test_round_trip(tmp_path: Path) -> None:
     assert load(path) == profile
 
 
+def test_round_trip_of_every_calibration_field(tmp_path: Path) -> None:
+    profile = Profile(channels=ChannelMap(roles=("therapist", "client")), device=3,
+                      crosstalk_margin_db=6.0, noise_floor_dbfs=(-61.0, -58.5),
+                      speech_dbfs=(-24.0, -26.5), snr_db=(37.0, 32.0),
+                      bleed_db=((0.0, -14.2), (-13.8, 0.0)), voice=tmp_path / "v.npz",
+                      calibrated="2026-11-27T09:00:00")
+    path = tmp_path / "p.toml"
+    path.write_text(dumps(profile))
+    assert load(path) == profile
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("version = 1\nchannels = [\"therapist\"", "not a readable TOML profile"),
     ('channels = ["therapist", "client"]\n', "field 'version' is missing"),
@@ -37,6 +48,12 @@ def test_round_trip(tmp_path: Path) -> None:
     ('version = 1\nchannels = ["therapist", "client"]\nnoise_floor_dbfs = [-60.0]\n',
      "field 'noise_floor_dbfs'"),
     ('version = 1\nchannels = ["therapist"]\ndevice = true\n', "field 'device'"),
+    ('version = 1\nchannels = ["therapist", "client"]\nbleed_db = [[0.0, -14.0]]\n',
+     "field 'bleed_db' must be a 2×2"),
+    ('version = 1\nchannels = ["therapist", "client"]\nsnr_db = [20.0, "high"]\n',
+     "field 'snr_db'"),
+    ('version = 1\nchannels = ["therapist"]\nvoice = 3\n', "field 'voice'"),
+    ('version = 1\nchannels = ["shared", "client"]\n', "stands alone"),
 ])
 def test_bad_profiles_name_the_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "p.toml"

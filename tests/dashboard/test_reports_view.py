@@ -51,3 +51,30 @@ def test_report_view_lists_and_shows_sessions(short_conversation: dict[str, Path
         server.close()
     origin = urlsplit(server.url).netloc
     assert requests and all(urlsplit(u).netloc == origin for u in requests), requests
+
+
+def test_calibration_view_renders_the_golden_message() -> None:
+    import json
+
+    from tests.server.conftest import FIXTURES
+
+    message = json.loads((FIXTURES / "messages" / "calibration.json").read_text())
+    server = start_reports(default_store_path())
+    base = server.url.removesuffix("reports.html")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            page.goto(base + "calibration.html?offline")
+            page.evaluate("m => window.liveAttuneCalibration.handle(m)", message)
+            assert page.inner_text("#cal-prompt") == message["prompt"]
+            assert page.locator(".cal-meter").count() == len(message["levels_db"])
+            assert page.inner_text('[data-channel="0"]') == "-24 dBFS"  # JS rounds -24.5 up
+            done = message | {"step": "done", "lines": ["SNR 30 dB: good"],
+                              "profile": "/p.toml", "levels_db": [], "clipping": []}
+            page.evaluate("m => window.liveAttuneCalibration.handle(m)", done)
+            assert page.inner_text("#cal-lines") == "SNR 30 dB: good"
+            assert "Saved as /p.toml" in page.inner_text("#cal-profile")
+            browser.close()
+    finally:
+        server.close()

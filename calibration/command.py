@@ -1,0 +1,44 @@
+"""What ``live-attune calibrate`` does (argument parsing stays in live_attune/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from calibration.procedure import Calibration
+from calibration.wizard import from_file, print_report, run_wizard
+from live_attune.paths import data_dir
+
+ENROL_S = 25.0  # the enrolment step (20 s of speech wanted, with some slack)
+
+
+def default_profile_path() -> Path:
+    return data_dir() / "profiles" / "default.toml"
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    out: Path = args.out or default_profile_path()
+    if args.from_file is not None:
+        cal = from_file(args.from_file, out=out, enrol=args.enrol)
+        print_report(cal, out)
+        return 0
+    device = int(args.device) if isinstance(args.device, str) and args.device.isdigit() \
+        else args.device
+    enrol_s = ENROL_S if args.enrol else 0.0
+
+    def wizard(publish: object = None) -> Calibration:
+        return run_wizard(device=device, channels=args.input_channels, out=out,
+                          step_s=args.step_seconds, enrol_s=enrol_s,
+                          prompt=not args.no_prompt, publish=publish)  # type: ignore[arg-type]
+
+    if args.dashboard:
+        import asyncio
+
+        from live_attune.server.app import ServeOptions, serve_calibration
+
+        options = ServeOptions(port=args.port, open_browser=not args.no_browser)
+        cal = asyncio.run(serve_calibration(options, wizard))
+    else:
+        cal = wizard()
+    print_report(cal, out)  # type: ignore[arg-type]
+    return 0

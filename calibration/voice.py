@@ -1,0 +1,111 @@
+"""Therapist voice enrolment: spectral statistics of ≥ 20 s of their speech, kept locally.
+
+A voice print is the mean and covariance of 20 MFCCs (librosa) over the speech windows —
+the statistics a GMM-style single-microphone attribution starts from (issue 3). It is a
+small ``.npz`` file beside the profile, never sent anywhere. The quality score (0–100)
+says how much to trust it: enough speech, a clean signal, no clipping, a steady voice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from calibration.measure import CLIP_LEVEL, SAMPLE_RATE
+from live_attune.audio.vad import WINDOW
+from live_attune.errors import UsageError
+
+MIN_SPEECH_S = 20.0
+N_MFCC = 20
+VERSION = 1
+
+
+class VoicePrintError(UsageError):
+    """A voice print that cannot be used (missing, corrupt, another version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePrint:
+    mean: np.ndarray  # (N_MFCC,)
+    cov: np.ndarray  # (N_MFCC, N_MFCC)
+    speech_s: float
+    snr_db: float | None
+    quality: int  # 0..100
+    issues: tuple[str, ...]
+
+
+def enrol(audio: np.ndarray, speech: np.ndarray, *, noise_floor_dbfs: float | None
+          ) -> VoicePrint:
+    """From mono ``audio`` and its per-32 ms-window speech flags (the therapist alone)."""
+    import librosa
+
+    mask = np.repeat(speech, WINDOW)[: len(audio)]
+    voiced = audio[: len(mask)][mask]
+    speech_s = len(voiced) / SAMPLE_RATE
+    if speech_s < 2.0:
+        raise VoicePrintError(f"only {speech_s:.1f} s of speech to enrol; need "
+                              f"{MIN_SPEECH_S:.0f} s of the therapist speaking alone")
+    mfcc = librosa.feature.mfcc(y=voiced.astype(np.float32), sr=SAMPLE_RATE, n_mfcc=N_MFCC,
+                                n_fft=512, hop_length=160).T  # (frames, N_MFCC)
+    level = 10 * np.log10(float(np.mean(voiced.astype(np.float64) ** 2)) + 1e-12)
+    snr = None if noise_floor_dbfs is None else level - noise_floor_dbfs
+    clipped = float(np.mean(np.abs(audio) >= CLIP_LEVEL))
+    steady = _steadiness(mfcc)
+    score, issues = _quality(speech_s, snr, clipped, steady)
+    return VoicePrint(mfcc.mean(axis=0), np.cov(mfcc.T), speech_s, snr, score, issues)
+
+
+def _steadiness(mfcc: np.ndarray) -> float:
+    """Share of 1 s chunks whose mean lies within 3 SD of the whole (one steady voice)."""
+    chunk = 100  # 100 frames of 10 ms
+    means = [mfcc[i:i + chunk].mean(axis=0) for i in range(0, len(mfcc) - chunk + 1, chunk)]
+    if len(means) < 2:
+        return 1.0
+    centre, spread = np.mean(means, axis=0), np.std(means, axis=0) + 1e-9
+    z = np.abs((np.asarray(means) - centre) / spread).max(axis=1)
+    return float(np.mean(z <= 3.0))
+
+
+def _quality(speech_s: float, snr: float | None, clipped: float, steady: float
+             ) -> tuple[int, tuple[str, ...]]:
+    issues = []
+    amount = min(1.0, speech_s / MIN_SPEECH_S)
+    if amount < 1:
+        issues.append(f"only {speech_s:.0f} s of speech (20 s wanted)")
+    clean = 1.0 if snr is None else float(np.clip((snr - 5.0) / 15.0, 0.0, 1.0))
+    if snr is not None and snr < 20:
+        issues.append(f"SNR {snr:.0f} dB (20 dB wanted)")
+    unclipped = 1.0 - min(1.0, clipped * 100)
+    if clipped > 0:
+        issues.append("clipping")
+    if steady < 0.9:
+        issues.append("the voice varies a lot: was someone else speaking too?")
+    return round(100 * amount * clean * unclipped * min(1.0, steady / 0.9)), tuple(issues)
+
+
+def save(vp: VoicePrint, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        np.savez(f, version=VERSION, mean=vp.mean, cov=vp.cov, speech_s=vp.speech_s,
+                 snr_db=np.nan if vp.snr_db is None else vp.snr_db, quality=vp.quality,
+                 issues=np.array(vp.issues, dtype=str))
+
+
+def load(path: Path) -> VoicePrint:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["version"]) != VERSION:
+                raise VoicePrintError(f"{path}: voice print version {int(z['version'])}; "
+                                      f"this live-attune reads version {VERSION}")
+            mean, cov = z["mean"], z["cov"]
+            if mean.shape != (N_MFCC,) or cov.shape != (N_MFCC, N_MFCC):
+                raise VoicePrintError(f"{path}: not a live-attune voice print")
+            snr = float(z["snr_db"])
+            return VoicePrint(mean, cov, float(z["speech_s"]), None if np.isnan(snr) else snr,
+                              int(z["quality"]), tuple(str(s) for s in z["issues"]))
+    except FileNotFoundError:
+        raise VoicePrintError(f"{path}: no such voice print") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise VoicePrintError(f"{path}: not a readable voice print ({exc})") from None

@@ -1,0 +1,104 @@
+"""``live-attune calibrate``: the terminal wizard (live level meters) and ``--from-file``.
+
+Both drive calibration/procedure.py; the dashboard's calibration view receives the same
+progress through ``publish`` (a dict per 100 ms block and one with the results).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calibration.measure import CLIP_LEVEL
+from calibration.procedure import Calibration, Step, calibrate, protocol, save
+from live_attune.audio.capture import device_name
+from live_attune.errors import DeviceError
+
+Publish = Callable[[dict[str, Any]], None]
+METER_FLOOR_DB = -70.0
+
+
+def from_file(path: Path, *, out: Path, enrol: bool) -> Calibration:
+    from live_attune.audio.decode import read_all
+
+    audio = read_all(path)
+    cal = calibrate(audio, device=None, enrol=enrol, voice_path=_voice_path(out, enrol))
+    save(cal, out)
+    return cal
+
+
+def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: float,
+               enrol_s: float, prompt: bool, publish: Publish | None = None) -> Calibration:
+    """Record the protocol from the input device, step by step, with level meters."""
+    from live_attune.audio.capture import CaptureConfig, MicSource
+
+    recorded = []
+    with MicSource(CaptureConfig(device=device, channels=channels)) as source:
+        blocks = source.blocks()
+        name = device_name(device)
+        for step in protocol(step_s, enrol_s):
+            print(f"\n{step.prompt} ({step.seconds:.0f} s)")
+            if prompt:
+                input("Press Enter to start ")
+            recorded.append(_record(blocks, step, publish))
+    cal = calibrate(np.concatenate(recorded, axis=1), device=name, enrol=enrol_s > 0,
+                    voice_path=_voice_path(out, enrol_s > 0))
+    save(cal, out)
+    if publish is not None:
+        publish({"step": "done", "prompt": "Calibration finished", "seconds_left": 0.0,
+                 "levels_db": [], "clipping": [], "lines": list(cal.lines),
+                 "profile": str(out)})
+    return cal
+
+
+def _record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
+            publish: Publish | None) -> np.ndarray:
+    need = int(step.seconds * 16_000)
+    parts, got = [], 0
+    while got < need:
+        try:
+            _, block = next(blocks)
+        except StopIteration:
+            raise DeviceError("the input device stopped delivering audio") from None
+        parts.append(block)
+        got += block.shape[1]
+        levels = meter_db(block)
+        clipping = [bool(np.max(np.abs(ch)) >= CLIP_LEVEL) for ch in block]
+        left = max(0.0, (need - got) / 16_000)
+        print("\r" + meter_line(levels, clipping) + f"  {left:4.1f} s left", end="",
+              flush=True)
+        if publish is not None:
+            publish({"step": step.name, "prompt": step.prompt, "seconds_left": left,
+                     "levels_db": levels, "clipping": clipping, "lines": [], "profile": None})
+    print()
+    return np.concatenate(parts, axis=1)[:, :need]
+
+
+def meter_db(block: np.ndarray) -> list[float]:
+    power = np.mean(block.astype(np.float64) ** 2, axis=1)
+    return [max(METER_FLOOR_DB, float(10 * np.log10(p + 1e-12))) for p in power]
+
+
+def meter_line(levels_db: list[float], clipping: list[bool], width: int = 20) -> str:
+    bars = []
+    for i, (db, clip) in enumerate(zip(levels_db, clipping, strict=True)):
+        filled = round(width * (db - METER_FLOOR_DB) / -METER_FLOOR_DB)
+        bars.append(f"ch{i + 1} [{'#' * filled}{'.' * (width - filled)}] {db:5.0f} dBFS"
+                    f"{' CLIP' if clip else '     '}")
+    return "  ".join(bars)
+
+
+def _voice_path(out: Path, enrol: bool) -> Path | None:
+    return out.with_name(out.stem + "-voice.npz") if enrol else None
+
+
+def print_report(cal: Calibration, out: Path) -> None:
+    print()
+    for line in cal.lines:
+        print(line)
+    print(f"\nsaved the profile {out}; use it with: live-attune live --profile {out}",
+          file=sys.stdout)
