@@ -9,7 +9,7 @@ from pathlib import Path
 from live_attune.audio.decode import SAMPLE_RATE, AudioInfo, iter_blocks, probe
 from live_attune.core import SessionMetrics
 from live_attune.core.conversation import SessionHistory
-from live_attune.core.events import Transcript
+from live_attune.core.events import MissingAudio, Transcript
 from live_attune.errors import AudioInputError
 from live_attune.pipeline import Layout, Pipeline, PipelineConfig, layout_for
 from live_attune.prosody import ProsodyResult, ProsodyTracker
@@ -31,6 +31,7 @@ class AnalysisResult:
     notes: tuple[str, ...] = field(default=())
     transcript: tuple[Transcript, ...] = field(default=())
     prosody: ProsodyResult | None = None
+    missing_audio: tuple[MissingAudio, ...] = field(default=())
 
 
 def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,

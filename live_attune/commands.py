@@ -78,7 +78,7 @@ def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | N
 
 def live_command(args: argparse.Namespace) -> int:
     from calibration.profile import load
-    from live_attune.audio.capture import CaptureConfig, MicSource
+    from live_attune.audio.capture import CaptureConfig, ResilientMic
 
     cmap, config = _profile(args)
     profile = load(args.profile) if args.profile else None
@@ -93,7 +93,7 @@ def live_command(args: argparse.Namespace) -> int:
         from live_attune.audio.capture import device_name
 
         check = ProfileCheck(profile, device_name(device))
-    with MicSource(CaptureConfig(device=device, channels=channels)) as source:
+    with ResilientMic(CaptureConfig(device=device, channels=channels)) as source:
         session = _serve(source, layout, args, linger=False, config=config, check=check)
     return _report(session)
 

@@ -7,6 +7,7 @@ measured and reported in the dashboard's status line.
 
 from __future__ import annotations
 
+import logging
 import queue
 import statistics
 import threading
@@ -25,8 +26,10 @@ from live_attune.asr.whisper import (
     transcribe_short,
     transcript_event,
 )
-from live_attune.core.events import Transcript
+from live_attune.core.events import MissingAudio, Transcript
 from live_attune.core.utterances import Span
+
+log = logging.getLogger("live_attune.asr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +44,31 @@ class AsrWorker:
 
     def __init__(self, on_result: Callable[[Transcript], None], *,
                  model_path: Path | None = None, queue_size: int = 8, threads: int = 0) -> None:
-        self._model: Any = load_model(model_path or default_model_path(), threads)
+        self._model_path = model_path or default_model_path()
+        self._threads = threads
+        self._model: Any = load_model(self._model_path, threads)
         self._on_result = on_result
         self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=queue_size)
         self.dropped = 0
         self.done = 0
         self.latencies_s: deque[float] = deque(maxlen=1000)  # utterance end → text
-        self._thread = threading.Thread(target=self._run, name="asr", daemon=True)
-        self._thread.start()
+        self.restarts = 0
+        self.missing: list[MissingAudio] = []  # utterances a failure lost
+        self._thread = self._start()
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="asr", daemon=True)
+        thread.start()
+        return thread
 
     def warm_up(self) -> None:
         """Run the model once on silence so the first real utterance is not slow."""
         transcribe_short(self._model, np.zeros(16_000, np.float32))
 
     def submit(self, span: Span, audio: np.ndarray, ended_at: float) -> None:
+        if not self._thread.is_alive():  # died despite the guard in _run: start another
+            self.restarts += 1
+            self._thread = self._start()
         job = _Job(span, audio, ended_at)
         while True:
             try:
@@ -70,7 +84,7 @@ class AsrWorker:
     def status(self) -> dict[str, Any]:
         lat = list(self.latencies_s)
         return {"enabled": True, "queue": self._jobs.qsize(), "dropped": self.dropped,
-                "done": self.done, "lag_s": lat[-1] if lat else None,
+                "done": self.done, "restarts": self.restarts, "lag_s": lat[-1] if lat else None,
                 "p95_s": statistics.quantiles(lat, n=20)[-1] if len(lat) >= 20 else None}
 
     def close(self, timeout_s: float = 30.0) -> None:
@@ -80,8 +94,24 @@ class AsrWorker:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            text = transcribe_short(self._model, job.audio)
+            try:
+                text = transcribe_short(self._model, job.audio)
+            except Exception as exc:  # a crash must not end transcription: restart
+                self._restart(job, exc)
+                continue
             self.latencies_s.append(time.monotonic() - job.ended_at)
             self.done += 1
             if text:
                 self._on_result(transcript_event(job.span, text, ()))
+
+    def _restart(self, job: _Job, exc: Exception) -> None:
+        """Record the lost utterance and load the model afresh (its state may be broken)."""
+        log.warning("ASR worker failed on %.1f-%.1f s (%s); restarting", job.span.start_s,
+                    job.span.end_s, exc)
+        self.restarts += 1
+        self.missing.append(MissingAudio(job.span.start_s, job.span.end_s - job.span.start_s,
+                                         "asr", f"transcription failed ({exc}); restarted"))
+        try:
+            self._model = load_model(self._model_path, self._threads)
+        except Exception as again:  # keep the old model; the next job tries it
+            log.warning("ASR model reload failed: %s", again)

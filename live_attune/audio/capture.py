@@ -7,10 +7,11 @@ driver's own input overflows are counted in ``driver_overflows``. Nothing is sil
 
 from __future__ import annotations
 
+import contextlib
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass
-from time import monotonic
+from time import monotonic, sleep
 from types import TracebackType
 from typing import Any
 
@@ -37,6 +38,20 @@ class CaptureConfig:
             raise ValueError("queue_blocks must be >= 1")
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceLost:
+    """Yielded instead of a block when the input stops (and every ``retry_s`` while lost)."""
+
+    since: float  # time.monotonic() when it was lost
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceBack:
+    """Yielded when audio flows again; ``missing_s`` of audio never arrived."""
+
+    missing_s: float
+
+
 class MicSource:
     """A started input stream; iterate ``blocks()`` for ``(channels, n)`` float32 arrays."""
 
@@ -47,6 +62,7 @@ class MicSource:
         self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(
             maxsize=config.queue_blocks)
         self._stream: Any = None
+        self._closing = False
 
     def __enter__(self) -> MicSource:
         self.start()
@@ -70,6 +86,7 @@ class MicSource:
             raise DeviceError(f"cannot open input device {device!r}: {exc}") from exc
 
     def stop(self) -> None:
+        self._closing = True
         if self._stream is not None:
             self._stream.stop()
             self._stream.close()
@@ -85,8 +102,10 @@ class MicSource:
             try:
                 yield self._queue.get(timeout=timeout_s)
             except queue.Empty:
-                if self._stream is None or not self._stream.active:
+                if self._closing:
                     return
+                if self._stream is None or not self._stream.active:
+                    raise DeviceError("the input stream stopped") from None
                 raise DeviceError("the input device stopped delivering audio") from None
 
     def _callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
@@ -97,6 +116,80 @@ class MicSource:
             self._queue.put_nowait((monotonic(), indata.T.copy()))
         except queue.Full:
             self.overflows += 1
+
+
+class ResilientMic:
+    """A microphone that may go away and come back (a USB cable, a Bluetooth headset).
+
+    The first open must succeed (a missing device is a clear error at start). After that,
+    when the device stops delivering audio for ``stall_s`` or its stream fails, ``blocks()``
+    yields ``DeviceLost`` (again every ``retry_s`` while lost, so the session can keep its
+    status current), closes the stream and tries to open it again every ``retry_s``; when
+    audio flows again it yields ``DeviceBack`` with the time that never arrived. Nothing is
+    made up: the gap is missing audio, not silence.
+    """
+
+    def __init__(self, config: CaptureConfig, *, stall_s: float = 2.0,
+                 retry_s: float = 1.0) -> None:
+        self.config = config
+        self.stall_s = stall_s
+        self.retry_s = retry_s
+        self.losses = 0
+        self._mic = MicSource(config)
+        self._dropped = [0, 0]  # overflows of streams already closed
+        self._closing = False
+
+    @property
+    def overflows(self) -> int:
+        return self._dropped[0] + self._mic.overflows
+
+    @property
+    def driver_overflows(self) -> int:
+        return self._dropped[1] + self._mic.driver_overflows
+
+    @property
+    def description(self) -> str:
+        return self._mic.description
+
+    def __enter__(self) -> ResilientMic:
+        self._mic.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing = True
+        self._mic.stop()
+
+    def blocks(self) -> Iterator[tuple[float, np.ndarray | DeviceLost | DeviceBack]]:
+        last = monotonic()
+        while not self._closing:
+            with contextlib.suppress(DeviceError):
+                for arrival, block in self._mic.blocks(timeout_s=self.stall_s):
+                    last = arrival
+                    yield arrival, block
+            if self._closing:
+                return
+            yield from self._reopen(last)
+
+    def _reopen(self, last_block: float) -> Iterator[tuple[float, DeviceLost | DeviceBack]]:
+        """Audio stopped after the block that arrived at ``last_block``."""
+        lost_at = last_block
+        self.losses += 1
+        yield monotonic(), DeviceLost(lost_at)  # tell the session first: closing takes a while
+        self._dropped[0] += self._mic.overflows
+        self._dropped[1] += self._mic.driver_overflows
+        self._mic.stop()
+        while not self._closing:
+            sleep(self.retry_s)
+            mic = MicSource(self.config)
+            try:
+                mic.start()
+            except DeviceError:
+                yield monotonic(), DeviceLost(lost_at)
+                continue
+            self._mic = mic
+            now = monotonic()
+            yield now, DeviceBack(now - lost_at)
+            return
 
 
 def resolve_device(device: int | str | None, channels: int) -> int | str | None:

@@ -119,5 +119,19 @@ class Transcript:
     reflection: str | None = None  # simple / complex, for reflections
 
 
+@dataclass(frozen=True, slots=True)
+class MissingAudio:
+    """Audio that never arrived (a lost microphone, a crashed worker): not silence.
+
+    ``at_s`` is the session time (audio time) at which it happened; ``missing_s`` how long
+    (wall-clock) it lasted; ``what`` says which path lost it (``audio``, ``asr``, ``prosody``).
+    """
+
+    at_s: float
+    missing_s: float
+    what: str
+    reason: str
+
+
 Event = (Segment | FloorChange | Turn | Pause | Interruption | Backchannel | LongSilence
          | Transcript)

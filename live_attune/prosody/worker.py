@@ -9,6 +9,8 @@ speaker's baseline.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +23,7 @@ from live_attune.core.prosody import ProsodyCue, TurnProsody, cue
 from live_attune.prosody.tracker import ProsodyResult, ProsodyTracker, warm_up
 
 OnTurn = Callable[[TurnProsody, ProsodyCue], None]
+log = logging.getLogger("live_attune.prosody")
 
 
 class ProsodyWorker:
@@ -33,8 +36,13 @@ class ProsodyWorker:
         self._lost_samples = 0  # audio dropped since the last block that got through
         self._held: list[Event] = []  # events of dropped blocks, sent with the next one
         self.dropped_blocks = 0
-        self._thread = threading.Thread(target=self._run, name="prosody", daemon=True)
-        self._thread.start()
+        self.restarts = 0
+        self._thread = self._start()
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="prosody", daemon=True)
+        thread.start()
+        return thread
 
     def warm_up(self) -> None:
         """Compile YIN now (at session start), not during the session."""
@@ -42,6 +50,9 @@ class ProsodyWorker:
 
     def submit(self, block: np.ndarray, events: Sequence[Event]) -> None:
         """A ``(speakers, n)`` block and the engine's events for it; never blocks."""
+        if not self._thread.is_alive():  # died despite the guard in _run: start another
+            self.restarts += 1
+            self._thread = self._start()
         item = (block, self._lost_samples, [*self._held, *events])
         try:
             self._queue.put_nowait(item)
@@ -54,7 +65,7 @@ class ProsodyWorker:
 
     def status(self) -> dict[str, Any]:
         return {"enabled": True, "queue": self._queue.qsize(),
-                "dropped_blocks": self.dropped_blocks,
+                "dropped_blocks": self.dropped_blocks, "restarts": self.restarts,
                 "cpu_s": round(self.tracker.busy_s, 3)}
 
     def close(self, final_events: Sequence[Event] = (), timeout_s: float = 30.0
@@ -67,10 +78,23 @@ class ProsodyWorker:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            block, lost, events = item
-            if lost:
-                self.tracker.skip(lost)
-            if block is not None:
-                self.tracker.feed(block)
-            for turn in self.tracker.events(events):
-                self._on_turn(turn, cue(turn, self.tracker.baseline(turn.speaker)))
+            try:
+                self._handle(*item)
+            except Exception as exc:  # a crash must not end prosody: record it, go on
+                log.warning("prosody worker failed (%s); restarting", exc)
+                self.restarts += 1
+                if item[0] is not None:  # that block's audio is a gap now
+                    self.tracker.skip(item[0].shape[1])
+                with contextlib.suppress(Exception):
+                    self._turns(item[2])  # its events still count (turns must close)
+
+    def _handle(self, block: np.ndarray | None, lost: int, events: list[Event]) -> None:
+        if lost:
+            self.tracker.skip(lost)
+        if block is not None:
+            self.tracker.feed(block)
+        self._turns(events)
+
+    def _turns(self, events: list[Event]) -> None:
+        for turn in self.tracker.events(events):
+            self._on_turn(turn, cue(turn, self.tracker.baseline(turn.speaker)))

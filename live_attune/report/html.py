@@ -100,7 +100,10 @@ def _header(p: Page) -> None:
     p.add(f"<header><h1>Session report</h1><p class=\"meta\">{_e(info.get('started_at', ''))}"
           f"{who} · {p.num('duration_s', 'min')} · {_e(p.s['mode'])} mode{state}"
           f"{' · ' + _e(info['id']) if info.get('id') else ''}</p>")
-    notes = p.s.get("notes") or []
+    notes = list(p.s.get("notes") or [])
+    for k, m in enumerate(p.s.get("missing_audio") or []):
+        notes.append(f"{m['what']} missing for {m['missing_s']:.1f} s at "
+                     f"{format_value('clock', m['at_s'])} ({m['reason']}) [#{k + 1}]")
     if notes:
         p.add("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     p.add("</header>")

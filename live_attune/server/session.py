@@ -20,9 +20,10 @@ import numpy as np
 
 from calibration.check import ProfileCheck
 from live_attune.analyze import AnalysisResult
+from live_attune.audio.capture import DeviceBack, DeviceLost
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import SessionMetrics
-from live_attune.core.events import Event, Segment, Transcript
+from live_attune.core.events import Event, MissingAudio, Segment, Transcript
 from live_attune.core.language import LanguageSummary, summarize
 from live_attune.core.prosody import ProsodyCue, TurnProsody
 from live_attune.core.utterances import UtteranceBuilder
@@ -69,7 +70,7 @@ class BlockSource(Protocol):
     @property
     def description(self) -> str: ...
 
-    def blocks(self) -> Iterator[tuple[float, np.ndarray]]: ...
+    def blocks(self) -> Iterator[tuple[float, np.ndarray | DeviceLost | DeviceBack]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class LiveSession:
         self.recorder = recorder  # the store's journal of this session, if stored
         self.prosody_result: ProsodyResult | None = None
         self.check = check  # the profile against this input (warnings on the status line)
+        self.missing: list[MissingAudio] = []  # audio that never arrived
         self.saved_to: Path | None = None
         self.error: str | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")  # owns the pipeline
@@ -143,6 +145,11 @@ class LiveSession:
                 if item is None:
                     break
                 arrival, block = item
+                if not isinstance(block, np.ndarray):
+                    self._device_change(block)
+                    self._publish_status(None, arrival)
+                    last_status = time.monotonic()
+                    continue
                 due = time.monotonic() - last_metrics >= METRICS_PERIOD_S
                 step = await loop.run_in_executor(self._executor, self._process, block, arrival,
                                                   due)
@@ -164,8 +171,9 @@ class LiveSession:
         await self._finish(loop)
 
     async def _next_block(self, loop: asyncio.AbstractEventLoop,
-                          blocks: Iterator[tuple[float, np.ndarray]],
-                          stopper: asyncio.Task[Any]) -> tuple[float, np.ndarray] | None:
+                          blocks: Iterator[tuple[float, np.ndarray | DeviceLost | DeviceBack]],
+                          stopper: asyncio.Task[Any]
+                          ) -> tuple[float, np.ndarray | DeviceLost | DeviceBack] | None:
         """The next block, or None when the source ends, fails or the session stops."""
         getter = loop.run_in_executor(self._reader, next, blocks, None)
         await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -177,6 +185,16 @@ class LiveSession:
             self.error = str(exc)
             self._state = "lost"
             return None
+
+    def _device_change(self, change: DeviceLost | DeviceBack) -> None:
+        """The microphone went away (status "lost") or came back (the gap is recorded as
+        missing audio: the pipeline never sees it, it is not silence)."""
+        if isinstance(change, DeviceLost):
+            self._state = "lost"
+            return
+        self._state = "running"
+        self.missing.append(MissingAudio(self._samples / 16_000, change.missing_s, "audio",
+                                         "microphone lost"))
 
     def _process(self, block: np.ndarray, arrival: float, want_metrics: bool) -> _Step:
         events = self.pipeline.process(block)
@@ -286,7 +304,18 @@ class LiveSession:
                                 (f"live session from {self.source.description}",),
                                 tuple(sorted(self._transcripts, key=lambda t: t.start_s)),
                                 None if self.prosody_result is None else
-                                with_transcript(self.prosody_result, self._transcripts))
+                                with_transcript(self.prosody_result, self._transcripts),
+                                tuple(self._all_missing()))
+
+    def _all_missing(self) -> list[MissingAudio]:
+        """Audio the session never had (microphone), or a worker lost (ASR, prosody)."""
+        out = list(self.missing)
+        if self._asr is not None:
+            out += getattr(self._asr, "missing", [])
+        if self.prosody_result is not None:
+            out += [MissingAudio(a, b - a, "prosody", "the prosody worker fell behind or "
+                                 "failed") for a, b in self.prosody_result.gaps_s]
+        return sorted(out, key=lambda m: m.at_s)
 
     # -- publishing -----------------------------------------------------------------------
 
