@@ -71,8 +71,9 @@ def _decode(path: str | Path) -> Iterator[np.ndarray]:
     with _open(path) as container:
         stream = _audio_stream(container, path)
         channels = stream.channels
-        resampler = av.AudioResampler(format="fltp", layout=_layout(stream), rate=SAMPLE_RATE)
         try:
+            resampler = av.AudioResampler(format="fltp", layout=_layout(stream),
+                                          rate=SAMPLE_RATE)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     yield _planar(out, channels)
@@ -80,6 +81,8 @@ def _decode(path: str | Path) -> Iterator[np.ndarray]:
                 yield _planar(out, channels)
         except av.error.FFmpegError as exc:
             raise AudioInputError(f"{path}: audio data is corrupt ({exc.strerror})") from exc
+        except (ValueError, AttributeError) as exc:  # PyAV's own checks on odd streams
+            raise AudioInputError(f"{path}: audio data is corrupt ({exc})") from exc
 
 
 def _planar(frame: av.AudioFrame, channels: int) -> np.ndarray:
@@ -114,6 +117,10 @@ def _audio_stream(container: av.container.InputContainer, path: str | Path
     if not container.streams.audio:
         raise AudioInputError(f"{path}: has no audio stream")
     stream = container.streams.audio[0]
-    if not stream.channels:
+    try:
+        channels = stream.channels
+    except (AttributeError, ValueError) as exc:  # FFmpeg could not make sense of the header
+        raise AudioInputError(f"{path}: audio stream header is unreadable") from exc
+    if not channels:
         raise AudioInputError(f"{path}: audio stream has no channels")
     return stream

@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import hmac
 import json
+import logging
 import mimetypes
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from websockets.http11 import Request, Response
 
 from live_attune.store.db import SessionRow
 
+log = logging.getLogger("live_attune.server")
 WS_PATH = "/ws"
 API_PATH = "/api/"
 # The report is one self-contained page: its own inline style and SVG, nothing else at all.
@@ -59,11 +61,14 @@ async def process_request(access: Access, connection: ServerConnection,
     """
     url = urlsplit(request.path)
     if access.token is not None and not _token_ok(access.token, url.query):
+        log.warning("refused %s from %s: missing or wrong token", url.path,
+                    _peer(connection))
         return _plain(connection, HTTPStatus.FORBIDDEN, "missing or wrong token\n")
     if url.path == WS_PATH:
         origin = request.headers.get("Origin")
         host = request.headers.get("Host", "")
         if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+            log.warning("refused a websocket from origin %r", origin)
             return _plain(connection, HTTPStatus.FORBIDDEN, "origin not allowed\n")
         return None
     host = request.headers.get("Host", "")
@@ -101,6 +106,13 @@ def _api(access: Access, path: str, host: str) -> Response:
 def _listed(row: SessionRow) -> dict[str, object]:
     return {"id": row.id, "started_at": row.started_at, "label": row.label, "kind": row.kind,
             "state": row.state, "duration_s": row.duration_s, "speakers": list(row.speakers)}
+
+
+def _peer(connection: ServerConnection) -> str:
+    try:
+        return str(connection.remote_address[0])
+    except (TypeError, IndexError):
+        return "?"
 
 
 def _token_ok(token: str, query: str) -> bool:

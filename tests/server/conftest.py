@@ -36,7 +36,8 @@ class Running:
 
 
 def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False,
-          asr: bool = False, store: Path | None = None, prosody: bool = False) -> Running:
+          asr: bool = False, store: Path | None = None, prosody: bool = False,
+          recorder: object = None) -> Running:
     ready: dict[str, object] = {}
     got = threading.Event()
     result: dict[str, LiveSession] = {}
@@ -56,7 +57,8 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
                 factory = AsrWorker
             result["session"] = await run_live(source, layout_for(source.channels, None, "x"),
                                                options, out_dir=out_dir, ready=fut,
-                                               asr=factory, prosody=prosody)
+                                               asr=factory, prosody=prosody,
+                                               recorder=recorder)  # type: ignore[arg-type]
         asyncio.run(go())
 
     thread = threading.Thread(target=main, daemon=True)

@@ -69,11 +69,20 @@ def test_kill_9_loses_at_most_two_seconds(private_data_dir: Path) -> None:
     listed = subprocess.run([sys.executable, "-m", "live_attune.cli", "sessions", "list"],
                             capture_output=True, text=True, env=env, check=True).stdout
     assert "interrupted" in listed and "sessions recover" in listed
+    # the next start offers recovery
+    again = subprocess.run([sys.executable, "-m", "live_attune.cli", "demo", "--speed", "0",
+                            "--exit-at-end", "--no-browser", "--no-transcribe", "--no-prosody",
+                            "--port", "0"], capture_output=True, text=True, env=env,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "stopped unexpectedly; recover it with: live-attune sessions recover" in again.stdout
     done = subprocess.run([sys.executable, "-m", "live_attune.cli", "sessions", "recover",
                            "all"], capture_output=True, text=True, env=env, check=True)
     assert "recovered" in done.stdout
     with Store(private_data_dir / "sessions.sqlite") as store:
-        data = store.result("last")
+        interrupted = [r for r in store.list() if r.state == "recovered"]
+        assert len(interrupted) == 1
+        data = store.result(interrupted[0].id)
     recovered_s = data["duration_s"]
     print(f"processed {processed_s:.2f} s before the kill; recovered {recovered_s:.2f} s")
     # What the process had already processed, less at most 2 s, is in the store.

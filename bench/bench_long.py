@@ -1,0 +1,87 @@
+"""A long live session replayed as fast as possible: memory and per-block cost over time.
+
+    python bench/bench_long.py [--hours 3] [--mark-min 10]
+
+Runs the live session path — pipeline, conversation engine, store journal (SQLite),
+prosody worker, websocket server with no dashboard — on generator conversations repeated
+for the given length (no ASR: it would take 0.1 × real time on its own), and prints, every
+``--mark-min`` minutes of audio, the process's resident memory and the median / p95 time
+the session took per 100 ms block. Issue 9's bar: memory flat within 50 MB after the
+first 10 minutes; the per-block cost does not grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.audio.tiled import Mark, TiledSource
+from live_attune.output import config_dict
+from live_attune.pipeline import PipelineConfig, layout_for
+from live_attune.server.app import ServeOptions, run_live
+from live_attune.store import NewSession, SessionRecorder, default_store_path
+from live_attune.synth import MixConfig, make_conversation, render
+
+
+def conversation_audio(minutes: float = 10.0) -> np.ndarray:
+    parts, total, seed = [], 0, 0
+    while total < minutes * 60 * 16000:
+        seed += 1
+        stereo, _ = render(make_conversation(seed), MixConfig(seed=seed))
+        parts.append(stereo)
+        total += stereo.shape[1]
+    return np.concatenate(parts, axis=1)
+
+
+def run(hours: float, mark_min: float, audio: np.ndarray) -> tuple[list[Mark], float]:
+    source = TiledSource(audio, hours * 3600, mark_s=mark_min * 60)
+    layout = layout_for(2, None, "bench")
+    recorder = SessionRecorder(default_store_path(), NewSession(
+        kind="live", source=source.description, mode=layout.mode, speakers=layout.speakers,
+        config=config_dict(PipelineConfig())), channels=2)
+    t0 = time.perf_counter()
+    asyncio.run(run_live(source, layout, ServeOptions(port=0, open_browser=False),  # type: ignore[arg-type]
+                         recorder=recorder, prosody=True))
+    return source.marks, time.perf_counter() - t0
+
+
+def verdict(marks: list[Mark]) -> tuple[float, float]:
+    """(memory growth after the first mark in MB, last/first median block cost)."""
+    base = marks[0]
+    growth = max(m.rss_mb for m in marks[1:]) - base.rss_mb if len(marks) > 1 else 0.0
+    early = statistics.median(m.block_ms_median for m in marks[:3])
+    late = statistics.median(m.block_ms_median for m in marks[-3:])
+    return growth, late / early
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hours", type=float, default=3.0)
+    ap.add_argument("--mark-min", type=float, default=10.0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LIVE_ATTUNE_HOME"] = tmp
+        marks, wall = run(args.hours, args.mark_min, conversation_audio())
+        db_mb = Path(default_store_path()).stat().st_size / 1e6
+    print(f"\n{args.hours:g} h of audio in {wall:.0f} s ({wall / (args.hours * 3600):.4f} × "
+          f"real time); store file {db_mb:.1f} MB")
+    print(f"{'audio min':>10}{'RSS MB':>10}{'Δ MB':>8}{'block ms (median)':>20}{'p95':>8}")
+    for m in marks:
+        print(f"{m.audio_s / 60:>10.0f}{m.rss_mb:>10.1f}{m.rss_mb - marks[0].rss_mb:>+8.1f}"
+              f"{m.block_ms_median:>20.3f}{m.block_ms_p95:>8.3f}")
+    growth, ratio = verdict(marks)
+    print(f"\nmemory growth after the first {args.mark_min:g} min: {growth:+.1f} MB "
+          f"(bar: ≤ 50 MB); per-block cost, last three marks / first three: {ratio:.2f}")
+    sys.exit(0 if growth <= 50 and ratio <= 1.25 else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The store becomes unwritable during a live session (issue 9): a clear warning on the
+dashboard, capture and metrics go on, nothing crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from live_attune.analyze import analyze_file
+from live_attune.output import config_dict, session_dict
+from live_attune.pipeline import PipelineConfig
+from live_attune.store import NewSession, SessionRecorder
+from tests.server.conftest import start
+from tests.server.test_live_server import collect
+
+
+def test_an_unusable_store_warns_on_the_dashboard_and_the_session_goes_on(
+        conversation: dict[str, Path], tmp_path: Path) -> None:
+    store = tmp_path / "sessions.sqlite"
+    store.mkdir()  # the store's path is a directory: no SQLite file can be opened there
+    recorder = SessionRecorder(store, NewSession(
+        kind="live", source="test", mode="channels", speakers=("therapist", "client"),
+        config=config_dict(PipelineConfig())))
+    running = start(conversation["stereo"], tmp_path / "out", speed=8.0, recorder=recorder)
+    messages = asyncio.run(collect(running.ws))
+    running.wait()
+    errors = [m["store"]["error"] for m in messages if m["type"] == "status"]
+    assert any(e and "session store not writable" in e for e in errors)
+    live = json.loads((tmp_path / "out" / "session.json").read_text())
+    offline = session_dict(analyze_file(conversation["stereo"], prosody=False))
+    assert live["segments"] == offline["segments"] and live["metrics"] == offline["metrics"]
+
+
+def test_a_full_disk_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE makes every write past 48 KB fail with EFBIG, as a full disk would."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, 48 * 1024))
+
+    env = {**os.environ, "LIVE_ATTUNE_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "live_attune.cli", "demo", "--speed", "0",
+                           "--exit-at-end", "--no-browser", "--no-transcribe", "--no-prosody",
+                           "--port", "0"], capture_output=True, text=True, timeout=300,
+                          env=env, preexec_fn=limit)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "warning: session store not writable" in proc.stderr
+    assert "talk T" in proc.stdout  # the session's measures were still reported
