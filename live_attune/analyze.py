@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from live_attune.audio.decode import SAMPLE_RATE, AudioInfo, iter_blocks, probe
+import numpy as np
+
+from live_attune.audio.decode import SAMPLE_RATE, AudioInfo, iter_blocks, probe, read_all
 from live_attune.core import SessionMetrics
-from live_attune.core.conversation import SessionHistory
-from live_attune.core.events import MissingAudio, Transcript
+from live_attune.core.conversation import ConversationEngine, SessionHistory
+from live_attune.core.events import MissingAudio, Segment, Transcript, Turn
 from live_attune.errors import AudioInputError
-from live_attune.pipeline import Layout, Pipeline, PipelineConfig, layout_for
+from live_attune.pipeline import (
+    MODE_ACTIVITY,
+    MODE_SINGLE,
+    Layout,
+    Pipeline,
+    PipelineConfig,
+    layout_for,
+)
 from live_attune.prosody import ProsodyResult, ProsodyTracker
-from live_attune.speakers.channels import ChannelMap
+from live_attune.speakers.channels import SHARED, ChannelMap
+from live_attune.speakers.single import FRAME_S
 
 Progress = Callable[[float, SessionMetrics], None]  # seconds of audio done, live measures
 
@@ -36,11 +46,26 @@ class AnalysisResult:
 
 def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
                  config: PipelineConfig | None = None, progress: Progress | None = None,
-                 prosody: bool = True) -> AnalysisResult:
+                 prosody: bool = True, single_mic: SingleMicOptions | None = None
+                 ) -> AnalysisResult:
     """Run ``path`` through the pipeline as fast as possible (live replay: audio/replay.py).
 
-    With ``prosody`` the per-turn prosody tracker runs on the same blocks.
+    With ``prosody`` the per-turn prosody tracker runs on the same blocks. A mono file with
+    ``single_mic`` options is then attributed to speakers by voice (speakers/single.py).
     """
+    if channel_map is not None and channel_map.roles == (SHARED,):
+        channel_map = None  # a profile's one shared microphone: the same as no map
+    by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
+    result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
+                      prosody=prosody and not by_voice)  # by voice: measured after attribution
+    if single_mic is None or result.layout.mode != MODE_ACTIVITY:
+        return result
+    return attribute_by_voice(result, single_mic, prosody=prosody)
+
+
+def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
+             config: PipelineConfig | None, progress: Progress | None,
+             prosody: bool) -> AnalysisResult:
     info = probe(path)
     layout = layout_for(info.channels, channel_map, str(path))
     pipeline = Pipeline(layout, config, sample_rate=SAMPLE_RATE)
@@ -73,6 +98,89 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     return AnalysisResult(info, layout, pipeline.config, metrics, pipeline.engine.history,
                           samples / SAMPLE_RATE, tuple(notes),
                           prosody=None if tracker is None else tracker.finish())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SingleMicOptions:
+    """How to tell voices apart on one microphone (issue 3)."""
+
+    speakers: int | None = None  # None: estimated (2..3)
+    voice_print: Path | None = None  # the therapist's enrolment (calibrate --enrol)
+    swap_roles: bool = False  # the heuristic picked the wrong person as the therapist
+
+
+def attribute_by_voice(result: AnalysisResult, options: SingleMicOptions, *,
+                       prosody: bool = True) -> AnalysisResult:
+    """Re-score a mono (activity-only) analysis with speakers told apart by voice."""
+    from calibration.voice import load as load_voice
+    from live_attune.core.conversation import replay_segments
+    from live_attune.speakers.single import SingleMicConfig, attribute
+
+    audio = read_all(result.info.path)[0]
+    frames = int(result.metrics.at_s / FRAME_S)
+    speech = _speech_mask(result.history.segments, frames)
+    vp = load_voice(options.voice_print) if options.voice_print else None
+    att = attribute(audio, speech, voice_mean=None if vp is None else vp.mean,
+                    voice_cov=None if vp is None else vp.cov,
+                    config=SingleMicConfig(speakers=options.speakers))
+    roles = _swapped(att.roles) if options.swap_roles else att.roles
+    segments = _role_segments(att.labels, att.second, roles)
+    engine = replay_segments(roles, segments, end_s=result.metrics.at_s,
+                             sample_rate=SAMPLE_RATE, config=result.config.metrics)
+    layout = Layout(MODE_SINGLE, roles, (0,) * len(roles), 1)
+    heuristic = ("the therapist is the speaker nearest to the enrolled voice print"
+                 if vp is not None else "the first person to speak is taken as the therapist")
+    notes = [n for n in result.notes if not n.startswith("mono input")] + [
+        f"single microphone: {len(roles)} speakers told apart by voice ({att.method}); "
+        f"{heuristic}{'; roles swapped on request' if options.swap_roles else ''} "
+        "(--swap-roles turns them round)"]
+    metrics = engine.finish()
+    pros = _prosody_of(audio, roles, engine) if prosody else None
+    return replace(result, layout=layout, metrics=metrics, history=engine.history,
+                   notes=tuple(notes), prosody=pros)
+
+
+def _speech_mask(segments: list[Segment], frames: int) -> np.ndarray:
+    mask = np.zeros(frames, bool)
+    for seg in segments:
+        mask[round(seg.start_s / FRAME_S):round(seg.end_s / FRAME_S)] = True
+    return mask
+
+
+def _swapped(roles: tuple[str, ...]) -> tuple[str, ...]:
+    """Therapist ↔ client (the two most likely to be confused)."""
+    swap = {"therapist": "client", "client": "therapist"}
+    return tuple(swap.get(r, r) for r in roles)
+
+
+def _role_segments(labels: np.ndarray, second: np.ndarray, roles: tuple[str, ...]
+                   ) -> list[Segment]:
+    out = []
+    for idx, role in enumerate(roles):
+        on = ((labels == idx) | (second == idx)).astype(int)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
+        out += [Segment(role, a * FRAME_S, b * FRAME_S)
+                for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return sorted(out, key=lambda s: s.start_s)
+
+
+def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], engine: ConversationEngine
+                ) -> ProsodyResult:
+    """Per-turn prosody on the one channel, each speaker's frames gated by their segments."""
+    tracker = ProsodyTracker(roles)
+    events = sorted([*engine.history.segments, *engine.history.turns],
+                    key=lambda e: (e.end_s, isinstance(e, Turn)))
+    step, i = SAMPLE_RATE * 10, 0
+    for start in range(0, len(audio), step):
+        tracker.feed(np.repeat(audio[None, start:start + step], len(roles), axis=0))
+        done = (start + step) / SAMPLE_RATE
+        ready = []
+        while i < len(events) and events[i].end_s <= done - 1.0:
+            ready.append(events[i])
+            i += 1
+        tracker.events(ready)
+    tracker.events(events[i:])
+    return tracker.finish()
 
 
 def _mode_notes(layout: Layout) -> list[str]:

@@ -75,7 +75,7 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     a.add_argument("--channels", metavar="ROLES",
                    help="role of each channel in order, comma separated: therapist, client, "
                         "client_2 ... or ignore. Default for stereo: therapist,client. Mono "
-                        "without it is analysed as speech activity only")
+                        "without it: speakers are told apart by voice (see below)")
     a.add_argument("--no-transcribe", action="store_true",
                    help="skip the local Whisper transcript (faster; no language measures)")
     a.add_argument("--model", type=Path, help="CTranslate2 Whisper model directory for the "
@@ -84,6 +84,15 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="microphone profile (TOML) for the channel roles and crosstalk "
                         "margin; --channels overrides its roles")
     _add_store_options(a)
+    m = a.add_argument_group("one microphone (mono files)")
+    m.add_argument("--speakers", type=int, choices=range(1, 9), metavar="N",
+                   help="number of people (default: estimated, 2 or 3)")
+    m.add_argument("--voice", type=Path, help="the therapist's voice print (calibrate "
+                   "--enrol; default: the profile's)")
+    m.add_argument("--swap-roles", action="store_true",
+                   help="the speaker taken as the therapist is the client: swap them")
+    m.add_argument("--activity-only", action="store_true",
+                   help="do not tell voices apart: speech activity only")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(run=_run_analyze)
 
@@ -221,7 +230,9 @@ def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ls = actions.add_parser("list", help="every stored session, oldest first")
     ls.add_argument("--client", metavar="LABEL", help="only this client's sessions")
     for name, text in (("show", "the session's main measures"),
-                       ("recover", "rebuild a session a crash interrupted (or: all)")):
+                       ("recover", "rebuild a session a crash interrupted (or: all)"),
+                       ("swap-roles", "therapist and client the other way round (one "
+                                      "microphone); every measure is recomputed")):
         actions.add_parser(name, help=text).add_argument("session", help="id, prefix or last")
     ex = actions.add_parser("export", help="write the session's session.json")
     ex.add_argument("session", help="id, prefix or last")

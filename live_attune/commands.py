@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from live_attune.analyze import AnalysisResult, analyze_file
+from live_attune.analyze import AnalysisResult, SingleMicOptions, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
 from live_attune.output import write_outputs
@@ -41,7 +41,8 @@ def _profile(args: argparse.Namespace) -> tuple[ChannelMap | None, PipelineConfi
 def analyze_command(args: argparse.Namespace) -> int:
     cmap, config = _profile(args)
     result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet,
-                                    prosody=not args.no_prosody)
+                                    prosody=not args.no_prosody,
+                                    single_mic=_single_mic_options(args))
     if not args.no_transcribe:
         result = _with_transcript(result, args.model)
     written = write_outputs(result, args.out) if args.out else None
@@ -53,6 +54,19 @@ def analyze_command(args: argparse.Namespace) -> int:
         if stored:
             print(f"stored as session {stored} (live-attune report {stored})")
     return 0
+
+
+def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
+    """Mono files are attributed by voice unless --activity-only."""
+    from calibration.profile import load
+
+    if args.activity_only:
+        return None
+    voice = args.voice
+    if voice is None and args.profile:
+        voice = load(args.profile).voice
+    return SingleMicOptions(speakers=args.speakers, voice_print=voice,
+                            swap_roles=args.swap_roles)
 
 
 def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | None:
@@ -235,12 +249,14 @@ def demo_path() -> Path:
 
 
 def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: PipelineConfig, *,
-                           quiet: bool, prosody: bool = True) -> AnalysisResult:
+                           quiet: bool, prosody: bool = True,
+                           single_mic: SingleMicOptions | None = None) -> AnalysisResult:
     info = probe(path)
     layout_for(info.channels, cmap, str(path))  # a map that does not fit fails before any bar
     total = info.duration_s or 0.0
     if quiet or total < PROGRESS_MIN_S:
-        return analyze_file(path, channel_map=cmap, config=config, prosody=prosody)
+        return analyze_file(path, channel_map=cmap, config=config, prosody=prosody,
+                            single_mic=single_mic)
     from tqdm import tqdm
 
     with tqdm(total=total, unit="s", desc="analysing", file=sys.stderr,
@@ -250,7 +266,7 @@ def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: Pipeline
             bar.update(min(done_s, total) - bar.n)
 
         return analyze_file(path, channel_map=cmap, config=config, progress=advance,
-                            prosody=prosody)
+                            prosody=prosody, single_mic=single_mic)
 
 
 def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResult:

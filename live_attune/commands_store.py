@@ -28,6 +28,8 @@ def sessions_command(args: argparse.Namespace) -> int:
                 return _delete(store, args)
             case "recover":
                 return _recover(store, args.session)
+            case "swap-roles":
+                return _swap(store, args.session)
     raise UsageError(f"unknown action {args.action!r}")
 
 
@@ -94,6 +96,18 @@ def _delete(store: Store, args: argparse.Namespace) -> int:
     store.delete(row.id)
     print(f"deleted {row.id}: rows, journal{', audio' if row.audio_path else ''}; "
           f"{store.path} compacted")
+    return 0
+
+
+def _swap(store: Store, ref: str) -> int:
+    from live_attune.store.rescore import swap_roles
+
+    row = store.get(ref)
+    data = swap_roles(store.result(row.id))
+    store.save_result(row.id, data, state=row.state)
+    share = data["metrics"]["talk_share"].get("therapist")
+    print(f"{row.id}: therapist and client swapped; therapist talk share now "
+          f"{'–' if share is None else f'{100 * share:.0f} %'}")
     return 0
 
 

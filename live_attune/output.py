@@ -75,6 +75,7 @@ def _metrics(result: AnalysisResult) -> dict[str, Any]:
     m, h = result.metrics, result.history
     lat = m.response_latency
     return {
+        "at_s": m.at_s,  # the end of the last whole 32 ms frame measured
         "talk_time_s": dict(m.talk_time_s),
         "talk_share": dict(m.talk_share),
         "talk_share_of_elapsed": dict(m.talk_share_of_elapsed),

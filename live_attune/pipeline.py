@@ -17,6 +17,7 @@ from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, Crosstalk
 
 MODE_CHANNELS = "channels"  # one microphone per person
 MODE_ACTIVITY = "activity-only"  # one microphone, no attribution: speech activity only
+MODE_SINGLE = "single-mic"  # one microphone, speakers told apart by voice (offline)
 ACTIVITY_SPEAKER = "speech"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.core.language import BehaviourModel, features
+from live_attune.core.language import BehaviourModel
+from live_attune.core.language import features as _features
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "annomi" / "annomi_dev.csv"
@@ -42,6 +44,12 @@ class Row:
     reflection: bool
     complex: bool | None
     main: str
+
+
+@functools.cache
+def features(text: str) -> tuple[str, ...]:
+    """The classifier's features, computed once per text (training calls it many times)."""
+    return tuple(_features(text))
 
 
 def held_out(transcript: int) -> bool:

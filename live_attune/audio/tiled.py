@@ -22,7 +22,7 @@ SAMPLE_RATE = 16_000
 class Mark:
     audio_s: float
     rss_mb: float
-    block_ms_median: float  # consumer time per 100 ms block since the previous mark
+    block_ms_median: float  # the session's time per 100 ms block since the previous mark
     block_ms_p95: float
 
 
@@ -49,17 +49,15 @@ class TiledSource:
         end = int(self.seconds * SAMPLE_RATE)
         costs: list[float] = []
         next_mark = int(self.mark_s * SAMPLE_RATE)
-        pos, last = 0, None
+        pos = 0
         while total < end:
             if pos + size > n:
                 pos = 0
             block = self.audio[:, pos:pos + size]
             pos += size
-            now = time.perf_counter()
-            if last is not None:
-                costs.append(now - last)
+            handed = time.perf_counter()
             yield time.monotonic(), block
-            last = time.perf_counter()
+            costs.append(time.perf_counter() - handed)  # until the session wants the next
             total += size
             if total >= next_mark:
                 self.marks.append(Mark(total / SAMPLE_RATE, rss_mb(),

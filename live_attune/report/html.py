@@ -101,6 +101,9 @@ def _header(p: Page) -> None:
           f"{who} · {p.num('duration_s', 'min')} · {_e(p.s['mode'])} mode{state}"
           f"{' · ' + _e(info['id']) if info.get('id') else ''}</p>")
     notes = list(p.s.get("notes") or [])
+    if p.s["mode"] == "single-mic" and info.get("id"):
+        notes.append("Roles the wrong way round? live-attune sessions swap-roles "
+                     f"{info['id']} recomputes everything.")
     for k, m in enumerate(p.s.get("missing_audio") or []):
         notes.append(f"{m['what']} missing for {m['missing_s']:.1f} s at "
                      f"{format_value('clock', m['at_s'])} ({m['reason']}) [#{k + 1}]")

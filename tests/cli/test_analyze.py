@@ -65,14 +65,34 @@ def test_swapped_channel_map(conversation: dict[str, Path], tmp_path: Path) -> N
         truth["talk_share"]["therapist"], abs=0.02)
 
 
-def test_mono_is_activity_only_and_says_so(conversation: dict[str, Path], tmp_path: Path) -> None:
+def test_mono_is_attributed_by_voice_and_says_so(conversation: dict[str, Path],
+                                                 tmp_path: Path) -> None:
     proc = cli("analyze", conversation["mono"], "--out", tmp_path, "--no-transcribe")
+    assert proc.returncode == 0, proc.stderr
+    session = json.loads((tmp_path / "session.json").read_text())
+    jsonschema.validate(session, schema())
+    assert session["mode"] == "single-mic"
+    assert session["speakers"] == ["therapist", "client"]
+    assert any("told apart by voice" in n and "--swap-roles" in n for n in session["notes"])
+    assert "told apart by voice" in proc.stdout
+    truth = load_truth(conversation)
+    share = session["metrics"]["talk_share"]["therapist"]
+    assert share == pytest.approx(truth["talk_share"]["therapist"], abs=0.03)
+    swapped = cli("analyze", conversation["mono"], "--out", tmp_path / "s", "--no-transcribe",
+                  "--swap-roles", "--quiet", "--no-store")
+    assert swapped.returncode == 0
+    other = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert other["metrics"]["talk_share"]["client"] == pytest.approx(share, abs=1e-9)
+
+
+def test_mono_activity_only_on_request(conversation: dict[str, Path], tmp_path: Path) -> None:
+    proc = cli("analyze", conversation["mono"], "--out", tmp_path, "--no-transcribe",
+               "--activity-only")
     assert proc.returncode == 0
     session = json.loads((tmp_path / "session.json").read_text())
     assert session["mode"] == "activity-only"
     assert session["speakers"] == ["speech"]
     assert any("activity only" in n for n in session["notes"])
-    assert "activity only" in proc.stdout
 
 
 def test_progress_bar_on_long_files(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_lost_microphone_is_reported_and_capture_resumes(short_conversation: dic
         statuses = asyncio.run(watch(ws_url(url), 26.0))
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     states = [s["state"] for s in statuses]
     lost = states.index("lost")

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from live_attune.store import default_store_path
 from tests.cli.test_analyze import cli, one_error_line
 
@@ -91,3 +93,28 @@ def test_a_broken_store_file_is_one_line(private_data_dir: Path,
     default_store_path().write_bytes(b"garbage" * 1000)
     proc = cli("sessions", "list")
     assert proc.returncode == 7 and "cannot open the session store" in one_error_line(proc)
+
+
+def test_swap_roles_of_a_stored_single_mic_session(conversation: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    sid = analyse(conversation["mono"])
+    assert cli("sessions", "export", sid, "--out", tmp_path / "a.json").returncode == 0
+    before = json.loads((tmp_path / "a.json").read_text())
+    assert before["mode"] == "single-mic"
+    proc = cli("sessions", "swap-roles", sid)
+    assert proc.returncode == 0, proc.stderr
+    assert cli("sessions", "export", sid, "--out", tmp_path / "b.json").returncode == 0
+    after = json.loads((tmp_path / "b.json").read_text())
+    m0, m1 = before["metrics"], after["metrics"]
+    assert m1["talk_share"]["therapist"] == pytest.approx(m0["talk_share"]["client"])
+    assert m1["interruptions_by"]["client"] == m0["interruptions_by"]["therapist"]
+    # response latency is about the therapist answering the client: it changes meaning
+    assert m1["response_latency_s"]["count"] == len(
+        [t for a, t in zip(before["turns"], before["turns"][1:], strict=False)
+         if a["speaker"] == "therapist" and t["speaker"] == "client"])
+    assert any("swapped" in n for n in after["notes"])
+    # swapping twice is the original again
+    cli("sessions", "swap-roles", sid)
+    cli("sessions", "export", sid, "--out", tmp_path / "c.json")
+    again = json.loads((tmp_path / "c.json").read_text())
+    assert again["metrics"] == m0

@@ -1,0 +1,269 @@
+"""Single-microphone attribution: who is speaking when everyone shares one microphone.
+
+Theory of operation (no learned weights: spectral statistics, as issue 3 allows):
+speech windows of 1.5 s every 0.5 s (Silero VAD speech only) are described by their mean
+MFCCs (c1..c19: the vocal tract's shape, loudness left out) and their median pitch in
+semitones; the features are standardised and clustered bottom-up (Ward). The number of
+speakers is given or chosen by the silhouette score (2..``max_speakers``). Each speech frame
+takes the label of the nearest window. Roles: with a therapist voice print (calibration
+``--enrol``), the cluster nearest to the print is the therapist; without one, the stated
+heuristic is that **the first person to speak is the therapist** (therapists open their
+sessions), and ``--swap-roles`` turns it round. A frame also counts for a second speaker
+(overlap) when its window's mel spectrum is explained by a mix of two speakers' templates
+much better than by either alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from live_attune.audio.vad import WINDOW
+
+SAMPLE_RATE = 16_000
+FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
+N_MFCC = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class SingleMicConfig:
+    speakers: int | None = None  # None: estimate 2..max_speakers
+    max_speakers: int = 3
+    window_s: float = 1.5
+    hop_s: float = 0.5
+    min_speech_share: float = 0.5  # a window needs this much speech to be described
+    pitch_weight: float = 2.0  # pitch is one number among 19 MFCCs: weigh it up
+    overlap_gain: float = 0.35  # a two-speaker mix must explain this much more energy
+
+    def __post_init__(self) -> None:
+        if self.speakers is not None and not 1 <= self.speakers <= 8:
+            raise ValueError("speakers must be between 1 and 8")
+        if not 2 <= self.max_speakers <= 8:
+            raise ValueError("max_speakers must be between 2 and 8")
+        if not 0 < self.hop_s <= self.window_s:
+            raise ValueError("need 0 < hop_s <= window_s")
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Per 32 ms VAD frame: the main speaker's index (-1: nobody) and overlap."""
+
+    labels: np.ndarray  # (frames,) int
+    second: np.ndarray  # (frames,) int: a second speaker at the same time, or -1
+    roles: tuple[str, ...]  # role of each speaker index
+    confidence: np.ndarray  # (frames,) 0..1: how clearly the frame's window belongs
+    method: str
+
+
+def mfcc_frames(audio: np.ndarray) -> np.ndarray:
+    """(frames, N_MFCC) MFCCs every 10 ms (25 ms windows): shared with voice enrolment."""
+    import librosa
+
+    return librosa.feature.mfcc(y=audio.astype(np.float32), sr=SAMPLE_RATE, n_mfcc=N_MFCC,
+                                n_fft=512, hop_length=160).T
+
+
+def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray | None = None,
+              voice_cov: np.ndarray | None = None, config: SingleMicConfig | None = None
+              ) -> Attribution:
+    """Attribute the speech of mono ``audio`` (16 kHz) given its per-frame VAD flags."""
+    cfg = config or SingleMicConfig()
+    mf = mfcc_frames(audio)
+    centres, feats, mean_mfcc, mel = _windows(audio, speech, mf, cfg)
+    if len(feats) < 4:
+        return _one_speaker(speech)
+    z = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-9)
+    z[:, -1] *= cfg.pitch_weight
+    k = cfg.speakers or choose_k(z, cfg.max_speakers)
+    window_labels = ward(z, k)
+    roles = _roles(window_labels, centres, mean_mfcc, voice_mean, voice_cov, k)
+    labels, conf = _frame_labels(speech, centres, window_labels, z, cfg)
+    second = _overlaps(labels, centres, window_labels, mel, cfg)
+    method = "voice print + clustering" if voice_mean is not None else "clustering"
+    return Attribution(labels, second, roles, conf, method)
+
+
+def _windows(audio: np.ndarray, speech: np.ndarray, mf: np.ndarray, cfg: SingleMicConfig
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Window centres (s), features (MFCC means + pitch), raw MFCC means, mel power."""
+    import librosa
+
+    f0 = librosa.yin(audio.astype(np.float32), fmin=60, fmax=400, sr=SAMPLE_RATE,
+                     frame_length=1024, hop_length=160)
+    mel = librosa.feature.melspectrogram(y=audio.astype(np.float32), sr=SAMPLE_RATE,
+                                         n_fft=512, hop_length=160, n_mels=40).T
+    speech_10ms = np.repeat(speech, WINDOW // 160 + 1)[: len(mf)]  # ~3.2 per VAD frame
+    speech_10ms = np.interp(np.arange(len(mf)) * 0.01, np.arange(len(speech)) * FRAME_S,
+                            speech.astype(float)) > 0.5
+    win, hop = round(cfg.window_s / 0.01), round(cfg.hop_s / 0.01)
+    centres, feats, means, mels = [], [], [], []
+    for start in range(0, max(1, len(mf) - win + 1), hop):
+        sl = slice(start, start + win)
+        on = speech_10ms[sl]
+        if on.mean() < cfg.min_speech_share:
+            continue
+        m = mf[sl][on]
+        pitch = f0[sl][on[: len(f0[sl])]] if len(f0) >= start + win else f0[sl]
+        st = 12 * np.log2(np.median(pitch) / 100.0) if len(pitch) else 0.0
+        centres.append((start + win / 2) * 0.01)
+        feats.append(np.concatenate([m[:, 1:].mean(axis=0), [st]]))
+        means.append(m.mean(axis=0))
+        mels.append(mel[sl][on].mean(axis=0))
+    return (np.asarray(centres), np.asarray(feats), np.asarray(means), np.asarray(mels))
+
+
+def ward(z: np.ndarray, k: int) -> np.ndarray:
+    """Ward agglomerative clustering into ``k`` clusters (labels 0..k-1 by first use)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    raw = fcluster(linkage(z, method="ward"), t=k, criterion="maxclust")
+    order = {c: i for i, c in enumerate(dict.fromkeys(raw))}
+    return np.array([order[c] for c in raw])
+
+
+def choose_k(z: np.ndarray, max_k: int) -> int:
+    """The number of speakers (2..max_k) with the best silhouette score."""
+    best, best_score = 2, -1.0
+    for k in range(2, max_k + 1):
+        labels = ward(z, k)
+        if len(set(labels)) < 2:
+            continue
+        score = silhouette(z, labels)
+        if score > best_score + 0.02:  # a third speaker must earn its place
+            best, best_score = k, score
+    return best
+
+
+def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
+    scores = []
+    for i in range(len(z)):
+        own = labels == labels[i]
+        if own.sum() < 2:
+            scores.append(0.0)
+            continue
+        a = d[i, own].sum() / (own.sum() - 1)
+        b = min(d[i, labels == c].mean() for c in set(labels) if c != labels[i])
+        scores.append((b - a) / max(a, b))
+    return float(np.mean(scores))
+
+
+def _roles(labels: np.ndarray, centres: np.ndarray, mean_mfcc: np.ndarray,
+           voice_mean: np.ndarray | None, voice_cov: np.ndarray | None, k: int
+           ) -> tuple[str, ...]:
+    if voice_mean is not None and voice_cov is not None:
+        inv = np.linalg.pinv(voice_cov)
+        dist = [float((mean_mfcc[labels == c].mean(0) - voice_mean) @ inv @
+                      (mean_mfcc[labels == c].mean(0) - voice_mean)) for c in range(k)]
+        therapist = int(np.argmin(dist))
+    else:
+        therapist = int(labels[np.argmin(centres)])  # the first to speak
+    names = iter(["client"] + [f"client_{i}" for i in range(2, 10)])
+    return tuple("therapist" if c == therapist else next(names) for c in range(k))
+
+
+def _frame_labels(speech: np.ndarray, centres: np.ndarray, labels: np.ndarray,
+                  z: np.ndarray, cfg: SingleMicConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Each speech frame: the label of the nearest window (and that window's margin)."""
+    times = (np.arange(len(speech)) + 0.5) * FRAME_S
+    nearest = np.clip(np.searchsorted(centres, times), 1, len(centres) - 1)
+    left = np.abs(times - centres[nearest - 1]) <= np.abs(times - centres[nearest])
+    idx = np.where(left, nearest - 1, nearest)
+    out = np.where(speech, labels[idx], -1)
+    cents = np.stack([z[labels == c].mean(0) for c in range(labels.max() + 1)])
+    d = np.sqrt(((z[:, None, :] - cents[None]) ** 2).sum(-1))
+    srt = np.sort(d, axis=1)
+    margin = (srt[:, 1] - srt[:, 0]) / (srt[:, 1] + 1e-9) if d.shape[1] > 1 else np.ones(len(z))
+    return out, np.where(speech, margin[idx], 0.0)
+
+
+def _overlaps(labels: np.ndarray, centres: np.ndarray, window_labels: np.ndarray,
+              mel: np.ndarray, cfg: SingleMicConfig) -> np.ndarray:
+    """Frames where a second speaker is heard too: the window's mean mel power is fitted
+    by a non-negative mix of two speakers' templates much better than by its own alone."""
+    k = window_labels.max() + 1
+    second = np.full(len(labels), -1)
+    if k < 2:
+        return second
+    templates = np.stack([np.median(mel[window_labels == c], axis=0) for c in range(k)])
+    templates /= templates.sum(axis=1, keepdims=True)
+    times = (np.arange(len(labels)) + 0.5) * FRAME_S
+    for w, (centre, own) in enumerate(zip(centres, window_labels, strict=True)):
+        spec = mel[w] / mel[w].sum()
+        alone = _fit_error(spec, templates[[own]])
+        for other in range(k):
+            if other == own:
+                continue
+            both = _fit_error(spec, templates[[own, other]])
+            if alone > 0 and (alone - both) / alone >= cfg.overlap_gain:
+                span = (np.abs(times - centre) <= cfg.hop_s / 2) & (labels >= 0)
+                second[span] = other
+    return second
+
+
+def _fit_error(spec: np.ndarray, basis: np.ndarray) -> float:
+    """Squared log-spectral error of the best non-negative mix of ``basis`` rows."""
+    from scipy.optimize import nnls
+
+    coef, _ = nnls(basis.T, spec)
+    fit = basis.T @ coef
+    return float(np.mean((np.log(spec + 1e-9) - np.log(fit + 1e-9)) ** 2))
+
+
+def _one_speaker(speech: np.ndarray) -> Attribution:
+    labels = np.where(speech, 0, -1)
+    return Attribution(labels, np.full(len(speech), -1), ("therapist",),
+                       np.where(speech, 1.0, 0.0), "too little speech to tell voices apart")
+
+
+def attribute_gmm(audio: np.ndarray, speech: np.ndarray, *, speakers: int = 2,
+                  smooth_s: float = 1.0, iterations: int = 30) -> Attribution:
+    """The other approach compared in bench/bench_single_mic.py: a diagonal Gaussian mixture
+    over 10 ms MFCC frames of speech (one component per speaker, k-means++-style start),
+    frame decisions smoothed by a ``smooth_s`` majority filter. Roles as above (the first
+    to speak is the therapist)."""
+    mf = mfcc_frames(audio)[:, 1:]
+    times = np.arange(len(mf)) * 0.01
+    on = np.interp(times, np.arange(len(speech)) * FRAME_S, speech.astype(float)) > 0.5
+    x = mf[on]
+    if len(x) < 50 * speakers:
+        return _one_speaker(speech)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    resp = _gmm(x, speakers, iterations)
+    lab10 = np.full(len(mf), -1)
+    lab10[on] = resp.argmax(1)
+    width = max(1, round(smooth_s / 0.01))
+    votes = np.stack([np.convolve((lab10 == c).astype(float), np.ones(width), "same")
+                      for c in range(speakers)])
+    smoothed = np.where(on, votes.argmax(0), -1)
+    frame_t = (np.arange(len(speech)) + 0.5) * FRAME_S
+    labels = np.where(speech, smoothed[np.clip((frame_t / 0.01).astype(int), 0,
+                                                len(smoothed) - 1)], -1)
+    speaking = labels[labels >= 0]
+    first = int(speaking[0]) if len(speaking) else 0
+    names = iter(["client"] + [f"client_{i}" for i in range(2, 10)])
+    roles = tuple("therapist" if c == first else next(names) for c in range(speakers))
+    conf = np.where(speech, 1.0, 0.0)
+    return Attribution(labels, np.full(len(speech), -1), roles, conf, "frame GMM")
+
+
+def _gmm(x: np.ndarray, k: int, iterations: int) -> np.ndarray:
+    """Responsibilities of a diagonal-covariance Gaussian mixture fitted by EM."""
+    rng = np.random.default_rng(0)
+    means = [x[rng.integers(len(x))]]
+    for _ in range(1, k):  # k-means++ style: far from the chosen ones
+        d = np.min([((x - m) ** 2).sum(1) for m in means], axis=0)
+        means.append(x[rng.choice(len(x), p=d / d.sum())])
+    mu, var, pi = np.array(means), np.ones((k, x.shape[1])), np.full(k, 1.0 / k)
+    for _ in range(iterations):
+        logp = -0.5 * (((x[:, None, :] - mu[None]) ** 2) / var[None] + np.log(var[None])
+                       ).sum(-1) + np.log(pi[None])
+        logp -= logp.max(1, keepdims=True)
+        resp = np.exp(logp)
+        resp /= resp.sum(1, keepdims=True)
+        nk = resp.sum(0) + 1e-9
+        mu = (resp.T @ x) / nk[:, None]
+        var = (resp.T @ x**2) / nk[:, None] - mu**2 + 1e-3
+        pi = nk / nk.sum()
+    return resp

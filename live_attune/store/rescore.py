@@ -1,0 +1,67 @@
+"""Re-score a stored session with therapist and client swapped (single-microphone sessions
+whose role heuristic picked the wrong person). The measures are recomputed by replaying the
+renamed segments through the engine — response latency, balance, interruptions by whom all
+depend on who is the therapist — and the therapist's utterances are labelled afresh."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from live_attune.analyze import AnalysisResult
+from live_attune.audio.decode import AudioInfo
+from live_attune.core import Segment
+from live_attune.core.conversation import replay_segments
+from live_attune.core.events import MissingAudio, Transcript, Word
+from live_attune.core.language import default_model
+from live_attune.output import session_dict
+from live_attune.pipeline import Layout
+from live_attune.store.recover import pipeline_config
+
+SWAP = {"therapist": "client", "client": "therapist"}
+FRAME = 512 / 16_000
+
+
+def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
+    """session.json with therapist and client swapped and every measure recomputed."""
+    speakers = tuple(SWAP.get(s, s) for s in data["speakers"])
+    config = pipeline_config(data["config"])
+    segments = [Segment(SWAP.get(s["speaker"], s["speaker"]), s["start_s"], s["end_s"])
+                for s in data["segments"]]
+    end_s = data["metrics"].get("at_s") or math.floor(data["duration_s"] / FRAME) * FRAME
+    engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=16_000,
+                             config=config.metrics)
+    source = data["source"]
+    result = AnalysisResult(
+        AudioInfo(source["path"], source["channels"], source["source_rate_hz"],
+                  data["duration_s"], source["codec"]),
+        Layout(data["mode"], speakers, tuple(range(len(speakers))), source["channels"]),
+        config, engine.finish(), engine.history, data["duration_s"],
+        (*data["notes"], "therapist and client swapped after the analysis"),
+        tuple(_transcript(t) for t in data.get("transcript", [])),
+        missing_audio=tuple(MissingAudio(**m) for m in data.get("missing_audio", [])))
+    out = session_dict(result)
+    out["prosody"] = _prosody(data.get("prosody"))
+    return out
+
+
+def _transcript(t: dict[str, Any]) -> Transcript:
+    speaker = SWAP.get(t["speaker"], t["speaker"])
+    label = default_model().label(t["text"]) if speaker == "therapist" else None
+    return Transcript(speaker, t["start_s"], t["end_s"], t["text"],
+                      tuple(Word(**w) for w in t.get("words", ())),
+                      label.behaviour if label else None, label.reflection if label else None)
+
+
+def _prosody(p: dict[str, Any] | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    pairs = {"therapist_after_client": "client_after_therapist",
+             "client_after_therapist": "therapist_after_client"}
+    return p | {
+        "turns": [t | {"speaker": SWAP.get(t["speaker"], t["speaker"])} for t in p["turns"]],
+        "speakers": {SWAP.get(k, k): v for k, v in p["speakers"].items()},
+        "baseline": {SWAP.get(k, k): v for k, v in p.get("baseline", {}).items()},
+        "entrainment": p["entrainment"] | {"pairs": {
+            pairs.get(k, k): v for k, v in p["entrainment"]["pairs"].items()}},
+    }
