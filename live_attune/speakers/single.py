@@ -69,14 +69,14 @@ def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray |
               ) -> Attribution:
     """Attribute the speech of mono ``audio`` (16 kHz) given its per-frame VAD flags."""
     cfg = config or SingleMicConfig()
-    mf = mfcc_frames(audio)
-    centres, feats, mean_mfcc, mel = _windows(audio, speech, mf, cfg)
+    centres, feats, mean_mfcc, mel = _windows(audio, speech, cfg)
     if len(feats) < 4:
         return _one_speaker(speech)
     z = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-9)
     z[:, -1] *= cfg.pitch_weight
-    k = cfg.speakers or choose_k(z, cfg.max_speakers)
-    window_labels = ward(z, k)
+    sample = _subsample(len(z))
+    k = cfg.speakers or choose_k(z[sample], cfg.max_speakers)
+    window_labels = cluster(z, k, sample)
     roles = _roles(window_labels, centres, mean_mfcc, voice_mean, voice_cov, k)
     labels, conf = _frame_labels(speech, centres, window_labels, z, cfg)
     second = _overlaps(labels, centres, window_labels, mel, cfg)
@@ -84,16 +84,34 @@ def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray |
     return Attribution(labels, second, roles, conf, method)
 
 
-def _windows(audio: np.ndarray, speech: np.ndarray, mf: np.ndarray, cfg: SingleMicConfig
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Window centres (s), features (MFCC means + pitch), raw MFCC means, mel power."""
+CHUNK_HOPS = 2000  # features are computed 20 s at a time: memory stays small
+
+
+def frame_features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every 10 ms: MFCCs (frames, 20), YIN pitch in Hz (frames,), mel power (frames, 40).
+
+    Computed in 20 s chunks (a whole session at once would need gigabytes for YIN's
+    frame matrix)."""
     import librosa
 
-    f0 = librosa.yin(audio.astype(np.float32), fmin=60, fmax=400, sr=SAMPLE_RATE,
-                     frame_length=1024, hop_length=160)
-    mel = librosa.feature.melspectrogram(y=audio.astype(np.float32), sr=SAMPLE_RATE,
-                                         n_fft=512, hop_length=160, n_mels=40).T
-    speech_10ms = np.repeat(speech, WINDOW // 160 + 1)[: len(mf)]  # ~3.2 per VAD frame
+    mfs, f0s, mels = [], [], []
+    for start in range(0, len(audio), CHUNK_HOPS * 160):
+        chunk = audio[start:start + CHUNK_HOPS * 160].astype(np.float32)
+        n = min(CHUNK_HOPS, len(chunk) // 160 + 1)
+        if len(chunk) < 1024:
+            chunk = np.pad(chunk, (0, 1024 - len(chunk)))
+        mfs.append(mfcc_frames(chunk)[:n])
+        f0s.append(librosa.yin(chunk, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024,
+                               hop_length=160)[:n])
+        mels.append(librosa.feature.melspectrogram(y=chunk, sr=SAMPLE_RATE, n_fft=512,
+                                                   hop_length=160, n_mels=40).T[:n])
+    return np.concatenate(mfs), np.concatenate(f0s), np.concatenate(mels)
+
+
+def _windows(audio: np.ndarray, speech: np.ndarray, cfg: SingleMicConfig
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Window centres (s), features (MFCC means + pitch), raw MFCC means, mel power."""
+    mf, f0, mel = frame_features(audio)
     speech_10ms = np.interp(np.arange(len(mf)) * 0.01, np.arange(len(speech)) * FRAME_S,
                             speech.astype(float)) > 0.5
     win, hop = round(cfg.window_s / 0.01), round(cfg.hop_s / 0.01)
@@ -104,13 +122,41 @@ def _windows(audio: np.ndarray, speech: np.ndarray, mf: np.ndarray, cfg: SingleM
         if on.mean() < cfg.min_speech_share:
             continue
         m = mf[sl][on]
-        pitch = f0[sl][on[: len(f0[sl])]] if len(f0) >= start + win else f0[sl]
+        pitch = f0[sl][on]
         st = 12 * np.log2(np.median(pitch) / 100.0) if len(pitch) else 0.0
         centres.append((start + win / 2) * 0.01)
         feats.append(np.concatenate([m[:, 1:].mean(axis=0), [st]]))
         means.append(m.mean(axis=0))
         mels.append(mel[sl][on].mean(axis=0))
     return (np.asarray(centres), np.asarray(feats), np.asarray(means), np.asarray(mels))
+
+
+MAX_WARD = 1500  # windows clustered bottom-up (O(n²) memory); the rest join the nearest
+
+
+def _subsample(n: int) -> np.ndarray:
+    """Evenly spread indices of at most MAX_WARD windows (deterministic)."""
+    return np.unique(np.linspace(0, n - 1, min(n, MAX_WARD)).astype(int))
+
+
+def cluster(z: np.ndarray, k: int, sample: np.ndarray) -> np.ndarray:
+    """Ward on ``sample``, then every window to the nearest centroid, refined by k-means
+    steps over all windows (a 1-hour session has ~7000 windows: Ward on all would need
+    hundreds of MB for its distance matrix)."""
+    from scipy.spatial.distance import cdist
+
+    labels = np.zeros(len(z), int)
+    labels[sample] = ward(z[sample], k)
+    cents = np.stack([z[sample][labels[sample] == c].mean(0) for c in range(k)])
+    for _ in range(10):
+        labels = cdist(z, cents).argmin(1)
+        new = np.stack([z[labels == c].mean(0) if (labels == c).any() else cents[c]
+                        for c in range(k)])
+        if np.allclose(new, cents):
+            break
+        cents = new
+    order = {c: i for i, c in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[c] for c in labels.tolist()])
 
 
 def ward(z: np.ndarray, k: int) -> np.ndarray:
@@ -136,7 +182,9 @@ def choose_k(z: np.ndarray, max_k: int) -> int:
 
 
 def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
-    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
+    from scipy.spatial.distance import pdist, squareform
+
+    d = squareform(pdist(z))
     scores = []
     for i in range(len(z)):
         own = labels == labels[i]
