@@ -95,6 +95,27 @@ def run(name: str, fn: object, audio: np.ndarray, flags: np.ndarray
     return att, (time.perf_counter() - t) / (len(audio) / 16000)
 
 
+def live_cost(audio: np.ndarray, repeat: int = 3) -> tuple[float, float, float]:
+    """CPU share of one core, activity-only pipeline vs the single-mic pipeline on the same
+    mono audio in 100 ms blocks (medians); the difference is what attribution costs live."""
+    from live_attune.pipeline import Pipeline, layout_for, single_mic_layout
+    from live_attune.speakers.single_live import SingleMicPipeline
+
+    def cpu(make: object) -> float:
+        pipe = make()  # type: ignore[operator]
+        t = time.process_time()
+        for i in range(0, len(audio), 1600):
+            pipe.process(audio[None, i:i + 1600])
+        return (time.process_time() - t) / (len(audio) / 16000)
+
+    SingleMicPipeline(single_mic_layout()).process(audio[None, :48000])  # compile YIN first
+    base = statistics.median(cpu(lambda: Pipeline(layout_for(1, None, "x")))
+                             for _ in range(repeat))
+    single = statistics.median(cpu(lambda: SingleMicPipeline(single_mic_layout()))
+                               for _ in range(repeat))
+    return base, single, single - base
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="1-6")
@@ -134,6 +155,11 @@ def main() -> None:
         print(f"{name:18s}{100 * statistics.median(r['der']):>11.1f}%"
               f"{100 * max(r['der']):>9.1f}%{max(r['share']):>20.2f}"
               f"{statistics.median(r['rt']):>13.4f}")
+    audio = np.concatenate([generator(seed)[0] for seed in range(lo, min(hi, lo + 2) + 1)])
+    base, single, extra = live_cost(audio)
+    print(f"\nlive, {len(audio) / 16000:.0f} s in 100 ms blocks (CPU share of one core, "
+          f"medians of 3): activity-only {100 * base:.1f} %, with voice attribution "
+          f"{100 * single:.1f} %; attribution adds {100 * extra:.1f} % (bar: ≤ 10 %)")
     print("\nreal recordings (no profile; number of speakers estimated): DER per file")
     print(f"{'approach':18s}" + "".join(f"{n:>18s}" for n in real_names))
     for name in ("windows", "gmm"):

@@ -23,7 +23,7 @@ from live_attune.pipeline import (
 )
 from live_attune.prosody import ProsodyResult, ProsodyTracker
 from live_attune.speakers.channels import SHARED, ChannelMap
-from live_attune.speakers.single import FRAME_S
+from live_attune.speakers.single import FRAME_S, AttributedSpan, attributed_spans
 
 Progress = Callable[[float, SessionMetrics], None]  # seconds of audio done, live measures
 
@@ -42,6 +42,7 @@ class AnalysisResult:
     transcript: tuple[Transcript, ...] = field(default=())
     prosody: ProsodyResult | None = None
     missing_audio: tuple[MissingAudio, ...] = field(default=())
+    attribution: tuple[AttributedSpan, ...] = field(default=())  # one microphone: by voice
 
 
 def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
@@ -136,8 +137,11 @@ def attribute_by_voice(result: AnalysisResult, options: SingleMicOptions, *,
         "(--swap-roles turns them round)"]
     metrics = engine.finish()
     pros = _prosody_of(audio, roles, engine) if prosody else None
+    spans = tuple(attributed_spans(att.labels, att.confidence, att.roles))
+    if options.swap_roles:
+        spans = tuple(replace(sp, speaker=_swapped((sp.speaker,))[0]) for sp in spans)
     return replace(result, layout=layout, metrics=metrics, history=engine.history,
-                   notes=tuple(notes), prosody=pros)
+                   notes=tuple(notes), prosody=pros, attribution=spans)
 
 
 def _speech_mask(segments: list[Segment], frames: int) -> np.ndarray:

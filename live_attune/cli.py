@@ -141,6 +141,10 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--profile", type=Path,
                    help="microphone profile (TOML: device, channel roles, crosstalk margin); "
                         "--device and --channels override it")
+    v.add_argument("--voice", type=Path, help="one microphone: the therapist's voice print "
+                   "(calibrate --enrol; default: the profile's)")
+    v.add_argument("--activity-only", action="store_true",
+                   help="one microphone: do not tell voices apart (speech activity only)")
     _add_server_options(v)
     v.set_defaults(run=_run_live)
 

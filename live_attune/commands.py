@@ -13,7 +13,13 @@ from live_attune.analyze import AnalysisResult, SingleMicOptions, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
 from live_attune.output import write_outputs
-from live_attune.pipeline import Layout, PipelineConfig, layout_for
+from live_attune.pipeline import (
+    MODE_ACTIVITY,
+    Layout,
+    PipelineConfig,
+    layout_for,
+    single_mic_layout,
+)
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig
 
 if TYPE_CHECKING:
@@ -101,6 +107,14 @@ def live_command(args: argparse.Namespace) -> int:
         device = int(device)
     channels = len(cmap.roles) if cmap is not None else args.input_channels
     layout = layout_for(channels, cmap, "the input")
+    single = None
+    if layout.mode == MODE_ACTIVITY and not args.activity_only:  # one shared microphone
+        from calibration.voice import load as load_voice
+
+        layout = single_mic_layout()
+        voice = args.voice or (profile.voice if profile else None)
+        vp = load_voice(voice) if voice else None
+        single = {} if vp is None else {"voice_mean": vp.mean, "voice_cov": vp.cov}
     check = None
     if profile is not None:
         from calibration.check import ProfileCheck
@@ -108,7 +122,8 @@ def live_command(args: argparse.Namespace) -> int:
 
         check = ProfileCheck(profile, device_name(device))
     with ResilientMic(CaptureConfig(device=device, channels=channels)) as source:
-        session = _serve(source, layout, args, linger=False, config=config, check=check)
+        session = _serve(source, layout, args, linger=False, config=config, check=check,
+                         single_mic=single)
     return _report(session)
 
 
@@ -126,8 +141,8 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: bool,
-           config: PipelineConfig | None = None, check: ProfileCheck | None = None
-           ) -> LiveSession:
+           config: PipelineConfig | None = None, check: ProfileCheck | None = None,
+           single_mic: dict[str, object] | None = None) -> LiveSession:
     import asyncio
 
     from live_attune.server.app import ServeOptions, run_live
@@ -147,7 +162,8 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
 
     return asyncio.run(run_live(source, layout, options,  # type: ignore[arg-type]
                                 out_dir=args.out, asr=asr, config=config, recorder=recorder,
-                                prosody=not args.no_prosody, check=check))
+                                prosody=not args.no_prosody, check=check,
+                                single_mic=single_mic))
 
 
 def _recorder(source: object, layout: Layout, args: argparse.Namespace,

@@ -35,6 +35,7 @@ def session_dict(result: AnalysisResult) -> dict[str, Any]:
         "duration_s": result.duration_s,
         "notes": list(result.notes),
         "missing_audio": [asdict(m) for m in result.missing_audio],
+        "attribution": [asdict(a) for a in result.attribution],
         "config": config_dict(result.config),
         "segments": [asdict(s) for s in h.segments],
         "turns": [asdict(t) | {"duration_s": t.duration_s} for t in h.turns],

@@ -109,3 +109,20 @@ class Pipeline:
             self._next += WINDOW
         self.frames += len(out)
         return out
+
+
+def single_mic_layout(speakers: int = 2) -> Layout:
+    """One shared microphone, its speakers told apart by voice (live: speakers/single_live)."""
+    roles = ("therapist", "client", *(f"client_{k}" for k in range(2, speakers)))
+    return Layout(MODE_SINGLE, roles[:speakers], (0,) * speakers, 1)
+
+
+def make_pipeline(layout: Layout, config: PipelineConfig | None = None,
+                  **single: object) -> Pipeline:
+    """The pipeline for ``layout``: per-channel, or voice attribution on one microphone."""
+    if layout.mode == MODE_SINGLE:
+        from live_attune.speakers.single_live import OnlineAttributor, SingleMicPipeline
+
+        attributor = OnlineAttributor(layout.speakers, **single)  # type: ignore[arg-type]
+        return SingleMicPipeline(layout, config, attributor=attributor)  # type: ignore[return-value]
+    return Pipeline(layout, config)

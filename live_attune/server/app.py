@@ -49,10 +49,12 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    ready: asyncio.Future[str] | None = None,
                    asr: AsrWorkerFactory | None = None,
                    recorder: SessionRecorder | None = None,
-                   prosody: bool = False, check: ProfileCheck | None = None) -> LiveSession:
+                   prosody: bool = False, check: ProfileCheck | None = None,
+                   single_mic: dict[str, Any] | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
     session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr,
-                          recorder=recorder, prosody=prosody, check=check)
+                          recorder=recorder, prosody=prosody, check=check,
+                          single_mic=single_mic)
 
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())

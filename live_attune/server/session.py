@@ -29,7 +29,7 @@ from live_attune.core.prosody import ProsodyCue, TurnProsody
 from live_attune.core.utterances import UtteranceBuilder
 from live_attune.errors import LiveAttuneError
 from live_attune.output import session_dict, write_outputs
-from live_attune.pipeline import Layout, Pipeline, PipelineConfig
+from live_attune.pipeline import Layout, PipelineConfig, make_pipeline
 from live_attune.prosody import ProsodyResult, with_transcript
 from live_attune.prosody.worker import ProsodyWorker
 from live_attune.server.hub import Hub
@@ -86,11 +86,12 @@ class LiveSession:
                  config: PipelineConfig | None = None, out_dir: Path | None = None,
                  asr: AsrWorkerFactory | None = None,
                  recorder: SessionRecorder | None = None, prosody: bool = False,
-                 check: ProfileCheck | None = None) -> None:
+                 check: ProfileCheck | None = None,
+                 single_mic: dict[str, Any] | None = None) -> None:
         self.source = source
         self.layout = layout
         self.hub = hub
-        self.pipeline = Pipeline(layout, config)
+        self.pipeline = make_pipeline(layout, config, **(single_mic or {}))
         self.out_dir = out_dir
         self.recorder = recorder  # the store's journal of this session, if stored
         self.prosody_result: ProsodyResult | None = None
@@ -305,7 +306,8 @@ class LiveSession:
                                 tuple(sorted(self._transcripts, key=lambda t: t.start_s)),
                                 None if self.prosody_result is None else
                                 with_transcript(self.prosody_result, self._transcripts),
-                                tuple(self._all_missing()))
+                                tuple(self._all_missing()),
+                                tuple(getattr(self.pipeline, "attribution", ())))
 
     def _all_missing(self) -> list[MissingAudio]:
         """Audio the session never had (microphone), or a worker lost (ASR, prosody)."""

@@ -15,6 +15,7 @@ much better than by either alone.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -315,3 +316,25 @@ def _gmm(x: np.ndarray, k: int, iterations: int) -> np.ndarray:
         var = (resp.T @ x**2) / nk[:, None] - mu**2 + 1e-3
         pi = nk / nk.sum()
     return resp
+
+
+@dataclass(frozen=True, slots=True)
+class AttributedSpan:
+    """A run of frames given to one speaker, with how clearly (0..1: the margin between
+    the nearest and the next voice cluster, averaged over the run)."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+def attributed_spans(labels: np.ndarray, confidence: np.ndarray, roles: tuple[str, ...]
+                     ) -> list[AttributedSpan]:
+    out = []
+    change = np.flatnonzero(np.diff(np.concatenate([[-2], labels, [-2]])))
+    for a, b in itertools.pairwise(change):
+        if labels[a] >= 0:
+            out.append(AttributedSpan(roles[labels[a]], a * FRAME_S, b * FRAME_S,
+                                      round(float(confidence[a:b].mean()), 3)))
+    return out

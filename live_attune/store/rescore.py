@@ -42,6 +42,8 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
         missing_audio=tuple(MissingAudio(**m) for m in data.get("missing_audio", [])))
     out = session_dict(result)
     out["prosody"] = _prosody(data.get("prosody"))
+    out["attribution"] = [a | {"speaker": SWAP.get(a["speaker"], a["speaker"])}
+                          for a in data.get("attribution", [])]
     return out
 
 

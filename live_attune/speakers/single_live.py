@@ -1,0 +1,231 @@
+"""Single-microphone attribution, live: a decision within 2 s, revised at the end.
+
+Every 0.5 s the newest 1.5 s window of the shared microphone is described the way
+speakers/single.py describes windows offline (mean MFCCs + median pitch over its speech)
+and given to the nearest of the current voice clusters; the clusters are refitted every
+``RECLUSTER_WINDOWS`` windows from everything heard so far. A speech frame is decided once
+the window centred nearest to it exists — at most ~1.3 s after it was spoken. When the
+session ends, all windows are clustered again and the final output uses those revised
+decisions (segments replayed through the engine: core.replay_segments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
+from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
+from live_attune.core.conversation import replay_segments
+from live_attune.core.events import Event, Segment
+from live_attune.speakers.single import (
+    FRAME_S,
+    SAMPLE_RATE,
+    AttributedSpan,
+    SingleMicConfig,
+    _frame_labels,
+    _overlaps,
+    _roles,
+    attributed_spans,
+    cluster,
+    mfcc_frames,
+)
+
+RECLUSTER_WINDOWS = 20  # refit the voice clusters every 10 s of windows
+MIN_WINDOWS = 8  # windows of speech before any voice is told apart
+LIVE_MAX_WARD = 600  # windows the periodic refit clusters bottom-up
+
+
+@dataclass
+class _Window:
+    centre_s: float
+    feature: np.ndarray  # MFCC means c1..c19 + median pitch (st)
+    mfcc_mean: np.ndarray  # c0..c19 (for the voice print)
+    mel: np.ndarray  # mean mel power (for overlap)
+    label: int  # the decision taken when the window was made (-1: undecided)
+
+
+class OnlineAttributor:
+    """Windows in, per-frame speaker decisions out (see the module docstring)."""
+
+    def __init__(self, roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
+                 voice_mean: np.ndarray | None = None,
+                 voice_cov: np.ndarray | None = None) -> None:
+        self.roles = roles
+        self.cfg = config or SingleMicConfig(speakers=len(roles))
+        self.voice = (voice_mean, voice_cov)
+        self.windows: list[_Window] = []
+        self._audio = np.zeros(0, np.float32)  # the newest samples (a window and a bit)
+        self._audio_start = 0  # sample index of _audio[0]
+        self._next_window = 0  # sample index where the next window starts
+        self._centroids: np.ndarray | None = None
+        self._norm: tuple[np.ndarray, np.ndarray] | None = None
+        self._role_of: dict[int, int] = {}  # cluster → role index
+
+    def feed(self, audio: np.ndarray, speech: np.ndarray) -> None:
+        """New mono samples, and the VAD flags of every frame so far."""
+        self._audio = np.concatenate([self._audio, audio.astype(np.float32)])
+        win, hop = int(self.cfg.window_s * SAMPLE_RATE), int(self.cfg.hop_s * SAMPLE_RATE)
+        end = self._audio_start + len(self._audio)
+        while self._next_window + win <= end and (self._next_window + win) / WINDOW <= len(
+                speech):
+            self._describe(self._next_window, win, speech)
+            self._next_window += hop
+        keep = self._next_window - self._audio_start
+        if keep > 0:
+            self._audio, self._audio_start = self._audio[keep:], self._next_window
+
+    def decided_until_s(self) -> float:
+        """Frames before this time have their (live) decision."""
+        return self._next_window / SAMPLE_RATE + self.cfg.window_s / 2 - self.cfg.hop_s / 2
+
+    def label_at(self, t_s: float) -> int:
+        """The live decision (role index) for a speech frame at ``t_s``; 0 before any."""
+        if not self.windows:
+            return 0
+        centres = np.array([w.centre_s for w in self.windows[-8:]])
+        nearest = self.windows[-8:][int(np.argmin(np.abs(centres - t_s)))]
+        return max(nearest.label, 0)
+
+    def revised(self, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every frame's final decision from all windows: (labels, second) as role indices,
+        and each frame's confidence."""
+        described = list(self.windows)
+        if len(described) < MIN_WINDOWS:
+            return np.where(speech, 0, -1), np.full(len(speech), -1), speech.astype(float)
+        feats = np.stack([w.feature for w in described])
+        z = self._standardise(feats)
+        sample = np.unique(np.linspace(0, len(z) - 1, min(len(z), 1500)).astype(int))
+        k = len(self.roles)
+        labels = cluster(z, k, sample)
+        centres = np.array([w.centre_s for w in described])
+        names = _roles(labels, centres, np.stack([w.mfcc_mean for w in described]),
+                       *self.voice, k)
+        role_index = np.array([self.roles.index(n) for n in names])
+        frame_labels, confidence = _frame_labels(speech, centres, labels, z, self.cfg)
+        second = _overlaps(frame_labels, centres, labels, np.stack([w.mel for w in described]),
+                           self.cfg)
+        to_role = np.append(role_index, -1)  # index -1 stays -1
+        return to_role[frame_labels], to_role[second], confidence
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _describe(self, start: int, win: int, speech: np.ndarray) -> None:
+        import librosa
+
+        audio = self._audio[start - self._audio_start: start - self._audio_start + win]
+        mf = mfcc_frames(audio)
+        n = len(mf)
+        on = np.interp(np.arange(n) * 0.01 + start / SAMPLE_RATE,
+                       np.arange(len(speech)) * FRAME_S, speech.astype(float)) > 0.5
+        if on.mean() < self.cfg.min_speech_share:
+            return
+        f0 = librosa.yin(audio, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024,
+                         hop_length=160)[:n]
+        mel = librosa.feature.melspectrogram(y=audio, sr=SAMPLE_RATE, n_fft=512,
+                                             hop_length=160, n_mels=40).T[:n]
+        st = 12 * np.log2(np.median(f0[on[: len(f0)]]) / 100.0)
+        w = _Window((start + win / 2) / SAMPLE_RATE,
+                    np.concatenate([mf[on, 1:].mean(axis=0), [st]]), mf[on].mean(axis=0),
+                    mel[on[: len(mel)]].mean(axis=0), -1)
+        self.windows.append(w)
+        if len(self.windows) >= MIN_WINDOWS and (
+                self._centroids is None or len(self.windows) % RECLUSTER_WINDOWS == 0):
+            self._refit()
+        if self._centroids is not None and self._norm is not None:
+            z = (w.feature - self._norm[0]) / self._norm[1]
+            z[-1] *= self.cfg.pitch_weight
+            w.label = self._role_of[int(np.argmin(((self._centroids - z) ** 2).sum(1)))]
+
+    def _standardise(self, feats: np.ndarray) -> np.ndarray:
+        mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-9
+        self._norm = (mean, std)
+        z = (feats - mean) / std
+        z[:, -1] *= self.cfg.pitch_weight
+        return z
+
+    def _refit(self) -> None:
+        feats = np.stack([w.feature for w in self.windows])
+        z = self._standardise(feats)
+        sample = np.unique(np.linspace(0, len(z) - 1, min(len(z), LIVE_MAX_WARD)).astype(int))
+        k = len(self.roles)
+        labels = cluster(z, k, sample)
+        self._centroids = np.stack([z[labels == c].mean(0) if (labels == c).any()
+                                    else np.full(z.shape[1], np.inf) for c in range(k)])
+        names = _roles(labels, np.array([w.centre_s for w in self.windows]),
+                       np.stack([w.mfcc_mean for w in self.windows]), *self.voice, k)
+        self._role_of = {c: self.roles.index(n) for c, n in enumerate(names)}
+
+
+class SingleMicPipeline:
+    """The live pipeline for one shared microphone (the stereo one is pipeline.Pipeline)."""
+
+    def __init__(self, layout: object, config: object = None, *,
+                 attributor: OnlineAttributor | None = None) -> None:
+        from live_attune.pipeline import PipelineConfig
+
+        self.layout = layout
+        self.config = config or PipelineConfig()
+        roles = layout.speakers  # type: ignore[attr-defined]
+        self.attributor = attributor or OnlineAttributor(roles)
+        self.engine = ConversationEngine(roles, sample_rate=SAMPLE_RATE,
+                                         config=self.config.metrics)  # type: ignore[attr-defined]
+        self._vad = SileroVad(self.config.vad)  # type: ignore[attr-defined]
+        self._speech: list[bool] = []
+        self._emitted = 0  # frames handed to the engine
+        self._rest = np.zeros(0, np.float32)
+        self.frames = 0
+        self.last_levels_db = np.full(len(roles), -120.0, np.float32)  # one mic, per role
+        self.attribution: list[AttributedSpan] = []  # the revised decisions, at the end
+
+    def process(self, block: np.ndarray) -> list[Event]:
+        audio = block[0]
+        self._speech.extend(bool(f) for f in self._vad.flags(audio))
+        joined = np.concatenate([self._rest, audio])
+        k = len(joined) // WINDOW
+        if k:
+            level = power_db(window_power(joined[None, : k * WINDOW])[:, -1])
+            self.last_levels_db = np.repeat(level, len(self.engine.speakers))
+        self._rest = joined[k * WINDOW:]
+        speech = np.asarray(self._speech, bool)
+        self.attributor.feed(audio, speech)
+        self._emit(min(len(speech), int(self.attributor.decided_until_s() / FRAME_S)))
+        return self.engine.events_received()
+
+    def snapshot(self) -> SessionMetrics:
+        return self.engine.snapshot()
+
+    def finish(self) -> tuple[SessionMetrics, list[Event]]:
+        """Close the live engine, then replace it by the revised decisions' replay."""
+        self._speech.extend(bool(f) for f in self._vad.flush())
+        self._emit(len(self._speech))
+        self.engine.finish()
+        live_events = self.engine.events_received()
+        speech = np.asarray(self._speech, bool)
+        labels, second, confidence = self.attributor.revised(speech)
+        roles = self.engine.speakers
+        self.attribution = attributed_spans(labels, confidence, roles)
+        segments = []
+        for idx, role in enumerate(roles):
+            on = ((labels == idx) | (second == idx)).astype(int)
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
+            segments += [Segment(role, a * FRAME_S, b * FRAME_S)
+                         for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        self.engine = replay_segments(roles, sorted(segments, key=lambda s: s.start_s),
+                                      end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
+                                      config=self.config.metrics)  # type: ignore[attr-defined]
+        return self.engine.finish(), live_events
+
+    def _emit(self, upto: int) -> None:
+        frames = []
+        n = len(self.engine.speakers)
+        for i in range(self._emitted, upto):
+            flags = [False] * n
+            if self._speech[i]:
+                flags[self.attributor.label_at((i + 0.5) * FRAME_S)] = True
+            frames.append(ActivityFrame(i * WINDOW, (i + 1) * WINDOW, tuple(flags)))
+        self._emitted = max(self._emitted, upto)
+        self.frames += len(frames)
+        if frames:
+            self.engine.feed(frames)
