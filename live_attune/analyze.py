@@ -23,7 +23,12 @@ from live_attune.pipeline import (
 )
 from live_attune.prosody import ProsodyResult, ProsodyTracker
 from live_attune.speakers.channels import SHARED, ChannelMap
-from live_attune.speakers.single import FRAME_S, AttributedSpan, attributed_spans
+from live_attune.speakers.single import (
+    FRAME_S,
+    AttributedSpan,
+    attributed_spans,
+    role_segments,
+)
 
 Progress = Callable[[float, SessionMetrics], None]  # seconds of audio done, live measures
 
@@ -125,7 +130,7 @@ def attribute_by_voice(result: AnalysisResult, options: SingleMicOptions, *,
                     voice_cov=None if vp is None else vp.cov,
                     config=SingleMicConfig(speakers=options.speakers))
     roles = _swapped(att.roles) if options.swap_roles else att.roles
-    segments = _role_segments(att.labels, att.second, roles)
+    segments = role_segments(att.labels, att.second, roles)
     engine = replay_segments(roles, segments, end_s=result.metrics.at_s,
                              sample_rate=SAMPLE_RATE, config=result.config.metrics)
     layout = Layout(MODE_SINGLE, roles, (0,) * len(roles), 1)
@@ -155,17 +160,6 @@ def _swapped(roles: tuple[str, ...]) -> tuple[str, ...]:
     """Therapist ↔ client (the two most likely to be confused)."""
     swap = {"therapist": "client", "client": "therapist"}
     return tuple(swap.get(r, r) for r in roles)
-
-
-def _role_segments(labels: np.ndarray, second: np.ndarray, roles: tuple[str, ...]
-                   ) -> list[Segment]:
-    out = []
-    for idx, role in enumerate(roles):
-        on = ((labels == idx) | (second == idx)).astype(int)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
-        out += [Segment(role, a * FRAME_S, b * FRAME_S)
-                for a, b in zip(edges[::2], edges[1::2], strict=True)]
-    return sorted(out, key=lambda s: s.start_s)
 
 
 def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], engine: ConversationEngine

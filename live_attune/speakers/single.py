@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.audio.vad import WINDOW
+from live_attune.core.events import Segment
 
 SAMPLE_RATE = 16_000
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
@@ -338,3 +339,15 @@ def attributed_spans(labels: np.ndarray, confidence: np.ndarray, roles: tuple[st
             out.append(AttributedSpan(roles[labels[a]], a * FRAME_S, b * FRAME_S,
                                       round(float(confidence[a:b].mean()), 3)))
     return out
+
+
+def role_segments(labels: np.ndarray, second: np.ndarray, roles: tuple[str, ...]
+                  ) -> list[Segment]:
+    """Per-frame decisions (main speaker, overlapping second) → each role's segments."""
+    out = []
+    for idx, role in enumerate(roles):
+        on = ((labels == idx) | (second == idx)).astype(int)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
+        out += [Segment(role, a * FRAME_S, b * FRAME_S)
+                for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    return sorted(out, key=lambda s: s.start_s)

@@ -18,7 +18,7 @@ import numpy as np
 from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
 from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
 from live_attune.core.conversation import replay_segments
-from live_attune.core.events import Event, Segment
+from live_attune.core.events import Event
 from live_attune.speakers.single import (
     FRAME_S,
     SAMPLE_RATE,
@@ -30,6 +30,7 @@ from live_attune.speakers.single import (
     attributed_spans,
     cluster,
     mfcc_frames,
+    role_segments,
 )
 
 RECLUSTER_WINDOWS = 20  # refit the voice clusters every 10 s of windows
@@ -206,13 +207,7 @@ class SingleMicPipeline:
         labels, second, confidence = self.attributor.revised(speech)
         roles = self.engine.speakers
         self.attribution = attributed_spans(labels, confidence, roles)
-        segments = []
-        for idx, role in enumerate(roles):
-            on = ((labels == idx) | (second == idx)).astype(int)
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
-            segments += [Segment(role, a * FRAME_S, b * FRAME_S)
-                         for a, b in zip(edges[::2], edges[1::2], strict=True)]
-        self.engine = replay_segments(roles, sorted(segments, key=lambda s: s.start_s),
+        self.engine = replay_segments(roles, role_segments(labels, second, roles),
                                       end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
                                       config=self.config.metrics)  # type: ignore[attr-defined]
         return self.engine.finish(), live_events
