@@ -69,7 +69,7 @@ def measure(audio: np.ndarray, flags: np.ndarray | None = None) -> Measurement:
     level = power_db(power)
     quiet = ~flags.any(axis=0)
     noise = [_trimmed_power(p[quiet]) for p in power]
-    owner = _owners(flags, level)
+    owner = owners(flags, level)
     channels = tuple(_channel(audio[c], power[c], owner == c, noise[c])
                      for c in range(len(audio)))
     bleed = tuple(tuple(None if a == b else _bleed(power, owner == a, noise, a, b)
@@ -78,7 +78,7 @@ def measure(audio: np.ndarray, flags: np.ndarray | None = None) -> Measurement:
                        float(quiet.sum() * WINDOW / SAMPLE_RATE), audio.shape[1] / SAMPLE_RATE)
 
 
-def _owners(flags: np.ndarray, level: np.ndarray) -> np.ndarray:
+def owners(flags: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Per window: the channel it belongs to (speech, ≥ DOMINANT_DB above the rest), or -1."""
     owner = np.full(flags.shape[1], -1)
     if len(level) == 1:

@@ -88,11 +88,11 @@ def _enrol(audio: np.ndarray, flags: np.ndarray, m: Measurement, roles: tuple[st
     channel = roles.index("therapist") if "therapist" in roles else 0
     own = flags[channel].copy()
     if len(audio) > 1:
-        from calibration.measure import _owners
+        from calibration.measure import owners
         from live_attune.audio.vad import power_db, window_power
 
         level = power_db(window_power(audio)[:, : flags.shape[1]])
-        own &= _owners(flags, level) == channel
+        own &= owners(flags, level) == channel
     floor = m.channels[channel].noise_floor_dbfs
     return voice.enrol(audio[channel][: len(own) * WINDOW], own, noise_floor_dbfs=floor)
 

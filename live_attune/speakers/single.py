@@ -72,6 +72,17 @@ def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray |
     """Attribute the speech of mono ``audio`` (16 kHz) given its per-frame VAD flags."""
     cfg = config or SingleMicConfig()
     centres, feats, mean_mfcc, mel = _windows(audio, speech, cfg)
+    return decide(speech, centres, feats, mean_mfcc, mel, voice_mean=voice_mean,
+                  voice_cov=voice_cov, config=cfg)
+
+
+def decide(speech: np.ndarray, centres: np.ndarray, feats: np.ndarray, mean_mfcc: np.ndarray,
+           mel: np.ndarray, *, voice_mean: np.ndarray | None = None,
+           voice_cov: np.ndarray | None = None, config: SingleMicConfig | None = None
+           ) -> Attribution:
+    """From described windows (centres s, features, raw MFCC means, mel power) to every
+    speech frame's speaker: shared by the offline path and the live session's revision."""
+    cfg = config or SingleMicConfig()
     if len(feats) < 4:
         return _one_speaker(speech)
     z = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-9)
@@ -79,7 +90,7 @@ def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray |
     sample = _subsample(len(z))
     k = cfg.speakers or choose_k(z[sample], cfg.max_speakers)
     window_labels = cluster(z, k, sample)
-    roles = _roles(window_labels, centres, mean_mfcc, voice_mean, voice_cov, k)
+    roles = assign_roles(window_labels, centres, mean_mfcc, voice_mean, voice_cov, k)
     labels, conf = _frame_labels(speech, centres, window_labels, z, cfg)
     second = _overlaps(labels, centres, window_labels, mel, cfg)
     method = "voice print + clustering" if voice_mean is not None else "clustering"
@@ -199,7 +210,7 @@ def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
-def _roles(labels: np.ndarray, centres: np.ndarray, mean_mfcc: np.ndarray,
+def assign_roles(labels: np.ndarray, centres: np.ndarray, mean_mfcc: np.ndarray,
            voice_mean: np.ndarray | None, voice_cov: np.ndarray | None, k: int
            ) -> tuple[str, ...]:
     if voice_mean is not None and voice_cov is not None:

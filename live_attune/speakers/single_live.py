@@ -11,7 +11,7 @@ decisions (segments replayed through the engine: core.replay_segments).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,11 +24,10 @@ from live_attune.speakers.single import (
     SAMPLE_RATE,
     AttributedSpan,
     SingleMicConfig,
-    _frame_labels,
-    _overlaps,
-    _roles,
+    assign_roles,
     attributed_spans,
     cluster,
+    decide,
     mfcc_frames,
     role_segments,
 )
@@ -90,25 +89,18 @@ class OnlineAttributor:
         return max(nearest.label, 0)
 
     def revised(self, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every frame's final decision from all windows: (labels, second) as role indices,
-        and each frame's confidence."""
-        described = list(self.windows)
-        if len(described) < MIN_WINDOWS:
+        """Every frame's final decision from all windows (single.decide, as offline):
+        (labels, second) as indices into ``roles``, and each frame's confidence."""
+        if len(self.windows) < MIN_WINDOWS:
             return np.where(speech, 0, -1), np.full(len(speech), -1), speech.astype(float)
-        feats = np.stack([w.feature for w in described])
-        z = self._standardise(feats)
-        sample = np.unique(np.linspace(0, len(z) - 1, min(len(z), 1500)).astype(int))
-        k = len(self.roles)
-        labels = cluster(z, k, sample)
-        centres = np.array([w.centre_s for w in described])
-        names = _roles(labels, centres, np.stack([w.mfcc_mean for w in described]),
-                       *self.voice, k)
-        role_index = np.array([self.roles.index(n) for n in names])
-        frame_labels, confidence = _frame_labels(speech, centres, labels, z, self.cfg)
-        second = _overlaps(frame_labels, centres, labels, np.stack([w.mel for w in described]),
-                           self.cfg)
-        to_role = np.append(role_index, -1)  # index -1 stays -1
-        return to_role[frame_labels], to_role[second], confidence
+        att = decide(speech, np.array([w.centre_s for w in self.windows]),
+                     np.stack([w.feature for w in self.windows]),
+                     np.stack([w.mfcc_mean for w in self.windows]),
+                     np.stack([w.mel for w in self.windows]), voice_mean=self.voice[0],
+                     voice_cov=self.voice[1],
+                     config=replace(self.cfg, speakers=len(self.roles)))
+        to_role = np.append([self.roles.index(n) for n in att.roles], -1)  # -1 stays -1
+        return to_role[att.labels], to_role[att.second], att.confidence
 
     # -- internals --------------------------------------------------------------------------
 
@@ -154,7 +146,7 @@ class OnlineAttributor:
         labels = cluster(z, k, sample)
         self._centroids = np.stack([z[labels == c].mean(0) if (labels == c).any()
                                     else np.full(z.shape[1], np.inf) for c in range(k)])
-        names = _roles(labels, np.array([w.centre_s for w in self.windows]),
+        names = assign_roles(labels, np.array([w.centre_s for w in self.windows]),
                        np.stack([w.mfcc_mean for w in self.windows]), *self.voice, k)
         self._role_of = {c: self.roles.index(n) for c, n in enumerate(names)}
 
