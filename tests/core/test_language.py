@@ -45,11 +45,13 @@ def held_out_scores(shared_data: Path) -> dict[str, float]:
 
 
 def test_held_out_question_detection(held_out_scores: dict[str, float]) -> None:
-    assert held_out_scores["question"] >= 0.88  # issue 4 asks 0.90: not reached yet
+    assert held_out_scores["question"] >= 0.88  # issue 4 asks 0.90: 0.895 [0.855, 0.932]
 
 
 def test_held_out_open_vs_closed(held_out_scores: dict[str, float]) -> None:
-    assert held_out_scores["open"] >= 0.78  # issue 4 asks 0.85: not reached yet
+    # issue 4 asks 0.85, above the experts' own agreement with their consensus (median 0.80:
+    # test_behaviour_agreement.py, scripts/behaviour_agreement.py)
+    assert held_out_scores["open"] >= 0.78
 
 
 def test_held_out_reflections(held_out_scores: dict[str, float]) -> None:
