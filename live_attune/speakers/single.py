@@ -15,6 +15,7 @@ much better than by either alone.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from live_attune.core.events import Segment
 SAMPLE_RATE = 16_000
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
 N_MFCC = 20
+HOP = 160  # samples between feature frames (10 ms)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,10 +62,32 @@ class Attribution:
 
 def mfcc_frames(audio: np.ndarray) -> np.ndarray:
     """(frames, N_MFCC) MFCCs every 10 ms (25 ms windows): shared with voice enrolment."""
+    return _mfcc(_power(audio))
+
+
+@functools.cache
+def _mel_bases() -> tuple[np.ndarray, np.ndarray]:
+    """librosa's mel filter banks for 512-point FFTs: 128 bands (MFCC), 40 bands (overlap)."""
     import librosa
 
-    return librosa.feature.mfcc(y=audio.astype(np.float32), sr=SAMPLE_RATE, n_mfcc=N_MFCC,
-                                n_fft=512, hop_length=160).T
+    return (librosa.filters.mel(sr=SAMPLE_RATE, n_fft=512, n_mels=128),
+            librosa.filters.mel(sr=SAMPLE_RATE, n_fft=512, n_mels=40))
+
+
+def _power(audio: np.ndarray) -> np.ndarray:
+    """(257, frames) power spectrogram, 512-point Hann frames every HOP samples, centred."""
+    import librosa
+
+    return np.abs(librosa.stft(audio.astype(np.float32), n_fft=512, hop_length=HOP)) ** 2
+
+
+def _mfcc(power: np.ndarray) -> np.ndarray:
+    """librosa.feature.mfcc's definition (128 mel bands, dB with an 80 dB floor, DCT-II)."""
+    import librosa
+    import scipy.fft
+
+    db = librosa.power_to_db(_mel_bases()[0] @ power)
+    return scipy.fft.dct(db, axis=0, type=2, norm="ortho")[:N_MFCC].T
 
 
 def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray | None = None,
@@ -97,51 +121,71 @@ def decide(speech: np.ndarray, centres: np.ndarray, feats: np.ndarray, mean_mfcc
     return Attribution(labels, second, roles, conf, method)
 
 
-CHUNK_HOPS = 2000  # features are computed 20 s at a time: memory stays small
+CHUNK_HOPS = 2000  # offline, features are computed 20 s at a time: memory stays small
+CONTEXT = 640  # samples each side of a block: YIN's 1024-sample frames are centred
 
 
 def frame_features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every 10 ms: MFCCs (frames, 20), YIN pitch in Hz (frames,), mel power (frames, 40).
 
-    Computed in 20 s chunks (a whole session at once would need gigabytes for YIN's
-    frame matrix)."""
+    Computed in 20 s blocks (a whole session at once would need gigabytes for YIN's frame
+    matrix), each with the samples around it, as the live path computes its 0.5 s blocks."""
+    n = len(audio) // HOP + 1
+    padded = np.concatenate([np.zeros(CONTEXT, np.float32), audio.astype(np.float32),
+                             np.zeros(CONTEXT + CHUNK_HOPS * HOP, np.float32)])
+    blocks = [block_features(padded[first * HOP: (first + CHUNK_HOPS) * HOP + 2 * CONTEXT])
+              for first in range(0, n, CHUNK_HOPS)]
+    return tuple(np.concatenate(parts)[:n] for parts in zip(*blocks, strict=True))  # type: ignore[return-value]
+
+
+def block_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frames centred on ``samples[CONTEXT:-CONTEXT]`` (one every HOP samples), from
+    samples that carry CONTEXT more on each side."""
     import librosa
 
-    mfs, f0s, mels = [], [], []
-    for start in range(0, len(audio), CHUNK_HOPS * 160):
-        chunk = audio[start:start + CHUNK_HOPS * 160].astype(np.float32)
-        n = min(CHUNK_HOPS, len(chunk) // 160 + 1)
-        if len(chunk) < 1024:
-            chunk = np.pad(chunk, (0, 1024 - len(chunk)))
-        mfs.append(mfcc_frames(chunk)[:n])
-        f0s.append(librosa.yin(chunk, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024,
-                               hop_length=160)[:n])
-        mels.append(librosa.feature.melspectrogram(y=chunk, sr=SAMPLE_RATE, n_fft=512,
-                                                   hop_length=160, n_mels=40).T[:n])
-    return np.concatenate(mfs), np.concatenate(f0s), np.concatenate(mels)
+    samples = samples.astype(np.float32)
+    n = (len(samples) - 2 * CONTEXT) // HOP
+    first = CONTEXT // HOP
+    power = _power(samples)  # one spectrogram for the MFCCs and the mel power
+    mf = _mfcc(power)[first:first + n]
+    f0 = librosa.yin(samples, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024,
+                     hop_length=HOP)[first:first + n]
+    mel = (_mel_bases()[1] @ power).T[first:first + n]
+    return mf, f0, mel
+
+
+def speech_at_frames(speech: np.ndarray, first: int, n: int) -> np.ndarray:
+    """The VAD's 32 ms flags read at ``n`` 10 ms frames from frame ``first``."""
+    return np.interp((first + np.arange(n)) * 0.01, np.arange(len(speech)) * FRAME_S,
+                     speech.astype(float)) > 0.5
+
+
+def describe_window(mf: np.ndarray, f0: np.ndarray, mel: np.ndarray, on: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A window's features (MFCC c1..c19 means + median pitch in semitones re 100 Hz), its
+    MFCC c0..c19 means (for the voice print) and mean mel power (for overlap), over its
+    speech frames ``on``."""
+    m, pitch = mf[on], f0[on]
+    st = 12 * np.log2(np.median(pitch) / 100.0) if len(pitch) else 0.0
+    return np.concatenate([m[:, 1:].mean(axis=0), [st]]), m.mean(axis=0), mel[on].mean(axis=0)
 
 
 def _windows(audio: np.ndarray, speech: np.ndarray, cfg: SingleMicConfig
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Window centres (s), features (MFCC means + pitch), raw MFCC means, mel power."""
     mf, f0, mel = frame_features(audio)
-    speech_10ms = np.interp(np.arange(len(mf)) * 0.01, np.arange(len(speech)) * FRAME_S,
-                            speech.astype(float)) > 0.5
+    on_all = speech_at_frames(speech, 0, len(mf))
     win, hop = round(cfg.window_s / 0.01), round(cfg.hop_s / 0.01)
-    centres, feats, means, mels = [], [], [], []
+    centres, described = [], []
     for start in range(0, max(1, len(mf) - win + 1), hop):
         sl = slice(start, start + win)
-        on = speech_10ms[sl]
-        if on.mean() < cfg.min_speech_share:
+        if on_all[sl].mean() < cfg.min_speech_share:
             continue
-        m = mf[sl][on]
-        pitch = f0[sl][on]
-        st = 12 * np.log2(np.median(pitch) / 100.0) if len(pitch) else 0.0
         centres.append((start + win / 2) * 0.01)
-        feats.append(np.concatenate([m[:, 1:].mean(axis=0), [st]]))
-        means.append(m.mean(axis=0))
-        mels.append(mel[sl][on].mean(axis=0))
-    return (np.asarray(centres), np.asarray(feats), np.asarray(means), np.asarray(mels))
+        described.append(describe_window(mf[sl], f0[sl], mel[sl], on_all[sl]))
+    feats, means, mels = (np.asarray(x) for x in zip(*described, strict=True)) if described \
+        else (np.zeros((0, N_MFCC)), np.zeros((0, N_MFCC)), np.zeros((0, 40)))
+    return np.asarray(centres), feats, means, mels
 
 
 MAX_WARD = 1500  # windows clustered bottom-up (O(n²) memory); the rest join the nearest

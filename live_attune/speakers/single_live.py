@@ -1,6 +1,7 @@
 """Single-microphone attribution, live: a decision within 2 s, revised at the end.
 
-Every 0.5 s the newest 1.5 s window of the shared microphone is described the way
+Every 0.5 s the newest 0.5 s of frames is computed (each 10 ms frame once, by the block
+function the offline path uses), and the newest 1.5 s window is described from them as
 speakers/single.py describes windows offline (mean MFCCs + median pitch over its speech)
 and given to the nearest of the current voice clusters; the clusters are refitted every
 ``RECLUSTER_WINDOWS`` windows from everything heard so far. A speech frame is decided once
@@ -20,16 +21,21 @@ from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Event
 from live_attune.speakers.single import (
+    CONTEXT,
     FRAME_S,
+    HOP,
+    N_MFCC,
     SAMPLE_RATE,
     AttributedSpan,
     SingleMicConfig,
     assign_roles,
     attributed_spans,
+    block_features,
     cluster,
     decide,
-    mfcc_frames,
+    describe_window,
     role_segments,
+    speech_at_frames,
 )
 
 RECLUSTER_WINDOWS = 20  # refit the voice clusters every 10 s of windows
@@ -56,25 +62,36 @@ class OnlineAttributor:
         self.cfg = config or SingleMicConfig(speakers=len(roles))
         self.voice = (voice_mean, voice_cov)
         self.windows: list[_Window] = []
-        self._audio = np.zeros(0, np.float32)  # the newest samples (a window and a bit)
-        self._audio_start = 0  # sample index of _audio[0]
+        self._block = round(self.cfg.hop_s * SAMPLE_RATE) // HOP  # frames computed at a time
+        # samples from CONTEXT before the next block's first frame (zeros before the start)
+        self._audio = np.zeros(CONTEXT, np.float32)
+        self._frames = (np.zeros((0, N_MFCC)), np.zeros(0), np.zeros((0, 40)))  # mf, f0, mel
+        self._frames_first = 0  # frame index of _frames[...][0]
         self._next_window = 0  # sample index where the next window starts
         self._centroids: np.ndarray | None = None
         self._norm: tuple[np.ndarray, np.ndarray] | None = None
         self._role_of: dict[int, int] = {}  # cluster → role index
 
     def feed(self, audio: np.ndarray, speech: np.ndarray) -> None:
-        """New mono samples, and the VAD flags of every frame so far."""
+        """New mono samples, and the VAD flags of every frame so far. Each 10 ms frame's
+        features are computed once, a block of ``hop_s`` at a time."""
         self._audio = np.concatenate([self._audio, audio.astype(np.float32)])
+        step = self._block * HOP
+        while len(self._audio) >= step + 2 * CONTEXT:
+            block = block_features(self._audio[: step + 2 * CONTEXT])
+            self._frames = tuple(np.concatenate([old, new]) for old, new in  # type: ignore[assignment]
+                                 zip(self._frames, block, strict=True))
+            self._audio = self._audio[step:]
         win, hop = int(self.cfg.window_s * SAMPLE_RATE), int(self.cfg.hop_s * SAMPLE_RATE)
-        end = self._audio_start + len(self._audio)
-        while self._next_window + win <= end and (self._next_window + win) / WINDOW <= len(
+        computed = (self._frames_first + len(self._frames[1])) * HOP
+        while self._next_window + win <= computed and (self._next_window + win) / WINDOW <= len(
                 speech):
-            self._describe(self._next_window, win, speech)
+            self._describe(self._next_window // HOP, win // HOP, speech)
             self._next_window += hop
-        keep = self._next_window - self._audio_start
-        if keep > 0:
-            self._audio, self._audio_start = self._audio[keep:], self._next_window
+        drop = self._next_window // HOP - self._frames_first
+        if drop > 0:
+            self._frames = tuple(x[drop:] for x in self._frames)  # type: ignore[assignment]
+            self._frames_first += drop
 
     def decided_until_s(self) -> float:
         """Frames before this time have their (live) decision."""
@@ -104,24 +121,14 @@ class OnlineAttributor:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _describe(self, start: int, win: int, speech: np.ndarray) -> None:
-        import librosa
-
-        audio = self._audio[start - self._audio_start: start - self._audio_start + win]
-        mf = mfcc_frames(audio)
-        n = len(mf)
-        on = np.interp(np.arange(n) * 0.01 + start / SAMPLE_RATE,
-                       np.arange(len(speech)) * FRAME_S, speech.astype(float)) > 0.5
+    def _describe(self, first: int, n: int, speech: np.ndarray) -> None:
+        """Describe the window of ``n`` frames from frame ``first``, and decide it."""
+        on = speech_at_frames(speech, first, n)
         if on.mean() < self.cfg.min_speech_share:
             return
-        f0 = librosa.yin(audio, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024,
-                         hop_length=160)[:n]
-        mel = librosa.feature.melspectrogram(y=audio, sr=SAMPLE_RATE, n_fft=512,
-                                             hop_length=160, n_mels=40).T[:n]
-        st = 12 * np.log2(np.median(f0[on[: len(f0)]]) / 100.0)
-        w = _Window((start + win / 2) / SAMPLE_RATE,
-                    np.concatenate([mf[on, 1:].mean(axis=0), [st]]), mf[on].mean(axis=0),
-                    mel[on[: len(mel)]].mean(axis=0), -1)
+        sl = slice(first - self._frames_first, first - self._frames_first + n)
+        mf, f0, mel = (x[sl] for x in self._frames)
+        w = _Window((first + n / 2) * HOP / SAMPLE_RATE, *describe_window(mf, f0, mel, on), -1)
         self.windows.append(w)
         if len(self.windows) >= MIN_WINDOWS and (
                 self._centroids is None or len(self.windows) % RECLUSTER_WINDOWS == 0):

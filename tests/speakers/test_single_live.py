@@ -72,3 +72,34 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
     der = DiarizationErrorRate(collar=0.25)(ref, hyp, uem=ref.get_timeline().extent())
     assert der <= 0.15
     assert session.pipeline.engine.history.segments  # the revised engine replaced the live one
+
+
+def test_live_windows_are_described_as_offline_with_each_frame_computed_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from calibration.measure import vad_flags
+    from live_attune.audio.vad import WINDOW
+    from live_attune.speakers import single, single_live
+
+    audio, _ = generator(3)
+    audio = audio[: 16000 * 60]
+    flags = vad_flags(audio[None])[0]
+    centres, feats, means, _ = single._windows(audio, flags, single.SingleMicConfig())
+    frames_computed = []
+
+    def counted(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        out = single.block_features(samples)
+        frames_computed.append(len(out[0]))
+        return out
+
+    monkeypatch.setattr(single_live, "block_features", counted)
+    live = single_live.OnlineAttributor(("therapist", "client"))
+    for i in range(0, len(audio), 1600):
+        live.feed(audio[i:i + 1600], flags[: (i + 1600) // WINDOW])
+    assert sum(frames_computed) <= len(audio) // 160  # each 10 ms frame once, not 3 times
+    got = np.array([w.centre_s for w in live.windows])
+    assert len(got) >= len(centres) - 3
+    np.testing.assert_allclose(got, centres[: len(got)])
+    np.testing.assert_allclose(np.stack([w.feature for w in live.windows]),
+                               feats[: len(got)], atol=0.05)
+    np.testing.assert_allclose(np.stack([w.mfcc_mean for w in live.windows]),
+                               means[: len(got)], atol=0.5)
