@@ -77,7 +77,8 @@ async def dashboards(url: str, n: int, seconds: float) -> int:
 
 
 def run_once(pcm: np.ndarray, seconds: float, clients: int, asr: bool,
-             prosody: bool = True) -> dict[str, float]:
+             prosody: bool = True, env_extra: dict[str, str] | None = None
+             ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         fifo = home / "capture.fifo"
@@ -85,7 +86,7 @@ def run_once(pcm: np.ndarray, seconds: float, clients: int, asr: bool,
         (home / ".asoundrc").write_text(ASOUNDRC.format(infile=fifo))
         stop = threading.Event()
         threading.Thread(target=feed, args=(fifo, pcm, stop), daemon=True).start()
-        env = {**os.environ, "HOME": tmp, "LIVE_ATTUNE_HOME": tmp}
+        env = {**os.environ, "HOME": tmp, "LIVE_ATTUNE_HOME": tmp, **(env_extra or {})}
         extra = ([] if asr else ["--no-transcribe"]) + ([] if prosody else ["--no-prosody"])
         proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "live", "--no-browser",
                                  "--port", "0", "--out", f"{tmp}/out", *extra], env=env,
@@ -119,6 +120,8 @@ def main() -> None:
     ap.add_argument("--asr", action="store_true", help="with live transcription")
     ap.add_argument("--prosody-cost", action="store_true",
                     help="instead: the same run without and with the prosody worker")
+    ap.add_argument("--blas-compare", action="store_true",
+                    help="instead: the same run with OpenBLAS on every core and on one (default)")
     args = ap.parse_args()
     stereo, _ = render(make_conversation(3), MixConfig(seed=3))
     need = int((args.seconds + 15) * 16000)
@@ -126,6 +129,9 @@ def main() -> None:
                                np.float32)
     if args.prosody_cost:
         prosody_cost(pcm, args.seconds, args.asr)
+        return
+    if args.blas_compare:
+        blas_compare(pcm, args.seconds, args.asr)
         return
     counts = [int(c) for c in args.clients.split(",")]
     rows = [(n, run_once(pcm, args.seconds, n, args.asr)) for n in counts]
@@ -156,6 +162,24 @@ def prosody_cost(pcm: np.ndarray, seconds: float, asr: bool, repeat: int = 3) ->
     print(f"{'no prosody':>14}{100 * a:>12.1f}")
     print(f"{'prosody':>14}{100 * b:>12.1f}")
     print(f"{'prosody adds':>14}{100 * (b - a):>+12.1f}   (target ≤ 5 % of one core)")
+
+
+def blas_compare(pcm: np.ndarray, seconds: float, asr: bool, repeat: int = 3) -> None:
+    """Alternate runs with OpenBLAS on every core (numpy's default) and on one thread (the
+    live-attune command's default); medians of the CPU share."""
+    import statistics
+
+    cores = str(os.cpu_count() or 1)
+    every, one = [], []
+    for _ in range(repeat):
+        every.append(run_once(pcm, seconds, 1, asr, env_extra={"OPENBLAS_NUM_THREADS": cores})
+                     ["cpu"])
+        one.append(run_once(pcm, seconds, 1, asr)["cpu"])
+    a, b = statistics.median(every), statistics.median(one)
+    print(f"\nlive capture, one dashboard, {seconds:.0f} s each, {repeat} runs each (medians)")
+    print(f"{'OpenBLAS threads':>18}{'CPU % core':>12}")
+    print(f"{cores:>18}{100 * a:>12.1f}")
+    print(f"{'1 (default)':>18}{100 * b:>12.1f}   ratio {b / a:.2f}")
 
 
 if __name__ == "__main__":

@@ -62,16 +62,20 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     if channel_map is not None and channel_map.roles == (SHARED,):
         channel_map = None  # a profile's one shared microphone: the same as no map
     by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
+    kept: list[np.ndarray] | None = [] if by_voice else None  # decoded once, used twice
     result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
-                      prosody=prosody and not by_voice)  # by voice: measured after attribution
+                      prosody=prosody and not by_voice,  # by voice: measured after attribution
+                      keep=kept)
     if single_mic is None or result.layout.mode != MODE_ACTIVITY:
         return result
-    return attribute_by_voice(result, single_mic, prosody=prosody)
+    audio = np.concatenate(kept, axis=1)[0] if kept else None
+    return attribute_by_voice(result, single_mic, prosody=prosody, audio=audio)
 
 
 def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              config: PipelineConfig | None, progress: Progress | None,
-             prosody: bool) -> AnalysisResult:
+             prosody: bool, keep: list[np.ndarray] | None = None) -> AnalysisResult:
+    """The pipeline over the file's blocks; ``keep`` collects the decoded blocks."""
     info = probe(path)
     layout = layout_for(info.channels, channel_map, str(path))
     pipeline = Pipeline(layout, config, sample_rate=SAMPLE_RATE)
@@ -80,6 +84,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     samples, error = 0, None
     try:
         for block in iter_blocks(path):
+            if keep is not None:
+                keep.append(block)
             events = pipeline.process(block)
             if tracker is not None:
                 tracker.feed(block[list(layout.channel_indices)])
@@ -116,13 +122,16 @@ class SingleMicOptions:
 
 
 def attribute_by_voice(result: AnalysisResult, options: SingleMicOptions, *,
-                       prosody: bool = True) -> AnalysisResult:
-    """Re-score a mono (activity-only) analysis with speakers told apart by voice."""
+                       prosody: bool = True, audio: np.ndarray | None = None
+                       ) -> AnalysisResult:
+    """Re-score a mono (activity-only) analysis with speakers told apart by voice;
+    ``audio``: the file's samples when the caller has them already (else decoded again)."""
     from calibration.voice import load as load_voice
     from live_attune.core.conversation import replay_segments
     from live_attune.speakers.single import SingleMicConfig, attribute
 
-    audio = read_all(result.info.path)[0]
+    if audio is None:
+        audio = read_all(result.info.path)[0]
     frames = int(result.metrics.at_s / FRAME_S)
     speech = _speech_mask(result.history.segments, frames)
     vp = load_voice(options.voice_print) if options.voice_print else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ EXIT_CODES = """exit codes:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _one_blas_thread()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -35,6 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("live-attune: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_blas_thread() -> None:
+    """Before numpy loads: one OpenBLAS thread. The pipeline's matrices are small, and
+    OpenBLAS's extra threads spin for them — measured, they cost more CPU than they save
+    (``bench/bench_live.py --blas-compare``). A user's own setting wins."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _parser() -> argparse.ArgumentParser:

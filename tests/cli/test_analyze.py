@@ -201,3 +201,36 @@ def test_transcript_with_the_bundled_model(shared_data: Path, tmp_path: Path) ->
     session = json.loads((tmp_path / "session.json").read_text())
     text = " ".join(u["text"] for u in session["transcript"]).lower()
     assert "ask not what your country can do for you" in text
+
+
+def test_mono_by_voice_decodes_the_file_once(conversation: dict[str, Path],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from live_attune import analyze
+
+    opened = []
+    real = analyze.iter_blocks
+
+    def counted(path: str | Path) -> object:
+        opened.append(path)
+        return real(path)
+
+    monkeypatch.setattr(analyze, "iter_blocks", counted)
+    monkeypatch.setattr(analyze, "read_all", lambda _p: pytest.fail("decoded a second time"))
+    result = analyze.analyze_file(conversation["mono"], prosody=False,
+                                  single_mic=analyze.SingleMicOptions())
+    assert len(opened) == 1
+    assert result.layout.mode == "single-mic" and result.attribution
+
+
+def test_truncated_mono_file_is_attributed_up_to_the_cut(conversation: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    data = conversation["mono"].read_bytes()
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[: len(data) // 2])
+    proc = cli("analyze", path, "--out", tmp_path / "o", "--no-transcribe", "--quiet",
+               "--no-store")
+    assert proc.returncode == 0, proc.stderr
+    session = json.loads((tmp_path / "o" / "session.json").read_text())
+    assert session["mode"] == "single-mic"
+    total = load_truth(conversation)["duration_s"]
+    assert session["duration_s"] == pytest.approx(total / 2, abs=0.5)
