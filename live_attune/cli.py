@@ -14,7 +14,8 @@ from live_attune.errors import LiveAttuneError, UsageError
 EXIT_CODES = """exit codes:
   0  success
   2  usage error (bad option; a --channels map that does not fit the audio)
-  3  the audio cannot be read (missing, empty, not audio, corrupt)
+  3  the input cannot be read (audio: missing, empty, not audio, corrupt; a CSV that
+     is not UTF-8 or has ragged rows)
   4  audio device problem
   5  model missing
   6  output cannot be written
@@ -103,7 +104,7 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     m.add_argument("--activity-only", action="store_true",
                    help="do not tell voices apart: speech activity only")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    a.set_defaults(run=_run_analyze)
+    a.set_defaults(run=_lazy("live_attune.commands", "analyze_command"))
 
 
 def _add_server_options(p: argparse.ArgumentParser) -> None:
@@ -155,7 +156,7 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--activity-only", action="store_true",
                    help="one microphone: do not tell voices apart (speech activity only)")
     _add_server_options(v)
-    v.set_defaults(run=_run_live)
+    v.set_defaults(run=_lazy("live_attune.commands", "live_command"))
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -179,7 +180,7 @@ def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("--turns", type=int, default=24, help="number of turns")
     s.add_argument("--bleed-db", type=float, default=-14.0, help="crosstalk level")
     s.add_argument("--snr-db", type=float, default=20.0, help="speech-to-noise ratio")
-    s.set_defaults(run=_run_synth)
+    s.set_defaults(run=_lazy("live_attune.commands", "synth_command"))
 
 
 def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -192,7 +193,7 @@ def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     lab.add_argument("input", type=Path, metavar="IN.csv")
     lab.add_argument("output", type=Path, metavar="OUT.csv")
-    lab.set_defaults(run=_run_label)
+    lab.set_defaults(run=_lazy("live_attune.commands", "label_command"))
 
 
 def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -224,13 +225,11 @@ def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _run_calibrate(args: argparse.Namespace) -> int:
-    from calibration.command import calibrate_command
-
     if not 2.0 <= args.step_seconds <= 120.0:
         raise UsageError("--step-seconds must be between 2 and 120")
     if args.input_channels < 1:
         raise UsageError("--input-channels must be at least 1")
-    return calibrate_command(args)
+    return _lazy("calibration.command", "calibrate_command")(args)
 
 
 def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -256,7 +255,7 @@ def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     de = actions.add_parser("delete", help="remove every trace of a session")
     de.add_argument("session", help="id, prefix or last")
     de.add_argument("--yes", action="store_true", help="do not ask")
-    s.set_defaults(run=_run_store("sessions_command"))
+    s.set_defaults(run=_lazy("live_attune.commands_store", "sessions_command"))
 
 
 def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -271,7 +270,7 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--format", default="html,pdf",
                    help="comma separated: html, pdf, json, csv (default html,pdf)")
     r.add_argument("--out", type=Path, help="directory (default: the data directory's reports)")
-    r.set_defaults(run=_run_store("report_command"))
+    r.set_defaults(run=_lazy("live_attune.commands_store", "report_command"))
 
 
 def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -281,48 +280,24 @@ def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--client", metavar="LABEL", help="only this client's sessions")
     t.add_argument("--out", type=Path, help="directory for trends-LABEL.html")
-    t.set_defaults(run=_run_store("trends_command"))
+    t.set_defaults(run=_lazy("live_attune.commands_store", "trends_command"))
 
 
-def _run_store(name: str) -> Callable[[argparse.Namespace], int]:
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """Run ``module.name(args)``, importing the module only when its command runs (so
+    ``--help`` and a usage error stay fast, and numpy loads after _one_blas_thread)."""
     def run(args: argparse.Namespace) -> int:
-        from live_attune import commands_store
+        import importlib
 
-        return int(getattr(commands_store, name)(args))
+        return int(getattr(importlib.import_module(module), name)(args))
 
     return run
 
 
-def _run_label(args: argparse.Namespace) -> int:
-    from live_attune.commands import label_command
-
-    return label_command(args)
-
-
-def _run_analyze(args: argparse.Namespace) -> int:
-    from live_attune.commands import analyze_command
-
-    return analyze_command(args)
-
-
-def _run_live(args: argparse.Namespace) -> int:
-    from live_attune.commands import live_command
-
-    return live_command(args)
-
-
 def _run_demo(args: argparse.Namespace) -> int:
-    from live_attune.commands import demo_command
-
     if args.speed < 0:
         raise UsageError("--speed must be 0 (as fast as possible) or positive")
-    return demo_command(args)
-
-
-def _run_synth(args: argparse.Namespace) -> int:
-    from live_attune.commands import synth_command
-
-    return synth_command(args)
+    return _lazy("live_attune.commands", "demo_command")(args)
 
 
 if __name__ == "__main__":

@@ -233,31 +233,48 @@ def label_command(args: argparse.Namespace) -> int:
     import csv
 
     from live_attune.core.language import default_model
-    from live_attune.errors import AudioInputError, OutputError, UsageError
+    from live_attune.errors import OutputError
 
-    try:
-        with args.input.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if not reader.fieldnames or not {"speaker", "text"} <= set(reader.fieldnames):
-                raise UsageError(f"{args.input}: needs a header with speaker and text columns")
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise AudioInputError(f"{args.input}: cannot read it as CSV ({exc})") from exc
+    rows, fields = _read_utterance_rows(args.input)
     model = default_model()
-    fields = [*(reader.fieldnames or []), "behaviour", "reflection"]
-    try:
-        with args.output.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
+    tmp = args.output.with_name(f".{args.output.name}.part")
+    try:  # written beside the target, then renamed: never a half-written OUT.csv
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=[*fields, "behaviour", "reflection"])
             writer.writeheader()
             for row in rows:
                 label = model.label(row["text"] or "") if row["speaker"] == "therapist" else None
                 writer.writerow(row | {"behaviour": label.behaviour if label else "",
                                        "reflection": (label.reflection or "") if label else ""})
+        tmp.replace(args.output)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
     print(f"labelled {sum(1 for r in rows if r['speaker'] == 'therapist')} therapist "
           f"utterances of {len(rows)} rows → {args.output}")
     return 0
+
+
+def _read_utterance_rows(path: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows of a ``speaker,text[,id…]`` CSV, in order, and its header."""
+    import csv
+
+    from live_attune.errors import AudioInputError, UsageError
+
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or not {"speaker", "text"} <= set(reader.fieldnames):
+                raise UsageError(f"{path}: needs a header with speaker and text columns")
+            rows = []
+            for row in reader:
+                if None in row:  # DictReader's key for fields beyond the header
+                    raise AudioInputError(f"{path}: row {reader.line_num} has more fields "
+                                          f"than the header ({len(reader.fieldnames)})")
+                rows.append(row)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AudioInputError(f"{path}: cannot read it as UTF-8 CSV ({exc})") from exc
+    return rows, list(reader.fieldnames)
 
 
 def demo_path() -> Path:

@@ -1,0 +1,74 @@
+"""`live-attune label-utterances IN.csv OUT.csv` as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from live_attune.core.language import default_model
+from tests.cli.test_analyze import cli, one_error_line
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_rows_come_back_in_order_with_the_pipelines_labels(tmp_path: Path) -> None:
+    rows = [["1", "therapist", "What brings you here today?"],
+            ["2", "client", "My drinking, I guess, has been getting out of hand."],
+            ["3", "therapist", "Did you drink last night?"],
+            ["4", "client", "Yes."],
+            ["5", "therapist", "It sounds like you feel stuck between wanting to change and "
+                               "being afraid of it."],
+            ["6", "therapist", "Okay."]]
+    src = write_rows(tmp_path / "in.csv", ["id", "speaker", "text"], rows)
+    proc = cli("label-utterances", src, tmp_path / "out.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "labelled 4 therapist utterances of 6 rows" in proc.stdout
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as f:
+        out = list(csv.DictReader(f))
+    assert [r["id"] for r in out] == [r[0] for r in rows]
+    assert [r["text"] for r in out] == [r[2] for r in rows]
+    model = default_model()
+    for row in out:
+        expected = model.label(row["text"]).behaviour if row["speaker"] == "therapist" else ""
+        assert row["behaviour"] == expected
+    assert [r["behaviour"] for r in out][:5] == ["open_question", "", "closed_question", "",
+                                                 "reflection"]
+    assert out[4]["reflection"] in ("simple", "complex")
+
+
+@pytest.mark.parametrize(("name", "content", "code", "words"), [
+    ("no-text.csv", "speaker,words\ntherapist,hello\n", 2, "speaker and text"),
+    ("empty.csv", "", 2, "speaker and text"),
+    ("latin1.csv", "speaker,text\ntherapist,caf\xe9?\n".encode("latin-1"), 3, "cannot read"),
+    ("ragged.csv", "speaker,text\ntherapist,How are you?,extra,fields\n", 3, "row 2"),
+])
+def test_bad_csv_is_one_line_and_an_exit_code(tmp_path: Path, name: str,
+                                              content: str | bytes, code: int,
+                                              words: str) -> None:
+    src = tmp_path / name
+    if isinstance(content, bytes):
+        src.write_bytes(content)
+    else:
+        src.write_text(content, encoding="utf-8")
+    proc = cli("label-utterances", src, tmp_path / "out.csv")
+    assert proc.returncode == code
+    assert words in one_error_line(proc)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_missing_input_and_unwritable_output(tmp_path: Path) -> None:
+    proc = cli("label-utterances", tmp_path / "nope.csv", tmp_path / "out.csv")
+    assert proc.returncode == 3
+    assert "nope.csv" in one_error_line(proc)
+    src = write_rows(tmp_path / "in.csv", ["speaker", "text"], [["therapist", "How so?"]])
+    proc = cli("label-utterances", src, tmp_path / "no-such-dir" / "out.csv")
+    assert proc.returncode == 6
+    assert "cannot write" in one_error_line(proc)
