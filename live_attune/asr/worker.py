@@ -95,14 +95,14 @@ class AsrWorker:
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
             try:
-                text = transcribe_short(self._model, job.audio)
+                text, words = transcribe_short(self._model, job.audio, job.span.start_s)
             except Exception as exc:  # a crash must not end transcription: restart
                 self._restart(job, exc)
                 continue
             self.latencies_s.append(time.monotonic() - job.ended_at)
             self.done += 1
             if text:
-                self._on_result(transcript_event(job.span, text, ()))
+                self._on_result(transcript_event(job.span, text, words))
 
     def _restart(self, job: _Job, exc: Exception) -> None:
         """Record the lost utterance and load the model afresh (its state may be broken)."""

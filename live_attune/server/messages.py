@@ -86,8 +86,12 @@ def language_fields(lang: LanguageSummary | None) -> dict[str, Any] | None:
 
 
 def transcript_message(t: Transcript) -> Message:
+    """One utterance's text, its words with their times in the session, and (therapist)
+    its behaviour label."""
+    words = [{"text": w.text, "start_s": float(w.start_s), "end_s": float(w.end_s)}
+             for w in t.words]
     return envelope("transcript", speaker=t.speaker, start_s=t.start_s, end_s=t.end_s,
-                    text=t.text, behaviour=t.behaviour)
+                    text=t.text, words=words, behaviour=t.behaviour)
 
 
 def prosody_message(t: TurnProsody, c: ProsodyCue) -> Message:
@@ -224,8 +228,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "long_silence": _schema("long_silence", {"start_s": _NUM, "end_s": _NUM,
                                              "duration_s": _NUM, "before": _NSTR,
                                              "after": _NSTR}),
-    "transcript": _schema("transcript", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
-                                         "text": _STR}),
+    "transcript": _schema("transcript", {
+        "speaker": _STR, "start_s": _NUM, "end_s": _NUM, "text": _STR,
+        "words": {"type": "array", "items": {
+            "type": "object", "required": ["text", "start_s", "end_s"],
+            "properties": {"text": _STR, "start_s": _NUM, "end_s": _NUM}}}}),
     "prosody": _schema("prosody", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,
                                    "rate_syl_s": _NNUM, "loudness_db": _NNUM,
                                    "f0_mean_st": _NNUM, "rate_ratio": _NNUM,

@@ -38,8 +38,17 @@ def test_jfk_wer(model: object, shared_data: Path) -> None:
 
 
 def test_live_short_window_path_on_jfk(model: object, shared_data: Path) -> None:
-    text = transcribe_short(model, read_all(shared_data / "asr/jfk.wav")[0])
+    audio = read_all(shared_data / "asr/jfk.wav")[0]
+    text, words = transcribe_short(model, audio, 100.0)
     assert wer((shared_data / "asr/jfk.txt").read_text(), text) <= 0.10
+    # word times in session time, as the offline path gives them
+    _, offline = transcribe(model, audio, 100.0)
+    assert [w.text.strip(".,") for w in words] == [w.text.strip(".,") for w in offline]
+    gaps = [abs(a.start_s - b.start_s) for a, b in zip(words, offline, strict=True)]
+    gaps += [abs(a.end_s - b.end_s) for a, b in zip(words, offline, strict=True)]
+    print(f"live vs offline word times: max {max(gaps):.2f} s, median {np.median(gaps):.2f} s")
+    assert max(gaps) <= 0.3
+    assert all(100.0 <= w.start_s <= w.end_s <= 100.0 + len(audio) / SR for w in words)
 
 
 @pytest.mark.parametrize("path", ["offline", "live"])
@@ -49,8 +58,7 @@ def test_generator_speech_wer(model: object, path: str) -> None:
     for voice, lines in ((THERAPIST_VOICE, THERAPIST_LINES), (CLIENT_VOICE, CLIENT_LINES)):
         for line in lines:
             audio = np.concatenate([pad, speak(voice, line), pad])
-            text = transcribe(model, audio)[0] if path == "offline" else \
-                transcribe_short(model, audio)
+            text = (transcribe if path == "offline" else transcribe_short)(model, audio)[0]
             errors += round(wer(line, text) * len(line.split()))
             words += len(line.split())
     print(f"{path} generator speech WER {errors / words:.3f} over {words} words")
@@ -68,7 +76,7 @@ def test_non_speech_is_never_transcribed(model: object, kind: str) -> None:
         "tone": 0.3 * np.sin(2 * np.pi * 1000 * t),
     }[kind].astype(np.float32)
     assert transcribe(model, audio) == ("", ())
-    assert transcribe_short(model, audio) == ""
+    assert transcribe_short(model, audio) == ("", ())
 
 
 def test_word_times_are_in_session_time(model: object) -> None:

@@ -203,6 +203,10 @@ def test_live_transcripts_and_language_reach_the_dashboard(short_conversation: d
         jsonschema.validate({k: v for k, v in m.items() if k != "_t"}, SCHEMAS["transcript"])
     assert len(lines) >= 5
     assert any(m["behaviour"] for m in lines if m["speaker"] == "therapist")
+    for m in lines:  # each word timed, inside its utterance, in session time
+        assert m["words"], m
+        assert all(m["start_s"] <= w["start_s"] <= w["end_s"] <= m["end_s"] + 1e-6
+                   for w in m["words"])
     last = [m for m in messages if m["type"] == "metrics"][-1]
     assert last["language"]["therapist_wpm"] > 60
     saved = json.loads((tmp_path / "session.json").read_text())

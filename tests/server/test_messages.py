@@ -61,3 +61,19 @@ def test_ping_is_accepted() -> None:
 def test_encode_turns_non_finite_numbers_into_null() -> None:
     text = encode(envelope("metrics", x=math.nan, y=[math.inf, 1.0]))
     assert json.loads(text) == {"v": 1, "type": "metrics", "x": None, "y": [None, 1.0]}
+
+
+def test_a_transcript_message_carries_its_timed_words() -> None:
+    import numpy as np
+
+    from live_attune.core.events import Transcript, Word
+    from live_attune.server.messages import transcript_message
+
+    line = Transcript("therapist", 10.0, 11.5, "How so?",
+                      (Word("How", np.float64(10.0), 10.4), Word("so?", 10.4, 11.1)),
+                      behaviour="open_question")
+    message = json.loads(encode(transcript_message(line)))
+    jsonschema.validate(message, SCHEMAS["transcript"])
+    assert message["words"] == [{"text": "How", "start_s": 10.0, "end_s": 10.4},
+                                {"text": "so?", "start_s": 10.4, "end_s": 11.1}]
+    assert message["behaviour"] == "open_question"
