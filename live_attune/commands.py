@@ -200,7 +200,11 @@ def _report(session: LiveSession) -> int:
             print(f"stored as session {session.recorder.session_id} "
                   f"(live-attune report {session.recorder.session_id})")
     if session.saved_to is not None:
-        print(f"saved {session.saved_to}")
+        elsewhere = (session.out_dir is None and session.recorder is not None
+                     and session.recorder.error)
+        print(f"saved {session.saved_to}" + (" (the store could not keep this session; "
+                                             f"live-attune report {session.saved_to})"
+                                             if elsewhere else ""))
     p95 = session.hub.send_latency.p95_ms()
     if p95 is not None:
         print(f"block arrival → dashboard message: p95 {p95:.0f} ms")

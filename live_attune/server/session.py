@@ -81,6 +81,25 @@ class _Step:
     peaks: np.ndarray
 
 
+def save_elsewhere(result: AnalysisResult, session_id: str) -> Path | None:
+    """The store could not keep the session and no --out was given: its session.json and
+    turns.csv go to the data directory's ``unsaved/ID``, or failing that (the same full
+    disk) to a new private temporary directory. None when nothing could be written."""
+    import tempfile
+
+    from live_attune.paths import data_dir
+
+    places: list[Callable[[], Path]] = [
+        lambda: data_dir() / "unsaved" / session_id,
+        lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{session_id}-"))]  # mode 0700
+    for place in places:
+        try:
+            return write_outputs(result, place())[0]
+        except (LiveAttuneError, OSError):
+            continue
+    return None
+
+
 class LiveSession:
     def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
                  config: PipelineConfig | None = None, out_dir: Path | None = None,
@@ -296,6 +315,8 @@ class LiveSession:
             self.recorder.close(session_dict(result))
         if self.out_dir is not None:
             self.saved_to, _ = write_outputs(result, self.out_dir)
+        elif self.recorder is not None and self.recorder.error:
+            self.saved_to = save_elsewhere(result, self.recorder.session_id)
 
     def _result(self, metrics: SessionMetrics) -> AnalysisResult:
         info = AudioInfo(self.source.description, self.layout.input_channels, 16_000,

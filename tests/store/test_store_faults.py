@@ -50,3 +50,24 @@ def test_a_full_disk_is_a_warning_not_a_crash(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "warning: session store not writable" in proc.stderr
     assert "talk T" in proc.stdout  # the session's measures were still reported
+
+
+def test_without_out_an_unusable_store_still_leaves_the_session_on_disk(
+        conversation: dict[str, Path], tmp_path: Path) -> None:
+    """No --out and no store: the result goes to the data directory's unsaved/ID."""
+    from live_attune.paths import data_dir
+
+    store = tmp_path / "sessions.sqlite"
+    store.mkdir()
+    recorder = SessionRecorder(store, NewSession(
+        kind="live", source="test", mode="channels", speakers=("therapist", "client"),
+        config=config_dict(PipelineConfig())))
+    running = start(conversation["stereo"], None, speed=8.0,  # type: ignore[arg-type]
+                    recorder=recorder)
+    asyncio.run(collect(running.ws))
+    session = running.wait()
+    expected = data_dir() / "unsaved" / recorder.session_id / "session.json"
+    assert session.saved_to == expected
+    live = json.loads(expected.read_text())
+    offline = session_dict(analyze_file(conversation["stereo"], prosody=False))
+    assert live["segments"] == offline["segments"] and live["metrics"] == offline["metrics"]
