@@ -155,9 +155,14 @@ def block_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def speech_at_frames(speech: np.ndarray, first: int, n: int) -> np.ndarray:
-    """The VAD's 32 ms flags read at ``n`` 10 ms frames from frame ``first``."""
-    return np.interp((first + np.arange(n)) * 0.01, np.arange(len(speech)) * FRAME_S,
-                     speech.astype(float)) > 0.5
+    """The VAD's 32 ms flags read at ``n`` 10 ms frames from frame ``first`` (only the
+    flags around those frames are read: live, ``speech`` grows all session)."""
+    t = (first + np.arange(n)) * 0.01
+    if n == 0 or len(speech) == 0:
+        return np.zeros(n, bool)
+    lo = max(0, int(t[0] / FRAME_S) - 1)
+    hi = min(len(speech), int(t[-1] / FRAME_S) + 2)
+    return np.interp(t, np.arange(lo, hi) * FRAME_S, speech[lo:hi].astype(float)) > 0.5
 
 
 def describe_window(mf: np.ndarray, f0: np.ndarray, mel: np.ndarray, on: np.ndarray

@@ -172,7 +172,8 @@ class SingleMicPipeline:
         self.engine = ConversationEngine(roles, sample_rate=SAMPLE_RATE,
                                          config=self.config.metrics)  # type: ignore[attr-defined]
         self._vad = SileroVad(self.config.vad)  # type: ignore[attr-defined]
-        self._speech: list[bool] = []
+        self._flags = np.zeros(4096, bool)  # the VAD's flags so far: _flags[:_n]
+        self._n = 0
         self._emitted = 0  # frames handed to the engine
         self._rest = np.zeros(0, np.float32)
         self.frames = 0
@@ -181,14 +182,14 @@ class SingleMicPipeline:
 
     def process(self, block: np.ndarray) -> list[Event]:
         audio = block[0]
-        self._speech.extend(bool(f) for f in self._vad.flags(audio))
+        self._add_flags(self._vad.flags(audio))
         joined = np.concatenate([self._rest, audio])
         k = len(joined) // WINDOW
         if k:
             level = power_db(window_power(joined[None, : k * WINDOW])[:, -1])
             self.last_levels_db = np.repeat(level, len(self.engine.speakers))
         self._rest = joined[k * WINDOW:]
-        speech = np.asarray(self._speech, bool)
+        speech = self._flags[: self._n]  # a view: nothing copied per block
         self.attributor.feed(audio, speech)
         self._emit(min(len(speech), int(self.attributor.decided_until_s() / FRAME_S)))
         return self.engine.events_received()
@@ -198,11 +199,11 @@ class SingleMicPipeline:
 
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the live engine, then replace it by the revised decisions' replay."""
-        self._speech.extend(bool(f) for f in self._vad.flush())
-        self._emit(len(self._speech))
+        self._add_flags(self._vad.flush())
+        self._emit(self._n)
         self.engine.finish()
         live_events = self.engine.events_received()
-        speech = np.asarray(self._speech, bool)
+        speech = self._flags[: self._n].copy()
         labels, second, confidence = self.attributor.revised(speech)
         roles = self.engine.speakers
         self.attribution = attributed_spans(labels, confidence, roles)
@@ -211,12 +212,21 @@ class SingleMicPipeline:
                                       config=self.config.metrics)  # type: ignore[attr-defined]
         return self.engine.finish(), live_events
 
+    def _add_flags(self, flags: np.ndarray) -> None:
+        """Append VAD flags, growing the buffer by doubling (no per-block copy of all)."""
+        need = self._n + len(flags)
+        if need > len(self._flags):
+            self._flags = np.concatenate([self._flags, np.zeros(max(need, 2 * len(self._flags))
+                                                               - len(self._flags), bool)])
+        self._flags[self._n:need] = np.asarray(flags, bool)
+        self._n = need
+
     def _emit(self, upto: int) -> None:
         frames = []
         n = len(self.engine.speakers)
         for i in range(self._emitted, upto):
             flags = [False] * n
-            if self._speech[i]:
+            if self._flags[i]:
                 flags[self.attributor.label_at((i + 0.5) * FRAME_S)] = True
             frames.append(ActivityFrame(i * WINDOW, (i + 1) * WINDOW, tuple(flags)))
         self._emitted = max(self._emitted, upto)
