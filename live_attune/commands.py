@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from live_attune.analyze import AnalysisResult, SingleMicOptions, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
-from live_attune.output import write_outputs
+from live_attune.output import atomic_write, write_outputs
 from live_attune.pipeline import (
     MODE_ACTIVITY,
     Layout,
@@ -235,24 +235,23 @@ def synth_command(args: argparse.Namespace) -> int:
 
 def label_command(args: argparse.Namespace) -> int:
     import csv
+    import io
 
     from live_attune.core.language import default_model
     from live_attune.errors import OutputError
 
     rows, fields = _read_utterance_rows(args.input)
     model = default_model()
-    tmp = args.output.with_name(f".{args.output.name}.part")
-    try:  # written beside the target, then renamed: never a half-written OUT.csv
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=[*fields, "behaviour", "reflection"])
-            writer.writeheader()
-            for row in rows:
-                label = model.label(row["text"] or "") if row["speaker"] == "therapist" else None
-                writer.writerow(row | {"behaviour": label.behaviour if label else "",
-                                       "reflection": (label.reflection or "") if label else ""})
-        tmp.replace(args.output)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*fields, "behaviour", "reflection"])
+    writer.writeheader()
+    for row in rows:
+        label = model.label(row["text"] or "") if row["speaker"] == "therapist" else None
+        writer.writerow(row | {"behaviour": label.behaviour if label else "",
+                               "reflection": (label.reflection or "") if label else ""})
+    try:
+        atomic_write(args.output, out.getvalue())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
     print(f"labelled {sum(1 for r in rows if r['speaker'] == 'therapist')} therapist "
           f"utterances of {len(rows)} rows → {args.output}")

@@ -117,7 +117,7 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> tuple[Path, Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         session_path, turns_path = out_dir / "session.json", out_dir / "turns.csv"
-        _atomic_write(session_path, json.dumps(session_dict(result), indent=1) + "\n")
+        atomic_write(session_path, json.dumps(session_dict(result), indent=1) + "\n")
         with turns_path.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["speaker", "start_s", "end_s", "duration_s", "speech_s",
@@ -131,7 +131,12 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> tuple[Path, Path]:
     return session_path, turns_path
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path``, then rename: the file is whole or not there."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
