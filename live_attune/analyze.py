@@ -153,7 +153,7 @@ def attribute_by_voice(result: AnalysisResult, options: SingleMicOptions, *,
     pros = _prosody_of(audio, roles, engine) if prosody else None
     spans = tuple(attributed_spans(att.labels, att.confidence, att.roles))
     if options.swap_roles:
-        spans = tuple(replace(sp, speaker=_swapped((sp.speaker,))[0]) for sp in spans)
+        spans = tuple(replace(sp, speaker=swap_role(sp.speaker)) for sp in spans)
     return replace(result, layout=layout, metrics=metrics, history=engine.history,
                    notes=tuple(notes), prosody=pros, attribution=spans)
 
@@ -165,10 +165,13 @@ def _speech_mask(segments: list[Segment], frames: int) -> np.ndarray:
     return mask
 
 
+def swap_role(role: str) -> str:
+    """Therapist ↔ client (the two most likely to be confused); other roles stay."""
+    return {"therapist": "client", "client": "therapist"}.get(role, role)
+
+
 def _swapped(roles: tuple[str, ...]) -> tuple[str, ...]:
-    """Therapist ↔ client (the two most likely to be confused)."""
-    swap = {"therapist": "client", "client": "therapist"}
-    return tuple(swap.get(r, r) for r in roles)
+    return tuple(swap_role(r) for r in roles)
 
 
 def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], engine: ConversationEngine

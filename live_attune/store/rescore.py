@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from live_attune.analyze import AnalysisResult
+from live_attune.analyze import AnalysisResult, swap_role
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import Segment
 from live_attune.core.conversation import replay_segments
@@ -16,19 +16,17 @@ from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.core.language import default_model
 from live_attune.output import session_dict
 from live_attune.pipeline import Layout
+from live_attune.speakers.single import FRAME_S
 from live_attune.store.recover import pipeline_config
-
-SWAP = {"therapist": "client", "client": "therapist"}
-FRAME = 512 / 16_000
 
 
 def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     """session.json with therapist and client swapped and every measure recomputed."""
-    speakers = tuple(SWAP.get(s, s) for s in data["speakers"])
+    speakers = tuple(swap_role(s) for s in data["speakers"])
     config = pipeline_config(data["config"])
-    segments = [Segment(SWAP.get(s["speaker"], s["speaker"]), s["start_s"], s["end_s"])
+    segments = [Segment(swap_role(s["speaker"]), s["start_s"], s["end_s"])
                 for s in data["segments"]]
-    end_s = data["metrics"].get("at_s") or math.floor(data["duration_s"] / FRAME) * FRAME
+    end_s = data["metrics"].get("at_s") or math.floor(data["duration_s"] / FRAME_S) * FRAME_S
     engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=16_000,
                              config=config.metrics)
     source = data["source"]
@@ -42,13 +40,13 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
         missing_audio=tuple(MissingAudio(**m) for m in data.get("missing_audio", [])))
     out = session_dict(result)
     out["prosody"] = _prosody(data.get("prosody"))
-    out["attribution"] = [a | {"speaker": SWAP.get(a["speaker"], a["speaker"])}
+    out["attribution"] = [a | {"speaker": swap_role(a["speaker"])}
                           for a in data.get("attribution", [])]
     return out
 
 
 def _transcript(t: dict[str, Any]) -> Transcript:
-    speaker = SWAP.get(t["speaker"], t["speaker"])
+    speaker = swap_role(t["speaker"])
     label = default_model().label(t["text"]) if speaker == "therapist" else None
     return Transcript(speaker, t["start_s"], t["end_s"], t["text"],
                       tuple(Word(**w) for w in t.get("words", ())),
@@ -61,9 +59,9 @@ def _prosody(p: dict[str, Any] | None) -> dict[str, Any] | None:
     pairs = {"therapist_after_client": "client_after_therapist",
              "client_after_therapist": "therapist_after_client"}
     return p | {
-        "turns": [t | {"speaker": SWAP.get(t["speaker"], t["speaker"])} for t in p["turns"]],
-        "speakers": {SWAP.get(k, k): v for k, v in p["speakers"].items()},
-        "baseline": {SWAP.get(k, k): v for k, v in p.get("baseline", {}).items()},
+        "turns": [t | {"speaker": swap_role(t["speaker"])} for t in p["turns"]],
+        "speakers": {swap_role(k): v for k, v in p["speakers"].items()},
+        "baseline": {swap_role(k): v for k, v in p.get("baseline", {}).items()},
         "entrainment": p["entrainment"] | {"pairs": {
             pairs.get(k, k): v for k, v in p["entrainment"]["pairs"].items()}},
     }
