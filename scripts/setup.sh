@@ -10,6 +10,8 @@ packages=(libportaudio2 libasound2-plugins alsa-utils espeak-ng sox chromium fon
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
+  # the privacy tests watch every syscall of the real commands (tests/test_no_network.py)
+  packages+=(strace)
   # the dashboard and report tests drive Debian's Chromium (installed above: PDF reports)
 fi
 

@@ -55,6 +55,9 @@ def silero_model_path() -> Path:
 def _session(path: str) -> object:
     import onnxruntime
 
+    # The package set ORT_DISABLE_TELEMETRY=1 before this import (live_attune/_runtime.py);
+    # this second line only matters if someone imported onnxruntime before live_attune.
+    onnxruntime.disable_telemetry_events()
     opts = onnxruntime.SessionOptions()
     opts.inter_op_num_threads = 1
     opts.intra_op_num_threads = 1

@@ -1,0 +1,48 @@
+"""What third-party runtimes may do on this machine: nothing that leaves it.
+
+onnxruntime (behind the Silero VAD) ships Microsoft's 1DS telemetry on Linux: unless
+``ORT_DISABLE_TELEMETRY=1`` is set *before ONNX Runtime initialises*, it creates a persistent
+device id and an event queue under ``~/.cache/Microsoft/DeveloperTools/.onnxruntime/`` and
+looks up ``mobile.events.data.microsoft.com`` about 9.5 s after a model loads (measured here
+with strace; the wheel's own ``onnxruntime/Privacy.md``, "Disabling Telemetry"). The
+variable is forced, not defaulted: a user's ``ORT_DISABLE_TELEMETRY=0`` must not switch it
+back on for clinical audio. ``disable_telemetry_events()`` alone comes too late (a first
+event may already be queued), so it is only a second line (``audio/vad.py``).
+
+matplotlib (report charts) and numba (librosa's pitch and onset code) write caches into the
+home directory; they go to the data directory's ``cache/`` instead, so that nothing is
+written outside the data directory, ``--out`` and the temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+ORT_TELEMETRY_DIR = Path(".cache") / "Microsoft" / "DeveloperTools" / ".onnxruntime"
+FORCED = {"ORT_DISABLE_TELEMETRY": "1"}
+
+
+def quiet_third_party_runtimes() -> None:
+    """Switch off onnxruntime's telemetry and keep runtime caches in the data directory."""
+    os.environ.update(FORCED)
+    cache = _cache_dir()
+    os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache / "numba"))
+
+
+def _cache_dir() -> Path:
+    from live_attune.paths import data_dir
+
+    return data_dir() / "cache"
+
+
+def remove_old_onnxruntime_telemetry(home: Path | None = None) -> Path | None:
+    """Delete the device id and queued events an earlier run left (before telemetry was
+    switched off); only that one folder. Returns the folder if it removed it."""
+    folder = (home or Path.home()) / ORT_TELEMETRY_DIR
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    return None if folder.exists() else folder
