@@ -26,8 +26,12 @@ from calibration.measure import (
 )
 from calibration.profile import Profile, dumps
 from live_attune.audio.vad import WINDOW
-from live_attune.errors import OutputError
+from live_attune.errors import AudioInputError, OutputError
 from live_attune.speakers.channels import SHARED, ChannelMap
+
+
+class CalibrationError(AudioInputError):
+    """The recording does not allow a decision (exit 3): nothing is saved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,10 @@ def calibrate(audio: np.ndarray, *, device: str | int | None, enrol: bool,
     flags = vad_flags(audio)
     m = measure(audio, flags)
     roles = (SHARED,) if len(audio) == 1 else m.roles
+    _check_roles_found(roles)
     vp = _enrol(audio, flags, m, roles) if enrol else None
     profile = Profile(
-        channels=ChannelMap(roles=roles if any(r != "ignore" for r in roles)
-                            else ("therapist", *["ignore"] * (len(roles) - 1))),
+        channels=ChannelMap(roles=roles),
         device=device, crosstalk_margin_db=suggested_margin_db(m),
         noise_floor_dbfs=_all(c.noise_floor_dbfs for c in m.channels),
         speech_dbfs=_all(c.speech_dbfs for c in m.channels),
@@ -75,6 +79,19 @@ def calibrate(audio: np.ndarray, *, device: str | int | None, enrol: bool,
         voice=voice_path if vp is not None else None,
         calibrated=time.strftime("%Y-%m-%dT%H:%M:%S"))
     return Calibration(m, profile, vp, tuple(report(m, roles, vp)))
+
+
+def _check_roles_found(roles: tuple[str, ...]) -> None:
+    """Two or more microphones need a therapist's and a client's channel. A profile that
+    guessed (say ``["therapist", "ignore"]``) would show the therapist at 100 % of the talk
+    with no warning, so nothing is saved: the user is told what to do instead."""
+    if roles == (SHARED,) or ("therapist" in roles and "client" in roles):
+        return
+    raise CalibrationError(
+        "could not tell which channel is whose, so no profile was saved: have the therapist, "
+        "then the client, speak in turn for the whole step, each close to their own "
+        "microphone, and run calibrate again (or write channels = [\"therapist\", "
+        "\"client\"] into a profile by hand)")
 
 
 def _all(values: object) -> tuple[float, ...] | None:
@@ -115,9 +132,6 @@ def report(m: Measurement, roles: tuple[str, ...], vp: voice.VoicePrint | None) 
                 if (warn := bleed_verdict(bleed)) is not None:
                     lines.append(f"  {warn}")
     if len(m.channels) > 1:
-        if "therapist" not in roles or "client" not in roles:
-            lines.append("could not tell which channel is whose: each person should speak "
-                         "in turn, therapist first; check the profile's channels")
         lines.append(f"suggested crosstalk margin: {suggested_margin_db(m):.1f} dB")
     if vp is not None:
         issues = f" ({'; '.join(vp.issues)})" if vp.issues else ""

@@ -82,6 +82,13 @@ def parse(raw: dict[str, Any], source: str) -> Profile:
         cmap = ChannelMap(roles=tuple(roles))
     except UsageError as exc:
         raise ProfileError(f"{source}: field 'channels': {exc}") from None
+    if len(roles) > 1 and not {"therapist", "client"} <= set(roles):
+        # A map without both roles measures nobody's listening: the therapist would be
+        # shown at 100 % of the talk. One microphone is ["shared"].
+        raise ProfileError(f"{source}: field 'channels' {roles} names no "
+                           f"{'therapist' if 'therapist' not in roles else 'client'}; "
+                           "a profile of two or more channels needs both (run calibrate "
+                           "again, or fix the field by hand)")
     n = len(roles)
     return Profile(channels=cmap, device=_device(raw.get("device"), source),
                    crosstalk_margin_db=_margin(raw.get("crosstalk_margin_db", 6.0), source),

@@ -122,3 +122,21 @@ def test_a_missing_device_lists_the_devices(tmp_path: Path) -> None:
     proc = run("--device", "no-such-mic", "--no-prompt", home=home)
     assert proc.returncode == 4
     assert "no input device 'no-such-mic'; available: 0: default" in proc.stderr
+
+
+def test_a_calibration_that_cannot_tell_the_channels_apart_saves_nothing(tmp_path: Path
+                                                                        ) -> None:
+    """Only the therapist's microphone carries speech (the client's is unplugged: room
+    noise only). Before: a profile ["therapist", "ignore"] was written and exit 0."""
+    audio = protocol_recording(floors=(-50.0, -56.0), bleeds=(-12.0, -16.0))
+    rng = np.random.default_rng(7)
+    audio[1] = (rng.standard_normal(audio.shape[1]) * 10 ** (-56 / 20)).astype(np.float32)
+    write_wav(tmp_path / "one_sided.wav", audio)
+    out = tmp_path / "profile.toml"
+    proc = run("--from-file", tmp_path / "one_sided.wav", "--out", out)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "could not tell which channel is whose" in lines[0]
+    assert "no profile was saved" in lines[0] and "calibrate again" in lines[0]
+    assert not out.exists() and list(tmp_path.glob("*.toml")) == []

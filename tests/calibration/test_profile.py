@@ -54,6 +54,9 @@ def test_round_trip_of_every_calibration_field(tmp_path: Path) -> None:
      "field 'snr_db'"),
     ('version = 1\nchannels = ["therapist"]\nvoice = 3\n', "field 'voice'"),
     ('version = 1\nchannels = ["shared", "client"]\n', "stands alone"),
+    # what a calibration that could not decide used to save (issue 14): refused
+    ('version = 1\nchannels = ["therapist", "ignore"]\n', "names no client"),
+    ('version = 1\nchannels = ["ignore", "client", "client_2"]\n', "names no therapist"),
 ])
 def test_bad_profiles_name_the_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "p.toml"
@@ -92,3 +95,25 @@ def test_a_bad_profile_is_one_line_and_exit_2(conversation: dict[str, Path],
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "field 'version' is 0" in lines[0]
+
+
+def test_a_profile_without_a_client_is_refused_by_analyze(conversation: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    """Before: the therapist at 100 % of the talk, exit 0, no warning."""
+    profile = tmp_path / "guess.toml"
+    profile.write_text('version = 1\nchannels = ["therapist", "ignore"]\n')
+    proc = subprocess.run([sys.executable, "-m", "live_attune.cli", "analyze",
+                           str(conversation["stereo"]), "--out", str(tmp_path / "o"),
+                           "--profile", str(profile), "--no-transcribe", "--no-store"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "names no client" in lines[0] and "calibrate" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_one_shared_microphone_and_a_family_map_stay_valid(tmp_path: Path) -> None:
+    for roles in (["shared"], ["therapist", "client", "client_2"], ["client", "therapist"]):
+        path = tmp_path / "p.toml"
+        path.write_text(f"version = 1\nchannels = {json.dumps(roles)}\n")
+        assert load(path).channels.roles == tuple(roles)
