@@ -72,6 +72,18 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
     der = DiarizationErrorRate(collar=0.25)(ref, hyp, uem=ref.get_timeline().extent())
     assert der <= 0.15
     assert session.pipeline.engine.history.segments  # the revised engine replaced the live one
+    # one microphone: marked in session.json, on the dashboard and in the report (issue 14)
+    marks = {"talk_share": "estimated", "interruptions": "not reliable on one microphone",
+             "backchannels": "not reliable on one microphone"}
+    assert saved["reliability"] == marks
+    assert json.loads(session.snapshot())["session"]["reliability"] == marks
+    from live_attune.report import build_html
+
+    page = build_html(saved)
+    assert page.count('<tr class="unreliable"><th>Interruptions') == 2
+    assert '<tr class="unreliable"><th>Backchannels' in page
+    assert '<tr class="unreliable"><th>Talk share (of talk time)' in page
+    assert page.count("not reliable on one microphone") >= 4
 
 
 def test_live_windows_are_described_as_offline_with_each_frame_computed_once(
