@@ -214,6 +214,8 @@ function renderGlance() {
 
 function renderTranscript() {
   $("transcript").hidden = !settings.showTranscript;
+  // The server says when it sends no words (--lan: plain HTTP on a shared network).
+  $("transcript-withheld").hidden = !(state.session && state.session.words === false);
   if (!settings.showTranscript) return;
   $("transcript-lines").replaceChildren(...state.transcript.slice(-30).map((t) => {
     const li = document.createElement("li");

@@ -11,7 +11,7 @@ import socket
 import sys
 import webbrowser
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class ServeOptions:
     extra_roots: tuple[tuple[str, Path], ...] = ()
     store: Path | None = None  # the session store the report view reads
     page: str = ""  # which page the printed URL opens ("" = the live view)
+    lan_address: str | None = None  # with --lan; None: this machine's, found at start
 
 
 async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *,
@@ -52,7 +53,9 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    prosody: bool = False, check: ProfileCheck | None = None,
                    single_mic: dict[str, Any] | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
-    session = LiveSession(source, layout, Hub(), config=config, out_dir=out_dir, asr=asr,
+    # --lan is plain HTTP: the transcript never goes over it (hub.py).
+    hub = Hub(words=not options.lan)
+    session = LiveSession(source, layout, hub, config=config, out_dir=out_dir, asr=asr,
                           recorder=recorder, prosody=prosody, check=check,
                           single_mic=single_mic)
 
@@ -118,30 +121,64 @@ async def serve_calibration(options: ServeOptions, run: Callable[[Callable[[dict
 async def _server(handler: Callable[[ServerConnection], Awaitable[None]],
                   options: ServeOptions, ready: asyncio.Future[str] | None
                   ) -> AsyncIterator[None]:
+    """Listen on 127.0.0.1 (with --lan also on the LAN address, the same port) and serve.
+
+    The sockets are bound first so that the port, and with it every Host name the server
+    answers to, is known before the first request (``Access``: the DNS-rebinding guard).
+    """
     token = secrets.token_urlsafe(16) if options.lan else None
-    access = Access(root=options.root or dashboard_dir(), token=token,
-                    extra_roots=options.extra_roots, store=options.store)
-    host = "0.0.0.0" if options.lan else options.host
-    try:
-        server_cm = await serve(handler, host, options.port, max_size=MAX_MESSAGE_BYTES,
-                                process_request=functools.partial(process_request, access),
-                                ping_interval=20, ping_timeout=20)
-    except OSError as exc:
-        raise UsageError(f"cannot serve the dashboard on {host}:{options.port} "
-                         f"({exc.strerror}); choose another --port") from None
-    async with server_cm as server:
-        port = server.sockets[0].getsockname()[1]
-        url = _url(options, port, token)
+    addresses = _addresses(options)
+    sockets = _bind(addresses, options.port)
+    port = int(sockets[0].getsockname()[1])
+    access = Access(root=options.root or dashboard_dir(), addresses=addresses, port=port,
+                    token=token, words=not options.lan, extra_roots=options.extra_roots,
+                    store=options.store)
+    async with AsyncExitStack() as stack:
+        for sock in sockets:
+            await stack.enter_async_context(serve(
+                handler, sock=sock, max_size=MAX_MESSAGE_BYTES, ping_interval=20,
+                ping_timeout=20, process_request=functools.partial(process_request, access)))
+        url = _url(options, addresses[0], port, token)
         _announce(url, options)
         if ready is not None:
             ready.set_result(url)
         yield
 
 
-def _url(options: ServeOptions, port: int, token: str | None) -> str:
-    if token is None:
-        return f"http://{options.host}:{port}/{options.page}"
-    return f"http://{_lan_address()}:{port}/{options.page}?token={token}"
+def _addresses(options: ServeOptions) -> tuple[str, ...]:
+    """Where to listen: ``options.host``; with --lan first the LAN address (the printed
+    URL's), never every interface."""
+    if not options.lan:
+        return (options.host,)
+    lan = options.lan_address or _lan_address()
+    return (lan,) if lan == options.host else (lan, options.host)
+
+
+def _bind(addresses: tuple[str, ...], port: int) -> list[socket.socket]:
+    """One bound socket per address, all on one port (the first one's when ``port`` is 0);
+    asyncio starts listening on them."""
+    sockets: list[socket.socket] = []
+    address = addresses[0]
+    try:
+        for address in addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address, port))
+            port = sock.getsockname()[1]
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise UsageError(f"cannot serve the dashboard on {address}:{port} "
+                         f"({exc.strerror}); choose another --port") from None
+    return sockets
+
+
+def _url(options: ServeOptions, address: str, port: int, token: str | None) -> str:
+    host = f"[{address}]" if ":" in address else address
+    query = "" if token is None else f"?token={token}"
+    return f"http://{host}:{port}/{options.page}{query}"
 
 
 def _announce(url: str, options: ServeOptions) -> None:
@@ -151,6 +188,8 @@ def _announce(url: str, options: ServeOptions) -> None:
 
         print("Scan to open it on a tablet on this network:")
         segno.make(url, error="m").terminal(compact=True, out=sys.stdout)
+        print("Over the network (plain HTTP) dashboards get the measures only: the transcript "
+              "is not sent; it is in the session's report on this machine.", flush=True)
     if options.open_browser:
         webbrowser.open(url)
 

@@ -1,9 +1,17 @@
-"""HTTP side of the live server: the dashboard's static files, the token and the Origin.
+"""HTTP side of the live server: the dashboard's static files, the Host, the token and the
+Origin.
 
-Binds 127.0.0.1 unless ``--lan``; with ``--lan`` every request (page, script and websocket)
-must carry ``?token=...`` (random, printed and shown as a QR code), and a websocket whose
-Origin is not this server is refused. Every page is sent with a Content-Security-Policy
-that allows nothing outside this server.
+Every request must name this server in its Host header: one of the addresses it listens on
+(``127.0.0.1:PORT``, ``localhost:PORT``, with ``--lan`` the LAN address it printed), fixed
+when it starts. Anything else is refused with 421 before anything is read: a web page whose
+domain an attacker rebinds to 127.0.0.1 (DNS rebinding) gets nothing. The Content-Security-
+Policy and the websocket Origin check come from the same fixed list, never from the request.
+
+Binds 127.0.0.1 unless ``--lan``; with ``--lan`` every request (page, script, API and
+websocket) must carry the random token: in the page's URL (``?token=...``, printed and shown
+as a QR code), or in the cookie that a page request with the right token sets (HttpOnly,
+SameSite=Strict), so the page's own assets load. ``--lan`` is plain HTTP, so it never carries
+what was said (``Access.words`` is False): see hub.py, and the API below.
 """
 
 from __future__ import annotations
@@ -11,12 +19,16 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hmac
+import ipaddress
 import json
 import logging
 import mimetypes
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
@@ -34,21 +46,58 @@ REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; bas
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".json": "application/json",
          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+TEXT = "text/plain; charset=utf-8"
+WORDS_WITHHELD = ("The transcript is not sent over the network (--lan); open the report on "
+                  "the machine that recorded the session to read it.")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Access:
-    """Who may connect: ``token`` is None on 127.0.0.1, required with --lan."""
+    """Who may connect, fixed when the server starts: the ``addresses`` it listens on at
+    ``port``; ``token`` is None on 127.0.0.1, required with --lan; ``words`` is False when no
+    transcript text may leave through the API (--lan)."""
 
     root: Path
+    addresses: tuple[str, ...]
+    port: int
     token: str | None = None
+    words: bool = True
     extra_roots: tuple[tuple[str, Path], ...] = ()  # (url prefix, folder), e.g. test fixtures
     store: Path | None = None  # the session store behind /api/sessions (the report view)
 
+    @cached_property
+    def hosts(self) -> frozenset[str]:
+        """The Host values this server answers to (lower case; a loopback address also
+        answers as ``localhost``)."""
+        hosts: set[str] = set()
+        for address in self.addresses:
+            ip = ipaddress.ip_address(address)
+            hosts.add(f"[{ip.compressed}]:{self.port}" if ip.version == 6
+                      else f"{ip}:{self.port}")
+            if ip.is_loopback:
+                hosts.add(f"localhost:{self.port}")
+        return frozenset(hosts)
 
-def csp(host: str) -> str:
+    @cached_property
+    def origins(self) -> frozenset[str]:
+        return frozenset(f"http://{h}" for h in self.hosts)
+
+    @cached_property
+    def policy(self) -> str:
+        return csp(self.hosts)
+
+    @property
+    def cookie(self) -> str:
+        """The token cookie's name: one per port, as a cookie is shared by every port of a
+        host and two servers (live and ``sessions serve``) may run side by side."""
+        return f"live_attune_{self.port}"
+
+
+def csp(hosts: Iterable[str]) -> str:
+    """Everything from this server only; websockets to its own addresses only."""
+    sockets = " ".join(f"ws://{h}" for h in sorted(hosts))
     return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' ws://{host}; base-uri 'none'; form-action 'none'; "
+            f"connect-src 'self' {sockets}; base-uri 'none'; form-action 'none'; "
             "frame-ancestors 'none'")
 
 
@@ -60,47 +109,105 @@ async def process_request(access: Access, connection: ServerConnection,
     live session meanwhile.
     """
     url = urlsplit(request.path)
-    if access.token is not None and not _token_ok(access.token, url.query):
-        log.warning("refused %s from %s: missing or wrong token", url.path,
-                    _peer(connection))
-        return _plain(connection, HTTPStatus.FORBIDDEN, "missing or wrong token\n")
+    refused = _refusal(access, connection, request, url.path, url.query)
+    if refused is not None:
+        return refused
     if url.path == WS_PATH:
-        origin = request.headers.get("Origin")
-        host = request.headers.get("Host", "")
-        if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
-            log.warning("refused a websocket from origin %r", origin)
-            return _plain(connection, HTTPStatus.FORBIDDEN, "origin not allowed\n")
         return None
-    host = request.headers.get("Host", "")
+    cookie = _set_cookie(access) if _query_token(url.query) else None
     if url.path.startswith(API_PATH):
-        return await asyncio.to_thread(_api, access, url.path[len(API_PATH):], host)
-    return _static(access, url.path, host)
+        response = await asyncio.to_thread(_api, access, url.path[len(API_PATH):])
+    else:
+        response = _static(access, url.path)
+    if cookie is not None:
+        response.headers["Set-Cookie"] = cookie
+    return response
 
 
-def _api(access: Access, path: str, host: str) -> Response:
-    """``/api/sessions`` (list), ``/api/sessions/ID`` (session.json), ``.../ID/report``."""
-    from live_attune.errors import LiveAttuneError
-    from live_attune.report import build_html
+def _refusal(access: Access, connection: ServerConnection, request: Request, path: str,
+             query: str) -> Response | None:
+    """A plain 4xx for a request that does not name this server, lacks the token, or is a
+    websocket from another origin; None when it may go on. Each refusal is one log line."""
+    hosts = request.headers.get_all("Host")
+    if len(hosts) != 1 or hosts[0].lower() not in access.hosts:
+        log.warning("refused %s from %s: Host %s is not this server", path[:100],
+                    _peer(connection), ", ".join(repr(h[:100]) for h in hosts) or "missing")
+        return connection.respond(HTTPStatus.MISDIRECTED_REQUEST, "not this server\n")
+    if access.token is not None and not _token_ok(access.token, access.cookie, request, query):
+        log.warning("refused %s from %s: missing or wrong token", path[:100],
+                    _peer(connection))
+        return connection.respond(HTTPStatus.FORBIDDEN, "missing or wrong token\n")
+    origins = request.headers.get_all("Origin")
+    if path == WS_PATH and origins and (len(origins) > 1 or origins[0] not in access.origins):
+        log.warning("refused a websocket from origin %s",
+                    ", ".join(repr(o[:100]) for o in origins))
+        return connection.respond(HTTPStatus.FORBIDDEN, "origin not allowed\n")
+    return None
+
+
+def _api(access: Access, path: str) -> Response:
+    """``/api/sessions`` (list), ``/api/sessions/ID`` (session.json), ``.../ID/report``.
+
+    Errors are generic ("no such session"): the store's path and the reason stay in this
+    server's log. Without ``access.words`` (--lan) a session comes without its transcript.
+    """
+    parts = [p for p in path.split("/") if p]
+    if (access.store is None or not parts or parts[0] != "sessions" or len(parts) > 3
+            or (len(parts) == 3 and parts[2] != "report")):
+        return _response(access, HTTPStatus.NOT_FOUND, b"not found\n", TEXT)
+    body = _read_store(access.store, parts[1] if len(parts) > 1 else None)
+    if isinstance(body, ApiError):
+        data = json.dumps({"error": body.message}).encode()
+        return _response(access, body.status, data, TYPES[".json"])
+    if len(parts) > 1 and not access.words:
+        body = _without_words(body)
+    if len(parts) == 3:
+        from live_attune.report import build_html
+
+        page = build_html(body)
+        return _response(access, HTTPStatus.OK, page.encode(), TYPES[".html"], REPORT_CSP)
+    return _response(access, HTTPStatus.OK, json.dumps(body).encode(), TYPES[".json"])
+
+
+@dataclass(frozen=True, slots=True)
+class ApiError:
+    """What the API tells a client about a failed read: never a path or a reason."""
+
+    status: HTTPStatus
+    message: str
+
+
+def _read_store(path: Path, ref: str | None) -> dict[str, Any] | ApiError:
+    """The listing (``ref`` None) or one session's session.json, or a generic error (the
+    detail goes to this server's log only)."""
+    from live_attune.errors import StoreError
     from live_attune.store import Store
 
-    parts = [p for p in path.split("/") if p]
-    if access.store is None or not parts or parts[0] != "sessions" or len(parts) > 3:
-        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", host)
+    unreadable = ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the session store cannot be read")
     try:
-        with Store(access.store) as store:
-            if len(parts) == 1:
-                body: object = {"sessions": [_listed(r) for r in store.list()]}
-            else:
-                body = store.result(store.get(parts[1]).id)
-    except LiveAttuneError as exc:
-        return _response(HTTPStatus.NOT_FOUND, json.dumps({"error": str(exc)}).encode(),
-                         TYPES[".json"], host)
-    if len(parts) == 3 and parts[2] == "report":
-        page = build_html(body)  # type: ignore[arg-type]
-        return _response(HTTPStatus.OK, page.encode(), TYPES[".html"], host, REPORT_CSP)
-    if len(parts) == 3:
-        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", host)
-    return _response(HTTPStatus.OK, json.dumps(body).encode(), TYPES[".json"], host)
+        store = Store(path)
+    except StoreError as exc:
+        log.warning("the report view cannot open the session store: %s", exc)
+        return unreadable
+    with store:
+        try:
+            rows = store.list()
+        except StoreError as exc:
+            log.warning("the report view cannot list the sessions: %s", exc)
+            return unreadable
+        if ref is None:
+            return {"sessions": [_listed(r) for r in rows]}
+        try:
+            return store.result(store.get(ref).id)
+        except StoreError as exc:
+            log.warning("the report view asked for session %r: %s", ref, exc)
+            return ApiError(HTTPStatus.NOT_FOUND, "no such session, or it has no result yet")
+
+
+def _without_words(result: dict[str, Any]) -> dict[str, Any]:
+    """session.json less what was said: the form the store keeps for --no-transcript, with
+    a note saying why (the report shows it)."""
+    return result | {"transcript": [], "notes": [*(result.get("notes") or []), WORDS_WITHHELD]}
 
 
 def _listed(row: SessionRow) -> dict[str, object]:
@@ -115,17 +222,39 @@ def _peer(connection: ServerConnection) -> str:
         return "?"
 
 
-def _token_ok(token: str, query: str) -> bool:
-    given = parse_qs(query).get("token", [""])[0]
+def _query_token(query: str) -> str:
+    return parse_qs(query).get("token", [""])[0]
+
+
+def _token_ok(token: str, cookie: str, request: Request, query: str) -> bool:
+    """The token from the URL, else from this server's cookie; compared in constant time."""
+    given = _query_token(query) or _cookie(request, cookie)
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-def _static(access: Access, path: str, host: str) -> Response:
+def _cookie(request: Request, name: str) -> str:
+    for header in request.headers.get_all("Cookie"):
+        for pair in header.split(";"):
+            key, _, value = pair.strip().partition("=")
+            if key == name:
+                return value
+    return ""
+
+
+def _set_cookie(access: Access) -> str | None:
+    """The token as a cookie, so that the page's own style, script and fetches carry it;
+    HttpOnly (no script reads it) and SameSite=Strict (no other site's page sends it)."""
+    if access.token is None:
+        return None
+    return f"{access.cookie}={access.token}; Path=/; HttpOnly; SameSite=Strict"
+
+
+def _static(access: Access, path: str) -> Response:
     file = _resolve(access, path)
     if file is None:
-        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", host)
+        return _response(access, HTTPStatus.NOT_FOUND, b"not found\n", TEXT)
     kind = TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "text/plain"
-    return _response(HTTPStatus.OK, file.read_bytes(), kind, host)
+    return _response(access, HTTPStatus.OK, file.read_bytes(), kind)
 
 
 def _resolve(access: Access, path: str) -> Path | None:
@@ -142,20 +271,16 @@ def _resolve(access: Access, path: str) -> Path | None:
     return file
 
 
-def _response(status: HTTPStatus, body: bytes, kind: str, host: str,
+def _response(access: Access, status: HTTPStatus, body: bytes, kind: str,
               policy: str | None = None) -> Response:
     headers = Headers([
         ("Date", email.utils.formatdate(usegmt=True)),
         ("Content-Type", kind),
         ("Content-Length", str(len(body))),
-        ("Content-Security-Policy", policy or csp(host)),
+        ("Content-Security-Policy", policy or access.policy),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-store"),
         ("Connection", "close"),
     ])
     return Response(status.value, status.phrase, headers, body)
-
-
-def _plain(connection: ServerConnection, status: HTTPStatus, text: str) -> Response:
-    return connection.respond(status, text)

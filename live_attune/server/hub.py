@@ -4,6 +4,11 @@ Each connected dashboard has its own outbox and sender task. Publishing never wa
 newest ``metrics`` and ``status`` replace older unsent ones (a slow dashboard just sees fewer
 updates), and events queue up to ``max_events`` (the oldest are dropped and counted). A slow
 or stalled client therefore costs the pipeline nothing but a dictionary update.
+
+A hub made with ``words=False`` (``--lan``: plain HTTP on a shared network) never sends what
+was said: messages of ``WORD_TYPES`` are not published and the snapshot goes without them,
+to every dashboard alike (a dashboard's peer address is no proof that it sits on this
+machine).
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from dataclasses import dataclass, field
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from live_attune.server.messages import MessageError, encode, envelope, parse_client_message
+from live_attune.server.messages import (
+    WORD_TYPES,
+    MessageError,
+    encode,
+    envelope,
+    parse_client_message,
+    without_words,
+)
 
 log = logging.getLogger("live_attune.server")
 COALESCED = ("metrics", "status", "calibration")  # only the newest unsent one matters
@@ -78,7 +90,8 @@ class SendLatency:
 class Hub:
     """The set of connected dashboards; ``publish`` is synchronous and never blocks."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, words: bool = True) -> None:
+        self.words = words  # False: no transcript text leaves through this hub
         self.outboxes: set[Outbox] = set()
         self.rejected_messages = 0
         self.send_latency = SendLatency()
@@ -88,6 +101,8 @@ class Hub:
         return len(self.outboxes)
 
     def publish(self, kind: str, text: str, born: float | None = None) -> None:
+        if not self.words and kind in WORD_TYPES:
+            return
         out = Outgoing(kind, text, time.monotonic() if born is None else born)
         for box in self.outboxes:
             box.put(out)
@@ -95,7 +110,7 @@ class Hub:
     async def serve(self, connection: ServerConnection, snapshot: str) -> None:
         """Run one dashboard's connection: snapshot first, then its outbox; answer pings."""
         box = Outbox()
-        await connection.send(snapshot)
+        await connection.send(snapshot if self.words else without_words(snapshot))
         self.outboxes.add(box)
         sender = asyncio.create_task(self._send_loop(connection, box))
         try:

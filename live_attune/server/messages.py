@@ -5,14 +5,15 @@ Every message is a JSON object ``{"v": 1, "type": ..., ...}``. Server → dashbo
 =============  =========================================================================
 type           when, and what it carries
 =============  =========================================================================
-snapshot       once on connect: session info, the current metrics, recent events, status
+snapshot       once on connect: session info, the current metrics, recent events, status;
+               ``session.words`` is false when the server sends no transcript (--lan)
 metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown)
 floor          someone takes the floor: ``speaker``, ``at_s``, ``switch_gap_s``
 turn           a turn ended: ``speaker``, ``start_s``, ``end_s``, ``speech_s``
 interruption   ``at_s``, ``by``, ``of``, ``successful``
 backchannel    ``at_s``, ``by``, ``of``, ``duration_s``
 long_silence   ``start_s``, ``end_s``, ``before``, ``after``
-transcript     ``speaker``, ``start_s``, ``end_s``, ``text``
+transcript     ``speaker``, ``start_s``, ``end_s``, ``text`` (never with --lan)
 prosody        a turn's voice: ``speaker``, ``start_s``, ``end_s``, ``rate_syl_s``,
                ``loudness_db``, ``f0_mean_st``, and against the speaker's usual
                (baseline): ``rate_ratio``, ``loudness_delta_db`` and their labels
@@ -58,6 +59,7 @@ from live_attune.core.prosody import ProsodyCue, TurnProsody
 
 VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
+WORD_TYPES = frozenset({"transcript"})  # the messages that carry what was said
 
 Message = dict[str, Any]
 
@@ -72,6 +74,17 @@ def envelope(kind: str, **fields: Any) -> Message:
 
 def encode(message: Message) -> str:
     return json.dumps(_finite(message), separators=(",", ":"))
+
+
+def without_words(snapshot: str) -> str:
+    """A snapshot less what was said: its recent events without ``WORD_TYPES``, and
+    ``session.words`` false so that the dashboard can say the transcript is not sent."""
+    message = json.loads(snapshot)
+    recent = message.get("recent") or {}
+    events = [e for e in recent.get("events", []) if e.get("type") not in WORD_TYPES]
+    message["recent"] = {**recent, "events": events}
+    message["session"] = {**message["session"], "words": False}
+    return encode(message)
 
 
 def language_fields(lang: LanguageSummary | None) -> dict[str, Any] | None:

@@ -35,9 +35,15 @@ class Running:
         return self.result["session"]
 
 
+# With --lan the tests serve on this loopback address as if it were the LAN's: never on a
+# real network address.
+LAN_ADDRESS = "127.0.0.2"
+
+
 def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = False,
-          asr: bool = False, store: Path | None = None, prosody: bool = False,
+          asr: bool | object = False, store: Path | None = None, prosody: bool = False,
           recorder: object = None) -> Running:
+    """``asr``: True for the real worker (Whisper), or any ASR worker factory."""
     ready: dict[str, object] = {}
     got = threading.Event()
     result: dict[str, LiveSession] = {}
@@ -49,9 +55,10 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
             fut.add_done_callback(lambda f: (ready.setdefault("url", f.result()), got.set()))
             source = FileReplaySource(audio, speed=speed)
             options = ServeOptions(port=0, lan=lan, open_browser=False, store=store,
-                                   extra_roots=(("/fixtures/", FIXTURES),))
-            factory = None
-            if asr:
+                                   extra_roots=(("/fixtures/", FIXTURES),),
+                                   lan_address=LAN_ADDRESS)
+            factory = None if asr is False else asr
+            if asr is True:
                 from live_attune.asr.worker import AsrWorker
 
                 factory = AsrWorker
@@ -98,8 +105,8 @@ def start_reports(store: Path, *, lan: bool = False) -> ReportServer:
             fut: asyncio.Future[str] = loop.create_future()
             fut.add_done_callback(lambda f: (box.update(url=f.result(), loop=loop, stop=stop),
                                              got.set()))
-            await serve_reports(ServeOptions(port=0, lan=lan, open_browser=False, store=store),
-                                ready=fut, stop=stop)
+            await serve_reports(ServeOptions(port=0, lan=lan, open_browser=False, store=store,
+                                             lan_address=LAN_ADDRESS), ready=fut, stop=stop)
         asyncio.run(go())
 
     thread = threading.Thread(target=main, daemon=True)

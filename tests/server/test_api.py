@@ -51,7 +51,7 @@ def test_sessions_and_reports_are_served(short_conversation: dict[str, Path],
     assert status == 200 and headers["Content-Security-Policy"] == REPORT_CSP
     assert b"Session report" in body and b"http" not in body
     status, _, body = get(base + "api/sessions/nope")
-    assert status == 404 and "no session matching" in json.loads(body)["error"]
+    assert status == 404 and json.loads(body)["error"] == "no such session, or it has no result yet"
     for bad in ("api/sessions/x/y/z", "api/other", f"api/sessions/{sid}/nothing"):
         assert get(base + bad)[0] == 404
     server.close()

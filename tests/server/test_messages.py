@@ -16,6 +16,7 @@ from live_attune.server.messages import (
     encode,
     envelope,
     parse_client_message,
+    without_words,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "messages"
@@ -77,3 +78,17 @@ def test_a_transcript_message_carries_its_timed_words() -> None:
     assert message["words"] == [{"text": "How", "start_s": 10.0, "end_s": 10.4},
                                 {"text": "so?", "start_s": 10.4, "end_s": 11.1}]
     assert message["behaviour"] == "open_question"
+
+
+def test_a_snapshot_without_words_keeps_everything_but_the_transcript() -> None:
+    snapshot = json.loads((FIXTURES / "snapshot.json").read_text())
+    line = json.loads((FIXTURES / "transcript.json").read_text())
+    snapshot["recent"]["events"].insert(3, line)
+    stripped = json.loads(without_words(encode(snapshot)))
+    jsonschema.validate(stripped, SCHEMAS["snapshot"])
+    assert stripped["session"] == snapshot["session"] | {"words": False}
+    assert stripped["recent"]["events"] == [e for e in snapshot["recent"]["events"]
+                                            if e["type"] != "transcript"]
+    assert line["text"] not in json.dumps(stripped)
+    assert {k: stripped[k] for k in ("metrics", "status")} == \
+        {k: snapshot[k] for k in ("metrics", "status")}
