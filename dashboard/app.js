@@ -85,6 +85,7 @@ function render() {
   renderMonologue();
   renderLatency();
   renderCounts();
+  renderReliability();
   renderSilences();
   renderLanguage();
   renderVoice();
@@ -168,6 +169,23 @@ function renderCounts() {
   $("int-client").textContent = get(m && m.interruptions_by, "client");
   $("bc-therapist").textContent = get(m && m.backchannels_by, "therapist");
   $("bc-client").textContent = get(m && m.backchannels_by, "client");
+}
+
+// One microphone: core marks interruptions and backchannels "not reliable on one
+// microphone" and the talk share "estimated" (live_attune/core/quality.py: reliability);
+// the cards are dimmed and say so in core's words.
+function renderReliability() {
+  const r = (state.session && state.session.reliability) || {};
+  const mark = (card, note, word, text) => {
+    const shaky = word !== undefined && word !== "measured";
+    $(card).classList.toggle("unreliable", shaky);
+    $(note).hidden = !shaky;
+    $(note).textContent = shaky ? text(word) : "";
+  };
+  mark("interruptions-card", "int-reliability", r.interruptions, (w) => "Counts " + w + ".");
+  mark("backchannels-card", "bc-reliability", r.backchannels, (w) => "Counts " + w + ".");
+  mark("balance-card", "balance-reliability", r.talk_share,
+       (w) => "Talk share " + w + ": voices told apart on one microphone.");
 }
 
 function renderSilences() {

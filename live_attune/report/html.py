@@ -13,6 +13,7 @@ from typing import Any
 
 from live_attune import __version__
 from live_attune.core import context
+from live_attune.core.quality import MEASURED
 from live_attune.report import charts
 from live_attune.report.style import CSS
 
@@ -129,16 +130,19 @@ def _summary(p: Page) -> None:
     head = "".join(f"<th>{_e(s)}</th>" for s in speakers)
     rows = [
         _row(p, "Talk share (of talk time)", "metrics.talk_share", "pct", speakers,
-             note="client 40–60 %: even"),
-        _row(p, "Talk share (of the session)", "metrics.talk_share_of_elapsed", "pct", speakers),
+             note="client 40–60 %: even", kind="talk_share"),
+        _row(p, "Talk share (of the session)", "metrics.talk_share_of_elapsed", "pct", speakers,
+             kind="talk_share"),
         _row(p, "Talk time", "metrics.talk_time_s", "min", speakers),
         _row(p, "Longest turn", "metrics.longest_monologue_s", "s1", speakers),
-        _row(p, "Interruptions made", "metrics.interruptions_by", "int", speakers),
+        _row(p, "Interruptions made", "metrics.interruptions_by", "int", speakers,
+             kind="interruptions"),
         _row(p, "&nbsp; of which the other yielded", "metrics.successful_interruptions_by",
-             "int", speakers),
-        _row(p, "Interruptions per hour", "metrics.interruptions_per_hour_by", "num1", speakers),
+             "int", speakers, kind="interruptions"),
+        _row(p, "Interruptions per hour", "metrics.interruptions_per_hour_by", "num1", speakers,
+             kind="interruptions"),
         _row(p, "Backchannels (mm-hm)", "metrics.backchannels_by", "int", speakers,
-             note="active listening, not interrupting"),
+             note="active listening, not interrupting", kind="backchannels"),
     ]
     lang = m.get("language")
     if lang:
@@ -150,10 +154,16 @@ def _summary(p: Page) -> None:
 
 
 def _row(p: Page, label: str, key: str, fmt: str, speakers: Sequence[str],
-         note: str = "") -> str:
+         note: str = "", kind: str = "") -> str:
+    """One measure per speaker. ``kind`` names its entry in session.json's reliability
+    (core/quality.py): a measure core marks as not reliable is dimmed and says so."""
     values = lookup(p.s, key)
     cells = "".join(f"<td>{p.num(f'{key}.{s}', fmt) if s in values else '–'}</td>"
                     for s in speakers)
+    word = (p.s.get("reliability") or {}).get(kind, MEASURED) if kind else MEASURED
+    if word != MEASURED:
+        return (f"<tr class=\"unreliable\"><th>{label}</th>{cells}"
+                f"<td class=\"ctx\">{_e(word)}</td></tr>")
     return f"<tr><th>{label}</th>{cells}<td class=\"ctx\">{_e(note)}</td></tr>"
 
 
@@ -264,9 +274,13 @@ def _interruptions(p: Page) -> None:
         rows.append(f"<tr><td>{p.num(key + '.at_s', 'clock')}</td><td>{_e(i['by'])} → "
                     f"{_e(i['of'])}</td><td>{outcome}</td><td>{_context(p, i['at_s'])}</td>"
                     "</tr>")
-    p.add("<section><h2>Interruptions</h2><table class=\"events\"><thead><tr><th>time</th>"
-          "<th>who</th><th>outcome</th><th>what was said around it</th></tr></thead><tbody>"
-          + "".join(rows) + "</tbody></table></section>")
+    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
+    caveat = "" if word == MEASURED else (
+        f"<p class=\"unreliable\">These moments are {_e(word)}: listen to them before "
+        "drawing any conclusion.</p>")
+    p.add("<section><h2>Interruptions</h2>" + caveat + "<table class=\"events\"><thead><tr>"
+          "<th>time</th><th>who</th><th>outcome</th><th>what was said around it</th></tr>"
+          "</thead><tbody>" + "".join(rows) + "</tbody></table></section>")
 
 
 def _monologues(p: Page) -> None:

@@ -14,6 +14,8 @@ table.card td { font-variant-numeric: tabular-nums; }
 .quality.flagged { border-left: 4px solid var(--flag); padding-left: 12px; }
 .quality.flagged li { color: var(--flag); }
 .notes { color: var(--muted); font-size: 12px; }
+tr.unreliable td { color: var(--muted); }
+tr.unreliable td.ctx, p.unreliable { color: var(--flag); font-style: italic; }
 svg { width: 100%; height: auto; display: block; }
 footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 8px; }
 @page { size: A4; margin: 14mm; }

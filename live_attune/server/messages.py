@@ -6,7 +6,9 @@ Every message is a JSON object ``{"v": 1, "type": ..., ...}``. Server → dashbo
 type           when, and what it carries
 =============  =========================================================================
 snapshot       once on connect: session info, the current metrics, recent events, status;
-               ``session.words`` is false when the server sends no transcript (--lan)
+               ``session.words`` is false when the server sends no transcript (--lan);
+               ``session.reliability`` says, per kind of measure, "measured", "estimated"
+               or "not reliable on one microphone" (core/quality.py: reliability)
 metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown)
 floor          someone takes the floor: ``speaker``, ``at_s``, ``switch_gap_s``
 turn           a turn ended: ``speaker``, ``start_s``, ``end_s``, ``speech_s``
@@ -56,6 +58,7 @@ from live_attune.core.events import (
 from live_attune.core.language import LanguageSummary
 from live_attune.core.metrics import client_share
 from live_attune.core.prosody import ProsodyCue, TurnProsody
+from live_attune.core.quality import ESTIMATED, MEASURED, NOT_RELIABLE_ONE_MIC
 
 VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
@@ -212,6 +215,10 @@ _NSTR = {"type": ["string", "null"]}
 _BY = {"type": "object", "additionalProperties": _NNUM}
 
 
+_RELIABILITY = {"type": "object", "required": ["talk_share", "interruptions", "backchannels"],
+                "additionalProperties": {"enum": [MEASURED, ESTIMATED, NOT_RELIABLE_ONE_MIC]}}
+
+
 def _schema(kind: str, props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": ["v", "type", *props],
             "properties": {"v": {"const": VERSION}, "type": {"const": kind}, **props}}
@@ -262,7 +269,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                            "properties": {"session_id": _NSTR,
                                                           "error": _NSTR}}}),
     "snapshot": _schema("snapshot", {"session": {"type": "object",
-                                                 "required": ["speakers", "mode", "source"]},
+                                                 "required": ["speakers", "mode", "source",
+                                                              "reliability"],
+                                                 "properties": {"reliability": _RELIABILITY}},
                                      "metrics": {"type": ["object", "null"]},
                                      "recent": {"type": "object"},
                                      "status": {"type": ["object", "null"]}}),

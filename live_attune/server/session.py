@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,10 +26,11 @@ from live_attune.core import SessionMetrics
 from live_attune.core.events import Event, MissingAudio, Segment, Transcript
 from live_attune.core.language import LanguageSummary, summarize
 from live_attune.core.prosody import ProsodyCue, TurnProsody
+from live_attune.core.quality import reliability
 from live_attune.core.utterances import UtteranceBuilder
 from live_attune.errors import LiveAttuneError
 from live_attune.output import session_dict, write_outputs
-from live_attune.pipeline import Layout, PipelineConfig, make_pipeline
+from live_attune.pipeline import MODE_SINGLE, Layout, PipelineConfig, make_pipeline
 from live_attune.prosody import ProsodyResult, with_transcript
 from live_attune.prosody.worker import ProsodyWorker
 from live_attune.server.hub import Hub
@@ -138,7 +139,9 @@ class LiveSession:
 
     def snapshot(self) -> str:
         session = {"speakers": list(self.layout.speakers), "mode": self.layout.mode,
-                   "source": self.source.description}
+                   "source": self.source.description,
+                   "reliability": asdict(reliability(
+                       voices_from_one_microphone=self.layout.mode == MODE_SINGLE))}
         return encode(envelope("snapshot", session=session, metrics=self._metrics,
                                recent={"events": list(self._recent)}, status=self._status))
 
