@@ -185,7 +185,7 @@ def _read_store(path: Path, ref: str | None) -> dict[str, Any] | ApiError:
 
     unreadable = ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the session store cannot be read")
     try:
-        store = Store(path)
+        store = Store(path, read_only=True)  # the report view only reads
     except StoreError as exc:
         log.warning("the report view cannot open the session store: %s", exc)
         return unreadable
