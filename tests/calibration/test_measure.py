@@ -50,11 +50,13 @@ def protocol_recording(*, floors: tuple[float, float], bleeds: tuple[float, floa
                                                  ((-60.0, -45.0), (-20.0, -9.0))])
 def test_known_levels_and_bleed(floors: tuple[float, float], bleeds: tuple[float, float]
                                 ) -> None:
+    """README: noise floor within 0.1 dB, crosstalk within 0.1 dB (a dry leak), speech level
+    within 1 dB. Measured (noise seeds 0-2): 0.07, 0.07 and 0.83 dB at most."""
     m = measure(protocol_recording(floors=floors, bleeds=bleeds))
     for ch, floor in zip(m.channels, floors, strict=True):
-        assert ch.noise_floor_dbfs == pytest.approx(floor, abs=1.0)
-    assert m.bleed_db[0][1] == pytest.approx(bleeds[0], abs=2.0)
-    assert m.bleed_db[1][0] == pytest.approx(bleeds[1], abs=2.0)
+        assert ch.noise_floor_dbfs == pytest.approx(floor, abs=0.1)
+    assert m.bleed_db[0][1] == pytest.approx(bleeds[0], abs=0.1)
+    assert m.bleed_db[1][0] == pytest.approx(bleeds[1], abs=0.1)
     assert m.channels[0].speech_dbfs == pytest.approx(-24.0, abs=1.0)
     assert m.channels[1].speech_dbfs == pytest.approx(-27.0, abs=1.0)
     assert m.roles == ("therapist", "client")
@@ -73,10 +75,12 @@ def test_generator_stereo_files_in_both_orders(seed: int, bleed_db: float) -> No
         m = measure(audio)
         assert m.roles == roles
         for ch in m.channels:  # MixConfig: speech at -22 dBFS, noise 20 dB under it
-            assert ch.noise_floor_dbfs == pytest.approx(-42.0, abs=1.0)
-            assert ch.snr_db == pytest.approx(20.0, abs=2.0)
-        assert m.bleed_db[0][1] == pytest.approx(bleed_db, abs=2.0)
-        assert m.bleed_db[1][0] == pytest.approx(bleed_db, abs=2.0)
+            assert ch.noise_floor_dbfs == pytest.approx(-42.0, abs=0.1)  # measured ≤ 0.06
+            # the channel also holds the other voice's leak and the room: measured ≤ 1.14
+            assert ch.snr_db == pytest.approx(20.0, abs=1.5)
+        # the leak is the reverberant voice (README: within 0.6 dB; measured ≤ 0.49)
+        assert m.bleed_db[0][1] == pytest.approx(bleed_db, abs=0.6)
+        assert m.bleed_db[1][0] == pytest.approx(bleed_db, abs=0.6)
 
 
 def test_verdicts_are_plain_language() -> None:
@@ -99,10 +103,10 @@ def test_clipping_is_detected() -> None:
 def test_margin_suggestion_and_profile() -> None:
     audio = protocol_recording(floors=(-50.0, -55.0), bleeds=(-16.0, -16.0))
     cal = calibrate(audio, device="USB mic", enrol=False, voice_path=None)
-    assert suggested_margin_db(cal.measurement) == pytest.approx(8.0, abs=1.0)
+    assert suggested_margin_db(cal.measurement) == 8.0  # -(-16 dB) - 8 dB of headroom
     p = cal.profile
     assert p.channels.roles == ("therapist", "client") and p.device == "USB mic"
-    assert p.noise_floor_dbfs == pytest.approx((-50.0, -55.0), abs=1.0)
+    assert p.noise_floor_dbfs == pytest.approx((-50.0, -55.0), abs=0.1)
     assert p.bleed_db is not None and p.bleed_db[0][0] == 0.0
     assert any("crosstalk" in line for line in cal.lines)
 
@@ -111,4 +115,4 @@ def test_one_microphone_is_shared() -> None:
     audio = protocol_recording(floors=(-50.0, -50.0), bleeds=(-14.0, -14.0))[:1]
     cal = calibrate(audio, device=None, enrol=False, voice_path=None)
     assert cal.profile.channels.roles == ("shared",)
-    assert cal.profile.noise_floor_dbfs == pytest.approx((-50.0,), abs=1.0)
+    assert cal.profile.noise_floor_dbfs == pytest.approx((-50.0,), abs=0.1)

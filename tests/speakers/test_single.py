@@ -36,8 +36,10 @@ def test_der_and_talk_share_without_a_profile(mixes: dict) -> None:  # type: ign
         d, share = der(ref, att), share_error_pp(ref, att)
         print(f"seed {seed}: DER {100 * d:.1f} %, therapist share error {share:.2f} pp")
         assert att.roles == ("therapist", "client")  # the first to speak: the therapist
-        assert d <= 0.15
-        assert share <= 3.0
+        # README: DER 3.6–5.5 %, talk-share error ≤ 1.7 pp (measured 3.6/5.4/5.5 %,
+        # 0.60/1.04/0.08 pp)
+        assert d <= 0.06
+        assert share <= 1.7
 
 
 def test_der_with_a_voice_print_finds_the_therapist_whoever_speaks_first(
@@ -55,7 +57,7 @@ def test_der_with_a_voice_print_finds_the_therapist_whoever_speaks_first(
         att = attribute(audio[cut:], flags[cut // 512:], voice_mean=vp.mean,
                         voice_cov=vp.cov)
         assert att.roles[int(att.labels[att.labels >= 0][0])] == "client"
-        assert der(moved, att) <= 0.10
+        assert der(moved, att) <= 0.07  # measured 3.8/5.9/6.3 %
 
 
 def test_overlap_is_detected_and_measured(mixes: dict) -> None:  # type: ignore[type-arg]
@@ -73,7 +75,7 @@ def test_overlap_is_detected_and_measured(mixes: dict) -> None:  # type: ignore[
     precision, recall = tp / det, tp / true
     print(f"overlap (two at once): precision {precision:.2f}, recall {recall:.2f} over "
           f"{true * FRAME_S:.1f} s of true overlap")
-    assert precision >= 0.45 and recall >= 0.45
+    assert precision >= 0.55 and recall >= 0.55  # measured 0.60 and 0.57
 
 
 def test_two_speakers_are_estimated(mixes: dict) -> None:  # type: ignore[type-arg]
@@ -93,7 +95,8 @@ def test_real_recordings_der_is_reported() -> None:
         att = attribute(audio, vad_flags(audio[None])[0])
         d = der(rttm(REAL / ref_path), att)
         print(f"{name}: {len(att.roles)} speakers found, DER {100 * d:.1f} %")
-        assert d < 0.60  # reported, not yet at the 25 % aim (see the issue note)
+        # README: 35–48 % (measured 42.5, 45.7, 48.4, 34.8 %); not yet at the 25 % aim
+        assert d <= 0.50
 
 
 def test_frame_features_in_blocks_equal_one_pass_over_the_whole_file() -> None:

@@ -1,4 +1,4 @@
-"""Live single-microphone attribution (issue 3): decisions within 2 s of speech, revised
+"""Live single-microphone attribution (issue 3): decisions within ~1 s of speech, revised
 when the session ends; the final output uses the revised decisions."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from live_attune.speakers.single import FRAME_S
 from live_attune.speakers.single_live import SingleMicPipeline
 
 
-def test_decisions_within_two_seconds_then_revised() -> None:
+def test_decisions_within_about_a_second_then_revised() -> None:
     audio, ref = generator(2)
     pipe = SingleMicPipeline(single_mic_layout())
     lags = []
@@ -27,7 +27,7 @@ def test_decisions_within_two_seconds_then_revised() -> None:
         if heard_s > 3.0:
             lags.append(heard_s - decided_s)
     print(f"decision lag: median {np.median(lags):.2f} s, max {max(lags):.2f} s")
-    assert max(lags) <= 2.0
+    assert max(lags) <= 1.1  # README: within ~1 s (measured: median 0.81 s, max 1.03 s)
     live_share = pipe.engine.snapshot().talk_share["therapist"]
     metrics, _ = pipe.finish()
     hyp = Annotation()
@@ -38,9 +38,10 @@ def test_decisions_within_two_seconds_then_revised() -> None:
                                                        for w in ref.labels())
     print(f"live therapist share {live_share:.3f}, revised {metrics.talk_share['therapist']:.3f}"
           f", true {true_share:.3f}; revised DER {100 * der:.1f} %")
-    assert der <= 0.15
-    assert metrics.talk_share["therapist"] == pytest.approx(true_share, abs=0.03)
-    assert live_share == pytest.approx(true_share, abs=0.10)  # provisional, then revised
+    assert der <= 0.06  # as offline, README 3.6–5.5 % (measured 2.7 %)
+    # README: talk-share error ≤ 1.7 pp (measured 0.4 pp revised, 2.7 pp provisional)
+    assert metrics.talk_share["therapist"] == pytest.approx(true_share, abs=0.017)
+    assert live_share == pytest.approx(true_share, abs=0.04)  # provisional, then revised
 
 
 def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
@@ -70,7 +71,8 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
     for seg in saved["segments"]:
         hyp[Segment(seg["start_s"], seg["end_s"])] = seg["speaker"]
     der = DiarizationErrorRate(collar=0.25)(ref, hyp, uem=ref.get_timeline().extent())
-    assert der <= 0.15
+    print(f"live session, revised DER {100 * der:.1f} %")
+    assert der <= 0.06  # as offline, README 3.6–5.5 %
     assert session.pipeline.engine.history.segments  # the revised engine replaced the live one
     # one microphone: marked in session.json, on the dashboard and in the report (issue 14)
     marks = {"talk_share": "estimated", "interruptions": "not reliable on one microphone",
