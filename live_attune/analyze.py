@@ -81,27 +81,20 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     pipeline = Pipeline(layout, config, sample_rate=SAMPLE_RATE)
     tracker = ProsodyTracker(layout.speakers) if prosody else None
     notes = _mode_notes(layout)
-    samples, error = 0, None
-    try:
-        for block in iter_blocks(path):
-            if keep is not None:
-                keep.append(block)
-            events = pipeline.process(block)
-            if tracker is not None:
-                tracker.feed(block[list(layout.channel_indices)])
-                tracker.events(events)
-            samples += block.shape[1]
-            if progress is not None:
-                progress(samples / SAMPLE_RATE, pipeline.snapshot())
-    except AudioInputError as exc:
-        if samples == 0:
-            raise
-        error = exc
+    samples = 0
+    # the decoder adds its notes (a cut file, NaN/Inf set to silence) when the file is done
+    for block in iter_blocks(path, notes=notes):
+        if keep is not None:
+            keep.append(block)
+        events = pipeline.process(block)
+        if tracker is not None:
+            tracker.feed(block[list(layout.channel_indices)])
+            tracker.events(events)
+        samples += block.shape[1]
+        if progress is not None:
+            progress(samples / SAMPLE_RATE, pipeline.snapshot())
     if samples == 0:
         raise AudioInputError(f"{path}: contains no audio samples")
-    if error is not None:
-        notes.append(f"decoding stopped early ({error}); analysed the first "
-                     f"{samples / SAMPLE_RATE:.1f} s")
     metrics, events = pipeline.finish()
     if tracker is not None:
         tracker.events(events)

@@ -8,13 +8,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
 
+from live_attune.audio.decode import probe, read_all
 from live_attune.output import schema
 from live_attune.synth.truth import write_wav
+from tests.audio.files import cut, encode, write_float_wav
 from tests.conftest import load_truth
 
 
@@ -168,6 +171,9 @@ def test_truncated_file_is_analysed_up_to_the_cut(conversation: dict[str, Path],
     session = json.loads((tmp_path / "o" / "session.json").read_text())
     total = load_truth(conversation)["duration_s"]
     assert session["duration_s"] == pytest.approx(total / 3, abs=0.5)
+    declared, held = probe(conversation["stereo"]).duration_s, session["duration_s"]
+    assert (f"the file is cut short (the WAV header declares {declared:.1f} s of audio, the file "
+            f"holds {held:.1f} s); only its first {held:.1f} s are analysed") in session["notes"]
 
 
 def test_channel_map_that_does_not_fit(conversation: dict[str, Path], tmp_path: Path) -> None:
@@ -210,9 +216,9 @@ def test_mono_by_voice_decodes_the_file_once(conversation: dict[str, Path],
     opened = []
     real = analyze.iter_blocks
 
-    def counted(path: str | Path) -> object:
+    def counted(path: str | Path, **options: Any) -> object:
         opened.append(path)
-        return real(path)
+        return real(path, **options)  # notes= and the like, passed through
 
     monkeypatch.setattr(analyze, "iter_blocks", counted)
     monkeypatch.setattr(analyze, "read_all", lambda _p: pytest.fail("decoded a second time"))
@@ -234,3 +240,91 @@ def test_truncated_mono_file_is_attributed_up_to_the_cut(conversation: dict[str,
     assert session["mode"] == "single-mic"
     total = load_truth(conversation)["duration_s"]
     assert session["duration_s"] == pytest.approx(total / 2, abs=0.5)
+
+
+# --- issue 14: hostile input that used to break silently -------------------------------
+
+def session_of(proc: subprocess.CompletedProcess[str], out: Path) -> dict[str, Any]:
+    assert proc.returncode == 0, proc.stderr
+    session: dict[str, Any] = json.loads((out / "session.json").read_text())
+    jsonschema.validate(session, schema())
+    return session
+
+
+def test_eight_channels_with_the_roles_anywhere(short_conversation: dict[str, Path],
+                                                tmp_path: Path) -> None:
+    # 8+ channels segfaulted (rc 139) in the decoder
+    stereo = read_all(short_conversation["stereo"])
+    eight = np.zeros((8, stereo.shape[1]), np.float32)
+    eight[5], eight[2] = stereo[0], stereo[1]  # therapist on 6, client on 3
+    eight[7] = 0.001 * np.random.default_rng(0).standard_normal(stereo.shape[1])
+    path = tmp_path / "eight.wav"
+    write_wav(path, eight)
+    proc = cli("analyze", path, "--out", tmp_path / "o", "--no-transcribe", "--quiet",
+               "--no-store", "--channels", "ignore,ignore,client,ignore,ignore,therapist,"
+               "ignore,ignore")
+    session = session_of(proc, tmp_path / "o")
+    for role, share in load_truth(short_conversation)["talk_share"].items():
+        assert session["metrics"]["talk_share"][role] == pytest.approx(share, abs=0.03)
+
+
+def test_more_than_32_channels_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "many.wav"
+    write_wav(path, np.zeros((33, 1600), np.float32))
+    proc = cli("analyze", path, "--out", tmp_path / "o", "--no-transcribe")
+    assert proc.returncode == 3
+    assert "has 33 channels; at most 32 are supported" in one_error_line(proc)
+
+
+def test_nan_and_inf_samples_are_repaired_with_a_note(short_conversation: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """NaN/Inf bursts (in silence and over speech) measure exactly as the same samples
+    zeroed; with prosody on (the default) this used to be a traceback, with --no-prosody
+    6 segments instead of 36."""
+    clean = read_all(short_conversation["stereo"])
+    halves = clean[:, : clean.shape[1] // 8000 * 8000].reshape(2, -1, 8000)
+    quietest = int(np.argmin(np.abs(halves).max(axis=(0, 2)))) * 8000  # a 0.5 s silence
+    bursts = [(quietest, 8000, np.nan),
+              (int(np.argmax(np.abs(clean[0]))), 1600, np.inf),  # 0.1 s over speech
+              (int(np.argmax(np.abs(clean[1]))), 160, -np.inf)]
+    zeroed, broken = clean.copy(), clean.copy()
+    for start, n, value in bursts:
+        zeroed[:, start:start + n] = 0.0
+        broken[:, start:start + n] = value
+    write_float_wav(tmp_path / "zeroed.wav", zeroed, 16_000)
+    write_float_wav(tmp_path / "broken.wav", broken, 16_000)
+    runs = {name: cli("analyze", tmp_path / f"{name}.wav", "--out", tmp_path / name,
+                      "--no-transcribe", "--no-store") for name in ("zeroed", "broken")}
+    want, got = (session_of(runs[n], tmp_path / n) for n in ("zeroed", "broken"))
+    for key in ("metrics", "segments", "turns", "prosody"):
+        assert got[key] == want[key], key
+    count = 2 * (8000 + 1600 + 160)
+    note = (f"{count} non-finite samples (NaN or infinity) over {count / 2 / 16_000:.3f} s of "
+            "audio")
+    assert [n for n in got["notes"] if n.startswith(note)], got["notes"]
+    assert f"note: {note}" in runs["broken"].stdout
+
+
+def test_cut_opus_file_is_analysed_up_to_the_cut_with_a_note(
+        short_conversation: dict[str, Path], tmp_path: Path) -> None:
+    whole = tmp_path / "whole.opus"
+    audio = read_all(short_conversation["stereo"])
+    encode(whole, audio, 16_000, "libopus")
+    path = cut(whole, 0.5)
+    proc = cli("analyze", path, "--out", tmp_path / "o", "--no-transcribe", "--no-store")
+    session = session_of(proc, tmp_path / "o")
+    total = load_truth(short_conversation)["duration_s"]
+    assert session["duration_s"] == pytest.approx(total / 2, abs=3)
+    note = ("the file is cut short (its last Ogg page is incomplete); only its first "
+            f"{session['duration_s']:.1f} s are analysed")
+    assert note in session["notes"]
+    assert f"note: {note}" in proc.stdout
+
+
+def test_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "session.wav"
+    os.mkfifo(fifo)  # nobody writes: opening it to read would wait for ever
+    proc = cli("analyze", fifo, "--out", tmp_path / "o", "--no-transcribe", timeout=60)
+    assert proc.returncode == 3
+    assert one_error_line(proc).endswith(
+        "session.wav: is not a regular file (a pipe or device); give an audio file")
