@@ -51,13 +51,15 @@ def test_speech_rate_per_turn_within_15_percent(synth_dir: Path, seed: int) -> N
     print(f"seed {seed}: {len(rows)} turns, rate error median {np.median(err):+.3f}, "
           f"mean |e| {np.mean(np.abs(err)):.3f}, within 15 %: {np.mean(np.abs(err) <= .15):.2f}")
     assert len(rows) >= 8
-    assert abs(np.median(err)) <= 0.10
-    assert np.mean(np.abs(err) <= 0.15) >= 0.8
+    # README: median error −3 % per turn (measured −2.6, −3.0, −2.7 % on seeds 1-3)
+    assert -0.04 <= np.median(err) <= 0.0
+    assert np.mean(np.abs(err) <= 0.15) >= 0.85  # measured 1.00, 0.95, 0.90
     for speaker in VOICES:
         mine = [(e, t, s) for who, e, t, s in rows if who == speaker]
         est = sum(e * s for e, _, s in mine) / sum(s for *_, s in mine)
         true = sum(t * s for _, t, s in mine) / sum(s for *_, s in mine)
-        assert abs(est / true - 1) <= 0.15, (speaker, est, true)
+        print(f"  {speaker}: speech-weighted rate error {est / true - 1:+.3f}")
+        assert abs(est / true - 1) <= 0.10, (speaker, est, true)  # measured ≤ 8 %
 
 
 def test_speaker_pitch_matches_the_voice(conversation: dict[str, Path]) -> None:
@@ -72,7 +74,8 @@ def test_speaker_pitch_matches_the_voice(conversation: dict[str, Path]) -> None:
         assert est_st is not None
         est = 100 * 2 ** (est_st / 12)
         print(f"{speaker}: session F0 {est:.1f} Hz, clean-voice reference {reference:.1f} Hz")
-        assert abs(est / reference - 1) <= 0.06  # intonation moves F0; the mean follows
+        # intonation moves F0; the mean follows (measured: −1.0 % and −0.2 %)
+        assert abs(est / reference - 1) <= 0.02
 
 
 def test_blocks_of_any_size_give_the_same_turns(conversation: dict[str, Path]) -> None:
