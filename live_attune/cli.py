@@ -10,6 +10,7 @@ from pathlib import Path
 
 from live_attune import __version__
 from live_attune.errors import LiveAttuneError, UsageError
+from live_attune.paths import PRIVATE_UMASK
 
 EXIT_CODES = """exit codes:
   0  success
@@ -24,6 +25,7 @@ EXIT_CODES = """exit codes:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)  # clinical files: ours 0600, folders 0700 (live_attune/paths.py)
     _one_blas_thread()
     parser = _parser()
     args = parser.parse_args(argv)

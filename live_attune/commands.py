@@ -76,7 +76,9 @@ def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
 
 
 def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | None:
-    """Keep the result in the session store; a store problem warns, the files still stand."""
+    """Keep the result in the session store. A store problem warns: the --out files still
+    stand, and without --out the result goes where a live session's would (``unsaved/ID``
+    in the data directory, else a private temporary folder) — never lost."""
     from live_attune.errors import StoreError
     from live_attune.output import config_dict, session_dict
     from live_attune.store import NewSession, Store
@@ -86,14 +88,25 @@ def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | N
                      label=args.client, keep_transcript=not args.no_transcript)
     try:
         with Store() as store:
-            store.create(new, state="complete")
-            store.save_result(new.id, session_dict(result), state="complete")
+            store.add(new, session_dict(result), state="complete")
     except StoreError as exc:
-        if not args.out:
-            raise
-        print(f"live-attune: warning: {exc}; not stored", file=sys.stderr)
+        if args.out:
+            print(f"live-attune: warning: {exc}; not stored", file=sys.stderr)
+            return None
+        from live_attune.server.session import save_elsewhere
+
+        saved = save_elsewhere(_without_words(result, args), new.id)
+        if saved is None:
+            raise StoreError(f"{exc}; nor could the result be saved elsewhere") from exc
+        print(f"live-attune: warning: {exc}; saved {saved} instead (live-attune report "
+              f"{saved})", file=sys.stderr)
         return None
     return new.id
+
+
+def _without_words(result: AnalysisResult, args: argparse.Namespace) -> AnalysisResult:
+    """--no-transcript keeps the measures but not the words, wherever the result goes."""
+    return replace(result, transcript=()) if args.no_transcript else result
 
 
 def live_command(args: argparse.Namespace) -> int:
@@ -238,6 +251,7 @@ def label_command(args: argparse.Namespace) -> int:
     import io
 
     from live_attune.core.language import default_model
+    from live_attune.csv_cells import safe_cell
     from live_attune.errors import OutputError
 
     rows, fields = _read_utterance_rows(args.input)
@@ -247,8 +261,9 @@ def label_command(args: argparse.Namespace) -> int:
     writer.writeheader()
     for row in rows:
         label = model.label(row["text"] or "") if row["speaker"] == "therapist" else None
-        writer.writerow(row | {"behaviour": label.behaviour if label else "",
-                               "reflection": (label.reflection or "") if label else ""})
+        cells = row | {"behaviour": label.behaviour if label else "",
+                       "reflection": (label.reflection or "") if label else ""}
+        writer.writerow({k: safe_cell(v) for k, v in cells.items()})  # no formulas
     try:
         atomic_write(args.output, out.getvalue())
     except OSError as exc:

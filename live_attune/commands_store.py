@@ -1,4 +1,7 @@
-"""The store's commands: sessions list|show|delete|export|recover, report, trends."""
+"""The store's commands: sessions list|show|delete|export|recover, report, trends.
+
+Commands that only read open the store read-only (``READING``): they write nothing to it.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
-from live_attune.paths import data_dir
+from live_attune.paths import data_dir, safe_file_name
 from live_attune.store import Store
+
+READING = ("list", "show", "export")
 
 
 def sessions_command(args: argparse.Namespace) -> int:
     if args.action == "serve":
         return _serve(args)
-    with Store() as store:
+    with Store(read_only=args.action in READING) as store:
         match args.action:
             case "list":
                 return _list(store, args.client)
@@ -39,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     from live_attune.server.app import ServeOptions, serve_reports
     from live_attune.store import default_store_path
 
-    Store().close()  # a store that cannot be opened fails here, in one line
+    Store(read_only=True).close()  # a store that cannot be opened fails here, in one line
     print("Serving the report view of past sessions; Ctrl-C stops.")
     asyncio.run(serve_reports(ServeOptions(port=args.port, open_browser=not args.no_browser,
                                            store=default_store_path())))
@@ -74,7 +79,7 @@ def _show(session: dict[str, Any]) -> int:
 
 def _export(store: Store, args: argparse.Namespace) -> int:
     session = store.result(store.get(args.session).id)
-    out: Path = args.out or Path(f"{session['session']['id']}.json")
+    out: Path = args.out or Path(f"{safe_file_name(session['session']['id'])}.json")
     try:
         out.write_text(json.dumps(session, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -93,10 +98,33 @@ def _delete(store: Store, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("kept")
             return 0
+    files = _remove_files_of(row.id)  # first: the row is how a failed delete is retried
     store.delete(row.id)
-    print(f"deleted {row.id}: rows, journal{', audio' if row.audio_path else ''}; "
-          f"{store.path} compacted")
+    print(f"deleted {row.id}: rows, journal{', audio' if row.audio_path else ''}"
+          f"{''.join(f', {f}' for f in files)}; {store.path} compacted")
     return 0
+
+
+def _remove_files_of(session_id: str) -> list[Path]:
+    """The reports ``report`` wrote into the data directory and the ``unsaved/ID`` copy of
+    a session the store could not keep: they hold its transcript too. Reports written
+    elsewhere with ``--out`` are the user's to remove."""
+    import shutil
+
+    from live_attune.report import report_paths
+
+    folder = data_dir() / "unsaved" / safe_file_name(session_id)
+    removed = [p for p in report_paths(data_dir() / "reports", session_id) if p.exists()]
+    try:
+        for path in removed:
+            path.unlink()
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    except OSError as exc:
+        raise OutputError(f"cannot remove {exc.filename}: {exc.strerror or exc}; the session "
+                          "is still stored") from exc
+    return removed
 
 
 def _swap(store: Store, ref: str) -> int:
@@ -150,14 +178,14 @@ def _load_session(ref: str) -> dict[str, Any]:
         if not isinstance(data, dict) or "metrics" not in data or "speakers" not in data:
             raise AudioInputError(f"{path}: not a live-attune session.json")
         return data
-    with Store() as store:
+    with Store(read_only=True) as store:
         return store.result(store.get(ref).id)
 
 
 def trends_command(args: argparse.Namespace) -> int:
     from live_attune.report.trends import trend_table, trends_html
 
-    with Store() as store:
+    with Store(read_only=True) as store:
         rows = [r for r in store.list(args.client) if r.state in ("complete", "recovered")]
         sessions = [store.result(r.id) for r in rows]
     if not sessions:
@@ -167,7 +195,7 @@ def trends_command(args: argparse.Namespace) -> int:
     print(trend_table(sessions))
     if args.out:
         title = f"Trends — client {args.client}" if args.client else "Trends — all sessions"
-        path = args.out / f"trends-{args.client or 'all'}.html"
+        path = args.out / f"trends-{safe_file_name(args.client or 'all')}.html"
         try:
             args.out.mkdir(parents=True, exist_ok=True)
             path.write_text(trends_html(sessions, title), encoding="utf-8")

@@ -14,6 +14,7 @@ from live_attune.analyze import AnalysisResult
 from live_attune.core.language import summarize
 from live_attune.core.metrics import client_share, talk_share_series
 from live_attune.core.quality import quality_flags
+from live_attune.csv_cells import safe_row
 from live_attune.errors import OutputError
 from live_attune.pipeline import PipelineConfig
 from live_attune.prosody import ProsodyResult
@@ -124,8 +125,8 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> tuple[Path, Path]:
                              "switch_gap_s"])
             for t in result.history.turns:
                 gap = "" if t.switch_gap_s is None else f"{t.switch_gap_s:.3f}"
-                writer.writerow([t.speaker, f"{t.start_s:.3f}", f"{t.end_s:.3f}",
-                                 f"{t.duration_s:.3f}", f"{t.speech_s:.3f}", gap])
+                writer.writerow(safe_row([t.speaker, f"{t.start_s:.3f}", f"{t.end_s:.3f}",
+                                          f"{t.duration_s:.3f}", f"{t.speech_s:.3f}", gap]))
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
     return session_path, turns_path

@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from live_attune.csv_cells import safe_row
 from live_attune.errors import OutputError
+from live_attune.paths import safe_file_name
 from live_attune.report.html import build_html
 
 FORMATS = ("html", "pdf", "json", "csv")
@@ -19,9 +21,15 @@ PDF_TIMEOUT_S = 120
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
+def report_paths(out_dir: Path, session_id: str) -> list[Path]:
+    """Where ``write_report`` puts each format of session ``session_id``'s report."""
+    return [out_dir / f"{safe_file_name(session_id)}.{fmt}" for fmt in FORMATS]
+
+
 def write_report(session: Mapping[str, Any], out_dir: Path, formats: Sequence[str]) -> list[Path]:
-    """Write ``<id>.<format>`` files into ``out_dir``; return their paths."""
-    name = str(session.get("session", {}).get("id") or "session")
+    """Write ``<id>.<format>`` files into ``out_dir``; return their paths. The id comes from
+    the session (a session.json given to ``report`` may say anything): only a safe name."""
+    name = safe_file_name(str(session.get("session", {}).get("id") or "session"))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -95,4 +103,4 @@ def write_csv(session: Mapping[str, Any], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["section", "measure", "speaker", "value"])
-        writer.writerows((a, b, c, "" if v is None else v) for a, b, c, v in rows)
+        writer.writerows(safe_row((a, b, c, "" if v is None else v)) for a, b, c, v in rows)

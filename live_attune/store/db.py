@@ -10,26 +10,41 @@ recovered measures come from the same code as live ones.
 
 Schema changes bump ``SCHEMA_VERSION`` (SQLite's ``user_version``); a newer store than this
 program knows is refused rather than guessed at.
+
+The boundary: every opening runs SQLite's ``quick_check``, and every ``Store`` method turns
+SQLite's errors into one ``StoreError`` line (``_guarded``) — a damaged file says so and
+what to do, whichever command meets it. Reading commands open the store read-only
+(``read_only=True``): they write nothing, so a store on a read-only disk can still be read.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from live_attune.errors import StoreError
-from live_attune.paths import data_dir
+from live_attune.paths import data_dir, keep_private
 
 SCHEMA_VERSION = 1
 STATES = ("recording", "complete", "interrupted", "recovered")
+# SQLite's result codes for a file that is not (or no longer) a whole database; extended
+# codes such as SQLITE_CORRUPT_INDEX share the prefix.
+DAMAGE_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+# A read-only open that cannot create the -shm beside the file (a read-only folder) is
+# retried as immutable: without a -shm no other connection is writing (in WAL mode every
+# connection keeps one), so the file cannot change under the reader.
+NO_SHM_CODES = ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY_CANTINIT")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -114,27 +129,118 @@ class Journal:
     open_s: dict[str, float]
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the store at ``path`` with WAL and foreign keys."""
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open the store at ``path``, checked: writable (created if needed; WAL, foreign keys),
+    or with ``read_only`` so that nothing is written (a store not yet made reads as empty).
+    The file and its -wal/-shm are kept private (``keep_private``), and so is the folder
+    when it is the data directory (never some other folder a store was put in)."""
+    if path.parent == data_dir():
+        keep_private(path.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None,
-                               check_same_thread=False)
+        conn = _open_read_only(path) if read_only else _open_writable(path)
+        for part in (path, _beside(path, "-wal"), _beside(path, "-shm")):
+            keep_private(part)
+        return _checked(conn, path, read_only=read_only)
+    except sqlite3.Error as exc:
+        raise store_error(path, exc, doing="cannot open the session store") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot open the session store {path}: {exc.strerror or exc}") from exc
+
+
+def _open_writable(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        return _empty()
+    uri = path.absolute().as_uri()
+    try:
+        return _probed(uri + "?mode=ro")
+    except sqlite3.Error as exc:
+        if not str(getattr(exc, "sqlite_errorname", "")).startswith(NO_SHM_CODES):
+            raise
+        return _probed(uri + "?mode=ro&immutable=1")  # see NO_SHM_CODES
+
+
+def _probed(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()  # SQLite opens lazily: read now
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def _empty() -> sqlite3.Connection:
+    """An in-memory store with the schema: what reading a store not yet made sees."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+    return conn
+
+
+def _checked(conn: sqlite3.Connection, path: Path, *, read_only: bool) -> sqlite3.Connection:
+    """``conn`` after the version and integrity checks (closed if one fails), set up."""
+    try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            conn.close()
             raise StoreError(f"{path} was written by a newer live-attune (store version "
                              f"{version}, this one reads {SCHEMA_VERSION})")
+        # quick_check walks every page (≈0.05 s for a 250 MB store, measured): a damaged
+        # file is refused before anything reads half of it or writes into it.
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check(1)")]
+        if problems != ["ok"]:
+            raise damaged(path, problems[0])
+        if read_only:
+            return conn if version == SCHEMA_VERSION else _replace_with_empty(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a crashed process loses nothing
         conn.execute("PRAGMA foreign_keys=ON")
         if version < SCHEMA_VERSION:
             conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
         return conn
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot open the session store {path}: {exc}") from exc
-    except OSError as exc:
-        raise StoreError(f"cannot open the session store {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _replace_with_empty(conn: sqlite3.Connection) -> sqlite3.Connection:
+    conn.close()  # a file with no schema yet (an empty file): no sessions to read
+    return _empty()
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def damaged(path: Path, detail: str) -> StoreError:
+    """One line: SQLite's integrity report spans lines and names the schema ("main")."""
+    detail = " ".join(detail.replace("*** in database main ***", "").split())
+    return StoreError(f"the session store {path} is damaged ({detail}): keep a copy of it, "
+                      "then move it aside to start an empty one (README: \"A damaged "
+                      "session store\")")
+
+
+def store_error(path: Path, exc: Exception, *, doing: str = "session store") -> StoreError:
+    """One line for an SQLite (or stored-JSON) error; a damaged file says what to do."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if name.startswith(DAMAGE_CODES) or isinstance(exc, ValueError):  # JSON that no longer
+        return damaged(path, str(exc))                                   # decodes: damage too
+    return StoreError(f"{doing} {path}: {exc}")
+
+
+def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """The store's boundary: an SQLite error inside ``method`` leaves it as a StoreError."""
+    @functools.wraps(method)
+    def guarded(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise store_error(self.path, exc) from exc
+    return guarded
 
 
 def new_session_id() -> str:
@@ -142,11 +248,12 @@ def new_session_id() -> str:
 
 
 class Store:
-    """The session store; every method is one short transaction."""
+    """The session store; every method is one short transaction, guarded (``_guarded``)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
         self.path = path or default_store_path()
-        self._conn = connect(self.path)
+        self.read_only = read_only
+        self._conn = connect(self.path, read_only=read_only)
 
     def close(self) -> None:
         self._conn.close()
@@ -159,39 +266,43 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"session store {self.path}: {exc}") from exc
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     # -- writing ----------------------------------------------------------------------------
 
+    @_guarded
     def create(self, new: NewSession, *, state: str = "recording") -> str:
         """Add the session's row (idempotent for one ``new.id``); return its id."""
         with self._tx() as c:
-            c.execute("INSERT OR IGNORE INTO sessions (id, started_at, label, kind, source, "
-                      "mode, speakers, config, state, pid, keep_transcript, audio_path) "
-                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                      (new.id, new.started_at, new.label, new.kind, new.source, new.mode,
-                       json.dumps(list(new.speakers)), json.dumps(new.config), state,
-                       os.getpid(), int(new.keep_transcript), new.audio_path))
+            _insert(c, new, state)
         return new.id
 
+    @_guarded
+    def add(self, new: NewSession, result: dict[str, Any], *, state: str = "complete") -> str:
+        """A finished session (``analyze``): its row and its result in one transaction, so
+        a store that fails half-way keeps neither."""
+        if not new.keep_transcript:
+            result = result | {"transcript": []}
+        with self._tx() as c:
+            _insert(c, new, state)
+            _set_result(c, new.id, result, state)
+        return new.id
+
+    @_guarded
     def save_result(self, session_id: str, result: dict[str, Any], *, state: str) -> None:
         """Store the session.json of a finished (or recovered) session."""
         if not self._keeps_transcript(session_id):
             result = result | {"transcript": []}
         with self._tx() as c:
-            c.execute("UPDATE sessions SET result=?, state=?, duration_s=?, pid=NULL "
-                      "WHERE id=?", (json.dumps(result), state, result["duration_s"],
-                                     session_id))
+            _set_result(c, session_id, result, state)
 
+    @_guarded
     def append_journal(self, session_id: str, records: list[tuple[str, Any]]) -> None:
         """Add ``("segment", Segment)``, ``("transcript", Transcript)`` and
         ``("checkpoint", (at_s, {speaker: onset_s}))`` records in one transaction."""
@@ -215,15 +326,24 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
+    @_guarded
     def list(self, label: str | None = None) -> list[SessionRow]:
-        """Every session, oldest first (``label``: only that client's)."""
-        self.mark_interrupted()
+        """Every session, oldest first (``label``: only that client's). A session still
+        ``recording`` whose process is gone is listed as ``interrupted`` (and marked so,
+        unless the store was opened read-only)."""
         sql = ("SELECT id, started_at, label, kind, source, mode, speakers, state, duration_s, "
-               "audio_path FROM sessions")
-        rows = (self._conn.execute(sql + " WHERE label=? ORDER BY started_at, id", (label,))
-                if label is not None else self._conn.execute(sql + " ORDER BY started_at, id"))
-        return [_row(r) for r in rows]
+               "audio_path, pid FROM sessions")
+        found = (self._conn.execute(sql + " WHERE label=? ORDER BY started_at, id", (label,))
+                 if label is not None else self._conn.execute(sql + " ORDER BY started_at, id"))
+        rows = [(_row(r), r[10]) for r in found]
+        stale = {r.id for r, pid in rows if r.state == "recording" and not _alive(pid)}
+        if stale and not self.read_only:
+            with self._tx() as c:
+                c.executemany("UPDATE sessions SET state='interrupted' WHERE id=?",
+                              [(s,) for s in stale])
+        return [replace(r, state="interrupted") if r.id in stale else r for r, _ in rows]
 
+    @_guarded
     def get(self, ref: str) -> SessionRow:
         """A session by id, unique id prefix, or ``last``."""
         rows = self.list()
@@ -236,6 +356,7 @@ class Store:
                              "(see `live-attune sessions list`)")
         return found[0]
 
+    @_guarded
     def result(self, session_id: str) -> dict[str, Any]:
         """The session.json of a complete or recovered session, with its store record."""
         row = self.get(session_id)
@@ -250,19 +371,10 @@ class Store:
                              "kind": row.kind, "state": row.state}
         return result
 
-    def mark_interrupted(self) -> list[str]:
-        """Sessions still ``recording`` whose process is gone become ``interrupted``."""
-        stale = [sid for sid, pid in self._conn.execute(
-            "SELECT id, pid FROM sessions WHERE state='recording'") if not _alive(pid)]
-        if stale:
-            with self._tx() as c:
-                c.executemany("UPDATE sessions SET state='interrupted' WHERE id=?",
-                              [(s,) for s in stale])
-        return stale
-
     def interrupted(self) -> list[SessionRow]:
         return [r for r in self.list() if r.state == "interrupted"]
 
+    @_guarded
     def journal(self, session_id: str) -> Journal:
         row = self.get(session_id)
         c = self._conn
@@ -280,6 +392,7 @@ class Store:
 
     # -- deleting ---------------------------------------------------------------------------
 
+    @_guarded
     def delete(self, session_id: str) -> SessionRow:
         """Remove every trace: rows, journal, kept audio; then VACUUM the file."""
         row = self.get(session_id)
@@ -295,6 +408,21 @@ class Store:
             raise StoreError(f"deleted {row.id} but could not compact {self.path}: {exc}") \
                 from exc
         return row
+
+
+def _insert(c: sqlite3.Connection, new: NewSession, state: str) -> None:
+    c.execute("INSERT OR IGNORE INTO sessions (id, started_at, label, kind, source, mode, "
+              "speakers, config, state, pid, keep_transcript, audio_path) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+              (new.id, new.started_at, new.label, new.kind, new.source, new.mode,
+               json.dumps(list(new.speakers)), json.dumps(new.config), state, os.getpid(),
+               int(new.keep_transcript), new.audio_path))
+
+
+def _set_result(c: sqlite3.Connection, session_id: str, result: dict[str, Any],
+                state: str) -> None:
+    c.execute("UPDATE sessions SET result=?, state=?, duration_s=?, pid=NULL WHERE id=?",
+              (json.dumps(result), state, result["duration_s"], session_id))
 
 
 def _row(r: tuple[Any, ...]) -> SessionRow:

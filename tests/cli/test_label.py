@@ -72,3 +72,23 @@ def test_missing_input_and_unwritable_output(tmp_path: Path) -> None:
     proc = cli("label-utterances", src, tmp_path / "no-such-dir" / "out.csv")
     assert proc.returncode == 6
     assert "cannot write" in one_error_line(proc)
+
+
+def test_cells_that_a_spreadsheet_would_run_get_a_quote(tmp_path: Path) -> None:
+    """CSV injection (issue 14, item 13): a transcript line such as `=HYPERLINK(...)` was
+    written back verbatim and ran as a formula when the CSV was opened. Text cells that
+    start with = + - @ tab or CR now begin with a single quote; numbers stay numbers."""
+    rows = [["=1+1", "therapist", '=HYPERLINK("http://x","click")'],
+            ["-3", "client", "@SUM(A1:A9)"],
+            ["+cmd", "therapist", "\tWhat brings you here?"],
+            ["4", "client", "\r- a dash first"],
+            ["5", "therapist", "- so you feel stuck?"]]
+    src = write_rows(tmp_path / "in.csv", ["id", "speaker", "text"], rows)
+    proc = cli("label-utterances", src, tmp_path / "out.csv")
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as f:
+        out = list(csv.DictReader(f))
+    assert [r["id"] for r in out] == ["'=1+1", "-3", "'+cmd", "4", "5"]
+    assert [r["text"] for r in out] == ["'" + r[2] for r in rows]
+    assert all(r["behaviour"] in ("", "open_question", "closed_question", "reflection",
+                                  "other") for r in out)

@@ -119,3 +119,28 @@ def test_json_and_csv(session_json: dict[str, Any], tmp_path: Path) -> None:
     assert rows[0] == ["section", "measure", "speaker", "value"]
     share = next(r for r in rows if r[1] == "talk_share" and r[2] == "client")
     assert float(share[3]) == pytest.approx(session_json["metrics"]["talk_share"]["client"])
+
+
+def test_csv_cells_cannot_run_as_formulas(session_json: dict[str, Any], tmp_path: Path) -> None:
+    """A session.json given to `report` may name its speakers anything; negative numbers
+    stay numbers (issue 14, item 13)."""
+    import csv
+
+    crafted = json.loads(json.dumps(session_json))
+    crafted["metrics"]["talk_time_s"] = {"=HYPERLINK(\"http://x\")": 1.5, "client": -0.12}
+    crafted["quality"] = [{"gate": "@gate", "speaker": "+x", "value": "-0.120"}]
+    [path] = write_report(crafted, tmp_path, ["csv"])
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    talk = [r for r in rows if r[1] == "talk_time_s"]
+    assert talk == [["metrics", "talk_time_s", "'=HYPERLINK(\"http://x\")", "1.5"],
+                    ["metrics", "talk_time_s", "client", "-0.12"]]
+    assert ["quality", "'@gate", "'+x", "-0.120"] in rows
+
+
+def test_a_session_id_cannot_name_a_file_outside_the_folder(session_json: dict[str, Any],
+                                                            tmp_path: Path) -> None:
+    crafted = json.loads(json.dumps(session_json))
+    crafted["session"]["id"] = "../../escaped"
+    [path] = write_report(crafted, tmp_path / "out", ["json"])
+    assert path == tmp_path / "out" / "_._.._escaped.json" and path.exists()

@@ -12,7 +12,7 @@ from live_attune.core import Segment
 from live_attune.errors import StoreError
 from live_attune.output import config_dict, session_dict
 from live_attune.pipeline import PipelineConfig
-from live_attune.store import NewSession, Store
+from live_attune.store import NewSession, Store, default_store_path
 from live_attune.store.recover import recover
 
 SPEAKERS = ("therapist", "client")
@@ -64,7 +64,7 @@ def test_a_newer_store_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open the session store"):
+    with pytest.raises(StoreError, match=r"is damaged \(file is not a database\): keep a copy"):
         Store(path)
 
 
@@ -125,3 +125,102 @@ def test_no_transcript_keeps_the_measures_but_not_the_text() -> None:
                                 "transcript": [{"text": "private"}]}, state="complete")
         assert store.result(sid)["transcript"] == []
         assert store.result(sid)["metrics"] == {"x": 1}
+
+
+def test_add_keeps_the_row_and_the_result_together() -> None:
+    """A finished session goes in whole or not at all (analyze on a store that fails)."""
+    with Store() as store:
+        with pytest.raises(KeyError):
+            store.add(new(kind="analyze"), {"no": "duration"})  # fails inside the transaction
+        assert store.list() == []
+        sid = store.add(new(kind="analyze", keep_transcript=False),
+                        {"duration_s": 1.0, "transcript": [{"text": "private"}]})
+        assert store.get(sid).state == "complete" and store.result(sid)["transcript"] == []
+
+
+# -- damage: one line at the store's boundary (issue 14, item 6) ----------------------------
+
+def damage(path: Path, offset: int = 8192, size: int = 20_000) -> None:
+    """What the probe did: garbage over part of the file, as a failing disk would leave."""
+    import random
+
+    noise = random.Random(14).randbytes(size)
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(noise)
+
+
+def filled_store(path: Path, sessions: int = 3) -> list[str]:
+    big = {"duration_s": 60.0, "transcript": [{"text": f"words {i}" * 20} for i in range(200)]}
+    with Store(path) as store:
+        return [store.add(new(id=f"20260101-00000{i}-aaaa"), big) for i in range(sessions)]
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_damaged_store_is_refused_on_opening(tmp_path: Path, read_only: bool) -> None:
+    path = tmp_path / "s.sqlite"
+    filled_store(path)
+    damage(path)
+    with pytest.raises(StoreError) as caught:
+        Store(path, read_only=read_only)
+    message = str(caught.value)
+    assert message.startswith(f"the session store {path} is damaged (")
+    assert "keep a copy of it, then move it aside" in message and "\n" not in message
+
+
+def test_damage_met_after_opening_is_the_same_one_line(tmp_path: Path) -> None:
+    """Bytes that still pass SQLite's page checks but are no longer the JSON written."""
+    path = tmp_path / "s.sqlite"
+    sid = filled_store(path, 1)[0]
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE sessions SET result='{\"duration_s\": 60.0, \"tr' WHERE id=?", (sid,))
+    raw.commit()
+    raw.close()
+    with Store(path, read_only=True) as store, pytest.raises(StoreError, match="is damaged"):
+        store.result(sid)
+
+
+def test_every_sqlite_error_leaves_the_store_as_a_store_error(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        store._conn.execute("DROP TABLE checkpoints")
+        with pytest.raises(StoreError, match="no such table: checkpoints"):
+            store.append_journal("x", [("checkpoint", (1.0, {}))])
+
+
+# -- read-only opening (issue 14, item 11) -----------------------------------------------
+
+def test_reading_a_store_not_yet_made_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "s.sqlite"
+    with Store(path, read_only=True) as store:
+        assert store.list() == []
+        with pytest.raises(StoreError, match="no session matching 'last'"):
+            store.get("last")
+    assert not path.parent.exists()
+
+
+def test_reading_writes_nothing_and_still_shows_an_interrupted_session(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        sid = store.create(new())
+        store._conn.execute("UPDATE sessions SET pid=? WHERE id=?", (2**22 + 12345, sid))
+    with Store(path, read_only=True) as store:
+        assert [r.state for r in store.list()] == ["interrupted"]
+        with pytest.raises(StoreError, match="readonly"):
+            store.create(new())
+    state = sqlite3.connect(path).execute("SELECT state FROM sessions").fetchone()[0]
+    assert state == "recording"  # a writing command marks it; a reading one only shows it
+
+
+def test_an_existing_store_and_data_directory_are_made_private(private_data_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """An older version (or umask 022) left them readable by everyone. A store kept in
+    some other folder is made private, that folder is not (it may be anything)."""
+    elsewhere = tmp_path / "elsewhere"
+    for path in (default_store_path(), elsewhere / "s.sqlite"):
+        filled_store(path, 1)
+        path.parent.chmod(0o755)
+        path.chmod(0o644)
+        Store(path, read_only=True).close()
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert private_data_dir.stat().st_mode & 0o777 == 0o700
+    assert elsewhere.stat().st_mode & 0o777 == 0o755
