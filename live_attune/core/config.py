@@ -20,6 +20,7 @@ class MetricsConfig:
     floor_min_s: float = 1.0  # METRICS.md § Overlaps: floor held before it can be interrupted
     terminal_s: float = 0.25  # METRICS.md § Overlaps: onsets this near the end don't interrupt
     yield_within_s: float = 2.0  # METRICS.md § Overlaps: a successful interruption's yield time
+    bridge_s: float = 0.5  # METRICS.md § Overlaps: a bout goes on across shorter own silences
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -167,13 +167,13 @@ class ConversationEngine:
             self._done = max(self._done, watermark)
 
     def _fire_timers(self, before: int | None) -> None:
-        """Fire timers due at or before ``before`` (None: all).
+        """Fire timers due before ``before`` (None: all).
 
-        A timer fires before a boundary at the same sample, so a vocalisation of exactly
-        ``backchannel_max`` counts as long; and no boundary still to come can lie before the
-        watermark, so timers due at the watermark are safe to fire.
+        A timer due at a boundary's sample fires after that boundary: the floor tracker
+        decides each threshold's edge at the boundary with an explicit comparison. A boundary
+        may still come at the watermark itself, so timers due there wait for the next feed.
         """
-        while (due := self._floor.next_timer()) is not None and (before is None or due <= before):
+        while (due := self._floor.next_timer()) is not None and (before is None or due < before):
             self._floor.fire()
 
     def _apply(self, boundary: Boundary) -> None:

@@ -67,7 +67,7 @@ class Pause:
 class Interruption:
     """``by`` started speaking while ``of`` held the floor (METRICS.md § Overlaps)."""
 
-    at_s: float
+    at_s: float  # the interrupting bout's first onset
     by: str
     of: str
     successful: bool
@@ -75,12 +75,12 @@ class Interruption:
 
 @dataclass(frozen=True, slots=True)
 class Backchannel:
-    """``by`` vocalised briefly while ``of`` held and kept the floor."""
+    """``by`` vocalised in a short bout while ``of`` held and kept the floor (METRICS.md)."""
 
-    at_s: float
+    at_s: float  # the bout's first onset
     by: str
     of: str
-    duration_s: float
+    duration_s: float  # the bout's summed speech, not its span
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,7 +181,8 @@ def test_frames_must_be_contiguous() -> None:
 
 
 @pytest.mark.parametrize("bad", [{"min_pause_s": 0}, {"window_s": -1.0},
-                                 {"terminal_s": 2.0}, {"floor_min_s": float("nan")}])
+                                 {"terminal_s": 2.0}, {"floor_min_s": float("nan")},
+                                 {"bridge_s": 0.0}])
 def test_config_rejects_bad_values(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         MetricsConfig(**bad)
@@ -191,4 +192,5 @@ def test_defaults_equal_metrics_md() -> None:
     c = MetricsConfig()
     assert (c.min_pause_s, c.min_speech_s, c.window_s, c.patient_wait_s, c.long_silence_s,
             c.monologue_cue_s, c.backchannel_max_s, c.floor_min_s, c.terminal_s,
-            c.yield_within_s) == (0.25, 0.10, 300.0, 1.5, 3.0, 60.0, 1.0, 1.0, 0.25, 2.0)
+            c.yield_within_s, c.bridge_s) == (0.25, 0.10, 300.0, 1.5, 3.0, 60.0, 1.0, 1.0, 0.25,
+                                               2.0, 0.5)
