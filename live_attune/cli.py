@@ -27,6 +27,7 @@ EXIT_CODES = """exit codes:
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)  # clinical files: ours 0600, folders 0700 (live_attune/paths.py)
     _one_blas_thread()
+    _forget_old_telemetry()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -47,6 +48,16 @@ def _one_blas_thread() -> None:
     OpenBLAS's extra threads spin for them — measured, they cost more CPU than they save
     (``bench/bench_live.py --blas-compare``). A user's own setting wins."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _forget_old_telemetry() -> None:
+    """Runs before this version switched onnxruntime's telemetry off left a device id and
+    queued events in the home directory (live_attune/_runtime.py): remove that folder."""
+    from live_attune._runtime import remove_old_onnxruntime_telemetry
+
+    if (removed := remove_old_onnxruntime_telemetry()) is not None:
+        print(f"live-attune: removed {removed} (a device id and queued telemetry events "
+              "onnxruntime left before live-attune switched its telemetry off)", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,7 +125,8 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-browser", action="store_true", help="do not open the dashboard")
     p.add_argument("--lan", action="store_true",
                    help="serve to this local network too (a tablet, a second screen): needs "
-                        "the random token in the printed URL / QR code")
+                        "the random token in the printed URL / QR code; over the network "
+                        "only the measures are sent, never the transcript (plain HTTP)")
     p.add_argument("--out", type=Path,
                    help="also save session.json and turns.csv in this directory")
     p.add_argument("--keep-audio", action="store_true",

@@ -13,10 +13,10 @@ from live_attune import __version__
 from live_attune.analyze import AnalysisResult
 from live_attune.core.language import summarize
 from live_attune.core.metrics import client_share, talk_share_series
-from live_attune.core.quality import quality_flags
+from live_attune.core.quality import quality_flags, reliability
 from live_attune.csv_cells import safe_row
 from live_attune.errors import OutputError
-from live_attune.pipeline import PipelineConfig
+from live_attune.pipeline import MODE_SINGLE, PipelineConfig
 from live_attune.prosody import ProsodyResult
 
 SCHEMA_VERSION = 1
@@ -35,6 +35,8 @@ def session_dict(result: AnalysisResult) -> dict[str, Any]:
         "speakers": list(result.layout.speakers),
         "duration_s": result.duration_s,
         "notes": list(result.notes),
+        "reliability": asdict(reliability(
+            voices_from_one_microphone=result.layout.mode == MODE_SINGLE)),
         "missing_audio": [asdict(m) for m in result.missing_audio],
         "attribution": [asdict(a) for a in result.attribution],
         "config": config_dict(result.config),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -69,10 +70,20 @@ def html_to_pdf(page: str, pdf: Path) -> None:
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
                "--disable-background-networking", "--disable-component-update",
                "--no-first-run", "--no-default-browser-check", "--no-pdf-header-footer",
+               "--disable-breakpad", "--disable-crash-reporter", "--disable-extensions",
+               "--disable-default-apps", "--disable-sync", "--dns-prefetch-disable",
+               # Seen under strace: even with networking "disabled", Chromium looked up
+               # clients2.google.com while printing. Its own resolver answers nothing now.
+               "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
                f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf.resolve()}",
                source.as_uri()]
+        # Chromium keeps "Crash Reports" under $HOME/.config whatever --user-data-dir says:
+        # give it the temporary folder as its home, so it writes nothing of its own elsewhere.
+        env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": f"{tmp}/config",
+               "XDG_CACHE_HOME": f"{tmp}/cache"}
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=PDF_TIMEOUT_S, check=False)
+            done = subprocess.run(cmd, capture_output=True, timeout=PDF_TIMEOUT_S, check=False,
+                                  env=env)
         except subprocess.TimeoutExpired:
             raise OutputError(f"Chromium did not print the PDF within {PDF_TIMEOUT_S} s") \
                 from None
