@@ -20,7 +20,7 @@ EXIT_CODES = """exit codes:
   4  audio device problem
   5  model missing
   6  output cannot be written
-  7  session store problem (unwritable; no such session)
+  7  session store problem (unwritable; damaged; no such session)
 """
 
 

@@ -9,7 +9,7 @@ Exit codes (documented in README.md):
     4  audio device problem (no such device, stream failed)
     5  model missing or unreadable
     6  output cannot be written
-    7  session store problem (cannot open or write it; no such session)
+    7  session store problem (cannot open or write it; damaged; no such session)
 """
 
 from __future__ import annotations
