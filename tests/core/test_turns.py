@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
 from live_attune.core import (
@@ -194,3 +197,42 @@ def test_defaults_equal_metrics_md() -> None:
             c.monologue_cue_s, c.backchannel_max_s, c.floor_min_s, c.terminal_s,
             c.yield_within_s, c.bridge_s) == (0.25, 0.10, 300.0, 1.5, 3.0, 60.0, 1.0, 1.0, 0.25,
                                                2.0, 0.5)
+
+
+def random_script(seed: int, speakers: tuple[str, ...], end_s: float
+                  ) -> dict[str, list[tuple[float, float]]]:
+    """Speech of every speaker: short, medium and long stretches, short and long silences."""
+    rng = random.Random(seed)
+    script = {}
+    for speaker in speakers:
+        t, spans = rng.uniform(0, 2), []
+        while t < end_s:
+            d = rng.choice([rng.uniform(0.05, 0.4), rng.uniform(0.4, 1.2), rng.uniform(1, 6)])
+            spans.append((t, min(end_s, t + d)))
+            t += d + rng.choice([rng.uniform(0.1, 0.6), rng.uniform(0.5, 4)])
+        script[speaker] = spans
+    return script
+
+
+@pytest.mark.parametrize("seed", [*range(24), 69, 131, 155])  # 69...: the engine once crashed
+def test_random_sessions_stream_the_same_and_keep_the_invariants(seed: int) -> None:
+    """Two or three speakers talking over each other at random: any chunking gives the same
+    events; turns alternate, each with a floor change; backchannels stay short."""
+    speakers = (T, C, "client_2") if seed % 2 else (T, C)
+    script, end_s = random_script(seed, speakers, 30.0), 30.0
+    fs = frames(script, end_s, speakers)
+    results = []
+    for step in (len(fs), 1 + seed % 17):
+        engine = ConversationEngine(speakers, sample_rate=RATE)
+        events: list[Event] = []
+        for i in range(0, len(fs), step):
+            engine.feed(fs[i:i + step])
+            events += engine.events_received()
+        engine.finish()
+        results.append(events + engine.events_received())
+    whole, streamed = results
+    assert sorted(map(repr, streamed)) == sorted(map(repr, whole))
+    turns = of(Turn, whole)
+    assert len(turns) == len(of(FloorChange, whole))
+    assert all(a.speaker != b.speaker for a, b in itertools.pairwise(turns))
+    assert all(b.duration_s < MetricsConfig().backchannel_max_s for b in of(Backchannel, whole))
