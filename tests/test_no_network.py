@@ -65,8 +65,10 @@ def places() -> Iterator[Places]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def traced(places: Places, *args: str, timeout_s: float = 600) -> tuple[int, str, list[str]]:
-    """Run ``live-attune ARGS`` under strace; return (exit code, stderr, trace lines)."""
+def traced(places: Places, *args: str, timeout_s: float = 600, also: str = "",
+           options: tuple[str, ...] = ()) -> tuple[int, str, list[str]]:
+    """Run ``live-attune ARGS`` under strace; return (exit code, stderr, trace lines).
+    ``also``: more syscalls to trace (",write,..."); ``options``: more strace options."""
     assert STRACE, "strace is needed (scripts/setup.sh --test installs it)"
     trace_dir = places.tmp.parent / "trace"
     trace_dir.mkdir(exist_ok=True)
@@ -77,7 +79,8 @@ def traced(places: Places, *args: str, timeout_s: float = 600) -> tuple[int, str
            "XDG_CONFIG_HOME": str(places.home / ".config")}
     for key in ("MPLCONFIGDIR", "NUMBA_CACHE_DIR", "ORT_DISABLE_TELEMETRY"):
         env.pop(key, None)  # the tool must set what it needs itself
-    cmd = [STRACE, "-f", "-ff", "-qq", "-e", f"trace={TRACED}", "-o", str(trace_dir / "t"),
+    cmd = [STRACE, "-f", "-ff", "-qq", *options, "-e", f"trace={TRACED}{also}", "-o",
+           str(trace_dir / "t"),
            sys.executable, "-m", "live_attune.cli", *args]
     done = subprocess.run(cmd, env=env, cwd=places.cwd, capture_output=True, text=True,
                           timeout=timeout_s, check=False)
