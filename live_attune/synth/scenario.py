@@ -1,16 +1,30 @@
 """A scripted conversation and its ground truth, in the terms of METRICS.md.
 
-Every event is placed so that it is unambiguous under the METRICS.md definitions:
-interruptions start at least 1.5 s into the holder's speech and at least 0.5 s before the
-holder stops; successful ones make the holder stop 0.5–1.5 s after the onset; unsuccessful
-ones last 1.3 s or more and end at least 1 s before the holder does; backchannels are at most
-0.8 s long and fall well inside the holder's speech.
+Default (``ScenarioConfig()``): every event is placed so that it is unambiguous under the
+METRICS.md definitions: interruptions start at least 1.5 s into the holder's speech and at
+least 0.5 s before the holder stops; successful ones make the holder stop 0.5–1.5 s after the
+onset; unsuccessful ones last 1.3 s or more and end at least 1 s before the holder does;
+backchannels are at most 0.8 s long and fall well inside the holder's speech. Its truth is the
+script's (the rules labeller in truth.py agrees with it on the test seeds).
+
+Hard (``ScenarioConfig.hard()``, synth/hard.py): as hard as people are. Interruptions overlap
+the holder by 0.3–1.5 s, and the interrupter's first word is often followed by a 0.2–0.45 s
+pause ("No, — I don't think so"); backchannels are sometimes two words ("mm-hm … yeah") and
+fall in the holder's pauses as well as their speech; first phrases have pauses in them; turns
+start in overlap and after every kind of gap. A share of the events is placed *at* the
+thresholds — just below and just above floor_min, terminal, backchannel_max (summed bout
+speech), bridge, min_pause, patient_wait and long_silence — the rest away from them. Rendered
+with ``MixConfig.hard(seed)`` (render.py): voices up to ±6 dB apart, every talker-to-mic pair
+its own reverberant path, bleed -8 to -20 dB, noise. Its truth is **not** the script: the
+rules of METRICS.md are applied (truth.py, independently of live_attune/core) to the audible
+extent of every rendered word, so an event the rules would not call an interruption is not
+labelled one, whatever the script meant; the script's intentions are kept as ``intents``.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,6 +72,27 @@ class ScenarioConfig:
     p_failed_interrupt: float = 0.2
     p_long_silence: float = 0.10
     p_pause: float = 0.25
+    difficulty: str = "default"  # "hard": synth/hard.py, truth by the rules
+    # Used by the hard script only:
+    p_near_threshold: float = 0.4  # an event's timing or length is placed at a threshold
+    p_overlap_start: float = 0.15  # the next speaker starts before the holder has stopped
+    p_first_pause: float = 0.4  # a pause inside a first phrase / after an interrupter's word
+    p_opener: float = 0.1  # a turn opens with "yeah" and a pause before the answer
+
+    def __post_init__(self) -> None:
+        if self.difficulty not in ("default", "hard"):
+            raise ValueError(f"difficulty is 'default' or 'hard', got {self.difficulty!r}")
+        if self.turns < 1:
+            raise ValueError(f"turns must be at least 1, got {self.turns}")
+        for name, value in vars(self).items():
+            if name.startswith("p_") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} is a probability, got {value!r}")
+
+    @classmethod
+    def hard(cls, turns: int = 28) -> ScenarioConfig:
+        """The hard conversation (see the module docstring)."""
+        return cls(turns=turns, difficulty="hard", p_backchannel=0.4, p_interrupt=0.22,
+                   p_failed_interrupt=0.16, p_long_silence=0.12, p_pause=0.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +107,24 @@ class Placed:
 
 
 @dataclass(frozen=True, slots=True)
+class Intent:
+    """What the hard script meant to happen (its truth is what the rules make of it)."""
+
+    at_s: float
+    by: str
+    of: str
+    kind: str  # "interruption", "failed_interruption", "backchannel", "overlap_start"
+
+
+@dataclass(frozen=True, slots=True)
 class TruthEvent:
     at_s: float
     by: str
     of: str
     successful: bool | None = None
+    # How far the quantities that decided it lie from their thresholds (rules truth only):
+    # under ~0.1 s a ±50 ms measuring error can change the label.
+    margin_s: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +145,10 @@ class Conversation:
     backchannels: list[TruthEvent]
     duration_s: float
     seed: int
+    # Reference speech level per role for measuring true speech (the hard generator's, so that
+    # its truth is labelled by METRICS.md's rules); None: the default, script-labelled truth.
+    levels: dict[str, float] | None = None
+    intents: tuple[Intent, ...] = ()  # the hard script's intentions, for comparison only
 
 
 class _Builder:
@@ -145,6 +197,10 @@ def make_conversation(seed: int = 0, config: ScenarioConfig | None = None,
                       voices: dict[str, Voice] | None = None) -> Conversation:
     """Script, render and annotate one conversation (deterministic for a seed)."""
     cfg = config or ScenarioConfig()
+    if cfg.difficulty == "hard":
+        from live_attune.synth.hard import make_hard  # imports this module's records
+
+        return make_hard(seed, cfg, voices)
     b = _Builder(seed, voices or {"therapist": THERAPIST_VOICE, "client": CLIENT_VOICE})
     speaker, t, turn_start = "therapist", 0.6, 0.6
     calm = True  # no overlay events in the turn right after an interruption
