@@ -46,13 +46,28 @@ def speak(voice: Voice, text: str) -> np.ndarray:
     loud = np.flatnonzero(np.abs(audio) > SILENCE_FLOOR)
     if len(loud) == 0:
         raise LiveAttuneError(f"espeak-ng produced silence for {text!r}")
-    return audio[loud[0]: loud[-1] + 1].copy()
+    trimmed: np.ndarray = audio[loud[0]: loud[-1] + 1].copy()
+    return trimmed
+
+
+LEVEL_TEXT = "It sounds like this week has been really hard for you, tell me more about it"
+
+
+@functools.lru_cache(maxsize=64)
+def speech_level(voice: Voice) -> float:
+    """A voice's active speech level (RMS), measured once on a fixed sentence.
+
+    The hard generator judges every clip's audible frames against this one level, so a word's
+    measured extent does not depend on what else the track holds.
+    """
+    return active_rms(speak(voice, LEVEL_TEXT))
 
 
 def frame_rms(audio: np.ndarray, hop: int = 160) -> np.ndarray:
     """RMS of each 10 ms frame (160 samples at 16 kHz)."""
     frames = audio[: len(audio) // hop * hop].reshape(-1, hop).astype(np.float64)
-    return np.sqrt(np.mean(frames**2, axis=1))
+    rms: np.ndarray = np.sqrt(np.mean(frames**2, axis=1))
+    return rms
 
 
 def active_rms(audio: np.ndarray) -> float:
