@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from websockets.asyncio.client import connect
 
 from live_attune.audio.decode import read_all
@@ -56,6 +57,7 @@ async def watch(url: str, seconds: float) -> list[dict]:  # type: ignore[type-ar
     return out
 
 
+@pytest.mark.slow
 def test_lost_microphone_is_reported_and_capture_resumes(short_conversation: dict[str, Path],
                                                         tmp_path: Path) -> None:
     audio = read_all(short_conversation["stereo"])[:, : 16000 * 20]

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from websockets.asyncio.client import connect
 
 from live_attune.analyze import analyze_file
@@ -82,6 +83,7 @@ def dashboard_url(proc: subprocess.Popen[str]) -> str:
     raise AssertionError(proc.stderr.read() if proc.stderr else "no dashboard URL")
 
 
+@pytest.mark.slow
 def test_live_capture_then_ctrl_c_saves_what_offline_analysis_finds(
         short_conversation: dict[str, Path], tmp_path: Path) -> None:
     audio = read_all(short_conversation["stereo"])

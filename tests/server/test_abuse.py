@@ -55,6 +55,7 @@ async def abuse(good: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow
 def test_abuse_is_rejected_logged_and_changes_nothing(conversation: dict[str, Path],
                                                       tmp_path: Path,
                                                       caplog: pytest.LogCaptureFixture

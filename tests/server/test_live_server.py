@@ -227,6 +227,7 @@ def test_a_busy_port_is_a_clear_usage_error(live_server: Running, tmp_path: Path
     asyncio.run(collect(live_server.ws))
 
 
+@pytest.mark.slow
 def test_live_prosody_reaches_the_dashboard_and_equals_offline(
         conversation: dict[str, Path], tmp_path: Path) -> None:
     running = start(conversation["stereo"], tmp_path, speed=4.0, prosody=True)

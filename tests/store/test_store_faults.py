@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from live_attune.analyze import analyze_file
 from live_attune.output import config_dict, session_dict
 from live_attune.pipeline import PipelineConfig
@@ -19,6 +21,7 @@ from tests.server.conftest import start
 from tests.server.test_live_server import collect
 
 
+@pytest.mark.slow
 def test_an_unusable_store_warns_on_the_dashboard_and_the_session_goes_on(
         conversation: dict[str, Path], tmp_path: Path) -> None:
     store = tmp_path / "sessions.sqlite"
@@ -52,6 +55,7 @@ def test_a_full_disk_is_a_warning_not_a_crash(tmp_path: Path) -> None:
     assert "talk T" in proc.stdout  # the session's measures were still reported
 
 
+@pytest.mark.slow
 def test_without_out_an_unusable_store_still_leaves_the_session_on_disk(
         conversation: dict[str, Path], tmp_path: Path) -> None:
     """No --out and no store: the result goes to the data directory's unsaved/ID."""
