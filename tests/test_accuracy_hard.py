@@ -138,14 +138,7 @@ def test_hard_room_does_not_regress(hard: Pooled) -> None:
 
 # -- the engine on the true speech ------------------------------------------------------------
 
-ENGINE_PENDING = ("engine: a short bout that ends in the holder's silence stays pending when "
-                  "the holder resumes before the bout's bridge runs out, and later starts the "
-                  "bout speaker's turn (rules: a backchannel; seed 3 at 124.73 s)")
-
-
-@pytest.mark.parametrize("seed", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=ENGINE_PENDING)) if s == 3
-    else s for s in HARD_SEEDS])
+@pytest.mark.parametrize("seed", HARD_SEEDS)
 def test_engine_on_the_true_speech_agrees_with_the_rules(seed: int) -> None:
     """Two implementations of METRICS.md, one live and one offline, on the same intervals."""
     conv = make_conversation(seed, ScenarioConfig.hard())

@@ -283,10 +283,18 @@ class FloorTracker:
             return
         if bout.interruption:  # B stopped first: the holder kept the floor
             self._out.append(Interruption(self._s(bout.onset), bout.speaker, holder, False))
-        elif not bout.long and bout.holder_at_end:
+        elif not bout.long and (bout.holder_at_end or self._holder_spoke_since(bout.last_end)):
             self._backchannel(bout, holder)
         elif not bout.long:
             self._pending.setdefault(bout.speaker, []).append(bout)
+
+    def _holder_spoke_since(self, at: int) -> bool:
+        """Did the holder speak again after ``at`` (a bout's last offset), before the bout's
+        silence reached ``bridge``? Then the holder spoke next: the bout was a backchannel."""
+        turn = self._turn
+        if turn is None:
+            return False
+        return turn.speaker in self._active or (turn.last_end is not None and turn.last_end > at)
 
     # -- the holder -----------------------------------------------------------------------
 

@@ -236,3 +236,16 @@ def test_random_sessions_stream_the_same_and_keep_the_invariants(seed: int) -> N
     assert len(turns) == len(of(FloorChange, whole))
     assert all(a.speaker != b.speaker for a, b in itertools.pairwise(turns))
     assert all(b.duration_s < MetricsConfig().backchannel_max_s for b in of(Backchannel, whole))
+
+
+def test_holder_resuming_inside_the_bridge_makes_the_bout_a_backchannel() -> None:
+    """Found by the rules labeller on the hard generator (seed 3): the holder spoke again
+    0.23 s after the client's short bout ended, before its silence reached bridge (0.5 s) —
+    the holder spoke next, so the bout was a backchannel, and the client's turn begins at its
+    own later onset (METRICS.md § Overlaps). Before: the client's turn started at 4.73 s."""
+    events, _ = run({T: [(0, 5.25), (5.54, 8.16)], C: [(4.73, 5.31), (9.0, 13.72)]},
+                    end_s=15.0)
+    assert of(Backchannel, events) == [Backchannel(4.73, C, T, pytest.approx(0.58))]
+    changes = of(FloorChange, events)
+    assert [(f.speaker, f.at_s) for f in changes] == [(T, 0.0), (C, 9.0)]
+    assert of(Interruption, events) == []
