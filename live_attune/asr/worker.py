@@ -23,6 +23,7 @@ import numpy as np
 from live_attune.asr.whisper import (
     default_model_path,
     load_model,
+    reload_model,
     transcribe_short,
     transcript_event,
 )
@@ -106,12 +107,14 @@ class AsrWorker:
 
     def _restart(self, job: _Job, exc: Exception) -> None:
         """Record the lost utterance and load the model afresh (its state may be broken)."""
+        # the message, not the exception: its traceback holds the broken model, and a log
+        # handler that keeps records would keep that model alive next to the new one
         log.warning("ASR worker failed on %.1f-%.1f s (%s); restarting", job.span.start_s,
-                    job.span.end_s, exc)
+                    job.span.end_s, str(exc))
         self.restarts += 1
         self.missing.append(MissingAudio(job.span.start_s, job.span.end_s - job.span.start_s,
                                          "asr", f"transcription failed ({exc}); restarted"))
-        try:
-            self._model = load_model(self._model_path, self._threads)
-        except Exception as again:  # keep the old model; the next job tries it
+        try:  # not load_model: that would hand back the same, possibly broken, object
+            self._model = reload_model(self._model_path, self._threads)
+        except Exception as again:  # keep the old model; the next failure reloads again
             log.warning("ASR model reload failed: %s", again)
