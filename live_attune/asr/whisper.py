@@ -150,7 +150,8 @@ def transcribe_short(model: Any, audio: np.ndarray, offset_s: float = 0.0
     if (not text or result.no_speech_prob > NO_SPEECH_MAX or logprob < LOGPROB_MIN
             or compression_ratio(text) > COMPRESSION_MAX):
         return "", ()
-    return text, _aligned_words(model, tok, ids, encoded, len(audio), offset_s)
+    words = _aligned_words(model, tok, ids, encoded, len(audio), offset_s)
+    return text, _trimmed_to_speech(words, audio, offset_s)
 
 
 PREPENDED = "\"'“¿([{-"  # faster-whisper's defaults: punctuation joins the next word
@@ -169,6 +170,47 @@ def _aligned_words(model: Any, tok: Any, ids: list[int], encoded: Any, samples: 
     return tuple(Word(w["word"].strip(), offset_s + min(float(w["start"]), duration_s),
                       offset_s + min(float(w["end"]), duration_s))
                  for w in aligned if w["word"].strip())
+
+
+QUIET_BELOW_DB = 20.0  # a 10 ms frame this far under the utterance's loud level is a pause
+QUIET_MIN_S = 0.15  # a pause at least this long at a word's end is cut off the word
+WORD_MIN_S = 0.05
+
+
+def _trimmed_to_speech(words: tuple[Word, ...], audio: np.ndarray, offset_s: float
+                       ) -> tuple[Word, ...]:
+    """Cross-attention alignment (no timestamp tokens on this path) lets a word run on to the
+    next one across a pause ("... for you — ask ..."); faster-whisper's own path clamps such
+    words to its segment ends. Here a quiet run of at least ``QUIET_MIN_S`` at a word's end
+    is cut off it, by frame energy against the utterance's own loud level; noisy audio whose
+    pauses are not ``QUIET_BELOW_DB`` quieter keeps the aligner's times. (Starts are left as
+    aligned, as faster-whisper's own path leaves them.)"""
+    hop = SAMPLE_RATE // 100  # 10 ms frames: (frames,) dB
+    frames = len(audio) // hop
+    if frames == 0 or not words:
+        return words
+    power = np.mean(audio[: frames * hop].astype(np.float64).reshape(frames, hop) ** 2, axis=1)
+    level_db = 10 * np.log10(power + 1e-12)
+    quiet = level_db < np.percentile(level_db, 95) - QUIET_BELOW_DB
+    return tuple(_trim_word(w, quiet, offset_s) for w in words)
+
+
+def _trim_word(word: Word, quiet: np.ndarray, offset_s: float) -> Word:
+    first = max(0, int((word.start_s - offset_s) * 100))
+    last = min(len(quiet), int(np.ceil((word.end_s - offset_s) * 100)))
+    if last - first <= 0:
+        return word
+    inside = quiet[first:last]
+    loud = np.flatnonzero(~inside)
+    if len(loud) == 0:
+        return word
+    trail = len(inside) - 1 - int(loud[-1])
+    start_s, end_s = word.start_s, word.end_s
+    if trail >= QUIET_MIN_S * 100:
+        end_s = offset_s + (first + loud[-1] + 1) / 100
+    if end_s - start_s < WORD_MIN_S:
+        return word
+    return Word(word.text, start_s, end_s)
 
 
 def compression_ratio(text: str) -> float:
