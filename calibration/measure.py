@@ -140,7 +140,7 @@ def map_roles(owner: np.ndarray, channels: int) -> tuple[str, ...]:
         hits = np.flatnonzero(mine >= need)
         if len(hits):
             order.append((int(hits[0]), c))  # type: ignore[arg-type]
-    order.sort()  # type: ignore[call-overload]
+    order.sort()
     roles = ["ignore"] * channels
     names = ["therapist", "client"] + [f"client_{k}" for k in range(2, 10)]
     for name, (_, c) in zip(names, order, strict=False):  # type: ignore[misc]

@@ -22,7 +22,7 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from live_attune.errors import UsageError
 from live_attune.speakers.channels import ChannelMap
@@ -128,7 +128,7 @@ def _toml(value: str | int) -> str:
 
 def _device(value: object, source: str) -> str | int | None:
     if value is None or (isinstance(value, (str, int)) and not isinstance(value, bool)):
-        return value  # type: ignore[return-value]
+        return value
     raise ProfileError(f"{source}: field 'device' must be a device name or index")
 
 
@@ -165,7 +165,8 @@ def _bleed(value: object, channels: int, source: str) -> tuple[tuple[float, ...]
     if not ok:
         raise ProfileError(f"{source}: field 'bleed_db' must be a {channels}×{channels} list of "
                            "lists of dB")
-    return tuple(tuple(float(v) for v in row) for row in value)  # type: ignore[union-attr]
+    rows = cast(list[list[float]], value)  # checked just above: channels×channels numbers
+    return tuple(tuple(float(v) for v in row) for row in rows)
 
 
 def _text(raw: dict[str, Any], name: str, source: str, kind: type) -> Any:

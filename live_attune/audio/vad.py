@@ -132,7 +132,8 @@ def window_power(samples: np.ndarray) -> np.ndarray:
     channels, n = samples.shape
     k = n // WINDOW
     frames = samples[:, : k * WINDOW].reshape(channels, k, WINDOW).astype(np.float64)
-    return np.mean(frames * frames, axis=2)
+    power: np.ndarray = np.mean(frames * frames, axis=2)
+    return power
 
 
 def power_db(power: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,9 +137,10 @@ def syllable_nuclei(level_db: np.ndarray, voiced: np.ndarray, in_speech: np.ndar
     peak = (smooth[1:-1] >= smooth[:-2]) & (smooth[1:-1] > smooth[2:])
     candidates = np.flatnonzero(peak) + 1
     floor = reference_db - cfg.peak_floor_db
-    candidates = [i for i in candidates if in_speech[i] and voiced[i] and smooth[i] >= floor]
+    kept_candidates = [int(i) for i in candidates
+                       if in_speech[i] and voiced[i] and smooth[i] >= floor]
     kept: list[int] = []
-    for i in candidates:
+    for i in kept_candidates:
         if not kept:
             kept.append(i)
             continue
@@ -312,9 +313,9 @@ def cue(turn: TurnProsody, base: Baseline | None) -> ProsodyCue:
     return ProsodyCue(rate, loud, rate_label, loud_label)
 
 
-def speaker_summary(turns: Sequence[TurnProsody]) -> dict[str, Mapping[str, float | None]]:
+def speaker_summary(turns: Sequence[TurnProsody]) -> dict[str, dict[str, float | None]]:
     """Per speaker over the session: speech-weighted means of the turn measures."""
-    out: dict[str, Mapping[str, float | None]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for s in sorted({t.speaker for t in turns}):
         mine = [t for t in turns if t.speaker == s]
         out[s] = {f: _weighted([(getattr(t, f), t.speech_s) for t in mine])

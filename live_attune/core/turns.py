@@ -403,8 +403,8 @@ class FloorTracker:
         del self._bouts[bout.speaker]
         bout.timer = OPEN
         chain = [p for b in self._pending.pop(bout.speaker, []) for p in b.pieces]
-        for other in list(self._pending):
-            self._resolve_pending_as_backchannels(turn.speaker, only=other)
+        for pending in list(self._pending):
+            self._resolve_pending_as_backchannels(turn.speaker, only=pending)
         self._close_turn(turn)
         chain += bout.pieces
         self._start_turn(bout.speaker, chain[0][0], previous=turn, chain=chain)

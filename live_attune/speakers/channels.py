@@ -104,7 +104,8 @@ def attribute(vad: np.ndarray, own_db: np.ndarray, held_db: np.ndarray,
     loudest, second = order[-1], order[-2]
     # The loudest *other* channel: the second loudest for the loudest channel itself.
     other = np.where(held_db >= loudest, second, loudest)
-    return vad & (own_db > other - margin_db)
+    gated: np.ndarray = vad & (own_db > other - margin_db)
+    return gated
 
 
 class CrosstalkGate:
@@ -158,7 +159,9 @@ def _held(levels: np.ndarray, hold: int) -> np.ndarray:
     if hold == 0:
         return levels
     padded = np.concatenate([np.full((levels.shape[0], hold), -np.inf), levels], axis=1)
-    return np.lib.stride_tricks.sliding_window_view(padded, hold + 1, axis=1).max(axis=2)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, hold + 1, axis=1)
+    held: np.ndarray = windows.max(axis=2)
+    return held
 
 
 def default_map(channels: int, source: str) -> ChannelMap:

@@ -78,7 +78,8 @@ def _power(audio: np.ndarray) -> np.ndarray:
     """(257, frames) power spectrogram, 512-point Hann frames every HOP samples, centred."""
     import librosa
 
-    return np.abs(librosa.stft(audio.astype(np.float32), n_fft=512, hop_length=HOP)) ** 2
+    return np.asarray(np.abs(librosa.stft(audio.astype(np.float32), n_fft=512,
+                                          hop_length=HOP)) ** 2)
 
 
 def _mfcc(power: np.ndarray) -> np.ndarray:
@@ -87,7 +88,7 @@ def _mfcc(power: np.ndarray) -> np.ndarray:
     import scipy.fft
 
     db = librosa.power_to_db(_mel_bases()[0] @ power)
-    return scipy.fft.dct(db, axis=0, type=2, norm="ortho")[:N_MFCC].T
+    return np.asarray(scipy.fft.dct(db, axis=0, type=2, norm="ortho")[:N_MFCC].T)
 
 
 def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray | None = None,
@@ -162,7 +163,8 @@ def speech_at_frames(speech: np.ndarray, first: int, n: int) -> np.ndarray:
         return np.zeros(n, bool)
     lo = max(0, int(t[0] / FRAME_S) - 1)
     hi = min(len(speech), int(t[-1] / FRAME_S) + 2)
-    return np.interp(t, np.arange(lo, hi) * FRAME_S, speech[lo:hi].astype(float)) > 0.5
+    return np.asarray(np.interp(t, np.arange(lo, hi) * FRAME_S, speech[lo:hi].astype(float))
+                      > 0.5)
 
 
 def describe_window(mf: np.ndarray, f0: np.ndarray, mel: np.ndarray, on: np.ndarray
@@ -376,7 +378,7 @@ def _gmm(x: np.ndarray, k: int, iterations: int) -> np.ndarray:
         mu = (resp.T @ x) / nk[:, None]
         var = (resp.T @ x**2) / nk[:, None] - mu**2 + 1e-3
         pi = nk / nk.sum()
-    return resp
+    return np.asarray(resp)
 
 
 @dataclass(frozen=True, slots=True)

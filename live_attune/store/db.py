@@ -19,6 +19,7 @@ what to do, whichever command meets it. Reading commands open the store read-onl
 
 from __future__ import annotations
 
+import builtins
 import functools
 import json
 import os
@@ -371,7 +372,7 @@ class Store:
                              "kind": row.kind, "state": row.state}
         return result
 
-    def interrupted(self) -> list[SessionRow]:
+    def interrupted(self) -> builtins.list[SessionRow]:
         return [r for r in self.list() if r.state == "interrupted"]
 
     @_guarded
