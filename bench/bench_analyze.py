@@ -33,7 +33,7 @@ from live_attune.synth.truth import write_wav
 
 CHILD = r"""
 import json, sys, time
-from live_attune.analyze import analyze_file
+from live_attune.session.offline import analyze_file
 def status_mb(key):  # VmHWM, unlike ru_maxrss, is not inherited across fork+exec
     with open('/proc/self/status') as f:
         return next(int(l.split()[1]) for l in f if l.startswith(key)) / 1024

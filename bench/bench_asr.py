@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.analyze import analyze_file
 from live_attune.asr.wer import wer
 from live_attune.asr.whisper import default_model_path, load_model, transcribe, transcribe_spans
 from live_attune.audio.decode import read_all
 from live_attune.audio.replay import FileReplaySource
 from live_attune.core.utterances import utterances
-from live_attune.pipeline import layout_for
 from live_attune.server.app import ServeOptions, run_live
+from live_attune.session.config import layout_for
+from live_attune.session.offline import analyze_file
 from live_attune.synth import MixConfig, make_conversation
 from live_attune.synth.scenario import CLIENT_LINES, THERAPIST_LINES
 from live_attune.synth.truth import write

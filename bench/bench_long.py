@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.audio.tiled import Mark, TiledSource
-from live_attune.output import config_dict
-from live_attune.pipeline import PipelineConfig, layout_for
 from live_attune.server.app import ServeOptions, run_live
+from live_attune.session.config import PipelineConfig, layout_for
+from live_attune.session.output import config_dict
 from live_attune.store import NewSession, SessionRecorder, default_store_path
 from live_attune.synth import MixConfig, make_conversation, render
 

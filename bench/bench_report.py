@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.analyze import analyze_file
 from live_attune.core.events import Transcript
 from live_attune.core.language import default_model
-from live_attune.output import config_dict, session_dict
 from live_attune.report import build_html
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store
 from live_attune.synth import MixConfig, make_conversation, render
 from live_attune.synth.truth import write_wav

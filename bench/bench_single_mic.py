@@ -98,8 +98,9 @@ def run(name: str, fn: object, audio: np.ndarray, flags: np.ndarray
 def live_cost(audio: np.ndarray, repeat: int = 3) -> tuple[float, float, float]:
     """CPU share of one core, activity-only pipeline vs the single-mic pipeline on the same
     mono audio in 100 ms blocks (medians); the difference is what attribution costs live."""
-    from live_attune.pipeline import Pipeline, layout_for, single_mic_layout
-    from live_attune.speakers.single_live import SingleMicPipeline
+    from live_attune.session.config import layout_for, single_mic_layout
+    from live_attune.session.pipeline import ChannelPipeline
+    from live_attune.session.single_mic import SingleMicPipeline
 
     def cpu(make: object) -> float:
         pipe = make()  # type: ignore[operator]
@@ -109,7 +110,7 @@ def live_cost(audio: np.ndarray, repeat: int = 3) -> tuple[float, float, float]:
         return (time.process_time() - t) / (len(audio) / 16000)
 
     SingleMicPipeline(single_mic_layout()).process(audio[None, :48000])  # compile YIN first
-    base = statistics.median(cpu(lambda: Pipeline(layout_for(1, None, "x")))
+    base = statistics.median(cpu(lambda: ChannelPipeline(layout_for(1, None, "x")))
                              for _ in range(repeat))
     single = statistics.median(cpu(lambda: SingleMicPipeline(single_mic_layout()))
                                for _ in range(repeat))

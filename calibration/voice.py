@@ -2,38 +2,29 @@
 
 A voice print is the mean and covariance of 20 MFCCs (librosa) over the speech windows —
 the statistics a GMM-style single-microphone attribution starts from (issue 3). It is a
-small ``.npz`` file beside the profile, never sent anywhere. The quality score (0–100)
+small ``.npz`` file beside the profile, never sent anywhere (its record and file format:
+live_attune/speakers/voiceprint.py, where attribution reads it). The quality score (0–100)
 says how much to trust it: enough speech, a clean signal, no clipping, a steady voice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 
 from calibration.measure import CLIP_LEVEL, SAMPLE_RATE
 from live_attune.audio.vad import WINDOW
-from live_attune.errors import UsageError
+from live_attune.speakers.voiceprint import (
+    N_MFCC,
+    VERSION,
+    VoicePrint,
+    VoicePrintError,
+    load,
+    save,
+)
 
 MIN_SPEECH_S = 20.0
-N_MFCC = 20
-VERSION = 1
 
-
-class VoicePrintError(UsageError):
-    """A voice print that cannot be used (missing, corrupt, another version)."""
-
-
-@dataclass(frozen=True, slots=True)
-class VoicePrint:
-    mean: np.ndarray  # (N_MFCC,)
-    cov: np.ndarray  # (N_MFCC, N_MFCC)
-    speech_s: float
-    snr_db: float | None
-    quality: int  # 0..100
-    issues: tuple[str, ...]
+__all__ = ["N_MFCC", "VERSION", "VoicePrint", "VoicePrintError", "enrol", "load", "save"]
 
 
 def enrol(audio: np.ndarray, speech: np.ndarray, *, noise_floor_dbfs: float | None
@@ -83,29 +74,3 @@ def _quality(speech_s: float, snr: float | None, clipped: float, steady: float
     if steady < 0.9:
         issues.append("the voice varies a lot: was someone else speaking too?")
     return round(100 * amount * clean * unclipped * min(1.0, steady / 0.9)), tuple(issues)
-
-
-def save(vp: VoicePrint, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        np.savez(f, version=VERSION, mean=vp.mean, cov=vp.cov, speech_s=vp.speech_s,
-                 snr_db=np.nan if vp.snr_db is None else vp.snr_db, quality=vp.quality,
-                 issues=np.array(vp.issues, dtype=str))
-
-
-def load(path: Path) -> VoicePrint:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if int(z["version"]) != VERSION:
-                raise VoicePrintError(f"{path}: voice print version {int(z['version'])}; "
-                                      f"this live-attune reads version {VERSION}")
-            mean, cov = z["mean"], z["cov"]
-            if mean.shape != (N_MFCC,) or cov.shape != (N_MFCC, N_MFCC):
-                raise VoicePrintError(f"{path}: not a live-attune voice print")
-            snr = float(z["snr_db"])
-            return VoicePrint(mean, cov, float(z["speech_s"]), None if np.isnan(snr) else snr,
-                              int(z["quality"]), tuple(str(s) for s in z["issues"]))
-    except FileNotFoundError:
-        raise VoicePrintError(f"{path}: no such voice print") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise VoicePrintError(f"{path}: not a readable voice print ({exc})") from None

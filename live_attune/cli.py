@@ -243,7 +243,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         raise UsageError("--step-seconds must be between 2 and 120")
     if args.input_channels < 1:
         raise UsageError("--input-channels must be at least 1")
-    return _lazy("calibration.command", "calibrate_command")(args)
+    return _lazy("live_attune.commands_calibrate", "calibrate_command")(args)
 
 
 def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

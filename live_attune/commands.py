@@ -9,25 +9,28 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from live_attune.analyze import AnalysisResult, SingleMicOptions, analyze_file
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
-from live_attune.output import atomic_write, write_outputs
-from live_attune.pipeline import (
+from live_attune.session.config import (
     MODE_ACTIVITY,
     Layout,
     PipelineConfig,
+    SingleMicOptions,
     layout_for,
     single_mic_layout,
 )
+from live_attune.session.offline import analyze_file, with_transcript
+from live_attune.session.output import atomic_write, write_outputs
+from live_attune.session.result import SessionResult
+from live_attune.session.single_mic import voice_print_of
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from calibration.check import ProfileCheck
     from live_attune.core.events import Transcript
     from live_attune.server.session import LiveSession
+    from live_attune.session.live import BlockSource, InputCheck
     from live_attune.store import SessionRecorder
 
 PROGRESS_MIN_S = 60.0  # files shorter than this get no progress bar
@@ -50,7 +53,7 @@ def analyze_command(args: argparse.Namespace) -> int:
                                     prosody=not args.no_prosody,
                                     single_mic=_single_mic_options(args))
     if not args.no_transcribe:
-        result = _with_transcript(result, args.model)
+        result = with_transcript(result, args.model)
     written = write_outputs(result, args.out) if args.out else None
     stored = None if args.no_store else _store_analysis(result, args)
     if not args.quiet:
@@ -75,12 +78,12 @@ def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
                             swap_roles=args.swap_roles)
 
 
-def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | None:
+def _store_analysis(result: SessionResult, args: argparse.Namespace) -> str | None:
     """Keep the result in the session store. A store problem warns: the --out files still
     stand, and without --out the result goes where a live session's would (``unsaved/ID``
     in the data directory, else a private temporary folder) — never lost."""
     from live_attune.errors import StoreError
-    from live_attune.output import config_dict, session_dict
+    from live_attune.session.output import config_dict, session_dict
     from live_attune.store import NewSession, Store
 
     new = NewSession(kind="analyze", source=str(result.info.path), mode=result.layout.mode,
@@ -93,7 +96,7 @@ def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | N
         if args.out:
             print(f"live-attune: warning: {exc}; not stored", file=sys.stderr)
             return None
-        from live_attune.server.session import save_elsewhere
+        from live_attune.session.output import save_elsewhere
 
         saved = save_elsewhere(_without_words(result, args), new.id)
         if saved is None:
@@ -104,7 +107,7 @@ def _store_analysis(result: AnalysisResult, args: argparse.Namespace) -> str | N
     return new.id
 
 
-def _without_words(result: AnalysisResult, args: argparse.Namespace) -> AnalysisResult:
+def _without_words(result: SessionResult, args: argparse.Namespace) -> SessionResult:
     """--no-transcript keeps the measures but not the words, wherever the result goes."""
     return replace(result, transcript=()) if args.no_transcript else result
 
@@ -122,12 +125,10 @@ def live_command(args: argparse.Namespace) -> int:
     layout = layout_for(channels, cmap, "the input")
     single = None
     if layout.mode == MODE_ACTIVITY and not args.activity_only:  # one shared microphone
-        from calibration.voice import load as load_voice
-
         layout = single_mic_layout()
-        voice = args.voice or (profile.voice if profile else None)
-        vp = load_voice(voice) if voice else None
-        single = {} if vp is None else {"voice_mean": vp.mean, "voice_cov": vp.cov}
+        single = SingleMicOptions(voice_print=args.voice or (profile.voice if profile
+                                                             else None))
+        voice_print_of(single)  # a voice print that cannot be read fails before the session
     check = None
     if profile is not None:
         from calibration.check import ProfileCheck
@@ -153,9 +154,9 @@ def demo_command(args: argparse.Namespace) -> int:
     return _report(session)
 
 
-def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: bool,
-           config: PipelineConfig | None = None, check: ProfileCheck | None = None,
-           single_mic: dict[str, object] | None = None) -> LiveSession:
+def _serve(source: BlockSource, layout: Layout, args: argparse.Namespace, *, linger: bool,
+           config: PipelineConfig | None = None, check: InputCheck | None = None,
+           single_mic: SingleMicOptions | None = None) -> LiveSession:
     import asyncio
 
     from live_attune.server.app import ServeOptions, run_live
@@ -173,18 +174,18 @@ def _serve(source: object, layout: Layout, args: argparse.Namespace, *, linger: 
         def asr(on_result: Callable[[Transcript], None]) -> AsrWorker:
             return AsrWorker(on_result, model_path=model)
 
-    return asyncio.run(run_live(source, layout, options,  # type: ignore[arg-type]
+    return asyncio.run(run_live(source, layout, options,
                                 out_dir=args.out, asr=asr, config=config, recorder=recorder,
                                 prosody=not args.no_prosody, check=check,
                                 single_mic=single_mic))
 
 
-def _recorder(source: object, layout: Layout, args: argparse.Namespace,
+def _recorder(source: BlockSource, layout: Layout, args: argparse.Namespace,
               config: PipelineConfig | None) -> SessionRecorder:
     """The store's journal for this session; offers to recover sessions a crash left."""
     from live_attune.errors import StoreError
-    from live_attune.output import config_dict
     from live_attune.paths import data_dir
+    from live_attune.session.output import config_dict
     from live_attune.store import NewSession, SessionRecorder, Store, default_store_path
 
     try:
@@ -194,7 +195,7 @@ def _recorder(source: object, layout: Layout, args: argparse.Namespace,
                       f"recover it with: live-attune sessions recover {row.id}")
     except StoreError as exc:
         print(f"live-attune: warning: {exc}", file=sys.stderr)
-    new = NewSession(kind="live", source=str(getattr(source, "description", "input")),
+    new = NewSession(kind="live", source=source.description,
                      mode=layout.mode, speakers=layout.speakers,
                      config=config_dict(config or PipelineConfig()), label=args.client,
                      keep_transcript=not args.no_transcript)
@@ -204,7 +205,7 @@ def _recorder(source: object, layout: Layout, args: argparse.Namespace,
 
 
 def _report(session: LiveSession) -> int:
-    metrics = session.pipeline.engine.snapshot()
+    metrics = session.pipeline.snapshot()
     print("\n" + live_line(metrics))
     if session.recorder is not None:
         if session.recorder.error:
@@ -301,7 +302,7 @@ def demo_path() -> Path:
 
 def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: PipelineConfig, *,
                            quiet: bool, prosody: bool = True,
-                           single_mic: SingleMicOptions | None = None) -> AnalysisResult:
+                           single_mic: SingleMicOptions | None = None) -> SessionResult:
     info = probe(path)
     layout_for(info.channels, cmap, str(path))  # a map that does not fit fails before any bar
     total = info.duration_s or 0.0
@@ -320,18 +321,6 @@ def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: Pipeline
                             prosody=prosody, single_mic=single_mic)
 
 
-def _with_transcript(result: AnalysisResult, model: Path | None) -> AnalysisResult:
-    from live_attune.asr.whisper import transcribe_spans
-    from live_attune.core.utterances import utterances
-    from live_attune.prosody import with_transcript
-
-    channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
-    spans = utterances(result.history.segments)
-    lines = transcribe_spans(result.info.path, spans, channel_of, model)
-    prosody = None if result.prosody is None else with_transcript(result.prosody, lines)
-    return replace(result, transcript=tuple(lines), prosody=prosody)
-
-
 def live_line(m: SessionMetrics) -> str:
     """The few calm numbers the live view shows, as one line."""
     mins, secs = divmod(int(m.at_s), 60)
@@ -344,7 +333,7 @@ def live_line(m: SessionMetrics) -> str:
             f"interruptions {inter}  ")
 
 
-def summary_table(result: AnalysisResult) -> str:
+def summary_table(result: SessionResult) -> str:
     """A short plain-text table of the whole-session measures."""
     m = result.metrics
     rows = [("", *m.speakers)]

@@ -128,7 +128,7 @@ def _remove_files_of(session_id: str) -> list[Path]:
 
 
 def _swap(store: Store, ref: str) -> int:
-    from live_attune.store.rescore import swap_roles
+    from live_attune.session.rescore import swap_roles
 
     row = store.get(ref)
     data = swap_roles(store.result(row.id))
@@ -140,7 +140,7 @@ def _swap(store: Store, ref: str) -> int:
 
 
 def _recover(store: Store, ref: str) -> int:
-    from live_attune.store.recover import recover
+    from live_attune.session.recover import recover
 
     rows = store.interrupted() if ref == "all" else [store.get(ref)]
     if not rows:

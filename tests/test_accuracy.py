@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
-from live_attune.analyze import AnalysisResult, analyze_file
+from live_attune.session.offline import analyze_file
+from live_attune.session.result import SessionResult
 from tests.conftest import ACCURACY_SEEDS, load_truth, render_seed
 
 TOLERANCE_S = 0.5  # an event matches truth within ±0.5 s, by the same speaker
 
 
 @pytest.fixture(scope="module")
-def runs(synth_dir: Path) -> list[tuple[dict[str, Any], AnalysisResult]]:
+def runs(synth_dir: Path) -> list[tuple[dict[str, Any], SessionResult]]:
     out = []
     for seed in ACCURACY_SEEDS:
         paths = render_seed(synth_dir, seed)
@@ -36,7 +37,7 @@ def _matches(truth: list[dict[str, Any]], found: list[Any]) -> int:
     return hits
 
 
-def test_talk_share_within_2_points(runs: list[tuple[dict[str, Any], AnalysisResult]]) -> None:
+def test_talk_share_within_2_points(runs: list[tuple[dict[str, Any], SessionResult]]) -> None:
     errors = [abs(r.metrics.talk_share[s] - t["talk_share"][s]) for t, r in runs
               for s in ("therapist", "client")]
     print(f"talk share error: max {100 * max(errors):.2f} pp, "
@@ -44,7 +45,7 @@ def test_talk_share_within_2_points(runs: list[tuple[dict[str, Any], AnalysisRes
     assert max(errors) <= 0.02
 
 
-def test_interruptions_precision_and_recall(runs: list[tuple[dict[str, Any], AnalysisResult]]
+def test_interruptions_precision_and_recall(runs: list[tuple[dict[str, Any], SessionResult]]
                                             ) -> None:
     truth = sum(len(t["interruptions"]) for t, _ in runs)
     found = sum(len(r.history.interruptions) for _, r in runs)
@@ -63,7 +64,7 @@ def test_interruptions_precision_and_recall(runs: list[tuple[dict[str, Any], Ana
 
 
 def test_backchannels_recalled_and_never_interruptions(
-        runs: list[tuple[dict[str, Any], AnalysisResult]]) -> None:
+        runs: list[tuple[dict[str, Any], SessionResult]]) -> None:
     truth = sum(len(t["backchannels"]) for t, _ in runs)
     hits = sum(_matches(t["backchannels"], r.history.backchannels) for t, r in runs)
     as_interruptions = sum(_matches(t["backchannels"], r.history.interruptions) for t, r in runs)
@@ -74,7 +75,7 @@ def test_backchannels_recalled_and_never_interruptions(
     assert as_interruptions == 0
 
 
-def test_response_latency_median(runs: list[tuple[dict[str, Any], AnalysisResult]]) -> None:
+def test_response_latency_median(runs: list[tuple[dict[str, Any], SessionResult]]) -> None:
     for truth, result in runs:
         want = statistics.median(truth["response_latencies_s"])
         got = result.metrics.response_latency.median_s

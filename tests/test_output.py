@@ -1,12 +1,12 @@
-"""`live_attune/output.py`: turns.csv — numbers stay numbers, no cell runs as a formula."""
+"""`live_attune/session/output.py`: turns.csv — numbers stay numbers, no cell runs as a formula."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from live_attune.analyze import analyze_file
-from live_attune.output import write_outputs
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import write_outputs
 
 
 def test_turns_csv_keeps_negative_gaps_as_numbers(short_conversation: dict[str, Path],

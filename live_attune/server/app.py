@@ -14,20 +14,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from calibration.check import ProfileCheck
 from live_attune.errors import UsageError
 from live_attune.paths import dashboard_dir
-from live_attune.pipeline import Layout, PipelineConfig
 from live_attune.server.http import WS_PATH, Access, process_request
 from live_attune.server.hub import Hub
-from live_attune.server.session import AsrWorkerFactory, BlockSource, LiveSession
+from live_attune.server.session import LiveSession
+from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.live import AsrWorkerFactory, BlockSource, InputCheck
 from live_attune.store.recorder import SessionRecorder
 
 log = logging.getLogger("live_attune.server")
+T = TypeVar("T")
 MAX_MESSAGE_BYTES = 4096  # dashboards only send pings; bigger frames close the connection
 
 
@@ -50,8 +51,8 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    ready: asyncio.Future[str] | None = None,
                    asr: AsrWorkerFactory | None = None,
                    recorder: SessionRecorder | None = None,
-                   prosody: bool = False, check: ProfileCheck | None = None,
-                   single_mic: dict[str, Any] | None = None) -> LiveSession:
+                   prosody: bool = False, check: InputCheck | None = None,
+                   single_mic: SingleMicOptions | None = None) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
     # --lan is plain HTTP: the transcript never goes over it (hub.py).
     hub = Hub(words=not options.lan)
@@ -86,9 +87,9 @@ async def serve_reports(options: ServeOptions, ready: asyncio.Future[str] | None
         await stop.wait()
 
 
-async def serve_calibration(options: ServeOptions, run: Callable[[Callable[[dict[str, Any]],
-                                                                         None]], object],
-                            ready: asyncio.Future[str] | None = None) -> object:
+async def serve_calibration(options: ServeOptions,
+                               run: Callable[[Callable[[dict[str, Any]], None]], T],
+                               ready: asyncio.Future[str] | None = None) -> T:
     """Serve the calibration view while ``run(publish)`` (the wizard) runs on a thread;
     return what it returned (or raise what it raised). Each published dict becomes a
     ``calibration`` message; a new dashboard gets the latest one first."""

@@ -7,7 +7,7 @@ and given to the nearest of the current voice clusters; the clusters are refitte
 ``RECLUSTER_WINDOWS`` windows from everything heard so far. A speech frame is decided once
 the window centred nearest to it exists — at most ~1.3 s after it was spoken. When the
 session ends, all windows are clustered again and the final output uses those revised
-decisions (segments replayed through the engine: core.replay_segments).
+decisions (the one-microphone pipeline around it: session/single_mic.py).
 """
 
 from __future__ import annotations
@@ -16,25 +16,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
-from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
-from live_attune.core.conversation import replay_segments
-from live_attune.core.events import Event
+from live_attune.audio.vad import WINDOW
 from live_attune.speakers.single import (
     CONTEXT,
-    FRAME_S,
     HOP,
     N_MFCC,
     SAMPLE_RATE,
-    AttributedSpan,
     SingleMicConfig,
     assign_roles,
-    attributed_spans,
     block_features,
     cluster,
     decide,
     describe_window,
-    role_segments,
     speech_at_frames,
 )
 
@@ -141,7 +134,7 @@ class OnlineAttributor:
     def _standardise(self, feats: np.ndarray) -> np.ndarray:
         mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-9
         self._norm = (mean, std)
-        z = (feats - mean) / std
+        z: np.ndarray = (feats - mean) / std
         z[:, -1] *= self.cfg.pitch_weight
         return z
 
@@ -157,79 +150,3 @@ class OnlineAttributor:
                        np.stack([w.mfcc_mean for w in self.windows]), *self.voice, k)
         self._role_of = {c: self.roles.index(n) for c, n in enumerate(names)}
 
-
-class SingleMicPipeline:
-    """The live pipeline for one shared microphone (the stereo one is pipeline.Pipeline)."""
-
-    def __init__(self, layout: object, config: object = None, *,
-                 attributor: OnlineAttributor | None = None) -> None:
-        from live_attune.pipeline import PipelineConfig
-
-        self.layout = layout
-        self.config = config or PipelineConfig()
-        roles = layout.speakers  # type: ignore[attr-defined]
-        self.attributor = attributor or OnlineAttributor(roles)
-        self.engine = ConversationEngine(roles, sample_rate=SAMPLE_RATE,
-                                         config=self.config.metrics)  # type: ignore[attr-defined]
-        self._vad = SileroVad(self.config.vad)  # type: ignore[attr-defined]
-        self._flags = np.zeros(4096, bool)  # the VAD's flags so far: _flags[:_n]
-        self._n = 0
-        self._emitted = 0  # frames handed to the engine
-        self._rest = np.zeros(0, np.float32)
-        self.frames = 0
-        self.last_levels_db = np.full(len(roles), -120.0, np.float32)  # one mic, per role
-        self.attribution: list[AttributedSpan] = []  # the revised decisions, at the end
-
-    def process(self, block: np.ndarray) -> list[Event]:
-        audio = block[0]
-        self._add_flags(self._vad.flags(audio))
-        joined = np.concatenate([self._rest, audio])
-        k = len(joined) // WINDOW
-        if k:
-            level = power_db(window_power(joined[None, : k * WINDOW])[:, -1])
-            self.last_levels_db = np.repeat(level, len(self.engine.speakers))
-        self._rest = joined[k * WINDOW:]
-        speech = self._flags[: self._n]  # a view: nothing copied per block
-        self.attributor.feed(audio, speech)
-        self._emit(min(len(speech), int(self.attributor.decided_until_s() / FRAME_S)))
-        return self.engine.events_received()
-
-    def snapshot(self) -> SessionMetrics:
-        return self.engine.snapshot()
-
-    def finish(self) -> tuple[SessionMetrics, list[Event]]:
-        """Close the live engine, then replace it by the revised decisions' replay."""
-        self._add_flags(self._vad.flush())
-        self._emit(self._n)
-        self.engine.finish()
-        live_events = self.engine.events_received()
-        speech = self._flags[: self._n].copy()
-        labels, second, confidence = self.attributor.revised(speech)
-        roles = self.engine.speakers
-        self.attribution = attributed_spans(labels, confidence, roles)
-        self.engine = replay_segments(roles, role_segments(labels, second, roles),
-                                      end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
-                                      config=self.config.metrics)  # type: ignore[attr-defined]
-        return self.engine.finish(), live_events
-
-    def _add_flags(self, flags: np.ndarray) -> None:
-        """Append VAD flags, growing the buffer by doubling (no per-block copy of all)."""
-        need = self._n + len(flags)
-        if need > len(self._flags):
-            self._flags = np.concatenate([self._flags, np.zeros(max(need, 2 * len(self._flags))
-                                                               - len(self._flags), bool)])
-        self._flags[self._n:need] = np.asarray(flags, bool)
-        self._n = need
-
-    def _emit(self, upto: int) -> None:
-        frames = []
-        n = len(self.engine.speakers)
-        for i in range(self._emitted, upto):
-            flags = [False] * n
-            if self._flags[i]:
-                flags[self.attributor.label_at((i + 0.5) * FRAME_S)] = True
-            frames.append(ActivityFrame(i * WINDOW, (i + 1) * WINDOW, tuple(flags)))
-        self._emitted = max(self._emitted, upto)
-        self.frames += len(frames)
-        if frames:
-            self.engine.feed(frames)

@@ -11,7 +11,8 @@ import pytest
 from live_attune.audio.decode import read_all
 from live_attune.audio.vad import SileroVad, VadConfig, silero_model_path
 from live_attune.core import MetricsConfig
-from live_attune.pipeline import Pipeline, PipelineConfig, layout_for
+from live_attune.session.config import PipelineConfig, layout_for
+from live_attune.session.pipeline import ChannelPipeline
 from live_attune.synth import make_conversation
 from live_attune.synth.truth import truth_segments
 from live_attune.synth.voices import active_rms
@@ -48,10 +49,10 @@ def test_silence_and_noise_are_not_speech() -> None:
 
 
 def _segments(audio: np.ndarray, config: PipelineConfig | None = None) -> list[tuple[float, float]]:
-    pipeline = Pipeline(layout_for(1, None, "test"), config)
+    pipeline = ChannelPipeline(layout_for(1, None, "test"), config)
     pipeline.process(audio[None, :])
     pipeline.finish()
-    return [(s.start_s, s.end_s) for s in pipeline.engine.history.segments]
+    return [(s.start_s, s.end_s) for s in pipeline.history.segments]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from live_attune.audio.decode import probe, read_all
-from live_attune.output import schema
+from live_attune.session.output import schema
 from live_attune.synth.truth import write_wav
 from tests.audio.files import cut, encode, write_float_wav
 from tests.conftest import load_truth
@@ -211,7 +211,8 @@ def test_transcript_with_the_bundled_model(shared_data: Path, tmp_path: Path) ->
 
 def test_mono_by_voice_decodes_the_file_once(conversation: dict[str, Path],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from live_attune import analyze
+    from live_attune.session import offline as analyze
+    from live_attune.session.config import SingleMicOptions
 
     opened = []
     real = analyze.iter_blocks
@@ -223,7 +224,7 @@ def test_mono_by_voice_decodes_the_file_once(conversation: dict[str, Path],
     monkeypatch.setattr(analyze, "iter_blocks", counted)
     monkeypatch.setattr(analyze, "read_all", lambda _p: pytest.fail("decoded a second time"))
     result = analyze.analyze_file(conversation["mono"], prosody=False,
-                                  single_mic=analyze.SingleMicOptions())
+                                  single_mic=SingleMicOptions())
     assert len(opened) == 1
     assert result.layout.mode == "single-mic" and result.attribution
 

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from live_attune.analyze import analyze_file
 from live_attune.audio.decode import read_all
-from live_attune.output import session_dict
 from live_attune.server.app import ws_url
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import session_dict
 
 ASOUNDRC = ('pcm.!default {{ type asym; playback.pcm "null"; capture.pcm {{ type file; '
             'slave.pcm "null"; file "/dev/null"; infile "{infile}"; format "raw" }} }}\n')

@@ -77,14 +77,14 @@ def test_live_dashboard_follows_the_audio(browser: Browser, short_conversation: 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
     session = running.wait()
-    history = session.pipeline.engine.history
+    history = session.pipeline.history
     by = {r: sum(1 for i in history.interruptions if i.by == r) for r in ("therapist", "client")}
     assert {"therapist has the floor", "client has the floor"} <= floors
     assert len(set(clocks)) > 5  # the session clock moved
     assert page.inner_text("#int-therapist") == str(by["therapist"])
     assert page.inner_text("#int-client") == str(by["client"])
     width = page.eval_on_selector("#bar-session .c", "e => parseFloat(e.style.width)")
-    client_share = session.pipeline.engine.snapshot().talk_share["client"]
+    client_share = session.pipeline.snapshot().talk_share["client"]
     assert width == pytest.approx(100 * client_share, abs=0.01)
     assert page.evaluate("window.liveAttune.state.errors") == []
     origin = running.url.rstrip("/")

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 from playwright.sync_api import sync_playwright
 from websockets.asyncio.client import connect
 
-from live_attune.analyze import analyze_file
 from live_attune.core.events import Transcript
-from live_attune.output import config_dict, session_dict
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store, default_store_path
 from tests.dashboard.test_dashboard_browser import CHROMIUM, FLAGS
 from tests.server.conftest import LAN_ADDRESS, start
@@ -38,6 +38,7 @@ class WordyAsr:
 
     def __init__(self, on_result: Callable[[Transcript], None]) -> None:
         self.on_result, self.done = on_result, 0
+        self.missing: list[Any] = []
 
     def warm_up(self) -> None:
         pass

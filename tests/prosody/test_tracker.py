@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from live_attune.analyze import analyze_file
 from live_attune.audio.decode import read_all
 from live_attune.core import Segment, Turn
 from live_attune.core.prosody import HOP, SAMPLE_RATE
 from live_attune.prosody import ProsodyTracker
+from live_attune.session.offline import analyze_file
 from live_attune.synth import make_conversation
 from live_attune.synth.voices import CLIENT_VOICE, THERAPIST_VOICE, speak
 from tests.conftest import load_truth, render_seed

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from live_attune.analyze import analyze_file
 from live_attune.core.events import Transcript
 from live_attune.core.language import default_model
-from live_attune.output import session_dict
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import session_dict
 from live_attune.synth import make_conversation
 
 

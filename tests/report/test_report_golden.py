@@ -18,9 +18,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from live_attune.output import schema
 from live_attune.report import build_html, write_report
 from live_attune.report.build import write_csv
+from live_attune.session.output import schema
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "report" / "session.json"
 

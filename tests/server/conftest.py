@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from live_attune.audio.replay import FileReplaySource
-from live_attune.pipeline import layout_for
 from live_attune.server.app import ServeOptions, run_live, serve_reports, ws_url
 from live_attune.server.session import LiveSession
+from live_attune.session.config import layout_for
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

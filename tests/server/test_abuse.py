@@ -12,8 +12,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from live_attune.analyze import analyze_file
-from live_attune.output import session_dict
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import session_dict
 from tests.server.conftest import start
 
 

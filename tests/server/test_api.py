@@ -8,9 +8,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from live_attune.analyze import analyze_file
-from live_attune.output import config_dict, session_dict
 from live_attune.server.http import REPORT_CSP
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store, default_store_path
 from tests.server.conftest import start, start_reports
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from live_attune.server.session import AudioRing
+from live_attune.session.live import AudioRing
 
 
 def test_slices_match_the_stream_across_wraps() -> None:

@@ -14,9 +14,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from live_attune.analyze import analyze_file
-from live_attune.output import schema, session_dict
 from live_attune.server.messages import SCHEMAS
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import schema, session_dict
 from tests.server.conftest import Running, start
 
 
@@ -68,7 +68,7 @@ def test_twenty_dashboards_at_once(live_server: Running) -> None:
     finals = [r[-1] for r in results]
     assert all(f["type"] == "end" for f in finals)
     counts = {sum(1 for m in r if m["type"] == "interruption") for r in results}
-    assert counts == {len(session.pipeline.engine.history.interruptions)}
+    assert counts == {len(session.pipeline.history.interruptions)}
 
 
 def test_reconnect_gets_a_fresh_snapshot(live_server: Running) -> None:
@@ -217,8 +217,8 @@ def test_live_transcripts_and_language_reach_the_dashboard(short_conversation: d
 
 def test_a_busy_port_is_a_clear_usage_error(live_server: Running, tmp_path: Path) -> None:
     from live_attune.errors import UsageError
-    from live_attune.pipeline import layout_for
     from live_attune.server.app import ServeOptions, run_live
+    from live_attune.session.config import layout_for
 
     port = int(live_server.url.rsplit(":", 1)[1].strip("/"))
     with pytest.raises(UsageError, match="choose another --port"):
@@ -236,7 +236,7 @@ def test_live_prosody_reaches_the_dashboard_and_equals_offline(
     prosody = [m for m in messages if m["type"] == "prosody"]
     for m in prosody:
         jsonschema.validate({k: v for k, v in m.items() if k != "_t"}, SCHEMAS["prosody"])
-    turns = session.pipeline.engine.history.turns
+    turns = session.pipeline.history.turns
     assert len(prosody) >= len(turns) - 1  # the last turn closes as the session ends
     assert any(m["rate_ratio"] is not None for m in prosody)  # a baseline was learned
     status = [m for m in messages if m["type"] == "status"][-1]

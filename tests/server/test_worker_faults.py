@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from live_attune.analyze import analyze_file
-from live_attune.output import session_dict
 from live_attune.prosody.tracker import ProsodyTracker
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import session_dict
 from tests.server.conftest import start
 
 

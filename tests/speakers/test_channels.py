@@ -9,7 +9,8 @@ import pytest
 
 from live_attune.audio.decode import read_all
 from live_attune.errors import ChannelMapError
-from live_attune.pipeline import Pipeline, layout_for
+from live_attune.session.config import layout_for
+from live_attune.session.pipeline import ChannelPipeline
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, CrosstalkGate, attribute
 from live_attune.synth import MixConfig
 from tests.conftest import load_truth, render_seed
@@ -60,7 +61,7 @@ def test_gate_streaming_equals_batch() -> None:
 
 
 def _talk_share_error(path: Path, truth: dict) -> float:  # type: ignore[type-arg]
-    pipeline = Pipeline(layout_for(2, None, str(path)))
+    pipeline = ChannelPipeline(layout_for(2, None, str(path)))
     pipeline.process(read_all(path))
     metrics, _ = pipeline.finish()
     return max(abs(metrics.talk_share[r] - truth["talk_share"][r]) for r in truth["talk_share"])
@@ -80,7 +81,7 @@ def test_real_overlap_counts_for_both(conversation: dict[str, Path]) -> None:
              for r in ("therapist", "client")}
     true_overlap = sum(max(0.0, min(e1, e2) - max(s1, s2))
                        for s1, e1 in spans["therapist"] for s2, e2 in spans["client"])
-    pipeline = Pipeline(layout_for(2, None, "x"))
+    pipeline = ChannelPipeline(layout_for(2, None, "x"))
     pipeline.process(read_all(conversation["stereo"]))
     metrics, _ = pipeline.finish()
     print(f"overlap: truth {true_overlap:.2f} s, measured {metrics.overlap_s:.2f} s")

@@ -11,9 +11,9 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from bench.bench_single_mic import generator
-from live_attune.pipeline import single_mic_layout
+from live_attune.session.config import single_mic_layout
+from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.single import FRAME_S
-from live_attune.speakers.single_live import SingleMicPipeline
 
 
 def test_decisions_within_about_a_second_then_revised() -> None:
@@ -28,10 +28,10 @@ def test_decisions_within_about_a_second_then_revised() -> None:
             lags.append(heard_s - decided_s)
     print(f"decision lag: median {np.median(lags):.2f} s, max {max(lags):.2f} s")
     assert max(lags) <= 1.1  # README: within ~1 s (measured: median 0.81 s, max 1.03 s)
-    live_share = pipe.engine.snapshot().talk_share["therapist"]
+    live_share = pipe.snapshot().talk_share["therapist"]
     metrics, _ = pipe.finish()
     hyp = Annotation()
-    for seg in pipe.engine.history.segments:
+    for seg in pipe.history.segments:
         hyp[Segment(seg.start_s, seg.end_s)] = seg.speaker
     der = DiarizationErrorRate(collar=0.25)(ref, hyp, uem=ref.get_timeline().extent())
     true_share = ref.label_duration("therapist") / sum(ref.label_duration(w)
@@ -54,8 +54,8 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
     import jsonschema
 
     from live_attune.audio.tiled import TiledSource
-    from live_attune.output import schema
     from live_attune.server.app import ServeOptions, run_live
+    from live_attune.session.output import schema
 
     audio, ref = generator(1)
     source = TiledSource(audio[None], len(audio) / 16000, mark_s=1e9)
@@ -73,7 +73,7 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
     der = DiarizationErrorRate(collar=0.25)(ref, hyp, uem=ref.get_timeline().extent())
     print(f"live session, revised DER {100 * der:.1f} %")
     assert der <= 0.06  # as offline, README 3.6–5.5 %
-    assert session.pipeline.engine.history.segments  # the revised engine replaced the live one
+    assert session.pipeline.history.segments  # the revised engine replaced the live one
     # one microphone: marked in session.json, on the dashboard and in the report (issue 14)
     marks = {"talk_share": "estimated", "interruptions": "not reliable on one microphone",
              "backchannels": "not reliable on one microphone"}

@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from live_attune.analyze import analyze_file
 from live_attune.commands import demo_path
 from live_attune.core import Segment
 from live_attune.core.events import Transcript, Word
-from live_attune.output import config_dict
-from live_attune.pipeline import PipelineConfig
 from live_attune.server.app import ws_url
+from live_attune.session.config import PipelineConfig
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import config_dict
+from live_attune.session.recover import recover
 from live_attune.store import Store
 from live_attune.store.db import NewSession
-from live_attune.store.recover import recover
 
 RUN_S = 9.0  # of real time at least before the kill
 

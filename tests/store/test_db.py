@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from live_attune.analyze import analyze_file
 from live_attune.core import Segment
 from live_attune.errors import StoreError
-from live_attune.output import config_dict, session_dict
-from live_attune.pipeline import PipelineConfig
+from live_attune.session.config import PipelineConfig
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import config_dict, session_dict
+from live_attune.session.recover import recover
 from live_attune.store import NewSession, Store, default_store_path
-from live_attune.store.recover import recover
 
 SPEAKERS = ("therapist", "client")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.core import Segment
-from live_attune.output import config_dict
-from live_attune.pipeline import PipelineConfig
+from live_attune.session.config import PipelineConfig
+from live_attune.session.output import config_dict
 from live_attune.store import NewSession, SessionRecorder, Store
 from live_attune.store.recorder import repair_wav
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from live_attune.analyze import analyze_file
-from live_attune.output import config_dict, session_dict
-from live_attune.pipeline import PipelineConfig
+from live_attune.session.config import PipelineConfig
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, SessionRecorder
 from tests.server.conftest import start
 from tests.server.test_live_server import collect

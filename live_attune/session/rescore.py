@@ -8,16 +8,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from live_attune.analyze import AnalysisResult, swap_role
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import Segment
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.core.language import default_model
-from live_attune.output import session_dict
-from live_attune.pipeline import Layout
+from live_attune.session.config import Layout, swap_role
+from live_attune.session.output import session_dict
+from live_attune.session.recover import pipeline_config
+from live_attune.session.result import session_result
 from live_attune.speakers.single import FRAME_S
-from live_attune.store.recover import pipeline_config
 
 
 def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
@@ -30,14 +30,15 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=16_000,
                              config=config.metrics)
     source = data["source"]
-    result = AnalysisResult(
-        AudioInfo(source["path"], source["channels"], source["source_rate_hz"],
-                  data["duration_s"], source["codec"]),
-        Layout(data["mode"], speakers, tuple(range(len(speakers))), source["channels"]),
-        config, engine.finish(), engine.history, data["duration_s"],
-        (*data["notes"], "therapist and client swapped after the analysis"),
-        tuple(_transcript(t) for t in data.get("transcript", [])),
-        missing_audio=tuple(MissingAudio(**m) for m in data.get("missing_audio", [])))
+    result = session_result(
+        info=AudioInfo(source["path"], source["channels"], source["source_rate_hz"],
+                       data["duration_s"], source["codec"]),
+        layout=Layout(data["mode"], speakers, tuple(range(len(speakers))), source["channels"]),
+        config=config, metrics=engine.finish(), history=engine.history,
+        duration_s=data["duration_s"],
+        notes=(*data["notes"], "therapist and client swapped after the analysis"),
+        transcript=(_transcript(t) for t in data.get("transcript", [])),
+        missing_audio=(MissingAudio(**m) for m in data.get("missing_audio", [])))
     out = session_dict(result)
     out["prosody"] = _prosody(data.get("prosody"))
     out["attribution"] = [a | {"speaker": swap_role(a["speaker"])}

@@ -1,4 +1,5 @@
-"""What ``live-attune calibrate`` does (argument parsing stays in live_attune/cli.py)."""
+"""What ``live-attune calibrate`` does (argument parsing stays in cli.py; the procedures
+and the profile format in calibration/)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from calibration.procedure import Calibration
-from calibration.wizard import from_file, print_report, run_wizard
+from calibration.wizard import Publish, from_file, print_report, run_wizard
 from live_attune.paths import data_dir
 
 ENROL_S = 25.0  # the enrolment step (20 s of speech wanted, with some slack)
@@ -26,10 +27,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
         else args.device
     enrol_s = ENROL_S if args.enrol else 0.0
 
-    def wizard(publish: object = None) -> Calibration:
+    def wizard(publish: Publish | None = None) -> Calibration:
         return run_wizard(device=device, channels=args.input_channels, out=out,
                           step_s=args.step_seconds, enrol_s=enrol_s,
-                          prompt=not args.no_prompt, publish=publish)  # type: ignore[arg-type]
+                          prompt=not args.no_prompt, publish=publish)
 
     if args.dashboard:
         import asyncio
@@ -40,5 +41,5 @@ def calibrate_command(args: argparse.Namespace) -> int:
         cal = asyncio.run(serve_calibration(options, wizard))
     else:
         cal = wizard()
-    print_report(cal, out)  # type: ignore[arg-type]
+    print_report(cal, out)
     return 0

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from live_attune.analyze import AnalysisResult
 from live_attune.audio.decode import AudioInfo
 from live_attune.audio.vad import VadConfig
 from live_attune.core import MetricsConfig, Segment
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Transcript, Word
-from live_attune.output import session_dict
-from live_attune.pipeline import Layout, PipelineConfig
+from live_attune.session.config import Layout, PipelineConfig
+from live_attune.session.output import session_dict
+from live_attune.session.result import SessionResult, session_result
 from live_attune.speakers.channels import CrosstalkConfig
 from live_attune.store.db import Journal, Store
 from live_attune.store.recorder import repair_wav
@@ -31,7 +31,7 @@ def recover(store: Store, ref: str) -> dict[str, Any]:
     return store.result(journal.row.id)
 
 
-def recovered_result(journal: Journal) -> AnalysisResult:
+def recovered_result(journal: Journal) -> SessionResult:
     """The session as it stood at its last checkpoint, open speech closed there."""
     row, end_s = journal.row, journal.checkpoint_s
     config = pipeline_config(journal.config)
@@ -48,8 +48,10 @@ def recovered_result(journal: Journal) -> AnalysisResult:
     info = AudioInfo(row.source, len(row.speakers), SAMPLE_RATE, end_s, "live")
     note = (f"recovered from the store after the live session stopped unexpectedly; "
             f"measured up to {end_s:.1f} s (the last committed checkpoint)")
-    return AnalysisResult(info, layout, config, engine.finish(), engine.history, end_s,
-                          (f"live session from {row.source}", note), transcripts)
+    return session_result(info=info, layout=layout, config=config, metrics=engine.finish(),
+                          history=engine.history, duration_s=end_s,
+                          notes=(f"live session from {row.source}", note),
+                          transcript=transcripts)
 
 
 def pipeline_config(data: dict[str, Any]) -> PipelineConfig:

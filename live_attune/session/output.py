@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from live_attune import __version__
-from live_attune.analyze import AnalysisResult
 from live_attune.core.language import summarize
 from live_attune.core.metrics import client_share, talk_share_series
 from live_attune.core.quality import quality_flags, reliability
 from live_attune.csv_cells import safe_row
-from live_attune.errors import OutputError
-from live_attune.pipeline import MODE_SINGLE, PipelineConfig
+from live_attune.errors import LiveAttuneError, OutputError
 from live_attune.prosody import ProsodyResult
+from live_attune.session.config import MODE_SINGLE, PipelineConfig
+from live_attune.session.result import SessionResult
 
 SCHEMA_VERSION = 1
 SERIES_STEP_S = 30.0  # one talk-share-over-time point per half minute
 
 
-def session_dict(result: AnalysisResult) -> dict[str, Any]:
+def session_dict(result: SessionResult) -> dict[str, Any]:
     """The whole analysis as plain JSON-able data (schema_version 1)."""
     h = result.history
     return {
@@ -75,7 +76,7 @@ def config_dict(config: PipelineConfig) -> dict[str, Any]:
             "crosstalk": asdict(config.crosstalk)}
 
 
-def _metrics(result: AnalysisResult) -> dict[str, Any]:
+def _metrics(result: SessionResult) -> dict[str, Any]:
     m, h = result.metrics, result.history
     lat = m.response_latency
     return {
@@ -104,7 +105,7 @@ def _metrics(result: AnalysisResult) -> dict[str, Any]:
     }
 
 
-def language_dict(result: AnalysisResult) -> dict[str, Any]:
+def language_dict(result: SessionResult) -> dict[str, Any]:
     lang = summarize(result.transcript, result.metrics.talk_time_s)
     return {"words": dict(lang.words), "pace_wpm": dict(lang.pace_wpm),
             "therapist_behaviours": dict(lang.behaviours), "miti": asdict(lang.miti)}
@@ -115,7 +116,7 @@ def schema() -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def write_outputs(result: AnalysisResult, out_dir: Path) -> tuple[Path, Path]:
+def write_outputs(result: SessionResult, out_dir: Path) -> tuple[Path, Path]:
     """Write ``session.json`` and ``turns.csv`` into ``out_dir`` (created if needed)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -143,3 +144,22 @@ def atomic_write(path: Path, text: str) -> None:
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def save_elsewhere(result: SessionResult, session_id: str) -> Path | None:
+    """The store could not keep the session and no --out was given: its session.json and
+    turns.csv go to the data directory's ``unsaved/ID``, or failing that (the same full
+    disk) to a new private temporary directory. None when nothing could be written."""
+    import tempfile
+
+    from live_attune.paths import data_dir
+
+    places: list[Callable[[], Path]] = [
+        lambda: data_dir() / "unsaved" / session_id,
+        lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{session_id}-"))]  # mode 0700
+    for place in places:
+        try:
+            return write_outputs(result, place())[0]
+        except (LiveAttuneError, OSError):
+            continue
+    return None

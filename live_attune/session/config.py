@@ -1,0 +1,68 @@
+"""What a session is made with: the pipeline's config, the layout of its speakers, and the
+one-microphone options. Typed records only; nothing here runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from live_attune.audio.vad import VadConfig
+from live_attune.core import MetricsConfig
+from live_attune.speakers.channels import SHARED, ChannelMap, CrosstalkConfig, default_map
+
+MODE_CHANNELS = "channels"  # one microphone per person
+MODE_ACTIVITY = "activity-only"  # one microphone, no attribution: speech activity only
+MODE_SINGLE = "single-mic"  # one microphone, speakers told apart by voice
+ACTIVITY_SPEAKER = "speech"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    """Everything the pipeline needs besides the audio."""
+
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    crosstalk: CrosstalkConfig = field(default_factory=CrosstalkConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SingleMicOptions:
+    """How to tell voices apart on one microphone (issue 3), live and offline alike."""
+
+    speakers: int | None = None  # None: estimated (2..3) offline, 2 live
+    voice_print: Path | None = None  # the therapist's enrolment (calibrate --enrol)
+    swap_roles: bool = False  # the heuristic picked the wrong person as the therapist
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How input channels become speakers."""
+
+    mode: str
+    speakers: tuple[str, ...]
+    channel_indices: tuple[int, ...]  # input channel of each speaker
+    input_channels: int
+
+
+def layout_for(channels: int, channel_map: ChannelMap | None, source: str) -> Layout:
+    """Choose the analysis mode for ``channels`` inputs and an optional role map."""
+    if channels == 1 and (channel_map is None or channel_map.roles == (SHARED,)):
+        return Layout(MODE_ACTIVITY, (ACTIVITY_SPEAKER,), (0,), 1)
+    cmap = channel_map or default_map(channels, source)
+    cmap.check(channels, source)
+    return Layout(MODE_CHANNELS, cmap.speakers, cmap.channel_indices, channels)
+
+
+def single_mic_layout(speakers: int = 2) -> Layout:
+    """One shared microphone, its speakers told apart by voice."""
+    return Layout(MODE_SINGLE, single_mic_roles(speakers), (0,) * speakers, 1)
+
+
+def single_mic_roles(speakers: int) -> tuple[str, ...]:
+    roles = ("therapist", "client", *(f"client_{k}" for k in range(2, speakers)))
+    return roles[:speakers]
+
+
+def swap_role(role: str) -> str:
+    """Therapist ↔ client (the two most likely to be confused); other roles stay."""
+    return {"therapist": "client", "client": "therapist"}.get(role, role)

@@ -1,0 +1,259 @@
+"""A live session's work besides transport: blocks through the pipeline, the journal,
+utterances cut from the audio ring for the ASR worker, the prosody worker, device changes,
+the result and where it is saved. The server (server/session.py) drives it from one
+executor thread and publishes what it returns; nothing here knows about dashboards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from live_attune.audio.capture import DeviceBack, DeviceLost
+from live_attune.audio.decode import AudioInfo
+from live_attune.core import SessionMetrics
+from live_attune.core.events import Event, MissingAudio, Segment, Transcript
+from live_attune.core.language import LanguageSummary, summarize
+from live_attune.core.prosody import ProsodyCue, TurnProsody
+from live_attune.core.utterances import UtteranceBuilder
+from live_attune.prosody import ProsodyResult
+from live_attune.prosody.worker import ProsodyWorker
+from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.output import save_elsewhere, session_dict, write_outputs
+from live_attune.session.pipeline import Pipeline, make_pipeline
+from live_attune.session.result import SessionResult, session_result
+from live_attune.store.recorder import SessionRecorder
+
+SAMPLE_RATE = 16_000
+RING_S = 40.0  # audio kept for utterances still waiting to be transcribed (max 15 s + lag)
+AsrWorkerFactory = Callable[[Callable[[Transcript], None]], "AsrLike"]
+
+
+class AsrLike(Protocol):
+    missing: list[MissingAudio]  # utterances a failure lost
+
+    def warm_up(self) -> None: ...
+
+    def submit(self, span: Any, audio: np.ndarray, ended_at: float) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def close(self, timeout_s: float = ...) -> None: ...
+
+
+class BlockSource(Protocol):
+    """Where a live session's blocks come from: the microphone, or a file replayed."""
+
+    @property
+    def overflows(self) -> int:
+        """Blocks dropped because the pipeline fell behind."""
+
+    @property
+    def driver_overflows(self) -> int:
+        """Blocks the audio driver reported lost."""
+
+    @property
+    def description(self) -> str: ...
+
+    def blocks(self) -> Iterator[tuple[float, np.ndarray | DeviceLost | DeviceBack]]: ...
+
+
+class InputCheck(Protocol):
+    """Checks the input while the session runs (calibration.check.ProfileCheck): its
+    warnings go on the status line; it never stops the session."""
+
+    warnings: list[str]
+
+    def feed(self, block: np.ndarray) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one block did: the events it made final, measures when asked, levels."""
+
+    events: list[Event]
+    metrics: SessionMetrics | None
+    levels_db: np.ndarray
+    peaks: np.ndarray
+
+
+class LiveRun:
+    """One live session's state; every method but the worker callbacks runs on the one
+    thread that owns the pipeline."""
+
+    def __init__(self, layout: Layout, *, source: BlockSource,
+                 config: PipelineConfig | None = None,
+                 single_mic: SingleMicOptions | None = None,
+                 asr: AsrWorkerFactory | None = None,
+                 on_transcript: Callable[[Transcript], None] | None = None,
+                 prosody: Callable[[TurnProsody, ProsodyCue], None] | None = None,
+                 recorder: SessionRecorder | None = None,
+                 check: InputCheck | None = None, out_dir: Path | None = None) -> None:
+        """``on_transcript`` and ``prosody`` are called on the workers' threads."""
+        self.layout = layout
+        self.source = source  # read by the transport; here only its description
+        self.pipeline: Pipeline = make_pipeline(layout, config, single_mic=single_mic)
+        self.single_mic = single_mic
+        self.recorder = recorder  # the store's journal of this session, if stored
+        self.check = check  # the profile against this input (warnings on the status line)
+        self.out_dir = out_dir
+        self.state = "running"  # "lost" while the microphone is gone, "ended"
+        self.missing: list[MissingAudio] = []  # audio that never arrived
+        self.samples = 0
+        self.prosody_result: ProsodyResult | None = None
+        self.saved_to: Path | None = None
+        self.transcripts: list[Transcript] = []
+        self._ring = AudioRing(len(layout.speakers), RING_S)
+        self._utterances = UtteranceBuilder()
+        self.asr = None if asr is None or on_transcript is None else asr(on_transcript)
+        self.prosody = None if prosody is None else ProsodyWorker(layout.speakers, prosody)
+
+    def warm_up(self) -> None:
+        if self.asr is not None:
+            self.asr.warm_up()
+        if self.prosody is not None:
+            self.prosody.warm_up()
+
+    def process(self, block: np.ndarray, arrival: float, want_metrics: bool) -> Step:
+        events = self.pipeline.process(block)
+        if self.check is not None:
+            self.check.feed(block)
+        self.samples += block.shape[1]
+        audio = block[list(self.layout.channel_indices)]
+        self._ring.append(audio)
+        if self.recorder is not None:
+            self.journal(events, audio)
+        if self.prosody is not None:
+            self.prosody.submit(audio, events)
+        if self.asr is not None:
+            self.queue_utterances(events, arrival)
+        peaks = np.max(np.abs(audio), axis=1) if audio.shape[1] else np.zeros(len(audio))
+        metrics = self.pipeline.snapshot() if want_metrics else None  # ≤ 4 Hz is enough
+        return Step(events, metrics, self.pipeline.last_levels_db.copy(),
+                    peaks.astype(np.float32))
+
+    def device_change(self, change: DeviceLost | DeviceBack) -> None:
+        """The microphone went away (state "lost") or came back (the gap is recorded as
+        missing audio: the pipeline never sees it, it is not silence)."""
+        if isinstance(change, DeviceLost):
+            self.state = "lost"
+            return
+        self.state = "running"
+        self.missing.append(MissingAudio(self.samples / SAMPLE_RATE, change.missing_s,
+                                         "audio", "microphone lost"))
+
+    def journal(self, events: list[Event], audio: np.ndarray | None = None) -> None:
+        """Segments, audio and progress into the store's journal (none: the final call)."""
+        assert self.recorder is not None
+        for event in events:
+            if isinstance(event, Segment):
+                self.recorder.segment(event)
+        self.recorder.audio(np.zeros((len(self.layout.speakers), 0), np.float32)
+                            if audio is None else audio)
+        self.recorder.progress(self.pipeline.processed_s, self.pipeline.open_segments_s())
+
+    def queue_utterances(self, events: list[Event], arrival: float, final: bool = False
+                         ) -> None:
+        """Hand each finished utterance (audio still in the ring) to the ASR worker."""
+        assert self.asr is not None
+        now_s = self.pipeline.processed_s
+        spans = [s for e in events if isinstance(e, Segment) for s in self._utterances.add(e)]
+        spans += self._utterances.finish() if final else self._utterances.advance(now_s)
+        for span in spans:
+            audio = self._ring.slice(self.layout.speakers.index(span.speaker),
+                                     span.start_s, span.end_s)
+            if audio is not None:
+                # When its last sample arrived: now, less the audio processed since then.
+                self.asr.submit(span, audio, arrival - max(0.0, now_s - span.end_s))
+
+    def add_transcript(self, transcript: Transcript) -> None:
+        self.transcripts.append(transcript)
+        if self.recorder is not None:
+            self.recorder.transcript(transcript)
+
+    def language(self, metrics: SessionMetrics) -> LanguageSummary | None:
+        if self.asr is None or not self.transcripts:
+            return None
+        return summarize(self.transcripts, metrics.talk_time_s)
+
+    def close_prosody(self, events: list[Event]) -> None:
+        assert self.prosody is not None
+        self.prosody_result = self.prosody.close(events)
+
+    def save(self, metrics: SessionMetrics) -> None:
+        """Into the store (the journal's final result) and, if asked, session.json files."""
+        if self.state != "lost":
+            self.state = "ended"
+        result = self.result(metrics)
+        if self.recorder is not None:
+            self.recorder.close(session_dict(result))
+        if self.out_dir is not None:
+            self.saved_to, _ = write_outputs(result, self.out_dir)
+        elif self.recorder is not None and self.recorder.error:
+            self.saved_to = save_elsewhere(result, self.recorder.session_id)
+
+    def result(self, metrics: SessionMetrics) -> SessionResult:
+        duration_s = self.samples / SAMPLE_RATE
+        description = self.source.description
+        info = AudioInfo(description, self.layout.input_channels, SAMPLE_RATE, duration_s,
+                         "live")
+        return session_result(
+            info=info, layout=self.layout, config=self.pipeline.config, metrics=metrics,
+            history=self.pipeline.history, duration_s=duration_s,
+            notes=(f"live session from {description}",), transcript=self.transcripts,
+            prosody=self.prosody_result, missing_audio=self._all_missing(),
+            attribution=self.pipeline.attribution, single_mic=self.single_mic)
+
+    def _all_missing(self) -> list[MissingAudio]:
+        """Audio the session never had (microphone), or a worker lost (ASR, prosody)."""
+        out = list(self.missing)
+        if self.asr is not None:
+            out += self.asr.missing
+        if self.prosody_result is not None:
+            out += [MissingAudio(a, b - a, "prosody", "the prosody worker fell behind or "
+                                 "failed") for a, b in self.prosody_result.gaps_s]
+        return out
+
+    def store_status(self) -> dict[str, Any]:
+        if self.recorder is None:
+            return {"session_id": None, "error": None}
+        return {"session_id": self.recorder.session_id, "error": self.recorder.error}
+
+    def asr_status(self) -> dict[str, Any]:
+        return {"enabled": False} if self.asr is None else self.asr.status()
+
+    def prosody_status(self) -> dict[str, Any]:
+        return {"enabled": False} if self.prosody is None else self.prosody.status()
+
+
+class AudioRing:
+    """The last ``seconds`` of each speaker's channel, for cutting out utterances.
+
+    A circular buffer: appending a block writes it in place (no copy of the whole buffer).
+    """
+
+    def __init__(self, channels: int, seconds: float) -> None:
+        self._size = int(seconds * SAMPLE_RATE)
+        self._buf = np.zeros((channels, self._size), np.float32)
+        self._end = 0  # samples written so far (session time of the newest sample + 1)
+
+    def append(self, audio: np.ndarray) -> None:
+        total = audio.shape[1]
+        kept = audio[:, -self._size:]  # only the newest samples can still be read
+        n = kept.shape[1]
+        at = (self._end + total - n) % self._size
+        first = min(n, self._size - at)
+        self._buf[:, at:at + first] = kept[:, :first]
+        self._buf[:, :n - first] = kept[:, first:]
+        self._end += total
+
+    def slice(self, channel: int, start_s: float, end_s: float) -> np.ndarray | None:
+        """Samples [start_s, end_s) of ``channel``, or None if no longer (or not) held."""
+        lo, hi = int(start_s * SAMPLE_RATE), min(int(end_s * SAMPLE_RATE), self._end)
+        if lo < self._end - self._size or hi <= lo:
+            return None
+        return np.take(self._buf[channel], np.arange(lo, hi) % self._size)

@@ -1,0 +1,145 @@
+"""One pipeline interface for live and offline: audio blocks → VAD → attribution → engine.
+
+Only the source differs between ``live`` and ``analyze``; both push ``(channels, n)`` float32
+blocks at 16 kHz into ``Pipeline.process``. Two implementations sit behind the one protocol,
+built by one factory (``make_pipeline``): ``ChannelPipeline`` (one microphone per person, or
+one microphone scored for speech activity only) and ``single_mic.SingleMicPipeline`` (one
+shared microphone, its speakers told apart by voice).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
+from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
+from live_attune.core.conversation import SessionHistory
+from live_attune.core.events import Event
+from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.single_mic import SingleMicPipeline
+from live_attune.speakers.channels import CrosstalkGate
+from live_attune.speakers.single import AttributedSpan
+
+
+class Pipeline(Protocol):
+    """What every caller may use of a session's pipeline (style item 13)."""
+
+    @property
+    def layout(self) -> Layout: ...
+
+    @property
+    def config(self) -> PipelineConfig: ...
+
+    @property
+    def frames(self) -> int:
+        """32 ms frames given to the engine so far."""
+
+    @property
+    def last_levels_db(self) -> np.ndarray:
+        """(speakers,) level of each speaker's channel over the newest 32 ms window."""
+
+    @property
+    def history(self) -> SessionHistory:
+        """The session's events so far (after ``finish``: the final ones)."""
+
+    @property
+    def processed_s(self) -> float:
+        """Audio the engine has measured (seconds)."""
+
+    @property
+    def attribution(self) -> tuple[AttributedSpan, ...]:
+        """One microphone: who spoke when, by voice, with confidence (after ``finish``)."""
+
+    def open_segments_s(self) -> dict[str, float]:
+        """The onset of each speaker's speech still going on."""
+
+    def process(self, block: np.ndarray) -> list[Event]:
+        """Take a ``(input_channels, n)`` block; return the events it made final."""
+
+    def snapshot(self) -> SessionMetrics: ...
+
+    def finish(self) -> tuple[SessionMetrics, list[Event]]:
+        """Close the session: the final measures, and the events its end made final."""
+
+
+def make_pipeline(layout: Layout, config: PipelineConfig | None = None, *,
+                  single_mic: SingleMicOptions | None = None,
+                  sample_rate: int = 16_000) -> Pipeline:
+    """The pipeline for ``layout``: per-channel, or voice attribution on one microphone."""
+    if layout.mode == MODE_SINGLE:
+        return SingleMicPipeline(layout, config, options=single_mic)
+    return ChannelPipeline(layout, config, sample_rate=sample_rate)
+
+
+class ChannelPipeline:
+    """Per-channel VAD, crosstalk rejection, engine; feed blocks in order, then ``finish``."""
+
+    def __init__(self, layout: Layout, config: PipelineConfig | None = None,
+                 *, sample_rate: int = 16_000) -> None:
+        self.layout = layout
+        self.config = config or PipelineConfig()
+        self.sample_rate = sample_rate
+        self._engine = ConversationEngine(layout.speakers, sample_rate=sample_rate,
+                                          config=self.config.metrics)
+        self._vads = [SileroVad(self.config.vad) for _ in layout.channel_indices]
+        self._gate = CrosstalkGate(len(layout.channel_indices), self.config.crosstalk)
+        self._power = np.zeros((len(layout.channel_indices), 0))  # windows awaiting flags
+        self._rest = np.zeros((len(layout.channel_indices), 0), np.float32)
+        self._next = 0  # sample index of the next frame
+        self.frames = 0
+        self.last_levels_db = np.full(len(layout.channel_indices), -120.0, np.float32)
+        self.attribution: tuple[AttributedSpan, ...] = ()  # channels say who speaks
+
+    @property
+    def history(self) -> SessionHistory:
+        return self._engine.history
+
+    @property
+    def processed_s(self) -> float:
+        return self._engine.processed_s
+
+    def open_segments_s(self) -> dict[str, float]:
+        return self._engine.open_segments_s()
+
+    def process(self, block: np.ndarray) -> list[Event]:
+        """Take a ``(input_channels, n)`` block; return the events it made final."""
+        if block.ndim != 2 or block.shape[0] != self.layout.input_channels:
+            raise ValueError(f"expected ({self.layout.input_channels}, n) audio, got {block.shape}")
+        audio = block[list(self.layout.channel_indices)]
+        flags = np.stack([vad.flags(ch) for vad, ch in zip(self._vads, audio, strict=True)])
+        joined = np.concatenate([self._rest, audio], axis=1)
+        k = joined.shape[1] // WINDOW
+        power = window_power(joined[:, : k * WINDOW])
+        self._rest = joined[:, k * WINDOW:]
+        if k:
+            self.last_levels_db = power_db(power[:, -1])
+        self._engine.feed(self._frames(self._gated(flags, power)))
+        return self._engine.events_received()
+
+    def snapshot(self) -> SessionMetrics:
+        return self._engine.snapshot()
+
+    def finish(self) -> tuple[SessionMetrics, list[Event]]:
+        """Close the session; the trailing partial window (< 32 ms) is not scored."""
+        owed = np.stack([vad.flush() for vad in self._vads])
+        self._gated(owed, np.zeros((len(self._vads), 0)))
+        self._engine.feed(self._frames(self._gate.flush()))
+        metrics = self._engine.finish()
+        return metrics, self._engine.events_received()
+
+    def _gated(self, flags: np.ndarray, power: np.ndarray) -> np.ndarray:
+        """Pair VAD flags (which lag by the VAD's shift) with their windows' power."""
+        self._power = np.concatenate([self._power, power], axis=1)
+        k = flags.shape[1]
+        paired, self._power = self._power[:, :k], self._power[:, k:]
+        return self._gate.push(flags, paired)
+
+    def _frames(self, active: np.ndarray) -> list[ActivityFrame]:
+        out = []
+        for column in active.T.tolist():
+            out.append(ActivityFrame(self._next, self._next + WINDOW, tuple(column)))
+            self._next += WINDOW
+        self.frames += len(out)
+        return out

@@ -1,0 +1,55 @@
+"""The therapist's voice print: its record and its file (a small ``.npz`` beside the
+profile). Made by calibration's enrolment (calibration/voice.py); read here, below the
+session layer, by one-microphone attribution live and offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.errors import UsageError
+
+N_MFCC = 20
+VERSION = 1
+
+
+class VoicePrintError(UsageError):
+    """A voice print that cannot be used (missing, corrupt, another version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePrint:
+    mean: np.ndarray  # (N_MFCC,)
+    cov: np.ndarray  # (N_MFCC, N_MFCC)
+    speech_s: float
+    snr_db: float | None
+    quality: int  # 0..100
+    issues: tuple[str, ...]
+
+
+def save(vp: VoicePrint, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        np.savez(f, version=VERSION, mean=vp.mean, cov=vp.cov, speech_s=vp.speech_s,
+                 snr_db=np.nan if vp.snr_db is None else vp.snr_db, quality=vp.quality,
+                 issues=np.array(vp.issues, dtype=str))
+
+
+def load(path: Path) -> VoicePrint:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["version"]) != VERSION:
+                raise VoicePrintError(f"{path}: voice print version {int(z['version'])}; "
+                                      f"this live-attune reads version {VERSION}")
+            mean, cov = z["mean"], z["cov"]
+            if mean.shape != (N_MFCC,) or cov.shape != (N_MFCC, N_MFCC):
+                raise VoicePrintError(f"{path}: not a live-attune voice print")
+            snr = float(z["snr_db"])
+            return VoicePrint(mean, cov, float(z["speech_s"]), None if np.isnan(snr) else snr,
+                              int(z["quality"]), tuple(str(s) for s in z["issues"]))
+    except FileNotFoundError:
+        raise VoicePrintError(f"{path}: no such voice print") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise VoicePrintError(f"{path}: not a readable voice print ({exc})") from None
