@@ -20,7 +20,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("live_attune.speakers", "live_attune.asr", "live_attune.prosody", "live_attune.synth"),
     ("live_attune.store",),
     ("live_attune.session",),
-    ("live_attune.report", "live_attune.analyze"),  # analyze: the old path, re-exports
+    ("live_attune.report",),
 
     ("live_attune.server", "calibration"),
     ("live_attune.cli", "live_attune.commands", "live_attune.commands_store",

@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 import pytest
 
-from live_attune.analyze import analyze_file
 from live_attune.core import Segment
 from live_attune.core.conversation import frames_from_segments, replay_segments
+from live_attune.session.offline import analyze_file
 
 
 def test_frames_reproduce_segments_exactly() -> None:
