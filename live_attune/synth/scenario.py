@@ -193,14 +193,10 @@ class _Builder:
         return self.rng.choice(fits)
 
 
-def make_conversation(seed: int = 0, config: ScenarioConfig | None = None,
-                      voices: dict[str, Voice] | None = None) -> Conversation:
-    """Script, render and annotate one conversation (deterministic for a seed)."""
-    cfg = config or ScenarioConfig()
-    if cfg.difficulty == "hard":
-        from live_attune.synth.hard import make_hard  # imports this module's records
-
-        return make_hard(seed, cfg, voices)
+def make_default(seed: int, cfg: ScenarioConfig, voices: dict[str, Voice] | None = None
+                 ) -> Conversation:
+    """Script, render and annotate one default conversation (deterministic for a seed); the
+    hard one is synth/hard.py's (``synth.make_conversation`` chooses by ``difficulty``)."""
     b = _Builder(seed, voices or {"therapist": THERAPIST_VOICE, "client": CLIENT_VOICE})
     speaker, t, turn_start = "therapist", 0.6, 0.6
     calm = True  # no overlay events in the turn right after an interruption
