@@ -3,11 +3,13 @@
 "use strict";
 
 const VERSION = 1;
+// The planned session length per modality (the therapist's own plan, remembered in this
+// browser). Every threshold the page shows or cues on comes from core in the snapshot
+// (session.thresholds: live_attune/core/context.py), never from here.
 const MODALITIES = {
-  // Display thresholds per modality (remembered in this browser only).
-  "person-centred": { plannedMin: 50, cueS: 45 },
-  "cbt": { plannedMin: 50, cueS: 90 },
-  "mi": { plannedMin: 50, cueS: 60 },
+  "person-centred": { plannedMin: 50 },
+  "cbt": { plannedMin: 50 },
+  "mi": { plannedMin: 50 },
 };
 const BALANCE_TEXT = { "client-led": "client-led", "even": "even", "therapist-heavy": "therapist-heavy" };
 
@@ -34,6 +36,22 @@ function clock(seconds) {
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   const mm = h ? String(m).padStart(2, "0") : String(m);
   return (h ? h + ":" : "") + mm + ":" + String(r).padStart(2, "0");
+}
+
+function thresholds() {
+  return (state.session && state.session.thresholds) || null;
+}
+
+// The monologue cue for the chosen modality: the therapist's own override, else core's.
+function cueS() {
+  const th = thresholds();
+  const fromCore = th && th.monologue_cue_s ? th.monologue_cue_s[settings.modality] : null;
+  return settings.cueOverrideS || fromCore || null;
+}
+
+function windowText() {
+  const th = thresholds();
+  return th ? "last " + Math.round(th.window_s / 60) + " min" : "recent";
 }
 
 function pct(x) { return x === null || x === undefined ? "—" : Math.round(100 * x) + "%"; }
@@ -135,14 +153,15 @@ function renderBalance() {
   $("session-text").textContent = m ? "client " + pct(m.client_share) : "—";
   $("rolling-text").textContent = m ? "client " + pct(m.rolling_client_share) : "—";
   const label = m && m.rolling_balance;
-  $("balance-label").textContent = label ? "last 5 min: " + BALANCE_TEXT[label] : "";
+  $("rolling-label").textContent = windowText();
+  $("balance-label").textContent = label ? windowText() + ": " + BALANCE_TEXT[label] : "";
 }
 
 function renderMonologue() {
   const m = state.metrics;
   const s = m ? m.therapist_monologue_s : 0;
   $("monologue").textContent = clock(s);
-  const cue = s >= settings.cueS;
+  const cue = cueS() !== null && s >= cueS();
   $("monologue-card").classList.toggle("cue", cue);
   $("monologue-note").textContent = cue ? "a long turn — room for the client?" :
     m && m.longest_monologue_s ? "longest so far " + clock(m.longest_monologue_s.therapist) : "";
@@ -150,25 +169,49 @@ function renderMonologue() {
 
 function renderLatency() {
   const lat = state.metrics && state.metrics.response_latency;
+  const th = thresholds();
   $("latency").textContent = lat && lat.median_s !== null ? lat.median_s.toFixed(1) + " s" : "—";
   const dots = $("latency-recent");
   dots.replaceChildren(...((lat && lat.recent_s) || []).map((g) => {
     const d = document.createElement("span");
     d.title = g.toFixed(1) + " s";
-    if (g >= 1.5) d.className = "patient";
+    if (th && g >= th.patient_wait_s) d.className = "patient";
     return d;
   }));
-  $("latency-note").textContent = lat && lat.share_patient !== null ?
-    pct(lat.share_patient) + " of answers waited 1.5 s or more" : "";
+  $("latency-note").textContent = lat && lat.share_patient !== null && th ?
+    pct(lat.share_patient) + " of answers waited " + th.patient_wait_s.toFixed(1) +
+    " s or more" : "";
+}
+
+// One row per role core counts for (therapist, client, and client_2 ... in couple and
+// family sessions); the first two rows are in the page, the others are added here.
+function countRow(card, id, label) {
+  let num = $(id);
+  if (!num) {
+    const row = document.createElement("div");
+    row.className = "pair";
+    const name = document.createElement("span");
+    name.textContent = label;
+    num = document.createElement("span");
+    num.className = "num";
+    num.id = id;
+    row.append(name, num);
+    $(card).querySelector("p.reliability").before(row);
+  }
+  return num;
 }
 
 function renderCounts() {
   const m = state.metrics;
   const get = (obj, k) => (obj && obj[k] !== undefined ? obj[k] : 0);
-  $("int-therapist").textContent = get(m && m.interruptions_by, "therapist");
-  $("int-client").textContent = get(m && m.interruptions_by, "client");
-  $("bc-therapist").textContent = get(m && m.backchannels_by, "therapist");
-  $("bc-client").textContent = get(m && m.backchannels_by, "client");
+  const roles = (state.session && state.session.speakers) || ["therapist", "client"];
+  for (const role of roles) {
+    const who = role === "therapist" ? "you" : role.replace("_", " ");
+    countRow("interruptions-card", "int-" + role, "by " + who).textContent =
+      get(m && m.interruptions_by, role);
+    countRow("backchannels-card", "bc-" + role, who).textContent =
+      get(m && m.backchannels_by, role);
+  }
 }
 
 // One microphone: core marks interruptions and backchannels "not reliable on one
@@ -215,13 +258,13 @@ function renderGlance() {
   if (settings.glanceWhat === "monologue") {
     label = "your current turn";
     text = clock(m ? m.therapist_monologue_s : 0);
-    cue = m ? m.therapist_monologue_s >= settings.cueS : false;
+    cue = m && cueS() !== null ? m.therapist_monologue_s >= cueS() : false;
   } else if (settings.glanceWhat === "latency") {
     label = "room before you answer (median)";
     const med = m && m.response_latency.median_s;
     text = med === null || med === undefined ? "—" : med.toFixed(1) + " s";
   } else {
-    label = "client share, last 5 min";
+    label = "client share, " + windowText();
     text = pct(m && m.rolling_client_share);
     cue = m ? m.rolling_balance === "therapist-heavy" : false;
   }
@@ -299,19 +342,23 @@ function bindSettings() {
   $("settings-toggle").onclick = () => {
     $("modality").value = settings.modality;
     $("planned-min").value = settings.plannedMin;
-    $("cue-s").value = settings.cueS;
+    $("cue-s").value = cueS() || "";
     $("glance-what").value = settings.glanceWhat;
     $("show-transcript").checked = settings.showTranscript;
     dlg.showModal();
   };
   $("modality").onchange = (e) => {
-    Object.assign(settings, { modality: e.target.value }, MODALITIES[e.target.value]);
+    Object.assign(settings, { modality: e.target.value, cueOverrideS: null },
+                  MODALITIES[e.target.value]);
     $("planned-min").value = settings.plannedMin;
-    $("cue-s").value = settings.cueS;
+    $("cue-s").value = cueS() || "";
   };
   dlg.addEventListener("close", () => {
     settings.plannedMin = Number($("planned-min").value) || settings.plannedMin;
-    settings.cueS = Number($("cue-s").value) || settings.cueS;
+    const cue = Number($("cue-s").value);
+    const th = thresholds();
+    const fromCore = th && th.monologue_cue_s ? th.monologue_cue_s[settings.modality] : null;
+    settings.cueOverrideS = cue && cue !== fromCore ? cue : null;
     settings.glanceWhat = $("glance-what").value;
     settings.showTranscript = $("show-transcript").checked;
     saveSettings();

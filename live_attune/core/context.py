@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from live_attune.core.config import MetricsConfig
 from live_attune.core.metrics import CLIENT_LED, THERAPIST_HEAVY
 
 SWITCH_GAP_MODE_S = 0.2  # METRICS.md § Turns: natural conversation (Levinson & Torreira 2015)
@@ -13,9 +16,23 @@ PACE_COMFORT_WPM = (100.0, 165.0)  # METRICS.md § Language: comfortable pace
 RQ_FAIR, RQ_GOOD = 1.0, 2.0  # METRICS.md § Language: MITI 4.2.1 reflection-to-question
 COMPLEX_FAIR, COMPLEX_GOOD = 0.40, 0.50  # METRICS.md § Language: MITI % complex reflections
 
-__all__ = ["CLIENT_LED", "COMPLEX_FAIR", "COMPLEX_GOOD", "MI_SILENCE_MEAN_S",
-           "MI_SILENCE_MEDIAN_S", "PACE_COMFORT_WPM", "RQ_FAIR", "RQ_GOOD",
-           "SWITCH_GAP_MODE_S", "THERAPIST_HEAVY", "miti_level", "pace_label"]
+__all__ = [
+    "CLIENT_LED",
+    "COMPLEX_FAIR",
+    "COMPLEX_GOOD",
+    "MI_SILENCE_MEAN_S",
+    "MI_SILENCE_MEDIAN_S",
+    "MONOLOGUE_CUE_S_BY_MODALITY",
+    "PACE_COMFORT_WPM",
+    "RQ_FAIR",
+    "RQ_GOOD",
+    "SWITCH_GAP_MODE_S",
+    "THERAPIST_HEAVY",
+    "DisplayThresholds",
+    "display_thresholds",
+    "miti_level",
+    "pace_label",
+]
 
 
 def miti_level(value: float | None, fair: float, good: float) -> str | None:
@@ -35,3 +52,26 @@ def pace_label(wpm: float | None) -> str | None:
     if wpm < lo:
         return "slow"
     return "comfortable" if wpm <= hi else "fast"
+
+
+# The live monologue cue per modality (METRICS.md § Turns: monologue_cue "configurable per
+# modality"). MI keeps METRICS.md's default (the config's monologue_cue_s); person-centred
+# work leaves the client more room, CBT/DBT sessions run more therapist-led (§ Context).
+MONOLOGUE_CUE_S_BY_MODALITY = {"person-centred": 45.0, "cbt": 90.0}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisplayThresholds:
+    """The thresholds the live view shows or cues on, sent to it by the server so that the
+    page has none of its own (seconds)."""
+
+    patient_wait_s: float
+    window_s: float
+    long_silence_s: float
+    monologue_cue_s: dict[str, float]  # by modality: person-centred, cbt, mi
+
+
+def display_thresholds(config: MetricsConfig) -> DisplayThresholds:
+    cues = {**MONOLOGUE_CUE_S_BY_MODALITY, "mi": config.monologue_cue_s}
+    return DisplayThresholds(patient_wait_s=config.patient_wait_s, window_s=config.window_s,
+                             long_silence_s=config.long_silence_s, monologue_cue_s=cues)

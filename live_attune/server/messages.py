@@ -8,7 +8,9 @@ type           when, and what it carries
 snapshot       once on connect: session info, the current metrics, recent events, status;
                ``session.words`` is false when the server sends no transcript (--lan);
                ``session.reliability`` says, per kind of measure, "measured", "estimated"
-               or "not reliable on one microphone" (core/quality.py: reliability)
+               or "not reliable on one microphone" (core/quality.py: reliability);
+               ``session.thresholds``: what the page shows or cues on (patient wait,
+               rolling window, long silence, monologue cue per modality), from core
 metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown)
 floor          someone takes the floor: ``speaker``, ``at_s``, ``switch_gap_s``
 turn           a turn ended: ``speaker``, ``start_s``, ``end_s``, ``speech_s``
@@ -219,6 +221,14 @@ _RELIABILITY = {"type": "object", "required": ["talk_share", "interruptions", "b
                 "additionalProperties": {"enum": [MEASURED, ESTIMATED, NOT_RELIABLE_ONE_MIC]}}
 
 
+_THRESHOLDS = {"type": "object",
+               "required": ["patient_wait_s", "window_s", "long_silence_s", "monologue_cue_s"],
+               "properties": {"patient_wait_s": _NUM, "window_s": _NUM, "long_silence_s": _NUM,
+                              "monologue_cue_s": {"type": "object",
+                                                  "required": ["person-centred", "cbt", "mi"],
+                                                  "additionalProperties": _NUM}}}
+
+
 def _schema(kind: str, props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": ["v", "type", *props],
             "properties": {"v": {"const": VERSION}, "type": {"const": kind}, **props}}
@@ -270,8 +280,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                                           "error": _NSTR}}}),
     "snapshot": _schema("snapshot", {"session": {"type": "object",
                                                  "required": ["speakers", "mode", "source",
-                                                              "reliability"],
-                                                 "properties": {"reliability": _RELIABILITY}},
+                                                              "reliability", "thresholds"],
+                                                 "properties": {"reliability": _RELIABILITY,
+                                                                "thresholds": _THRESHOLDS}},
                                      "metrics": {"type": ["object", "null"]},
                                      "recent": {"type": "object"},
                                      "status": {"type": ["object", "null"]}}),

@@ -22,6 +22,7 @@ import numpy as np
 
 from live_attune.audio.capture import DeviceBack, DeviceLost
 from live_attune.core import SessionMetrics
+from live_attune.core.context import display_thresholds
 from live_attune.core.events import Event, Transcript
 from live_attune.core.prosody import ProsodyCue, TurnProsody
 from live_attune.core.quality import reliability
@@ -97,7 +98,8 @@ class LiveSession:
         session = {"speakers": list(self.layout.speakers), "mode": self.layout.mode,
                    "source": self.source.description,
                    "reliability": asdict(reliability(
-                       voices_from_one_microphone=self.layout.mode == MODE_SINGLE))}
+                       voices_from_one_microphone=self.layout.mode == MODE_SINGLE)),
+                   "thresholds": asdict(display_thresholds(self.pipeline.config.metrics))}
         return encode(envelope("snapshot", session=session, metrics=self._metrics,
                                recent={"events": list(self._recent)}, status=self._status))
 
