@@ -23,7 +23,7 @@ from live_attune.session.offline import analyze_file, with_transcript
 from live_attune.session.output import atomic_write, write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
-from live_attune.speakers.channels import ChannelMap, CrosstalkConfig
+from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,8 +43,9 @@ def _profile(args: argparse.Namespace) -> tuple[ChannelMap | None, PipelineConfi
     profile = load(args.profile) if args.profile else None
     cmap = ChannelMap.parse(args.channels) if args.channels else (
         profile.channels if profile else None)
-    margin = profile.crosstalk_margin_db if profile else CrosstalkConfig().margin_db
-    return cmap, PipelineConfig(crosstalk=CrosstalkConfig(margin_db=margin))
+    crosstalk = (crosstalk_for(profile.crosstalk_margin_db, profile.bleed_db) if profile
+                 else CrosstalkConfig())
+    return cmap, PipelineConfig(crosstalk=crosstalk)
 
 
 def analyze_command(args: argparse.Namespace) -> int:

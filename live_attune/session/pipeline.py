@@ -20,6 +20,7 @@ from live_attune.core.events import Event
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
 from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.channels import CrosstalkGate
+from live_attune.speakers.crosstalk import BANDS, band_power
 from live_attune.speakers.single import AttributedSpan
 
 
@@ -85,7 +86,7 @@ class ChannelPipeline:
                                           config=self.config.metrics)
         self._vads = [SileroVad(self.config.vad) for _ in layout.channel_indices]
         self._gate = CrosstalkGate(len(layout.channel_indices), self.config.crosstalk)
-        self._power = np.zeros((len(layout.channel_indices), 0))  # windows awaiting flags
+        self._bands = np.zeros((len(layout.channel_indices), 0, BANDS))  # awaiting flags
         self._rest = np.zeros((len(layout.channel_indices), 0), np.float32)
         self._next = 0  # sample index of the next frame
         self.frames = 0
@@ -112,10 +113,11 @@ class ChannelPipeline:
         joined = np.concatenate([self._rest, audio], axis=1)
         k = joined.shape[1] // WINDOW
         power = window_power(joined[:, : k * WINDOW])
+        bands = band_power(joined[:, : k * WINDOW])
         self._rest = joined[:, k * WINDOW:]
         if k:
             self.last_levels_db = power_db(power[:, -1])
-        self._engine.feed(self._frames(self._gated(flags, power)))
+        self._engine.feed(self._frames(self._gated(flags, bands)))
         return self._engine.events_received()
 
     def snapshot(self) -> SessionMetrics:
@@ -124,16 +126,16 @@ class ChannelPipeline:
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the session; the trailing partial window (< 32 ms) is not scored."""
         owed = np.stack([vad.flush() for vad in self._vads])
-        self._gated(owed, np.zeros((len(self._vads), 0)))
+        self._gated(owed, np.zeros((len(self._vads), 0, BANDS)))
         self._engine.feed(self._frames(self._gate.flush()))
         metrics = self._engine.finish()
         return metrics, self._engine.events_received()
 
-    def _gated(self, flags: np.ndarray, power: np.ndarray) -> np.ndarray:
-        """Pair VAD flags (which lag by the VAD's shift) with their windows' power."""
-        self._power = np.concatenate([self._power, power], axis=1)
+    def _gated(self, flags: np.ndarray, bands: np.ndarray) -> np.ndarray:
+        """Pair VAD flags (which lag by the VAD's shift) with their windows' band power."""
+        self._bands = np.concatenate([self._bands, bands], axis=1)
         k = flags.shape[1]
-        paired, self._power = self._power[:, :k], self._power[:, k:]
+        paired, self._bands = self._bands[:, :k], self._bands[:, k:]
         return self._gate.push(flags, paired)
 
     def _frames(self, active: np.ndarray) -> list[ActivityFrame]:

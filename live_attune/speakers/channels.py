@@ -1,10 +1,10 @@
 """Speaker attribution with one microphone per person (channel → role map).
 
-A lapel or desk microphone also hears the other person, typically 10–20 dB down (crosstalk,
+A lapel or desk microphone also hears the other person, typically 8–20 dB down (crosstalk,
 or bleed). The VAD cannot tell bleed from speech, so a channel's speech only counts for its
-role when the channel is not much quieter than another channel whose VAD also hears speech:
-bleed sits ``bleed`` dB below its source and is rejected, while real overlapping speech puts
-both channels near their own speaker's level and counts for both.
+role where it carries more than the other channels explain: ``crosstalk.py`` models how each
+voice reaches each microphone, band by band, and a channel counts where enough bands rise
+clearly over that prediction. Overlapping voices count for both speakers (issue 17).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.errors import ChannelMapError
+from live_attune.speakers.crosstalk import BANDS, CrosstalkModel, ModelParams
 
 IGNORE = "ignore"
 SHARED = "shared"  # one microphone for everyone: no channel tells who speaks
@@ -62,35 +63,80 @@ class ChannelMap:
                 f"has {channels} channel{'s' if channels != 1 else ''}; give one role per channel")
 
 
+METHODS = ("model", "level")
+
+
 @dataclass(frozen=True, kw_only=True)
 class CrosstalkConfig:
-    """A channel ``margin_db`` or more below another channel is bleed, not its own speaker.
+    """How a channel's speech is told from the other speakers' bleed into its microphone.
 
-    Levels are short-time power averaged over ``smooth_frames`` VAD frames centred on each
-    frame (5 × 32 ms), so a weak phoneme inside someone's speech is judged by its loud
-    neighbours. The other channels' levels are held at their maximum for ``hold_frames``
-    (8 × 32 ms): when a speaker stops, the room's reverberant tail and the VAD's hang-over on
-    the neighbouring microphone outlast the speaker's own, dry microphone. Bleed measured in
-    practice is 10–20 dB, so the 6 dB margin rejects it, while a speaker up to 6 dB quieter
-    than the other, talking at the same time, still counts.
+    ``method="model"`` (the default; ``crosstalk.py``): a window counts for channel i where,
+    in ``min_bands`` or more of its 80 frequency bands (averaged over ``own_frames`` windows
+    centred on it), the channel carries ``band_margin_db`` more than the bleed predicted from
+    the other channels. The bleed gain starts at ``bleed_db`` (a profile's calibrated
+    crosstalk, see ``crosstalk_for``, or a cautious -8 dB, the loudest bleed seen in
+    practice) and is learnt online from windows where one person speaks alone; the other
+    channels' levels are held with a decay of ``tail_db_per_frame`` for the room's
+    reverberant tail. Overlapping voices are kept: the quieter voice still owns the bands
+    where the louder one is weak.
+
+    ``method="level"`` (the earlier gate; issue 17): a channel ``margin_db`` (a profile's
+    ``crosstalk_margin_db``, calibrated for this gate) or more below the other channels'
+    level held at its maximum for ``hold_frames`` is bleed. Levels are power averaged over
+    ``smooth_frames`` windows centred on each (5 × 32 ms). It loses the quieter voice in
+    overlap, as syllable levels swing ±10 dB against each other.
     """
 
+    method: str = "model"
     margin_db: float = 6.0
     smooth_frames: int = 5
     hold_frames: int = 8
+    own_frames: int = 3
+    band_margin_db: float = 6.0
+    bleed_db: float = -8.0
+    min_bands: float = 13.0
+    tail_db_per_frame: float = 3.0
+    solo_db: float = 6.0
+    floor_db: float = 10.0
+    gain_step_db: float = 0.3
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.margin_db < 40.0:
-            raise ValueError("margin_db must be between 0 and 40 dB")
-        if self.smooth_frames < 1 or self.smooth_frames % 2 == 0:
-            raise ValueError("smooth_frames must be a positive odd number")
+        if self.method not in METHODS:
+            raise ValueError(f"crosstalk method must be one of {', '.join(METHODS)}")
+        if not (0.0 < self.margin_db < 40.0 and 0.0 < self.band_margin_db < 40.0):
+            raise ValueError("margin_db and band_margin_db must be between 0 and 40 dB")
+        for frames in (self.smooth_frames, self.own_frames):
+            if frames < 1 or frames % 2 == 0:
+                raise ValueError("smooth_frames and own_frames must be positive odd numbers")
         if self.hold_frames < 0:
             raise ValueError("hold_frames must be >= 0")
+        if not -60.0 < self.bleed_db < 0.0:
+            raise ValueError("bleed_db must be between -60 and 0 dB")
+        if not 0.0 < self.min_bands <= BANDS:
+            raise ValueError(f"min_bands must be in (0, {BANDS}]")
+        if self.tail_db_per_frame <= 0.0 or self.gain_step_db <= 0.0:
+            raise ValueError("tail_db_per_frame and gain_step_db must be positive")
+
+    def model_params(self) -> ModelParams:
+        return ModelParams(margin_db=self.band_margin_db, bleed_db=self.bleed_db,
+                           tail_db_per_frame=self.tail_db_per_frame, solo_db=self.solo_db,
+                           floor_db=self.floor_db, gain_step_db=self.gain_step_db)
+
+
+def crosstalk_for(margin_db: float, bleed_db: Sequence[Sequence[float]] | None
+                  ) -> CrosstalkConfig:
+    """A profile's gate settings: its margin (the level gate's) and, where it measured the
+    bleed between microphones (row a's voice in column b's mic), the loudest bleed as the
+    model's starting gain."""
+    bleeds = [b for a, row in enumerate(bleed_db or ()) for c, b in enumerate(row) if a != c]
+    if not bleeds:
+        return CrosstalkConfig(margin_db=margin_db)
+    return CrosstalkConfig(margin_db=margin_db, bleed_db=min(-1.0, max(-40.0, max(bleeds))))
 
 
 def attribute(vad: np.ndarray, own_db: np.ndarray, held_db: np.ndarray,
               margin_db: float) -> np.ndarray:
-    """Per-channel speech flags with bleed removed.
+    """The level gate's per-channel speech flags with bleed removed.
 
     All arrays are ``(channels, frames)``: ``own_db`` each channel's level, ``held_db`` the
     level it is compared against from the other channels' point of view (max-held). Channel i
@@ -109,23 +155,31 @@ def attribute(vad: np.ndarray, own_db: np.ndarray, held_db: np.ndarray,
 
 
 class CrosstalkGate:
-    """Streaming ``attribute`` with level smoothing and hold; decisions lag by 2 frames.
+    """Streaming crosstalk rejection; decisions lag by half the smoothing width (model: 1
+    window, 32 ms; level: 2 windows).
 
-    ``push`` takes VAD flags and per-frame mean-square power ``(channels, k)`` and returns
-    the flags of the frames now decidable (all but the last ``smooth_frames // 2``);
-    ``flush`` returns the rest at the end of the stream.
+    ``push`` takes VAD flags ``(channels, k)`` and band power ``(channels, k, BANDS)``
+    (``band_power``) of the same windows and returns the flags of the windows now decidable
+    (all but the lag's); ``flush`` returns the rest at the end of the stream. Pushing a stream
+    in any pieces gives the same flags (the model's state is causal).
     """
 
     def __init__(self, channels: int, config: CrosstalkConfig) -> None:
         self.config = config
-        self._half = config.smooth_frames // 2
-        self._keep = config.hold_frames + self._half  # decided frames kept as left context
+        model = config.method == "model"
+        self._width = config.own_frames if model else config.smooth_frames
+        self._half = self._width // 2
+        self._model = (CrosstalkModel(channels, config.model_params())
+                       if model and channels > 1 else None)
+        self._keep = self._half if model else config.hold_frames + self._half
         self._flags = np.zeros((channels, 0), bool)
-        self._power = np.zeros((channels, 0), np.float64)  # left context + undecided
+        self._values = np.zeros((channels, 0), np.float64)  # left context + undecided
 
-    def push(self, flags: np.ndarray, power: np.ndarray) -> np.ndarray:
+    def push(self, flags: np.ndarray, bands: np.ndarray) -> np.ndarray:
+        # the model: own bands per window; the level gate: power per window
+        values = self._model.scores(flags, bands) if self._model else bands.sum(axis=2)
         self._flags = np.concatenate([self._flags, flags], axis=1)
-        self._power = np.concatenate([self._power, power], axis=1)
+        self._values = np.concatenate([self._values, values], axis=1)
         return self._decide(max(0, self._flags.shape[1] - self._half))
 
     def flush(self) -> np.ndarray:
@@ -135,23 +189,30 @@ class CrosstalkGate:
         channels = self._flags.shape[0]
         if k == 0:
             return np.zeros((channels, 0), bool)
-        left = self._power.shape[1] - self._flags.shape[1]
-        levels = _smoothed_db(self._power, self.config.smooth_frames)
-        held = _held(levels, self.config.hold_frames)
+        left = self._values.shape[1] - self._flags.shape[1]
         span = slice(left, left + k)
-        out = attribute(self._flags[:, :k], levels[:, span], held[:, span],
-                        self.config.margin_db)
+        if channels == 1:  # one microphone scored for speech activity: nothing to gate
+            out = self._flags[:, :k].copy()
+        elif self._model is not None:
+            own = _smoothed(self._values, self._width)
+            out = self._flags[:, :k] & (own[:, span] >= self.config.min_bands)
+        else:
+            levels = 10.0 * np.log10(_smoothed(self._values, self._width) + 1e-12)
+            held = _held(levels, self.config.hold_frames)
+            out = attribute(self._flags[:, :k], levels[:, span], held[:, span],
+                            self.config.margin_db)
         self._flags = self._flags[:, k:]
-        self._power = self._power[:, max(0, left + k - self._keep):]
+        self._values = self._values[:, max(0, left + k - self._keep):]
         return out
 
 
-def _smoothed_db(power: np.ndarray, width: int) -> np.ndarray:
-    """Centred moving mean of power, in dB; the edges average what exists."""
+def _smoothed(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving mean along time; the edges average what exists."""
     kernel = np.ones(width)
-    sums = np.stack([np.convolve(row, kernel, mode="same") for row in power])
-    counts = np.convolve(np.ones(power.shape[1]), kernel, mode="same")
-    return 10.0 * np.log10(sums / counts + 1e-12)
+    sums = np.stack([np.convolve(row, kernel, mode="same") for row in values])
+    counts = np.convolve(np.ones(values.shape[1]), kernel, mode="same")
+    out: np.ndarray = sums / counts
+    return out
 
 
 def _held(levels: np.ndarray, hold: int) -> np.ndarray:

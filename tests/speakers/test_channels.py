@@ -8,11 +8,20 @@ import numpy as np
 import pytest
 
 from live_attune.audio.decode import read_all
+from live_attune.audio.vad import WINDOW, SileroVad
 from live_attune.errors import ChannelMapError
 from live_attune.session.config import layout_for
 from live_attune.session.pipeline import ChannelPipeline
-from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, CrosstalkGate, attribute
+from live_attune.speakers.channels import (
+    ChannelMap,
+    CrosstalkConfig,
+    CrosstalkGate,
+    attribute,
+    crosstalk_for,
+)
+from live_attune.speakers.crosstalk import BANDS, band_power
 from live_attune.synth import MixConfig
+from live_attune.synth.voices import CLIENT_VOICE, THERAPIST_VOICE, active_rms, speak
 from tests.conftest import load_truth, render_seed
 
 
@@ -47,17 +56,43 @@ def test_bleed_is_rejected_and_overlap_kept() -> None:
     assert out.tolist() == [[True, True, False], [False, True, True]]
 
 
-def test_gate_streaming_equals_batch() -> None:
+@pytest.mark.parametrize("method", ["model", "level"])
+def test_gate_streaming_equals_batch(method: str) -> None:
     rng = np.random.default_rng(1)
     flags = rng.random((2, 500)) > 0.3
-    power = rng.random((2, 500)) ** 4
-    cfg = CrosstalkConfig()
+    power = rng.random((2, 500, BANDS)) ** 4
+    cfg = CrosstalkConfig(method=method)
     batch = CrosstalkGate(2, cfg)
     whole = np.concatenate([batch.push(flags, power), batch.flush()], axis=1)
     gate = CrosstalkGate(2, cfg)
     parts = [gate.push(flags[:, i:i + 37], power[:, i:i + 37]) for i in range(0, 500, 37)]
     streamed = np.concatenate([*parts, gate.flush()], axis=1)
     assert np.array_equal(streamed, whole)
+
+
+def test_profile_bleed_seeds_the_model() -> None:
+    """A profile's measured bleed (row a's voice in column b's mic) starts the model's gain at
+    the loudest bleed; its margin stays the level gate's."""
+    cfg = crosstalk_for(7.5, ((0.0, -14.2), (-13.8, 0.0)))
+    assert (cfg.method, cfg.margin_db, cfg.bleed_db) == ("model", 7.5, -13.8)
+    assert crosstalk_for(6.0, None).bleed_db == CrosstalkConfig().bleed_db
+
+
+def test_band_power_finds_a_tone_in_its_band() -> None:
+    t = np.arange(16 * WINDOW) / 16_000
+    tone = np.stack([0.1 * np.sin(2 * np.pi * 1000.0 * t), np.zeros_like(t)])
+    bands = band_power(tone)
+    assert bands.shape == (2, 16, BANDS)
+    assert np.argmax(bands[0, 3]) == int(1000.0 // 93.75) - 1  # bands start at 94 Hz
+    assert bands[0, 3].sum() == pytest.approx(0.005, rel=0.1)  # a sine's mean square
+    assert not bands[1].any()
+
+
+def test_one_channel_is_not_gated() -> None:
+    flags = np.array([[True, False, True, True]])
+    gate = CrosstalkGate(1, CrosstalkConfig())
+    out = np.concatenate([gate.push(flags, np.ones((1, 4, BANDS))), gate.flush()], axis=1)
+    assert np.array_equal(out, flags)
 
 
 def _talk_share_error(path: Path, truth: dict) -> float:  # type: ignore[type-arg]
@@ -87,3 +122,94 @@ def test_real_overlap_counts_for_both(conversation: dict[str, Path]) -> None:
     print(f"overlap: truth {true_overlap:.2f} s, measured {metrics.overlap_s:.2f} s")
     assert true_overlap > 3.0
     assert metrics.overlap_s == pytest.approx(true_overlap, abs=0.6)
+
+
+# -- issue 17: overlap kept, bleed rejected --------------------------------------------------
+
+_A_TEXT = ("I have been thinking about what you said last week, and honestly I am not sure "
+           "that the plan we made is going to work for me at all")
+_B_TEXT = ("No wait, I really want to stop you there, because I think that is exactly the part "
+           "we need to talk about before anything else")
+
+
+def _bleed_ir(rng: np.random.Generator, gain_db: float) -> np.ndarray:
+    """-``gain_db`` direct sound 3 ms late, then a 0.4 s reverberant tail as strong (DRR 0)."""
+    t = np.arange(int(0.4 * 16_000)) / 16_000
+    tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.4)
+    gain = 10 ** (gain_db / 20)
+    ir = np.zeros(48 + 32 + len(t))
+    ir[48] = gain
+    ir[80:] = gain * tail / np.sqrt(np.sum(tail**2))
+    return ir
+
+
+def _overlap_scene() -> tuple[np.ndarray, np.ndarray, slice, slice]:
+    """Two espeak voices, each mic hearing the other -12 dB through a reverberant path; B 6 dB
+    quieter. A speaks alone, then B alone, then both at once. Returns ``(mics (2, n), clean
+    (2, n), the A-alone span, the overlap span)`` in samples."""
+    a, b = speak(THERAPIST_VOICE, _A_TEXT), speak(CLIENT_VOICE, _B_TEXT)
+    a = a / active_rms(a) * 0.08
+    b = b / active_rms(b) * 0.04  # 6 dB down
+    gap = 8_000
+    n = 2 * gap + len(a) + len(b) + max(len(a), len(b)) + gap
+    clean = np.zeros((2, n))
+    clean[0, gap: gap + len(a)] = a
+    start_b = 2 * gap + len(a)
+    clean[1, start_b: start_b + len(b)] = b
+    both = start_b + len(b) + gap
+    clean[0, both: both + len(a)] = a
+    clean[1, both: both + len(b)] = b
+    rng = np.random.default_rng(17)
+    bleed = [np.convolve(clean[1 - i], _bleed_ir(rng, -12.0))[:n] for i in range(2)]
+    mics = clean + np.stack(bleed) + 1e-4 * rng.standard_normal((2, n))
+    return (mics.astype(np.float32), clean, slice(gap, gap + len(a)),
+            slice(both, both + min(len(a), len(b))))
+
+
+def _gated(mics: np.ndarray, config: CrosstalkConfig) -> tuple[np.ndarray, np.ndarray]:
+    flags = []
+    for channel in mics:
+        vad = SileroVad()
+        flags.append(np.concatenate([vad.flags(channel), vad.flush()]))
+    k = min(min(len(f) for f in flags), mics.shape[1] // WINDOW)
+    vad_flags = np.stack([f[:k] for f in flags])
+    gate = CrosstalkGate(2, config)
+    bands = band_power(mics[:, : k * WINDOW])
+    parts = [gate.push(vad_flags[:, i:i + 3], bands[:, i:i + 3]) for i in range(0, k, 3)]
+    return np.concatenate([*parts, gate.flush()], axis=1), vad_flags
+
+
+def _audible(clean: np.ndarray, k: int) -> np.ndarray:
+    """(2, k) windows where each clean voice is within 25 dB of its active level."""
+    rms = np.sqrt(np.mean(clean[:, : k * WINDOW].reshape(2, k, WINDOW) ** 2, axis=2))
+    ref = np.array([0.08, 0.04])[:, None]
+    out: np.ndarray = rms > ref * 10 ** (-25 / 20)
+    return out
+
+
+@pytest.fixture(scope="module")
+def overlap_scene() -> tuple[np.ndarray, np.ndarray, slice, slice]:
+    return _overlap_scene()
+
+
+def test_overlap_keeps_the_quieter_voice_and_rejects_bleed(
+        overlap_scene: tuple[np.ndarray, np.ndarray, slice, slice]) -> None:
+    """Issue 17: the level gate drops the quieter voice's frames while both talk; the
+    crosstalk model keeps >= 90 % of them and counts pure bleed as nobody's speech."""
+    mics, clean, alone, both = overlap_scene
+    kept = {}
+    for method in ("level", "model"):
+        active, flags = _gated(mics, CrosstalkConfig(method=method))
+        heard = _audible(clean, active.shape[1])
+        window = np.arange(active.shape[1]) * WINDOW
+        in_both = (window >= both.start) & (window < both.stop)
+        quiet = in_both & heard[1] & heard[0] & flags[1]
+        in_alone = (window >= alone.start) & (window < alone.stop) & heard[0] & ~heard[1]
+        kept[method] = (float(active[1, quiet].mean()), float(active[1, in_alone].mean()),
+                        float(active[0, in_both & heard[0] & flags[0]].mean()))
+        print(f"{method}: quieter voice kept in overlap {100 * kept[method][0]:.0f} % of "
+              f"{quiet.sum()} windows, louder {100 * kept[method][2]:.0f} %; bleed counted "
+              f"{100 * kept[method][1]:.1f} % of {in_alone.sum()} windows")
+    assert kept["level"][0] < 0.8  # the old gate loses the quieter voice
+    assert kept["model"][0] >= 0.9 and kept["model"][2] >= 0.9
+    assert kept["model"][1] <= 0.01

@@ -1,0 +1,203 @@
+"""Two-microphone crosstalk gates side by side (issue 17): the level gate (a channel counts
+while within ``margin_db`` of the other's held level) against the crosstalk model (a channel
+counts where it carries clearly more, band by band, than the other channels explain).
+
+    python bench/bench_gate.py [--seeds 1-10] [--rooms hard,plain,bleed8] [--out DIR]
+
+Each seed is rendered once (hard scripts, ``ScenarioConfig.hard()``) and its per-channel VAD
+flags computed once; both gates then run on the same flags and audio and the engine replays
+their frames. Scored against the rules labeller's truth (bench_accuracy_hard.score): all
+events and the "clear" ones (margin >= 0.1 s); interruption onset error (matched events,
+|found - true|); bleed: gated speech on a channel whose speaker is silent (no true segment
+within 0.25 s) while the other speaks, as a share of all true talk time. Rooms: ``hard``
+(MixConfig.hard(seed)), ``plain`` (MixConfig(seed=seed)), ``bleed8`` (the plain room with
+bleed at -8 dB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.bench_accuracy_hard import CLEAR_S, RunScore, _seeds, matched_pairs, pool, score
+from live_attune.audio.decode import read_all
+from live_attune.audio.vad import WINDOW, SileroVad
+from live_attune.core import ActivityFrame, ConversationEngine
+from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate
+from live_attune.speakers.crosstalk import band_power
+from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
+from live_attune.synth.truth import write
+
+SR = 16_000
+ROLES = ("therapist", "client")
+GATES = {"level": CrosstalkConfig(method="level"), "model": CrosstalkConfig(method="model")}
+EDGE_S = 0.25  # gated speech this near a true segment of the channel's speaker is not bleed
+
+
+def render(root: Path, seed: int, room: str, turns: int = 28) -> dict[str, Path]:
+    out = root / f"gate{seed}-{turns}-{room}"
+    paths = {"stereo": out / "stereo.wav", "truth": out / "truth.json",
+             "flags": out / "flags.npy"}
+    if not paths["truth"].exists():
+        mix = {"hard": MixConfig.hard(seed), "plain": MixConfig(seed=seed),
+               "bleed8": MixConfig(seed=seed, bleed_db=-8.0)}[room]
+        write(make_conversation(seed, ScenarioConfig.hard(turns)), out, mix)
+    if not paths["flags"].exists():
+        np.save(paths["flags"], vad_flags(read_all(paths["stereo"])))
+    return paths
+
+
+def vad_flags(audio: np.ndarray) -> np.ndarray:
+    """(channels, windows) VAD flags, fed in 100 ms blocks as live does."""
+    out = []
+    for channel in audio:
+        vad = SileroVad()
+        parts = [vad.flags(channel[i:i + 1600]) for i in range(0, len(channel), 1600)]
+        out.append(np.concatenate([*parts, vad.flush()]))
+    k = min(len(f) for f in out)
+    return np.stack([f[:k] for f in out])
+
+
+def gate(audio: np.ndarray, flags: np.ndarray, config: CrosstalkConfig) -> tuple[np.ndarray,
+                                                                                  float]:
+    """Gated flags, streamed in 100 ms blocks (about 3 windows each); seconds it took."""
+    k = min(flags.shape[1], audio.shape[1] // WINDOW)
+    g = CrosstalkGate(audio.shape[0], config)
+    started = time.process_time()  # band power included: the pipeline computes it per block
+    parts = [g.push(flags[:, i:i + 3], band_power(audio[:, i * WINDOW:min(i + 3, k) * WINDOW]))
+             for i in range(0, k, 3)]
+    out = np.concatenate([*parts, g.flush()], axis=1)
+    return out, time.process_time() - started
+
+
+@dataclass(frozen=True)
+class _Result:
+    history: Any
+    metrics: Any
+
+
+def replay(active: np.ndarray) -> _Result:
+    engine = ConversationEngine(ROLES, sample_rate=SR)
+    engine.feed(ActivityFrame(t * WINDOW, (t + 1) * WINDOW, tuple(col))
+                for t, col in enumerate(active.T.tolist()))
+    metrics = engine.finish()
+    return _Result(engine.history, metrics)
+
+
+def onset_errors(truth: dict[str, Any], result: _Result) -> list[float]:
+    return [abs(f.at_s - t["at_s"])
+            for t, f in matched_pairs(truth["interruptions"], result.history.interruptions)]
+
+
+def bleed_share(truth: dict[str, Any], active: np.ndarray) -> float:
+    """Gated speech where the channel's speaker is silent (±EDGE_S) and another speaks."""
+    t = (np.arange(active.shape[1]) + 0.5) * WINDOW / SR
+    own = np.zeros_like(active)
+    near = np.zeros_like(active)
+    talk = 0.0
+    for s in truth["segments"]:
+        i = ROLES.index(s["speaker"])
+        own[i] |= (t >= s["start_s"]) & (t < s["end_s"])
+        near[i] |= (t >= s["start_s"] - EDGE_S) & (t < s["end_s"] + EDGE_S)
+        talk += s["end_s"] - s["start_s"]
+    other = own[::-1]
+    bleed = active & ~near & other
+    return float(bleed.sum() * WINDOW / SR / talk)
+
+
+def overlap_kept(truth: dict[str, Any], active: np.ndarray, flags: np.ndarray
+                 ) -> tuple[float, float]:
+    """Of the windows where both speak (truth) and both VADs fire: the share each channel
+    keeps, pooled over channels; and the same for the quieter channel of each window."""
+    own = _truth_activity(truth, active.shape[1])
+    both = own.all(axis=0) & flags.all(axis=0)
+    kept = active[:, both]
+    return float(kept.mean()) if kept.size else float("nan"), float(both.sum())
+
+
+def _truth_activity(truth: dict[str, Any], frames: int) -> np.ndarray:
+    t = (np.arange(frames) + 0.5) * WINDOW / SR
+    own = np.zeros((len(ROLES), frames), bool)
+    for s in truth["segments"]:
+        own[ROLES.index(s["speaker"])] |= (t >= s["start_s"]) & (t < s["end_s"])
+    return own
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateRun:
+    score: RunScore
+    onset_errors_s: list[float]
+    bleed: float
+    cpu_s: float
+    audio_s: float
+    overlap_kept: float
+    overlap_windows: float
+
+
+def run_seed(paths: dict[str, Path], name: str) -> GateRun:
+    truth = json.loads(paths["truth"].read_text())
+    audio = read_all(paths["stereo"])
+    flags = np.load(paths["flags"])
+    active, cpu = gate(audio, flags, GATES[name])
+    result = replay(active)
+    return GateRun(score=score(truth, result), onset_errors_s=onset_errors(truth, result),  # type: ignore[arg-type]
+                   bleed=bleed_share(truth, active), cpu_s=cpu,
+                   audio_s=audio.shape[1] / SR,
+                   **dict(zip(("overlap_kept", "overlap_windows"),
+                              overlap_kept(truth, active, flags[:, : active.shape[1]]),
+                              strict=True)))
+
+
+def _f(x: float | None) -> str:
+    return " n/a" if x is None else f"{x:.2f}"
+
+
+def summary(name: str, runs: Sequence[GateRun]) -> str:
+    p = pool([r.score for r in runs])
+    i, b, ci, cb = p.interruptions, p.backchannels, p.clear_interruptions, p.clear_backchannels
+    onset = [e for r in runs for e in r.onset_errors_s]
+    shares = " ".join(f"{100 * r.score.talk_share_error:.1f}" for r in runs)
+    cpu = sum(r.cpu_s for r in runs) / sum(r.audio_s for r in runs)
+    kept = sum(r.overlap_kept * r.overlap_windows for r in runs if r.overlap_windows) / max(
+        1.0, sum(r.overlap_windows for r in runs))
+    return (f"{name:6s} int P/R {_f(i.precision)}/{_f(i.recall)} clear {_f(ci.precision)}/"
+            f"{_f(ci.recall)} | bc P/R {_f(b.precision)}/{_f(b.recall)} clear "
+            f"{_f(cb.precision)}/{_f(cb.recall)} | bc→int {p.backchannels_as_interruptions} "
+            f"(clear {p.clear_backchannels_as_interruptions}) | onset median "
+            f"{1000 * statistics.median(onset) if onset else float('nan'):.0f} ms | share err "
+            f"max {100 * p.talk_share_error_max:.2f} pp [{shares}] | latency err max "
+            f"{p.latency_median_error_max_s:.2f} s | bleed "
+            f"{100 * max(r.bleed for r in runs):.2f} % max | overlap kept {100 * kept:.0f} % | "
+            f"cpu {100 * cpu:.2f} % of a core")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=_seeds, default=tuple(range(1, 11)), help="1-10 or 1,3")
+    ap.add_argument("--rooms", default="hard,plain,bleed8")
+    ap.add_argument("--gates", default="level,model")
+    ap.add_argument("--out", type=Path, default=None, help="keep renderings and VAD flags here")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.out or Path(tmp)
+        for room in args.rooms.split(","):
+            paths = [render(root, s, room) for s in args.seeds]
+            print(f"room {room}, seeds {','.join(map(str, args.seeds))} "
+                  f"(clear: margin >= {CLEAR_S} s)")
+            for name in args.gates.split(","):
+                print(summary(name, [run_seed(p, name) for p in paths]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
