@@ -52,8 +52,10 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    asr: AsrWorkerFactory | None = None,
                    recorder: SessionRecorder | None = None,
                    prosody: bool = False, check: InputCheck | None = None,
-                   single_mic: SingleMicOptions | None = None) -> LiveSession:
-    """Serve the dashboard while ``source`` plays through the pipeline; save at the end."""
+                   single_mic: SingleMicOptions | None = None,
+                   stop: asyncio.Event | None = None) -> LiveSession:
+    """Serve the dashboard while ``source`` plays through the pipeline; save at the end.
+    The session ends early when ``stop`` is set (Ctrl-C and SIGTERM set it too)."""
     # --lan is plain HTTP: the transcript never goes over it (hub.py).
     hub = Hub(words=not options.lan)
     session = LiveSession(source, layout, hub, config=config, out_dir=out_dir, asr=asr,
@@ -63,7 +65,7 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())
 
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     _on_signals(stop)
     async with _server(handler, options, ready):
         await session.run(stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,10 +25,19 @@ class Running:
     thread: threading.Thread
     out_dir: Path
     result: dict[str, LiveSession] = field(default_factory=dict)
+    control: dict[str, object] = field(default_factory=dict)  # the loop and its stop event
 
     @property
     def ws(self) -> str:
         return ws_url(self.url)
+
+    def stop(self) -> None:
+        """End the session now (as Ctrl-C would): it finishes and saves what it has."""
+        loop, stop = self.control["loop"], self.control["stop"]
+        if self.thread.is_alive() and not loop.is_closed():  # type: ignore[attr-defined]
+            # the loop may close in between: then the session has ended anyway
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)  # type: ignore[attr-defined]
 
     def wait(self, timeout: float = 120) -> LiveSession:
         self.thread.join(timeout)
@@ -47,10 +57,13 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
     ready: dict[str, object] = {}
     got = threading.Event()
     result: dict[str, LiveSession] = {}
+    control: dict[str, object] = {}
 
     def main() -> None:
         async def go() -> None:
             loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            control.update(loop=loop, stop=stop)
             fut: asyncio.Future[str] = loop.create_future()
             fut.add_done_callback(lambda f: (ready.setdefault("url", f.result()), got.set()))
             source = FileReplaySource(audio, speed=speed)
@@ -65,19 +78,21 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
             result["session"] = await run_live(source, layout_for(source.channels, None, "x"),
                                                options, out_dir=out_dir, ready=fut,
                                                asr=factory, prosody=prosody,
-                                               recorder=recorder)  # type: ignore[arg-type]
+                                               recorder=recorder,  # type: ignore[arg-type]
+                                               stop=stop)
         asyncio.run(go())
 
     thread = threading.Thread(target=main, daemon=True)
     thread.start()
     assert got.wait(30), "the server did not start"
-    return Running(str(ready["url"]), thread, out_dir, result)
+    return Running(str(ready["url"]), thread, out_dir, result, control)
 
 
 @pytest.fixture
 def live_server(short_conversation: dict[str, Path], tmp_path: Path) -> Iterator[Running]:
     running = start(short_conversation["stereo"], tmp_path / "saved", speed=8.0)
     yield running
+    running.stop()  # the tests using it are done with the replay: don't wait for its end
     running.wait()
 
 
