@@ -14,6 +14,7 @@ import numpy as np
 
 from calibration.measure import measure
 from calibration.profile import Profile
+from live_attune.core.audio_facts import SAMPLE_RATE
 
 LISTEN_S = 30.0
 FLOOR_TOLERANCE_DB = 6.0
@@ -38,7 +39,7 @@ class ProfileCheck:
             return
         self._parts.append(block.copy())
         self._samples += block.shape[1]
-        if self._samples >= LISTEN_S * 16_000:
+        if self._samples >= LISTEN_S * SAMPLE_RATE:
             self._started = True
             audio, self._parts = np.concatenate(self._parts, axis=1), []
             threading.Thread(target=self._check_floor, args=(audio,), name="profile-check",

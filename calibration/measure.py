@@ -18,11 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.audio.vad import WINDOW, SileroVad, VadConfig, power_db, window_power
+from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 DOMINANT_DB = 6.0  # a window belongs to a channel this much louder than the rest
 QUIET_TRIM = 0.10  # the loudest share of quiet windows left out of the noise floor
-CLIP_LEVEL = 0.999
 SUSTAINED_S = 1.0  # speech that identifies a speaker in the role mapping
 GOOD_SNR_DB, FAIR_SNR_DB = 20.0, 10.0
 

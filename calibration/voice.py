@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from calibration.measure import CLIP_LEVEL, SAMPLE_RATE
 from live_attune.audio.vad import WINDOW
+from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
 from live_attune.speakers.voiceprint import (
     N_MFCC,
     VERSION,

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from calibration.measure import CLIP_LEVEL
 from calibration.procedure import Calibration, Step, calibrate, protocol, save
 from live_attune.audio.capture import device_name
+from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
 from live_attune.errors import DeviceError
 
 Publish = Callable[[dict[str, Any]], None]
@@ -57,7 +57,7 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
 
 def _record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
             publish: Publish | None) -> np.ndarray:
-    need = int(step.seconds * 16_000)
+    need = int(step.seconds * SAMPLE_RATE)
     parts, got = [], 0
     while got < need:
         try:
@@ -68,7 +68,7 @@ def _record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
         got += block.shape[1]
         levels = meter_db(block)
         clipping = [bool(np.max(np.abs(ch)) >= CLIP_LEVEL) for ch in block]
-        left = max(0.0, (need - got) / 16_000)
+        left = max(0.0, (need - got) / SAMPLE_RATE)
         print("\r" + meter_line(levels, clipping) + f"  {left:4.1f} s left", end="",
               flush=True)
         if publish is not None:

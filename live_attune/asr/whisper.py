@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from live_attune.audio.decode import SAMPLE_RATE, iter_blocks
+from live_attune.audio.decode import iter_blocks
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Transcript, Word
 from live_attune.core.language import default_model
 from live_attune.core.utterances import Span

@@ -27,6 +27,7 @@ from live_attune.asr.whisper import (
     transcribe_short,
     transcript_event,
 )
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import MissingAudio, Transcript
 from live_attune.core.utterances import Span
 
@@ -64,7 +65,7 @@ class AsrWorker:
 
     def warm_up(self) -> None:
         """Run the model once on silence so the first real utterance is not slow."""
-        transcribe_short(self._model, np.zeros(16_000, np.float32))
+        transcribe_short(self._model, np.zeros(SAMPLE_RATE, np.float32))
 
     def submit(self, span: Span, audio: np.ndarray, ended_at: float) -> None:
         if not self._thread.is_alive():  # died despite the guard in _run: start another

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.errors import DeviceError
-
-SAMPLE_RATE = 16_000
 
 
 @dataclass(frozen=True, kw_only=True)

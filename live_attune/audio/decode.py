@@ -15,9 +15,9 @@ import av
 import numpy as np
 
 from live_attune.audio.truncation import cut_reason
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.errors import AudioInputError
 
-SAMPLE_RATE = 16_000  # Hz: what VAD and Whisper expect
 MAX_CHANNELS = 32  # more is not a session recording; refused before decoding
 
 

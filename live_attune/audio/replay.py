@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.audio.decode import SAMPLE_RATE, iter_blocks, probe
+from live_attune.audio.decode import iter_blocks, probe
+from live_attune.core.audio_facts import SAMPLE_RATE
 
 
 class FileReplaySource:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from live_attune.core.audio_facts import SAMPLE_RATE
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,16 +17,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
-HOP = 160  # 10 ms between frames
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
+
 FRAME = 1024  # 64 ms: two periods of the lowest F0
 REF_HZ = 100.0  # semitones are given relative to 100 Hz
+YIN_FMIN_HZ = 60.0  # the F0 range YIN searches (here and in speakers/single.py)
+YIN_FMAX_HZ = 400.0
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProsodyConfig:
-    fmin_hz: float = 60.0
-    fmax_hz: float = 400.0
+    fmin_hz: float = YIN_FMIN_HZ
+    fmax_hz: float = YIN_FMAX_HZ
     periodicity_min: float = 0.5  # voiced: normalised autocorrelation at the period
     octave_guard_st: float = 9.0  # voiced frames this far from the turn's median are errors
     min_dip_db: float = 1.5  # a syllable peak stands out by this dip (de Jong & Wempe: 2)

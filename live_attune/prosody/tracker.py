@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.core.events import Event, Segment, Transcript, Turn
 from live_attune.core.prosody import (
     FRAME,
-    HOP,
-    SAMPLE_RATE,
     Baseline,
     FeatureEntrainment,
     FrameTrack,

@@ -22,6 +22,7 @@ import numpy as np
 
 from live_attune.audio.capture import DeviceBack, DeviceLost
 from live_attune.core import SessionMetrics
+from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
 from live_attune.core.context import display_thresholds
 from live_attune.core.events import Event, Transcript
 from live_attune.core.prosody import ProsodyCue, TurnProsody
@@ -51,7 +52,6 @@ from live_attune.store.recorder import SessionRecorder
 
 METRICS_PERIOD_S = 0.25  # at most 4 Hz
 STATUS_PERIOD_S = 1.0
-CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipping
 RECENT_EVENTS = 50
 
 
@@ -228,7 +228,7 @@ class LiveSession:
         run, speakers = self.run_state, self.layout.speakers
         levels = step.levels_db if step is not None else run.pipeline.last_levels_db
         self._status = status_message(
-            at_s=run.samples / 16_000, state=run.state,
+            at_s=run.samples / SAMPLE_RATE, state=run.state,
             levels_db={s: float(v) for s, v in zip(speakers, levels, strict=True)},
             clipping={s: bool(p >= CLIP_LEVEL) for s, p in zip(speakers, self._peak,
                                                                  strict=True)},

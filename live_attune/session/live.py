@@ -16,6 +16,7 @@ import numpy as np
 from live_attune.audio.capture import DeviceBack, DeviceLost
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import SessionMetrics
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Event, MissingAudio, Segment, Transcript
 from live_attune.core.language import LanguageSummary, summarize
 from live_attune.core.prosody import ProsodyCue, TurnProsody
@@ -28,7 +29,6 @@ from live_attune.session.pipeline import Pipeline, make_pipeline
 from live_attune.session.result import SessionResult, session_result
 from live_attune.store.recorder import SessionRecorder
 
-SAMPLE_RATE = 16_000
 RING_S = 40.0  # audio kept for utterances still waiting to be transcribed (max 15 s + lag)
 AsrWorkerFactory = Callable[[Callable[[Transcript], None]], "AsrLike"]
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.audio.decode import SAMPLE_RATE, iter_blocks, probe, read_all
+from live_attune.audio.decode import iter_blocks, probe, read_all
 from live_attune.core import SessionMetrics
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import ConversationEngine, replay_segments
 from live_attune.core.events import Segment, Turn
 from live_attune.errors import AudioInputError

@@ -8,6 +8,7 @@ from typing import Any
 from live_attune.audio.decode import AudioInfo
 from live_attune.audio.vad import VadConfig
 from live_attune.core import MetricsConfig, Segment
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Transcript, Word
 from live_attune.session.config import Layout, PipelineConfig
@@ -16,8 +17,6 @@ from live_attune.session.result import SessionResult, session_result
 from live_attune.speakers.channels import CrosstalkConfig
 from live_attune.store.db import Journal, Store
 from live_attune.store.recorder import repair_wav
-
-SAMPLE_RATE = 16_000
 
 
 def recover(store: Store, ref: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import Segment
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.core.language import default_model
@@ -27,7 +28,7 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     segments = [Segment(swap_role(s["speaker"]), s["start_s"], s["end_s"])
                 for s in data["segments"]]
     end_s = data["metrics"].get("at_s") or math.floor(data["duration_s"] / FRAME_S) * FRAME_S
-    engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=16_000,
+    engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=SAMPLE_RATE,
                              config=config.metrics)
     source = data["source"]
     result = session_result(

@@ -10,16 +10,11 @@ import numpy as np
 
 from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
 from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory, replay_segments
 from live_attune.core.events import Event
 from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
-from live_attune.speakers.single import (
-    FRAME_S,
-    SAMPLE_RATE,
-    AttributedSpan,
-    attributed_spans,
-    role_segments,
-)
+from live_attune.speakers.single import FRAME_S, AttributedSpan, attributed_spans, role_segments
 from live_attune.speakers.single_live import OnlineAttributor
 from live_attune.speakers.voiceprint import VoicePrint
 from live_attune.speakers.voiceprint import load as load_voice_print

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.audio.vad import WINDOW
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.core.events import Segment
+from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 
-SAMPLE_RATE = 16_000
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
 N_MFCC = 20
-HOP = 160  # samples between feature frames (10 ms)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +123,7 @@ def decide(speech: np.ndarray, centres: np.ndarray, feats: np.ndarray, mean_mfcc
 
 
 CHUNK_HOPS = 2000  # offline, features are computed 20 s at a time: memory stays small
-CONTEXT = 640  # samples each side of a block: YIN's 1024-sample frames are centred
+BLOCK_CONTEXT = 640  # samples each side of a block: YIN's 1024-sample frames are centred
 
 
 def frame_features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,25 +132,25 @@ def frame_features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     Computed in 20 s blocks (a whole session at once would need gigabytes for YIN's frame
     matrix), each with the samples around it, as the live path computes its 0.5 s blocks."""
     n = len(audio) // HOP + 1
-    padded = np.concatenate([np.zeros(CONTEXT, np.float32), audio.astype(np.float32),
-                             np.zeros(CONTEXT + CHUNK_HOPS * HOP, np.float32)])
-    blocks = [block_features(padded[first * HOP: (first + CHUNK_HOPS) * HOP + 2 * CONTEXT])
+    padded = np.concatenate([np.zeros(BLOCK_CONTEXT, np.float32), audio.astype(np.float32),
+                             np.zeros(BLOCK_CONTEXT + CHUNK_HOPS * HOP, np.float32)])
+    blocks = [block_features(padded[first * HOP: (first + CHUNK_HOPS) * HOP + 2 * BLOCK_CONTEXT])
               for first in range(0, n, CHUNK_HOPS)]
     return tuple(np.concatenate(parts)[:n] for parts in zip(*blocks, strict=True))  # type: ignore[return-value]
 
 
 def block_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frames centred on ``samples[CONTEXT:-CONTEXT]`` (one every HOP samples), from
-    samples that carry CONTEXT more on each side."""
+    """The frames centred on ``samples[BLOCK_CONTEXT:-BLOCK_CONTEXT]`` (one every HOP samples), from
+    samples that carry BLOCK_CONTEXT more on each side."""
     import librosa
 
     samples = samples.astype(np.float32)
-    n = (len(samples) - 2 * CONTEXT) // HOP
-    first = CONTEXT // HOP
+    n = (len(samples) - 2 * BLOCK_CONTEXT) // HOP
+    first = BLOCK_CONTEXT // HOP
     power = _power(samples)  # one spectrogram for the MFCCs and the mel power
     mf = _mfcc(power)[first:first + n]
-    f0 = librosa.yin(samples, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024,
-                     hop_length=HOP)[first:first + n]
+    f0 = librosa.yin(samples, fmin=YIN_FMIN_HZ, fmax=YIN_FMAX_HZ, sr=SAMPLE_RATE,
+                     frame_length=FRAME, hop_length=HOP)[first:first + n]
     mel = (_mel_bases()[1] @ power).T[first:first + n]
     return mf, f0, mel
 
@@ -173,7 +173,7 @@ def describe_window(mf: np.ndarray, f0: np.ndarray, mel: np.ndarray, on: np.ndar
     MFCC c0..c19 means (for the voice print) and mean mel power (for overlap), over its
     speech frames ``on``."""
     m, pitch = mf[on], f0[on]
-    st = 12 * np.log2(np.median(pitch) / 100.0) if len(pitch) else 0.0
+    st = float(semitones(np.median(pitch))) if len(pitch) else 0.0
     return np.concatenate([m[:, 1:].mean(axis=0), [st]]), m.mean(axis=0), mel[on].mean(axis=0)
 
 

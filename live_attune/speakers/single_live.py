@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from live_attune.audio.vad import WINDOW
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.speakers.single import (
-    CONTEXT,
-    HOP,
+    BLOCK_CONTEXT,
     N_MFCC,
-    SAMPLE_RATE,
     SingleMicConfig,
     assign_roles,
     block_features,
@@ -56,8 +55,8 @@ class OnlineAttributor:
         self.voice = (voice_mean, voice_cov)
         self.windows: list[_Window] = []
         self._block = round(self.cfg.hop_s * SAMPLE_RATE) // HOP  # frames computed at a time
-        # samples from CONTEXT before the next block's first frame (zeros before the start)
-        self._audio = np.zeros(CONTEXT, np.float32)
+        # samples from BLOCK_CONTEXT before the next block's first frame (zeros before the start)
+        self._audio = np.zeros(BLOCK_CONTEXT, np.float32)
         self._frames = (np.zeros((0, N_MFCC)), np.zeros(0), np.zeros((0, 40)))  # mf, f0, mel
         self._frames_first = 0  # frame index of _frames[...][0]
         self._next_window = 0  # sample index where the next window starts
@@ -70,8 +69,8 @@ class OnlineAttributor:
         features are computed once, a block of ``hop_s`` at a time."""
         self._audio = np.concatenate([self._audio, audio.astype(np.float32)])
         step = self._block * HOP
-        while len(self._audio) >= step + 2 * CONTEXT:
-            block = block_features(self._audio[: step + 2 * CONTEXT])
+        while len(self._audio) >= step + 2 * BLOCK_CONTEXT:
+            block = block_features(self._audio[: step + 2 * BLOCK_CONTEXT])
             self._frames = tuple(np.concatenate([old, new]) for old, new in  # type: ignore[assignment]
                                  zip(self._frames, block, strict=True))
             self._audio = self._audio[step:]

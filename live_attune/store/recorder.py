@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Segment, Transcript
 from live_attune.errors import StoreError
 from live_attune.store.db import NewSession, Store
@@ -30,7 +31,7 @@ class SessionRecorder:
     """Journal of one live session: segments, transcripts, checkpoints, optional audio."""
 
     def __init__(self, store_path: Path, new: NewSession, *, channels: int = 1,
-                 sample_rate: int = 16_000) -> None:
+                 sample_rate: int = SAMPLE_RATE) -> None:
         self.store_path = store_path
         self.session_id = new.id
         self._new = new

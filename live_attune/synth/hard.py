@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.synth.scenario import (
     CLIENT_LINES,
     ROLES,
-    SR,
     THERAPIST_LINES,
     Conversation,
     Intent,
@@ -28,7 +28,7 @@ from live_attune.synth.scenario import (
     _cut,
     _other,
 )
-from live_attune.synth.truth import HOP, Rules, label, segments, speech_activity
+from live_attune.synth.truth import Rules, label, segments, speech_activity
 from live_attune.synth.voices import (
     CLIENT_VOICE,
     THERAPIST_VOICE,
@@ -39,7 +39,7 @@ from live_attune.synth.voices import (
 )
 
 RULES = Rules()  # the thresholds events are placed at (METRICS.md's defaults)
-FRAME_S = HOP / SR
+FRAME_S = HOP / SAMPLE_RATE
 FIRST_WORDS = ("no", "wait", "but", "sorry", "well", "hang on", "actually")
 OBJECTIONS = ("I don't think so", "that is not what I meant", "it was not like that at all",
               "can I just say something", "I did try to tell her", "that is not fair")
@@ -127,7 +127,7 @@ class _Hard:
         out = [parts[0]]
         for gap, part in zip(gaps, parts[1:], strict=True):
             edge = _quiet_tail_s(out[-1], level) + _quiet_head_s(part, level)
-            out += [np.zeros(max(0, round((gap - edge) * SR)), np.float32), part]
+            out += [np.zeros(max(0, round((gap - edge) * SAMPLE_RATE)), np.float32), part]
         return self.measure(speaker, " ".join(pieces), np.concatenate(out))
 
     def measure(self, speaker: str, text: str, audio: np.ndarray) -> _Clip:
@@ -328,19 +328,19 @@ def _next_start(b: _Hard, holder: str, other: str, end: float) -> float:
 
 def _assemble(b: _Hard, seed: int) -> Conversation:
     """The tracks as placed, and the rules' truth from what is audible on them."""
-    duration = max(start + len(a) / SR for _, a, start, _, _ in b.clips) + 1.0
-    n = round(duration * SR)
+    duration = max(start + len(a) / SAMPLE_RATE for _, a, start, _, _ in b.clips) + 1.0
+    n = round(duration * SAMPLE_RATE)
     tracks = {r: np.zeros(n, np.float32) for r in ROLES}
     placed = []
     for speaker, audio, start, text, kind in b.clips:
-        i = round(start * SR)
+        i = round(start * SAMPLE_RATE)
         tracks[speaker][i: i + len(audio)] += audio
-        placed.append(Placed(speaker, text, i / SR, (i + len(audio)) / SR, kind))
+        placed.append(Placed(speaker, text, i / SAMPLE_RATE, (i + len(audio)) / SAMPLE_RATE, kind))
     placed.sort(key=lambda p: p.start_s)
     levels = dict(b.levels)
     truth = label({r: speech_activity(t, levels[r]) for r, t in tracks.items()}, RULES)
     return Conversation(placed, tracks, list(truth.turns), list(truth.interruptions),
-                        list(truth.backchannels), n / SR, seed, levels=levels,
+                        list(truth.backchannels), n / SAMPLE_RATE, seed, levels=levels,
                         intents=tuple(sorted(b.intents, key=lambda i: i.at_s)))
 
 

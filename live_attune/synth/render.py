@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from live_attune.synth.scenario import SR, Conversation
+from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.synth.scenario import Conversation
 from live_attune.synth.voices import active_rms
 
 ROLES = ("therapist", "client")
@@ -90,7 +91,7 @@ def render(conv: Conversation, config: MixConfig | None = None) -> tuple[np.ndar
         return _noisy(stereo, cfg, rng), _noisy(mono, cfg, rng)
     ir = _room_ir(cfg, rng)
     room = {r: _reverb(v, ir, cfg.wet_db) for r, v in voices.items()}
-    delay = int(cfg.bleed_delay_s * SR)
+    delay = int(cfg.bleed_delay_s * SAMPLE_RATE)
     bleed = 10 ** (cfg.bleed_db / 20)
     stereo = np.stack([
         voices[own] + bleed * _delayed(room[other], delay)
@@ -123,9 +124,9 @@ def _path_ir(rng: np.random.Generator, gain_db: float, delay_ms: float, drr_db: 
              rt60_s: float) -> np.ndarray:
     """Direct sound at ``delay_ms`` and ``gain_db``, then a decaying noise tail starting
     1-5 ms later with ``drr_db`` less energy: a fresh draw for every path."""
-    delay = round(delay_ms * SR / 1000)
-    first = delay + round(rng.uniform(0.001, 0.005) * SR)
-    t = np.arange(round(rt60_s * SR)) / SR
+    delay = round(delay_ms * SAMPLE_RATE / 1000)
+    first = delay + round(rng.uniform(0.001, 0.005) * SAMPLE_RATE)
+    t = np.arange(round(rt60_s * SAMPLE_RATE)) / SAMPLE_RATE
     tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60_s)  # -60 dB at rt60
     gain = 10 ** (gain_db / 20)
     tail *= gain * 10 ** (-drr_db / 20) / np.sqrt(np.sum(tail**2))
@@ -140,10 +141,10 @@ def _level(x: np.ndarray, dbfs: float) -> np.ndarray:
 
 
 def _room_ir(cfg: MixConfig, rng: np.random.Generator) -> np.ndarray:
-    n = int(cfg.rt60_s * SR)
-    t = np.arange(n) / SR
+    n = int(cfg.rt60_s * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
     tail = rng.standard_normal(n) * np.exp(-6.9 * t / cfg.rt60_s)  # -60 dB at rt60
-    tail[: int(0.005 * SR)] = 0.0  # first reflections arrive after the direct sound
+    tail[: int(0.005 * SAMPLE_RATE)] = 0.0  # first reflections arrive after the direct sound
     tail *= 10 ** (cfg.wet_db / 20) / np.sqrt(np.sum(tail**2))
     tail[0] = 1.0
     return tail.astype(np.float32)

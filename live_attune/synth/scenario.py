@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.synth.voices import CLIENT_VOICE, THERAPIST_VOICE, Voice, audible, speak
-
-SR = 16_000
 
 THERAPIST_LINES = (
     "It sounds like this week has been really hard for you",
@@ -166,7 +165,7 @@ class _Builder:
         if cut_s is not None:
             audio = _cut(audio, cut_s)
         self.clips.append((speaker, audio, at_s, text, kind))
-        return at_s + len(audio) / SR
+        return at_s + len(audio) / SAMPLE_RATE
 
     def line(self, speaker: str, min_s: float = 0.0, solid_s: float = 0.0) -> tuple[str, float]:
         """One sentence, or two joined by "and" (2.5-8 s) half of the time.
@@ -180,13 +179,13 @@ class _Builder:
             if self.rng.random() < 0.5:
                 text = f"{text} and {self.rng.choice(lines).lower()}"
             audio = speak(self.voices[speaker], text)
-            dur = len(audio) / SR
-            if dur >= min_s and _longest_gap_s(audio[: int(solid_s * SR)]) < 0.1:
+            dur = len(audio) / SAMPLE_RATE
+            if dur >= min_s and _longest_gap_s(audio[: int(solid_s * SAMPLE_RATE)]) < 0.1:
                 return text, dur
         raise ValueError(f"no line of {min_s} s for {speaker}")
 
     def short(self, speaker: str, options: tuple[str, ...], lo: float, hi: float) -> str:
-        fits = [t for t in options if lo <= len(speak(self.voices[speaker], t)) / SR <= hi
+        fits = [t for t in options if lo <= len(speak(self.voices[speaker], t)) / SAMPLE_RATE <= hi
                 and _longest_gap_s(speak(self.voices[speaker], t)) < 0.2]
         if not fits:
             raise ValueError(f"no phrase between {lo} and {hi} s for {speaker}")
@@ -240,7 +239,7 @@ def _interrupt(b: _Builder, holder: str, text: str, dur: float, t: float) -> tup
 def _failed_interrupt(b: _Builder, holder: str, t: float, end: float) -> None:
     who = _other(holder)
     text = b.short(who, ATTEMPTS, 1.3, 2.2)
-    dur = len(speak(b.voices[who], text)) / SR
+    dur = len(speak(b.voices[who], text)) / SAMPLE_RATE
     latest = end - dur - 1.0
     if latest <= t + 1.5:
         return
@@ -260,24 +259,24 @@ def _backchannel(b: _Builder, holder: str, t: float, end: float) -> None:
 
 
 def _assemble(b: _Builder, seed: int) -> Conversation:
-    duration = max(start + len(a) / SR for _, a, start, _, _ in b.clips) + 1.0
-    n = round(duration * SR)
+    duration = max(start + len(a) / SAMPLE_RATE for _, a, start, _, _ in b.clips) + 1.0
+    n = round(duration * SAMPLE_RATE)
     tracks = {r: np.zeros(n, np.float32) for r in ROLES}
     placed = []
     for speaker, audio, start, text, kind in b.clips:
-        i = round(start * SR)
+        i = round(start * SAMPLE_RATE)
         tracks[speaker][i: i + len(audio)] += audio
-        placed.append(Placed(speaker, text, i / SR, (i + len(audio)) / SR, kind))
+        placed.append(Placed(speaker, text, i / SAMPLE_RATE, (i + len(audio)) / SAMPLE_RATE, kind))
     placed.sort(key=lambda p: p.start_s)
     return Conversation(placed, tracks, b.turns, sorted(b.interruptions, key=lambda e: e.at_s),
-                        sorted(b.backchannels, key=lambda e: e.at_s), n / SR, seed)
+                        sorted(b.backchannels, key=lambda e: e.at_s), n / SAMPLE_RATE, seed)
 
 
 def _cut(audio: np.ndarray, keep_s: float) -> np.ndarray:
     """Keep the first ``keep_s`` seconds, with a 20 ms fade so the cut does not click."""
-    keep = int(keep_s * SR)
+    keep = int(keep_s * SAMPLE_RATE)
     out = audio[:keep].copy()
-    fade = min(len(out), int(0.02 * SR))
+    fade = min(len(out), int(0.02 * SAMPLE_RATE))
     out[len(out) - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return out
 

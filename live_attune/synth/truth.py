@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.synth.render import MixConfig, render
-from live_attune.synth.scenario import SR, Conversation, TruthEvent, TruthTurn
+from live_attune.synth.scenario import Conversation, TruthEvent, TruthTurn
 from live_attune.synth.voices import audible
 
-HOP = 160  # 10 ms at 16 kHz
 Span = tuple[int, int]  # [start, end) in integer milliseconds
 
 
@@ -114,7 +114,7 @@ class Labels:
 def speech_activity(track: np.ndarray, level: float | None = None
                     ) -> list[tuple[float, float]]:
     """``(start_s, end_s)`` runs of audible 10 ms frames of one speaker's clean track."""
-    return [(s * HOP / SR, e * HOP / SR) for s, e in _runs(audible(track, level))]
+    return [(s * HOP / SAMPLE_RATE, e * HOP / SAMPLE_RATE) for s, e in _runs(audible(track, level))]
 
 
 def conversation_labels(conv: Conversation, rules: Rules | None = None) -> Labels:
@@ -129,7 +129,7 @@ def truth_segments(conv: Conversation, *, min_pause_s: float = 0.25,
     out = []
     for speaker, track in conv.tracks.items():
         for start, end in _runs(audible(track)):
-            out.append((speaker, start * HOP / SR, end * HOP / SR))
+            out.append((speaker, start * HOP / SAMPLE_RATE, end * HOP / SAMPLE_RATE))
     merged = []
     for speaker in conv.tracks:
         mine = [(s, e) for who, s, e in out if who == speaker]
@@ -205,7 +205,7 @@ def response_latencies(conv: Conversation) -> list[float]:
             if a.speaker == "client" and b.speaker == "therapist"]
 
 
-def write_wav(path: Path, audio: np.ndarray, rate: int = SR) -> None:
+def write_wav(path: Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
     """16-bit PCM WAV of ``(channels, n)`` float audio."""
     pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
     with wave.open(str(path), "wb") as w:

@@ -10,7 +10,7 @@ import pytest
 
 from live_attune.audio.decode import read_all
 from live_attune.core import Segment, Turn
-from live_attune.core.prosody import HOP, SAMPLE_RATE
+from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.prosody import ProsodyTracker
 from live_attune.session.offline import analyze_file
 from live_attune.synth import make_conversation

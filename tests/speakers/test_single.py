@@ -107,8 +107,8 @@ def test_frame_features_in_blocks_equal_one_pass_over_the_whole_file() -> None:
     t = np.arange(int(16000 * 4.3)) / 16000
     audio = (0.3 * np.sin(2 * np.pi * 140 * t * (1 + 0.2 * np.sin(t)))
              + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
-    whole = single.block_features(np.pad(audio, single.CONTEXT)[: len(audio) // 160 * 160
-                                                                 + 2 * single.CONTEXT])
+    whole = single.block_features(np.pad(audio, single.BLOCK_CONTEXT)[: len(audio) // 160 * 160
+                                                                 + 2 * single.BLOCK_CONTEXT])
     old = single.CHUNK_HOPS
     try:
         single.CHUNK_HOPS = 37  # many block edges
