@@ -19,6 +19,7 @@ import numpy as np
 
 from live_attune.audio.vad import WINDOW, SileroVad, VadConfig, power_db, window_power
 from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
+from live_attune.core.roles import roles as roles_of
 
 DOMINANT_DB = 6.0  # a window belongs to a channel this much louder than the rest
 QUIET_TRIM = 0.10  # the loudest share of quiet windows left out of the noise floor
@@ -141,7 +142,7 @@ def map_roles(owner: np.ndarray, channels: int) -> tuple[str, ...]:
             order.append((int(hits[0]), c))  # type: ignore[arg-type]
     order.sort()
     roles = ["ignore"] * channels
-    names = ["therapist", "client"] + [f"client_{k}" for k in range(2, 10)]
+    names = roles_of(1 + channels)
     for name, (_, c) in zip(names, order, strict=False):  # type: ignore[misc]
         roles[c] = name
     return tuple(roles)

@@ -26,6 +26,7 @@ from calibration.measure import (
 )
 from calibration.profile import Profile, dumps
 from live_attune.audio.vad import WINDOW
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.errors import AudioInputError, OutputError
 from live_attune.speakers.channels import SHARED, ChannelMap
 
@@ -43,8 +44,8 @@ class Step:
 
 def protocol(step_s: float = 8.0, enrol_s: float = 0.0) -> tuple[Step, ...]:
     steps = [Step("quiet", "Please stay silent: measuring the room's noise", step_s),
-             Step("therapist", "Therapist: please speak normally (introduce yourself)", step_s),
-             Step("client", "Client: please speak normally (say anything)", step_s)]
+             Step(THERAPIST, "Therapist: please speak normally (introduce yourself)", step_s),
+             Step(CLIENT, "Client: please speak normally (say anything)", step_s)]
     if enrol_s > 0:
         steps.append(Step("enrol", "Therapist: keep speaking on your own, e.g. read a "
                                    "paragraph aloud (voice enrolment)", enrol_s))
@@ -85,7 +86,7 @@ def _check_roles_found(roles: tuple[str, ...]) -> None:
     """Two or more microphones need a therapist's and a client's channel. A profile that
     guessed (say ``["therapist", "ignore"]``) would show the therapist at 100 % of the talk
     with no warning, so nothing is saved: the user is told what to do instead."""
-    if roles == (SHARED,) or ("therapist" in roles and "client" in roles):
+    if roles == (SHARED,) or (THERAPIST in roles and CLIENT in roles):
         return
     raise CalibrationError(
         "could not tell which channel is whose, so no profile was saved: have the therapist, "
@@ -102,7 +103,7 @@ def _all(values: object) -> tuple[float, ...] | None:
 def _enrol(audio: np.ndarray, flags: np.ndarray, m: Measurement, roles: tuple[str, ...]
            ) -> voice.VoicePrint:
     """The therapist's channel, in the windows where the therapist speaks alone."""
-    channel = roles.index("therapist") if "therapist" in roles else 0
+    channel = roles.index(THERAPIST) if THERAPIST in roles else 0
     own = flags[channel].copy()
     if len(audio) > 1:
         from calibration.measure import owners

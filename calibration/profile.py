@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.errors import UsageError
 from live_attune.speakers.channels import ChannelMap
 
@@ -82,11 +83,11 @@ def parse(raw: dict[str, Any], source: str) -> Profile:
         cmap = ChannelMap(roles=tuple(roles))
     except UsageError as exc:
         raise ProfileError(f"{source}: field 'channels': {exc}") from None
-    if len(roles) > 1 and not {"therapist", "client"} <= set(roles):
+    if len(roles) > 1 and not {THERAPIST, CLIENT} <= set(roles):
         # A map without both roles measures nobody's listening: the therapist would be
         # shown at 100 % of the talk. One microphone is ["shared"].
         raise ProfileError(f"{source}: field 'channels' {roles} names no "
-                           f"{'therapist' if 'therapist' not in roles else 'client'}; "
+                           f"{THERAPIST if THERAPIST not in roles else CLIENT}; "
                            "a profile of two or more channels needs both (run calibrate "
                            "again, or fix the field by hand)")
     n = len(roles)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from live_attune.core.roles import THERAPIST
 from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
 from live_attune.paths import data_dir, safe_file_name
 from live_attune.store import Store
@@ -133,7 +134,7 @@ def _swap(store: Store, ref: str) -> int:
     row = store.get(ref)
     data = swap_roles(store.result(row.id))
     store.save_result(row.id, data, state=row.state)
-    share = data["metrics"]["talk_share"].get("therapist")
+    share = data["metrics"]["talk_share"].get(THERAPIST)
     print(f"{row.id}: therapist and client swapped; therapist talk share now "
           f"{'–' if share is None else f'{100 * share:.0f} %'}")
     return 0

@@ -23,6 +23,7 @@ from live_attune.audio.decode import iter_blocks
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Transcript, Word
 from live_attune.core.language import default_model
+from live_attune.core.roles import THERAPIST
 from live_attune.core.utterances import Span
 from live_attune.errors import ModelError
 
@@ -222,7 +223,7 @@ def compression_ratio(text: str) -> float:
 
 def transcript_event(span: Span, text: str, words: tuple[Word, ...]) -> Transcript:
     """A transcript record, with the therapist's behaviour labelled (core.language)."""
-    if span.speaker != "therapist":
+    if span.speaker != THERAPIST:
         return Transcript(span.speaker, span.start_s, span.end_s, text, words)
     label = default_model().label(text)
     return Transcript(span.speaker, span.start_s, span.end_s, text, words, label.behaviour,

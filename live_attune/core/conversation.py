@@ -23,7 +23,6 @@ from live_attune.core.events import (
     Turn,
 )
 from live_attune.core.metrics import (
-    THERAPIST,
     ActivityLedger,
     SessionMetrics,
     balance_label,
@@ -33,6 +32,7 @@ from live_attune.core.metrics import (
     response_gap_s,
     shares,
 )
+from live_attune.core.roles import THERAPIST
 from live_attune.core.turns import FloorTracker
 
 RECENT = 5  # response latencies listed for the live view

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from live_attune.core.events import Transcript
+from live_attune.core.roles import THERAPIST
 
 BEHAVIOURS = ("open_question", "closed_question", "reflection", "other")
 WH = ("what", "how", "why", "when", "where", "which", "who", "whom", "whose", "tell", "describe")
@@ -164,6 +165,6 @@ def summarize(transcripts: Sequence[Transcript], talk_time_s: Mapping[str, float
         words[t.speaker] = words.get(t.speaker, 0) + word_count(t.text)
     pace = {s: pace_wpm(n, talk_time_s.get(s, 0.0)) for s, n in words.items()}
     labelled = [Labelled(t.behaviour, 1.0, t.reflection) for t in transcripts
-                if t.speaker == "therapist" and t.behaviour is not None]
+                if t.speaker == THERAPIST and t.behaviour is not None]
     counts = {b: sum(1 for x in labelled if x.behaviour == b) for b in BEHAVIOURS}
     return LanguageSummary(words, pace, counts, miti_summary(labelled))

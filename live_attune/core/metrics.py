@@ -20,8 +20,7 @@ from live_attune.core.events import (
     Segment,
     Turn,
 )
-
-THERAPIST = "therapist"
+from live_attune.core.roles import THERAPIST, is_client
 
 
 class ActivityLedger:
@@ -130,7 +129,7 @@ def client_share(share: Mapping[str, float | None]) -> float | None:
     """The clients' combined share (client, client_2 ...); None without a therapist role."""
     if THERAPIST not in share or share[THERAPIST] is None:
         return None
-    return sum(v or 0.0 for k, v in share.items() if k.startswith("client"))
+    return sum(v or 0.0 for k, v in share.items() if is_client(k))
 
 
 def balance_label(share: Mapping[str, float | None]) -> str | None:

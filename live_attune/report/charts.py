@@ -14,8 +14,10 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure  # used without pyplot: no GUI backend, no global state
 
-COLOURS = {"therapist": "#4e79a7", "client": "#e49444", "client_2": "#76b7b2",
-           "client_3": "#b07aa1", "speech": "#7f7f7f"}
+from live_attune.core.roles import CLIENT, THERAPIST, client_role
+
+COLOURS = {THERAPIST: "#4e79a7", CLIENT: "#e49444", client_role(2): "#76b7b2",
+           client_role(3): "#b07aa1", "speech": "#7f7f7f"}
 matplotlib.rcParams.update({"font.size": 9, "font.family": "DejaVu Sans", "axes.spines.top": False,
                      "axes.spines.right": False, "svg.fonttype": "none",
                      "svg.hashsalt": "live-attune"})  # text stays text; stable ids

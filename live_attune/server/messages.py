@@ -10,7 +10,13 @@ snapshot       once on connect: session info, the current metrics, recent events
                ``session.reliability`` says, per kind of measure, "measured", "estimated"
                or "not reliable on one microphone" (core/quality.py: reliability);
                ``session.thresholds``: what the page shows or cues on (patient wait,
-               rolling window, long silence, monologue cue per modality), from core
+               rolling window, long silence, monologue cue per modality), from core, and
+               ``latency_min_answers`` (the room before answering is shown from then on);
+               ``session.ended``: null while the session runs, then ``at_s``,
+               ``saved_to`` (a file, or null) and ``session_id`` (kept in the store, or
+               null) — so that a page opened after the end says so. Without words
+               (--lan) ``saved_to`` is null and ``saved_where`` says "the therapist's
+               computer" instead of a path
 metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown)
 floor          someone takes the floor: ``speaker``, ``at_s``, ``switch_gap_s``
 turn           a turn ended: ``speaker``, ``start_s``, ``end_s``, ``speech_s``
@@ -61,10 +67,12 @@ from live_attune.core.language import LanguageSummary
 from live_attune.core.metrics import client_share
 from live_attune.core.prosody import ProsodyCue, TurnProsody
 from live_attune.core.quality import ESTIMATED, MEASURED, NOT_RELIABLE_ONE_MIC
+from live_attune.core.roles import CLIENT, THERAPIST
 
 VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 1024  # the dashboard only ever sends pings
 WORD_TYPES = frozenset({"transcript"})  # the messages that carry what was said
+SAVED_WHERE_LAN = "the therapist's computer"  # an ended session, seen over --lan
 
 Message = dict[str, Any]
 
@@ -88,7 +96,11 @@ def without_words(snapshot: str) -> str:
     recent = message.get("recent") or {}
     events = [e for e in recent.get("events", []) if e.get("type") not in WORD_TYPES]
     message["recent"] = {**recent, "events": events}
-    message["session"] = {**message["session"], "words": False}
+    session = {**message["session"], "words": False}
+    if session.get("ended"):  # no file path over the network: only where, in words
+        session["ended"] = {**session["ended"], "saved_to": None,
+                            "saved_where": SAVED_WHERE_LAN}
+    message["session"] = session
     return encode(message)
 
 
@@ -99,8 +111,8 @@ def language_fields(lang: LanguageSummary | None) -> dict[str, Any] | None:
             "open_question_share": lang.miti.open_question_share,
             "complex_reflection_share": lang.miti.complex_reflection_share,
             "questions": lang.miti.questions, "reflections": lang.miti.reflections,
-            "therapist_wpm": lang.pace_wpm.get("therapist"),
-            "client_wpm": lang.pace_wpm.get("client")}
+            "therapist_wpm": lang.pace_wpm.get(THERAPIST),
+            "client_wpm": lang.pace_wpm.get(CLIENT)}
 
 
 def transcript_message(t: Transcript) -> Message:
@@ -123,7 +135,7 @@ def prosody_message(t: TurnProsody, c: ProsodyCue) -> Message:
 def metrics_message(m: SessionMetrics, language: LanguageSummary | None = None) -> Message:
     """The live measures; ``therapist_monologue_s`` is the running therapist turn, else 0."""
     lat = m.response_latency
-    therapist_turn = m.current_turn_s if m.floor_holder == "therapist" else 0.0
+    therapist_turn = m.current_turn_s if m.floor_holder == THERAPIST else 0.0
     return envelope(
         "metrics",
         at_s=m.at_s,
@@ -224,9 +236,15 @@ _RELIABILITY = {"type": "object", "required": ["talk_share", "interruptions", "b
 _THRESHOLDS = {"type": "object",
                "required": ["patient_wait_s", "window_s", "long_silence_s", "monologue_cue_s"],
                "properties": {"patient_wait_s": _NUM, "window_s": _NUM, "long_silence_s": _NUM,
+                              "latency_min_answers": {"type": "integer", "minimum": 1},
                               "monologue_cue_s": {"type": "object",
                                                   "required": ["person-centred", "cbt", "mi"],
                                                   "additionalProperties": _NUM}}}
+
+
+_ENDED = {"type": ["object", "null"], "required": ["at_s", "saved_to", "session_id"],
+          "properties": {"at_s": _NUM, "saved_to": _NSTR, "session_id": _NSTR,
+                         "saved_where": _STR}}
 
 
 def _schema(kind: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +300,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                                  "required": ["speakers", "mode", "source",
                                                               "reliability", "thresholds"],
                                                  "properties": {"reliability": _RELIABILITY,
-                                                                "thresholds": _THRESHOLDS}},
+                                                                "thresholds": _THRESHOLDS,
+                                                                "ended": _ENDED}},
                                      "metrics": {"type": ["object", "null"]},
                                      "recent": {"type": "object"},
                                      "status": {"type": ["object", "null"]}}),

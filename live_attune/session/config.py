@@ -8,6 +8,7 @@ from pathlib import Path
 
 from live_attune.audio.vad import VadConfig
 from live_attune.core import MetricsConfig
+from live_attune.core.roles import CLIENT, THERAPIST, roles
 from live_attune.speakers.channels import SHARED, ChannelMap, CrosstalkConfig, default_map
 
 MODE_CHANNELS = "channels"  # one microphone per person
@@ -59,10 +60,9 @@ def single_mic_layout(speakers: int = 2) -> Layout:
 
 
 def single_mic_roles(speakers: int) -> tuple[str, ...]:
-    roles = ("therapist", "client", *(f"client_{k}" for k in range(2, speakers)))
-    return roles[:speakers]
+    return roles(speakers)
 
 
 def swap_role(role: str) -> str:
     """Therapist ↔ client (the two most likely to be confused); other roles stay."""
-    return {"therapist": "client", "client": "therapist"}.get(role, role)
+    return {THERAPIST: CLIENT, CLIENT: THERAPIST}.get(role, role)

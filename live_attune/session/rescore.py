@@ -14,6 +14,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.core.language import default_model
+from live_attune.core.roles import THERAPIST
 from live_attune.session.config import Layout, swap_role
 from live_attune.session.output import session_dict
 from live_attune.session.recover import pipeline_config
@@ -49,7 +50,7 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
 
 def _transcript(t: dict[str, Any]) -> Transcript:
     speaker = swap_role(t["speaker"])
-    label = default_model().label(t["text"]) if speaker == "therapist" else None
+    label = default_model().label(t["text"]) if speaker == THERAPIST else None
     return Transcript(speaker, t["start_s"], t["end_s"], t["text"],
                       tuple(Word(**w) for w in t.get("words", ())),
                       label.behaviour if label else None, label.reflection if label else None)

@@ -25,6 +25,7 @@ from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import HOP, SAMPLE_RATE
 from live_attune.core.events import Segment
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
+from live_attune.core.roles import THERAPIST, client_role
 
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
 N_MFCC = 20
@@ -271,8 +272,8 @@ def assign_roles(labels: np.ndarray, centres: np.ndarray, mean_mfcc: np.ndarray,
         therapist = int(np.argmin(dist))
     else:
         therapist = int(labels[np.argmin(centres)])  # the first to speak
-    names = iter(["client"] + [f"client_{i}" for i in range(2, 10)])
-    return tuple("therapist" if c == therapist else next(names) for c in range(k))
+    names = (client_role(i) for i in itertools.count(1))
+    return tuple(THERAPIST if c == therapist else next(names) for c in range(k))
 
 
 def _frame_labels(speech: np.ndarray, centres: np.ndarray, labels: np.ndarray,
@@ -325,7 +326,7 @@ def _fit_error(spec: np.ndarray, basis: np.ndarray) -> float:
 
 def _one_speaker(speech: np.ndarray) -> Attribution:
     labels = np.where(speech, 0, -1)
-    return Attribution(labels, np.full(len(speech), -1), ("therapist",),
+    return Attribution(labels, np.full(len(speech), -1), (THERAPIST,),
                        np.where(speech, 1.0, 0.0), "too little speech to tell voices apart")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.core.audio_facts import HOP, SAMPLE_RATE
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth.scenario import (
     CLIENT_LINES,
     ROLES,
@@ -173,7 +174,7 @@ class _Hard:
     # -- utterances -----------------------------------------------------------------------
 
     def sentence(self, speaker: str) -> str:
-        lines = THERAPIST_LINES if speaker == "therapist" else CLIENT_LINES
+        lines = THERAPIST_LINES if speaker == THERAPIST else CLIENT_LINES
         text = self.rng.choice(lines)
         if self.rng.random() < 0.5:
             text = f"{text} and {self.rng.choice(lines).lower()}"
@@ -228,8 +229,8 @@ class _Hard:
 def make_hard(seed: int, cfg: ScenarioConfig, voices: dict[str, Voice] | None = None
               ) -> Conversation:
     """Script and render a hard conversation; its truth is labelled by the rules."""
-    b = _Hard(seed, cfg, voices or {"therapist": THERAPIST_VOICE, "client": CLIENT_VOICE})
-    speaker, at = "therapist", 0.6
+    b = _Hard(seed, cfg, voices or {THERAPIST: THERAPIST_VOICE, CLIENT: CLIENT_VOICE})
+    speaker, at = THERAPIST, 0.6
     clip = b.turn_clip(speaker)
     for _ in range(cfg.turns):
         other = _other(speaker)

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth.scenario import Conversation
 from live_attune.synth.voices import active_rms
 
-ROLES = ("therapist", "client")
+ROLES = (THERAPIST, CLIENT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,9 +96,9 @@ def render(conv: Conversation, config: MixConfig | None = None) -> tuple[np.ndar
     bleed = 10 ** (cfg.bleed_db / 20)
     stereo = np.stack([
         voices[own] + bleed * _delayed(room[other], delay)
-        for own, other in (("therapist", "client"), ("client", "therapist"))
+        for own, other in ((THERAPIST, CLIENT), (CLIENT, THERAPIST))
     ])
-    mono = (room["therapist"] + room["client"])[None, :]
+    mono = (room[THERAPIST] + room[CLIENT])[None, :]
     return _noisy(stereo, cfg, rng), _noisy(mono, cfg, rng)
 
 

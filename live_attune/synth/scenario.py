@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth.voices import CLIENT_VOICE, THERAPIST_VOICE, Voice, audible, speak
 
 THERAPIST_LINES = (
@@ -58,7 +59,7 @@ CLIENT_LINES = (
 BACKCHANNELS = ("mm hmm", "yeah", "right", "okay", "I see", "sure")
 ATTEMPTS = ("but that is not what I meant", "well I am not so sure about that",
             "sorry can I just say something")
-ROLES = ("therapist", "client")
+ROLES = (THERAPIST, CLIENT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,7 +174,7 @@ class _Builder:
         ``solid_s``: the first that many seconds hold no silence of 0.2 s or more, so an
         interruption's first second is one speech segment, as its truth assumes.
         """
-        lines = THERAPIST_LINES if speaker == "therapist" else CLIENT_LINES
+        lines = THERAPIST_LINES if speaker == THERAPIST else CLIENT_LINES
         for _ in range(200):
             text = self.rng.choice(lines)
             if self.rng.random() < 0.5:
@@ -196,8 +197,8 @@ def make_default(seed: int, cfg: ScenarioConfig, voices: dict[str, Voice] | None
                  ) -> Conversation:
     """Script, render and annotate one default conversation (deterministic for a seed); the
     hard one is synth/hard.py's (``synth.make_conversation`` chooses by ``difficulty``)."""
-    b = _Builder(seed, voices or {"therapist": THERAPIST_VOICE, "client": CLIENT_VOICE})
-    speaker, t, turn_start = "therapist", 0.6, 0.6
+    b = _Builder(seed, voices or {THERAPIST: THERAPIST_VOICE, CLIENT: CLIENT_VOICE})
+    speaker, t, turn_start = THERAPIST, 0.6, 0.6
     calm = True  # no overlay events in the turn right after an interruption
     for _ in range(cfg.turns):
         other = _other(speaker)
@@ -291,4 +292,4 @@ def _longest_gap_s(audio: np.ndarray) -> float:
 
 
 def _other(speaker: str) -> str:
-    return "client" if speaker == "therapist" else "therapist"
+    return CLIENT if speaker == THERAPIST else THERAPIST

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.core.audio_facts import HOP, SAMPLE_RATE
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth.render import MixConfig, render
 from live_attune.synth.scenario import Conversation, TruthEvent, TruthTurn
 from live_attune.synth.voices import audible
@@ -202,7 +203,7 @@ def response_latencies(conv: Conversation) -> list[float]:
     """Switch gaps before therapist turns that follow client turns (METRICS.md)."""
     pairs = zip(conv.turns, conv.turns[1:], strict=False)
     return [b.start_s - a.end_s for a, b in pairs
-            if a.speaker == "client" and b.speaker == "therapist"]
+            if a.speaker == CLIENT and b.speaker == THERAPIST]
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
@@ -289,7 +290,7 @@ def label(activity: Mapping[str, Sequence[tuple[float, float]]],
         backchannels=tuple(floor.backchannels),
         switch_gaps_s=tuple(_s(g) for _, _, g in gaps),
         response_latencies_s=tuple(_s(g) for p, n, g in gaps
-                                   if p == "client" and n == "therapist"),
+                                   if p == CLIENT and n == THERAPIST),
         long_silences=_long_silences(segs, r.ms("long_silence")),
         bouts=tuple(sorted(floor.bouts, key=lambda b: b.at_s)),
         patient_wait_s=r.patient_wait_s,
