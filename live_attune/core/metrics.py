@@ -13,12 +13,9 @@ from dataclasses import dataclass
 
 from live_attune.core.config import MetricsConfig
 from live_attune.core.events import (
-    Backchannel,
     FloorChange,
-    Interruption,
     LongSilence,
     Segment,
-    Turn,
 )
 from live_attune.core.roles import THERAPIST, is_client
 
@@ -170,17 +167,6 @@ def count_by(speakers: Iterable[str], who: Iterable[str]) -> dict[str, int]:
     for s in who:
         out[s] = out.get(s, 0) + 1
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class EventTally:
-    """What the summary needs from the event history."""
-
-    turns: Sequence[Turn]
-    interruptions: Sequence[Interruption]
-    backchannels: Sequence[Backchannel]
-    long_silences: int
-    response_gaps_s: Sequence[float]
 
 
 def per_hour(counts: Mapping[str, int], elapsed_s: float) -> dict[str, float | None]:
