@@ -2,7 +2,7 @@
 
     python bench/bench_single_mic.py [--seeds 1-6]
 
-Approaches (live_attune/speakers/single.py):
+Approaches (windows: live_attune/speakers/single.py; gmm: below, used nowhere else):
   windows  1.5 s windows of mean MFCCs + median pitch, Ward clustering (what analyze uses)
   gmm      a diagonal Gaussian mixture over 10 ms MFCC frames, 1 s majority smoothing
 Data: generator mono mixes (two voices, SNR 20 dB, light reverb, RT60 0.3 s), with and
@@ -14,6 +14,7 @@ DER with pyannote.metrics, collar 0.25 s; references: the generator's truth, the
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from calibration import voice
 from calibration.measure import vad_flags
 from live_attune.audio.decode import read_all
-from live_attune.speakers.single import FRAME_S, Attribution, attribute, attribute_gmm
+from live_attune.core.roles import THERAPIST, client_role
+from live_attune.speakers.single import FRAME_S, Attribution, attribute, mfcc_frames
 from live_attune.synth import MixConfig, make_conversation, render
 from live_attune.synth.scenario import THERAPIST_LINES
 from live_attune.synth.truth import truth_dict
@@ -171,6 +173,59 @@ def main() -> None:
     print(f"{'approach':18s}" + "".join(f"{n:>18s}" for n in real_names))
     for name in ("windows", "gmm"):
         print(f"{name:18s}" + "".join(f"{100 * d:>17.1f}%" for d in rows[name]["real"]))
+
+
+def attribute_gmm(audio: np.ndarray, speech: np.ndarray, *, speakers: int = 2,
+                  smooth_s: float = 1.0, iterations: int = 30) -> Attribution:
+    """The other approach compared here: a diagonal Gaussian mixture
+    over 10 ms MFCC frames of speech (one component per speaker, k-means++-style start),
+    frame decisions smoothed by a ``smooth_s`` majority filter. The first to speak is the
+    therapist."""
+    mf = mfcc_frames(audio)[:, 1:]
+    times = np.arange(len(mf)) * 0.01
+    on = np.interp(times, np.arange(len(speech)) * FRAME_S, speech.astype(float)) > 0.5
+    x = mf[on]
+    if len(x) < 50 * speakers:
+        return Attribution(np.where(speech, 0, -1), np.full(len(speech), -1), (THERAPIST,),
+                           np.where(speech, 1.0, 0.0), "too little speech to tell voices apart")
+    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    resp = _gmm(x, speakers, iterations)
+    lab10 = np.full(len(mf), -1)
+    lab10[on] = resp.argmax(1)
+    width = max(1, round(smooth_s / 0.01))
+    votes = np.stack([np.convolve((lab10 == c).astype(float), np.ones(width), "same")
+                      for c in range(speakers)])
+    smoothed = np.where(on, votes.argmax(0), -1)
+    frame_t = (np.arange(len(speech)) + 0.5) * FRAME_S
+    labels = np.where(speech, smoothed[np.clip((frame_t / 0.01).astype(int), 0,
+                                                len(smoothed) - 1)], -1)
+    speaking = labels[labels >= 0]
+    first = int(speaking[0]) if len(speaking) else 0
+    names = (client_role(i) for i in itertools.count(1))
+    roles = tuple(THERAPIST if c == first else next(names) for c in range(speakers))
+    conf = np.where(speech, 1.0, 0.0)
+    return Attribution(labels, np.full(len(speech), -1), roles, conf, "frame GMM")
+
+
+def _gmm(x: np.ndarray, k: int, iterations: int) -> np.ndarray:
+    """Responsibilities of a diagonal-covariance Gaussian mixture fitted by EM."""
+    rng = np.random.default_rng(0)
+    means = [x[rng.integers(len(x))]]
+    for _ in range(1, k):  # k-means++ style: far from the chosen ones
+        d = np.min([((x - m) ** 2).sum(1) for m in means], axis=0)
+        means.append(x[rng.choice(len(x), p=d / d.sum())])
+    mu, var, pi = np.array(means), np.ones((k, x.shape[1])), np.full(k, 1.0 / k)
+    for _ in range(iterations):
+        logp = -0.5 * (((x[:, None, :] - mu[None]) ** 2) / var[None] + np.log(var[None])
+                       ).sum(-1) + np.log(pi[None])
+        logp -= logp.max(1, keepdims=True)
+        resp = np.exp(logp)
+        resp /= resp.sum(1, keepdims=True)
+        nk = resp.sum(0) + 1e-9
+        mu = (resp.T @ x) / nk[:, None]
+        var = (resp.T @ x**2) / nk[:, None] - mu**2 + 1e-3
+        pi = nk / nk.sum()
+    return np.asarray(resp)
 
 
 if __name__ == "__main__":
