@@ -53,12 +53,15 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
 
     import jsonschema
 
-    from live_attune.audio.tiled import TiledSource
+    from live_attune.audio.replay import FileReplaySource
     from live_attune.server.app import ServeOptions, run_live
     from live_attune.session.output import schema
+    from live_attune.synth.truth import write_wav
 
     audio, ref = generator(1)
-    source = TiledSource(audio[None], len(audio) / 16000, mark_s=1e9)
+    (tmp_path / "in").mkdir()
+    write_wav(tmp_path / "in" / "mono.wav", audio[None])
+    source = FileReplaySource(tmp_path / "in" / "mono.wav", speed=None)
     session = asyncio.run(run_live(source, single_mic_layout(),  # type: ignore[arg-type]
                                    ServeOptions(port=0, open_browser=False),
                                    out_dir=tmp_path))
