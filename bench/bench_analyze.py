@@ -28,6 +28,8 @@ import numpy as np
 from live_attune.audio.decode import iter_blocks
 from live_attune.audio.vad import SileroVad
 from live_attune.core import ActivityFrame, ConversationEngine
+from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth import MixConfig, make_conversation, render
 from live_attune.synth.truth import write_wav
 
@@ -54,10 +56,10 @@ def make_session(minutes: float, out: Path) -> float:
         seed += 1
         stereo, _ = render(make_conversation(seed), MixConfig(seed=seed))
         pieces.append(stereo)
-        total += stereo.shape[1] / 16000
-    audio = np.concatenate(pieces, axis=1)[:, : int(minutes * 60 * 16000)]
+        total += stereo.shape[1] / SAMPLE_RATE
+    audio = np.concatenate(pieces, axis=1)[:, : int(minutes * 60 * SAMPLE_RATE)]
     write_wav(out, audio)
-    return audio.shape[1] / 16000
+    return audio.shape[1] / SAMPLE_RATE
 
 
 def time_decode(path: Path) -> float:
@@ -89,7 +91,7 @@ def engine_us_per_frame(frames: int = 200_000) -> float:
     c_on = ~t_on | (rng.random(len(t_on)) < 0.02)
     fs = [ActivityFrame(i * 512, (i + 1) * 512, (bool(a), bool(b)))
           for i, (a, b) in enumerate(zip(t_on, c_on, strict=True))]
-    engine = ConversationEngine(("therapist", "client"), sample_rate=16000)
+    engine = ConversationEngine((THERAPIST, CLIENT), sample_rate=SAMPLE_RATE)
     t = time.perf_counter()
     for i in range(0, len(fs), 16):
         engine.feed(fs[i:i + 16])

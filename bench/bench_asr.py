@@ -25,6 +25,7 @@ from live_attune.asr.wer import wer
 from live_attune.asr.whisper import default_model_path, load_model, transcribe, transcribe_spans
 from live_attune.audio.decode import read_all
 from live_attune.audio.replay import FileReplaySource
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.utterances import utterances
 from live_attune.server.app import ServeOptions, run_live
 from live_attune.session.config import layout_for
@@ -81,7 +82,7 @@ def live_latency(path: Path, seconds: float) -> tuple[list[float], dict[str, obj
 
 
 def offline_speed(path: Path, repeat: int) -> list[tuple[str, float]]:
-    audio_s = read_all(path).shape[1] / 16000
+    audio_s = read_all(path).shape[1] / SAMPLE_RATE
     model = load_model(default_model_path())
 
     def ours(transcribe_it: bool) -> float:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from websockets.asyncio.client import connect
 
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.server.app import ws_url
 from live_attune.synth import MixConfig, make_conversation, render
 
@@ -47,7 +48,7 @@ def feed(fifo: Path, pcm: np.ndarray, stop: threading.Event) -> None:
                 while i < len(pcm) and not stop.is_set():
                     f.write(pcm[i:i + 1600].tobytes())
                     i, sent = i + 1600, sent + 1600
-                    time.sleep(max(0.0, start + sent / 16000 - time.monotonic()))
+                    time.sleep(max(0.0, start + sent / SAMPLE_RATE - time.monotonic()))
         except BrokenPipeError:
             continue
 
@@ -124,7 +125,7 @@ def main() -> None:
                     help="instead: the same run with OpenBLAS on every core and on one (default)")
     args = ap.parse_args()
     stereo, _ = render(make_conversation(3), MixConfig(seed=3))
-    need = int((args.seconds + 15) * 16000)
+    need = int((args.seconds + 15) * SAMPLE_RATE)
     pcm = np.ascontiguousarray(np.tile(stereo, (1, need // stereo.shape[1] + 1))[:, :need].T,
                                np.float32)
     if args.prosody_cost:

@@ -92,7 +92,7 @@ def rss_mb() -> float:
 
 def conversation_audio(minutes: float = 10.0) -> np.ndarray:
     parts, total, seed = [], 0, 0
-    while total < minutes * 60 * 16000:
+    while total < minutes * 60 * SAMPLE_RATE:
         seed += 1
         stereo, _ = render(make_conversation(seed), MixConfig(seed=seed))
         parts.append(stereo)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Transcript
 from live_attune.core.language import default_model
 from live_attune.report import build_html
@@ -49,8 +50,8 @@ def make_session(minutes: float, out: Path) -> list[Transcript]:
                                         behaviour=label.behaviour if label else None,
                                         reflection=label.reflection if label else None))
         pieces.append(stereo)
-        total += stereo.shape[1] / 16000
-    audio = np.concatenate(pieces, axis=1)[:, : int(minutes * 60 * 16000)]
+        total += stereo.shape[1] / SAMPLE_RATE
+    audio = np.concatenate(pieces, axis=1)[:, : int(minutes * 60 * SAMPLE_RATE)]
     write_wav(out, audio)
     return [t for t in lines if t.end_s <= minutes * 60]
 

@@ -26,6 +26,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from calibration import voice
 from calibration.measure import vad_flags
 from live_attune.audio.decode import read_all
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.roles import THERAPIST, client_role
 from live_attune.speakers.single import FRAME_S, Attribution, attribute, mfcc_frames
 from live_attune.synth import MixConfig, make_conversation, render
@@ -94,7 +95,7 @@ def run(name: str, fn: object, audio: np.ndarray, flags: np.ndarray
         ) -> tuple[Attribution, float]:
     t = time.perf_counter()
     att = fn(audio, flags)  # type: ignore[operator]
-    return att, (time.perf_counter() - t) / (len(audio) / 16000)
+    return att, (time.perf_counter() - t) / (len(audio) / SAMPLE_RATE)
 
 
 def live_cost(audio: np.ndarray, repeat: int = 3) -> tuple[float, float, float]:
@@ -109,7 +110,7 @@ def live_cost(audio: np.ndarray, repeat: int = 3) -> tuple[float, float, float]:
         t = time.process_time()
         for i in range(0, len(audio), 1600):
             pipe.process(audio[None, i:i + 1600])
-        return (time.process_time() - t) / (len(audio) / 16000)
+        return (time.process_time() - t) / (len(audio) / SAMPLE_RATE)
 
     SingleMicPipeline(single_mic_layout()).process(audio[None, :48000])  # compile YIN first
     base = statistics.median(cpu(lambda: ChannelPipeline(layout_for(1, None, "x")))
@@ -159,7 +160,7 @@ def main() -> None:
               f"{100 * max(r['der']):>9.1f}%{max(r['share']):>20.2f}"
               f"{statistics.median(r['rt']):>13.4f}")
     audio = np.concatenate([generator(seed)[0] for seed in range(lo, min(hi, lo + 2) + 1)])
-    print(f"\nlive, {len(audio) / 16000:.0f} s in 100 ms blocks (CPU share of one core, "
+    print(f"\nlive, {len(audio) / SAMPLE_RATE:.0f} s in 100 ms blocks (CPU share of one core, "
           "medians of 3; bar: attribution adds ≤ 10 %)")
     print(f"{'OpenBLAS threads':>18}{'activity-only':>15}{'by voice':>10}{'adds':>8}")
     from threadpoolctl import threadpool_info, threadpool_limits

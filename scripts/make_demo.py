@@ -15,6 +15,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation, render
 from live_attune.synth.truth import truth_dict
 
@@ -22,7 +23,7 @@ OUT = Path(__file__).resolve().parent.parent / "live_attune" / "data"
 SEED, TURNS = 7, 30
 
 
-def encode_opus(path: Path, audio: np.ndarray, rate: int = 16_000) -> None:
+def encode_opus(path: Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
     with av.open(str(path), "w", format="ogg") as out:
         stream = out.add_stream("libopus", rate=rate, layout="stereo")
         stream.bit_rate = 48_000
