@@ -8,4 +8,5 @@ from __future__ import annotations
 
 SAMPLE_RATE = 16_000  # Hz: what capture and decoding deliver and VAD and Whisper expect
 HOP = 160  # samples between feature frames: 10 ms at SAMPLE_RATE
+HOP_S = HOP / SAMPLE_RATE  # 0.01 s
 CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipping

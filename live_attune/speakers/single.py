@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.audio.vad import WINDOW
-from live_attune.core.audio_facts import HOP, SAMPLE_RATE
+from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
 from live_attune.core.events import Segment
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 from live_attune.core.roles import THERAPIST, client_role
@@ -159,7 +159,7 @@ def block_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 def speech_at_frames(speech: np.ndarray, first: int, n: int) -> np.ndarray:
     """The VAD's 32 ms flags read at ``n`` 10 ms frames from frame ``first`` (only the
     flags around those frames are read: live, ``speech`` grows all session)."""
-    t = (first + np.arange(n)) * 0.01
+    t = (first + np.arange(n)) * HOP_S
     if n == 0 or len(speech) == 0:
         return np.zeros(n, bool)
     lo = max(0, int(t[0] / FRAME_S) - 1)
@@ -183,13 +183,13 @@ def _windows(audio: np.ndarray, speech: np.ndarray, cfg: SingleMicConfig
     """Window centres (s), features (MFCC means + pitch), raw MFCC means, mel power."""
     mf, f0, mel = frame_features(audio)
     on_all = speech_at_frames(speech, 0, len(mf))
-    win, hop = round(cfg.window_s / 0.01), round(cfg.hop_s / 0.01)
+    win, hop = round(cfg.window_s / HOP_S), round(cfg.hop_s / HOP_S)
     centres, described = [], []
     for start in range(0, max(1, len(mf) - win + 1), hop):
         sl = slice(start, start + win)
         if on_all[sl].mean() < cfg.min_speech_share:
             continue
-        centres.append((start + win / 2) * 0.01)
+        centres.append((start + win / 2) * HOP_S)
         described.append(describe_window(mf[sl], f0[sl], mel[sl], on_all[sl]))
     feats, means, mels = (np.asarray(x) for x in zip(*described, strict=True)) if described \
         else (np.zeros((0, N_MFCC)), np.zeros((0, N_MFCC)), np.zeros((0, 40)))

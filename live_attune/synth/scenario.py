@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.audio_facts import HOP_S, SAMPLE_RATE
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth.voices import CLIENT_VOICE, THERAPIST_VOICE, Voice, audible, speak
 
@@ -288,7 +288,7 @@ def _longest_gap_s(audio: np.ndarray) -> float:
     for q in (~audible(audio)).tolist():
         run = run + 1 if q else 0
         longest = max(longest, run)
-    return longest * 0.01
+    return longest * HOP_S
 
 
 def _other(speaker: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.audio.decode import read_all
+from live_attune.core.audio_facts import HOP
 from live_attune.errors import LiveAttuneError
 
 SILENCE_FLOOR = 10 ** (-50 / 20)  # |x| below -50 dBFS counts as silence when trimming
@@ -63,8 +64,8 @@ def speech_level(voice: Voice) -> float:
     return active_rms(speak(voice, LEVEL_TEXT))
 
 
-def frame_rms(audio: np.ndarray, hop: int = 160) -> np.ndarray:
-    """RMS of each 10 ms frame (160 samples at 16 kHz)."""
+def frame_rms(audio: np.ndarray, hop: int = HOP) -> np.ndarray:
+    """RMS of each 10 ms frame (HOP samples)."""
     frames = audio[: len(audio) // hop * hop].reshape(-1, hop).astype(np.float64)
     rms: np.ndarray = np.sqrt(np.mean(frames**2, axis=1))
     return rms
