@@ -11,7 +11,17 @@ const MODALITIES = {
   "cbt": { plannedMin: 50 },
   "mi": { plannedMin: 50 },
 };
-const BALANCE_TEXT = { "client-led": "client-led", "even": "even", "therapist-heavy": "therapist-heavy" };
+const BALANCE_TEXT = { "client-led": "the client is leading", "even": "even",
+                       "therapist-heavy": "you are doing most of the talking" };
+// The glance shows at most this many of the indicators below (issue 19: a one-second look).
+const GLANCE_MAX = 3;
+const GLANCE_ITEMS = ["balance", "monologue", "latency", "interruptions", "clock"];
+const GLANCE_DEFAULT = ["balance", "monologue", "latency"];
+// What the transcript marks in the therapist's utterances (core/language.py behaviours).
+const BEHAVIOUR_TEXT = { open_question: "open question", closed_question: "closed question",
+                         reflection: "reflection" };
+const CONN_TEXT = { connecting: "connecting…", open: "connected", reconnecting: "reconnecting…",
+                    ended: "session over" };
 
 const state = { metrics: null, status: null, session: null, events: [], transcript: [],
                 ended: false, received: 0, errors: [] };
@@ -23,8 +33,13 @@ function loadSettings() {
   let saved = {};
   try { saved = JSON.parse(localStorage.getItem("live-attune.settings") || "{}"); } catch (e) { saved = {}; }
   const modality = MODALITIES[saved.modality] ? saved.modality : "person-centred";
-  return Object.assign({ modality, glance: false, glanceWhat: "balance", showTranscript: false },
-                       MODALITIES[modality], saved);
+  const merged = Object.assign({ modality, glance: true, glanceItems: GLANCE_DEFAULT.slice(),
+                                 showFloor: false, showTranscript: false },
+                               MODALITIES[modality], saved);
+  const items = Array.isArray(merged.glanceItems) ? merged.glanceItems : [];
+  merged.glanceItems = items.filter((w) => GLANCE_ITEMS.includes(w)).slice(0, GLANCE_MAX);
+  delete merged.glanceWhat;  // the single-indicator setting of earlier versions
+  return merged;
 }
 
 function saveSettings() {
@@ -54,6 +69,9 @@ function windowText() {
   return th ? "last " + Math.round(th.window_s / 60) + " min" : "recent";
 }
 
+// Who a role is, in the page's words: the therapist is "you" everywhere.
+function who(role) { return role === "therapist" ? "you" : String(role).replace("_", " "); }
+
 function pct(x) { return x === null || x === undefined ? "—" : Math.round(100 * x) + "%"; }
 
 // -- message handling: dispatch on type, refuse the unknown ------------------------------
@@ -65,7 +83,12 @@ const HANDLERS = {
     state.events = (msg.recent && msg.recent.events) || [];
     state.transcript = state.events.filter((e) => e.type === "transcript");
     state.voice = state.events.filter((e) => e.type === "prosody" && e.speaker === "therapist").pop() || null;
-    state.ended = false;
+    // A page opened (or reloaded) after the end still says so, and where it was kept.
+    const ended = msg.session && msg.session.ended;
+    state.ended = Boolean(ended);
+    state.savedTo = ended ? ended.saved_to : null;
+    state.savedWhere = ended ? ended.saved_where || null : null;
+    state.storedAs = ended ? ended.session_id : null;
   },
   metrics(msg) { state.metrics = msg; },
   status(msg) { state.status = msg; },
@@ -76,7 +99,12 @@ const HANDLERS = {
   long_silence(msg) { pushEvent(msg); },
   transcript(msg) { state.transcript.push(msg); pushEvent(msg); },
   prosody(msg) { if (msg.speaker === "therapist") state.voice = msg; },
-  end(msg) { state.ended = true; state.savedTo = msg.saved_to; },
+  end(msg) {
+    state.ended = true;
+    state.savedTo = msg.saved_to;
+    const store = state.status && state.status.store;
+    state.storedAs = store && !store.error ? store.session_id : null;
+  },
   error(msg) { state.errors.push(msg.message); },
   pong(msg) {},
 };
@@ -131,10 +159,28 @@ function renderHeader() {
   $("planned").textContent = clock(settings.plannedMin * 60);
   const left = settings.plannedMin * 60 - elapsed;
   $("clock").classList.toggle("near-end", left <= 300);
+  // Whose turn it is changes often: shown only when the therapist asks for it, and at the end.
   const floor = $("floor");
-  const who = m && m.floor;
-  floor.dataset.speaker = who || "";
-  floor.textContent = state.ended ? "session ended" : who ? who + " has the floor" : "—";
+  const holder = m && m.floor;
+  floor.dataset.speaker = state.ended ? "" : holder || "";
+  floor.textContent = state.ended ? "session ended" :
+    holder === "therapist" ? "your turn" : holder ? who(holder) + "'s turn" : "—";
+  floor.hidden = !(settings.showFloor || state.ended);
+  const ended = $("ended");
+  ended.hidden = !state.ended;
+  ended.textContent = state.ended ? "The session has ended. " + savedText() : "";
+}
+
+// Where the ended session was kept, in words. A --lan page is not told the path (the
+// snapshot says where in words: messages.py, SAVED_WHERE_LAN), nor shown one.
+function savedText() {
+  const kept = state.savedTo || state.storedAs || state.savedWhere;
+  if (!kept) return "It was not saved (started with --no-store).";
+  if (state.savedWhere || (state.session && state.session.words === false)) {
+    return "Saved on " + (state.savedWhere || "the therapist's computer") + ".";
+  }
+  const inStore = state.storedAs ? "It is in past sessions." : "";
+  return state.savedTo ? "Saved to " + state.savedTo + ". " + inStore : inStore;
 }
 
 function setBar(id, shares, client) {
@@ -167,20 +213,50 @@ function renderMonologue() {
     m && m.longest_monologue_s ? "longest so far " + clock(m.longest_monologue_s.therapist) : "";
 }
 
+// The room before answering in words: a negative gap (METRICS.md: switch gap) means the
+// therapist started before the client finished, which is said, not shown as "−1.1 s". The
+// median shows once core's minimum number of answers is in (session.thresholds).
+function latencyText() {
+  const lat = state.metrics && state.metrics.response_latency;
+  const th = thresholds();
+  const need = th && th.latency_min_answers ? th.latency_min_answers : 1;
+  const count = lat && lat.count !== undefined ? lat.count : (lat && lat.recent_s ? lat.recent_s.length : 0);
+  if (!lat || lat.median_s === null || lat.median_s === undefined || count < need) {
+    return { value: "—", words: false,
+             note: "shown after " + need + " answer" + (need === 1 ? "" : "s") +
+                   (count ? " (" + count + " so far)" : "") };
+  }
+  if (lat.median_s < 0) {
+    return { value: "you start early", words: true,
+             note: "you often started before they finished" };
+  }
+  return { value: lat.median_s.toFixed(1) + " s", words: false,
+           note: "after they finish, typically" };
+}
+
+function dotTitle(g) {
+  return g < 0 ? "you started " + (-g).toFixed(1) + " s before they finished" :
+    "you waited " + g.toFixed(1) + " s";
+}
+
 function renderLatency() {
   const lat = state.metrics && state.metrics.response_latency;
   const th = thresholds();
-  $("latency").textContent = lat && lat.median_s !== null ? lat.median_s.toFixed(1) + " s" : "—";
+  const text = latencyText();
+  $("latency").textContent = text.value;
+  $("latency").classList.toggle("words", text.words);
   const dots = $("latency-recent");
   dots.replaceChildren(...((lat && lat.recent_s) || []).map((g) => {
     const d = document.createElement("span");
-    d.title = g.toFixed(1) + " s";
+    d.title = dotTitle(g);
     if (th && g >= th.patient_wait_s) d.className = "patient";
+    else if (g < 0) d.className = "early";
     return d;
   }));
-  $("latency-note").textContent = lat && lat.share_patient !== null && th ?
+  $("latency-note").textContent = lat && lat.share_patient !== null && th && text.value !== "—" &&
+    !text.words ?
     pct(lat.share_patient) + " of answers waited " + th.patient_wait_s.toFixed(1) +
-    " s or more" : "";
+    " s or more" : text.note;
 }
 
 // One row per role core counts for (therapist, client, and client_2 ... in couple and
@@ -206,10 +282,9 @@ function renderCounts() {
   const get = (obj, k) => (obj && obj[k] !== undefined ? obj[k] : 0);
   const roles = (state.session && state.session.speakers) || ["therapist", "client"];
   for (const role of roles) {
-    const who = role === "therapist" ? "you" : role.replace("_", " ");
-    countRow("interruptions-card", "int-" + role, "by " + who).textContent =
+    countRow("interruptions-card", "int-" + role, "by " + who(role)).textContent =
       get(m && m.interruptions_by, role);
-    countRow("backchannels-card", "bc-" + role, who).textContent =
+    countRow("backchannels-card", "bc-" + role, who(role)).textContent =
       get(m && m.backchannels_by, role);
   }
 }
@@ -248,58 +323,96 @@ function renderLanguage() {
   $("language-note").textContent = lang ? "" : "needs the transcript";
 }
 
+// Glance: the few indicators the therapist chose (settings), large; everything else is one
+// tap away ("all measures").
 function renderGlance() {
   $("full").hidden = settings.glance;
   $("glance").hidden = !settings.glance;
-  if (!settings.glance) return;
-  const m = state.metrics;
-  const value = $("glance-value");
-  let text = "—", label = "", cue = false;
-  if (settings.glanceWhat === "monologue") {
-    label = "your current turn";
-    text = clock(m ? m.therapist_monologue_s : 0);
-    cue = m && cueS() !== null ? m.therapist_monologue_s >= cueS() : false;
-  } else if (settings.glanceWhat === "latency") {
-    label = "room before you answer (median)";
-    const med = m && m.response_latency.median_s;
-    text = med === null || med === undefined ? "—" : med.toFixed(1) + " s";
-  } else {
-    label = "client share, " + windowText();
-    text = pct(m && m.rolling_client_share);
-    cue = m ? m.rolling_balance === "therapist-heavy" : false;
+  $("glance-toggle").textContent = settings.glance ? "all measures" : "glance";
+  const shown = settings.glanceItems;
+  for (const item of document.querySelectorAll(".glance-item")) {
+    item.hidden = !shown.includes(item.dataset.what);
+    item.style.order = String(shown.indexOf(item.dataset.what));
   }
-  $("glance-label").textContent = label;
-  value.textContent = text;
-  value.classList.toggle("cue", cue);
+  $("glance").dataset.count = String(shown.length);
+  const m = state.metrics;
+  // talk balance of the recent window
+  $("glance-label").textContent = "client's share of talk, " + windowText();
+  $("glance-value").textContent = pct(m && m.rolling_client_share);
+  $("glance-value").classList.toggle("cue", m ? m.rolling_balance === "therapist-heavy" : false);
+  $("glance-balance-note").textContent = m && m.rolling_balance ? BALANCE_TEXT[m.rolling_balance] : "\u00a0";
+  // the current turn, with the gentle cue
+  const turn = m ? m.therapist_monologue_s : 0;
+  const cue = cueS() !== null && turn >= cueS();
+  $("glance-monologue").textContent = clock(turn);
+  $("glance-monologue").classList.toggle("cue", cue);
+  $("glance-monologue").closest(".glance-item").classList.toggle("cue", cue);
+  $("glance-monologue-note").textContent = cue ? "a long turn — room for the client?" :
+    turn > 0 ? "you are speaking" : "\u00a0";
+  // room before answering
+  const lat = latencyText();
+  $("glance-latency").textContent = lat.value;
+  $("glance-latency").classList.toggle("words", lat.words);
+  $("glance-latency-note").textContent = lat.note;
+  const by = (m && m.interruptions_by) || {};
+  const others = Object.keys(by).filter((r) => r !== "therapist").reduce((a, r) => a + by[r], 0);
+  $("glance-interruptions").textContent = (by.therapist || 0) + " · " + others;
+  $("glance-clock").textContent = clock(m ? m.at_s : 0);
+  $("glance-clock-note").textContent = "of " + clock(settings.plannedMin * 60) + " planned";
+}
+
+// The transcript follows the newest line (unless the reader scrolled up to read back),
+// is part of the full view only, and marks the therapist's questions and reflections.
+function transcriptLine(t) {
+  const li = document.createElement("li");
+  li.dataset.speaker = t.speaker;
+  const name = document.createElement("span");
+  name.className = "who";
+  name.textContent = who(t.speaker);
+  li.append(name);
+  const mark = t.speaker === "therapist" && BEHAVIOUR_TEXT[t.behaviour];
+  if (mark) {
+    const tag = document.createElement("span");
+    tag.className = "behaviour " + t.behaviour;
+    tag.textContent = mark;
+    li.append(tag);
+  }
+  li.append(document.createTextNode(t.text));
+  return li;
 }
 
 function renderTranscript() {
-  $("transcript").hidden = !settings.showTranscript;
+  const panel = $("transcript");
+  panel.hidden = !settings.showTranscript || settings.glance;
   // The server says when it sends no words (--lan: plain HTTP on a shared network).
   $("transcript-withheld").hidden = !(state.session && state.session.words === false);
-  if (!settings.showTranscript) return;
-  $("transcript-lines").replaceChildren(...state.transcript.slice(-30).map((t) => {
-    const li = document.createElement("li");
-    const who = document.createElement("span");
-    who.className = "who";
-    who.textContent = t.speaker;
-    li.append(who, document.createTextNode(t.text));
-    return li;
-  }));
+  if (panel.hidden) return;
+  const atEnd = panel.scrollHeight - panel.scrollTop - panel.clientHeight < 40;
+  const shown = state.transcript.slice(-60);
+  const list = $("transcript-lines");
+  if (list.childElementCount === shown.length && list.dataset.last === String(state.transcript.length)) return;
+  list.replaceChildren(...shown.map(transcriptLine));
+  list.dataset.last = String(state.transcript.length);
+  if (atEnd || !panel.dataset.scrolled) { panel.scrollTop = panel.scrollHeight; panel.dataset.scrolled = "1"; }
 }
 
 function renderStatus() {
   const st = state.status;
   const levels = $("levels");
-  if (!st) { levels.replaceChildren(); return; }
-  levels.replaceChildren(...Object.entries(st.levels_db).map(([who, db]) => {
+  if (!st) {
+    levels.replaceChildren();
+    $("status-text").textContent = state.ended ? "session ended · " + savedText() : "";
+    return;
+  }
+  levels.replaceChildren(...Object.entries(st.levels_db).map(([role, db]) => {
     const wrap = document.createElement("span");
     const bar = document.createElement("span");
-    bar.className = "level" + (st.clipping[who] ? " clip" : "");
+    bar.className = "level" + (st.clipping[role] ? " clip" : "");
     const fill = document.createElement("i");
     fill.style.width = Math.max(0, Math.min(100, (db + 70) / 70 * 100)) + "%";
     bar.append(fill);
-    wrap.append(document.createTextNode(who), bar);
+    wrap.title = "input level" + (st.clipping[role] ? " (too loud: clipping)" : "");
+    wrap.append(document.createTextNode(who(role)), bar);
     return wrap;
   }));
   const parts = [st.device];
@@ -308,7 +421,7 @@ function renderStatus() {
   if (st.state === "lost") parts.push("microphone lost");
   for (const w of st.warnings || []) parts.push("⚑ " + w);
   if (st.store && st.store.error) parts.push("NOT SAVING — " + st.store.error + " (measuring goes on)");
-  if (state.ended) parts.push(state.savedTo ? "saved to " + state.savedTo : "session ended");
+  if (state.ended) parts.push("session ended · " + savedText());
   $("status-text").textContent = parts.join(" · ");
 }
 
@@ -320,7 +433,7 @@ function wsUrl() {
   return "ws://" + location.host + "/ws" + (token ? "?token=" + encodeURIComponent(token) : "");
 }
 
-function setConn(s) { const c = $("conn"); c.dataset.state = s; c.textContent = s; }
+function setConn(s) { const c = $("conn"); c.dataset.state = s; c.textContent = CONN_TEXT[s] || s; }
 
 function connect() {
   setConn("connecting");
@@ -337,31 +450,56 @@ function connect() {
 }
 
 // -- settings ----------------------------------------------------------------------------
+// The dialog edits a copy: "done" saves it once the form is valid (the browser checks the
+// inputs' ranges); Escape or "cancel" leaves the settings as they were.
+function coreCueS(modality) {
+  const th = thresholds();
+  return th && th.monologue_cue_s ? th.monologue_cue_s[modality] || null : null;
+}
+
+function glanceBoxes() { return [...$("glance-what").querySelectorAll("input[type=checkbox]")]; }
+
+function checkGlanceChoice() {
+  const boxes = glanceBoxes(), chosen = boxes.filter((b) => b.checked).length;
+  for (const b of boxes) b.disabled = !b.checked && chosen >= GLANCE_MAX;
+  boxes[0].setCustomValidity(chosen ? "" : "choose at least one indicator for the glance");
+  $("glance-what-note").textContent = chosen >= GLANCE_MAX ? "three chosen: untick one to change" :
+    chosen ? "" : "choose at least one";
+}
+
+function openSettings() {
+  const dlg = $("settings");
+  dlg.returnValue = "";
+  $("modality").value = settings.modality;
+  $("planned-min").value = settings.plannedMin;
+  $("cue-s").value = cueS() || "";
+  for (const b of glanceBoxes()) b.checked = settings.glanceItems.includes(b.value);
+  checkGlanceChoice();
+  $("show-floor").checked = settings.showFloor;
+  $("show-transcript").checked = settings.showTranscript;
+  dlg.showModal();
+}
+
+function saveFromDialog() {
+  const modality = $("modality").value;
+  settings.modality = MODALITIES[modality] ? modality : settings.modality;
+  settings.plannedMin = Number($("planned-min").value);
+  const cue = Number($("cue-s").value);
+  settings.cueOverrideS = cue && cue !== coreCueS(settings.modality) ? cue : null;
+  settings.glanceItems = glanceBoxes().filter((b) => b.checked).map((b) => b.value);
+  settings.showFloor = $("show-floor").checked;
+  settings.showTranscript = $("show-transcript").checked;
+  saveSettings();
+}
+
 function bindSettings() {
   const dlg = $("settings");
-  $("settings-toggle").onclick = () => {
-    $("modality").value = settings.modality;
-    $("planned-min").value = settings.plannedMin;
-    $("cue-s").value = cueS() || "";
-    $("glance-what").value = settings.glanceWhat;
-    $("show-transcript").checked = settings.showTranscript;
-    dlg.showModal();
-  };
-  $("modality").onchange = (e) => {
-    Object.assign(settings, { modality: e.target.value, cueOverrideS: null },
-                  MODALITIES[e.target.value]);
-    $("planned-min").value = settings.plannedMin;
-    $("cue-s").value = cueS() || "";
-  };
+  $("settings-toggle").onclick = openSettings;
+  $("modality").onchange = (e) => { $("cue-s").value = coreCueS(e.target.value) || ""; };
+  $("glance-what").onchange = checkGlanceChoice;
+  $("settings-cancel").onclick = () => dlg.close("");
   dlg.addEventListener("close", () => {
-    settings.plannedMin = Number($("planned-min").value) || settings.plannedMin;
-    const cue = Number($("cue-s").value);
-    const th = thresholds();
-    const fromCore = th && th.monologue_cue_s ? th.monologue_cue_s[settings.modality] : null;
-    settings.cueOverrideS = cue && cue !== fromCore ? cue : null;
-    settings.glanceWhat = $("glance-what").value;
-    settings.showTranscript = $("show-transcript").checked;
-    saveSettings();
+    if (dlg.returnValue === "save" && $("settings-form").checkValidity()) saveFromDialog();
     render();
   });
   $("glance-toggle").onclick = () => { settings.glance = !settings.glance; saveSettings(); render(); };

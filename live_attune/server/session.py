@@ -53,6 +53,9 @@ from live_attune.store.recorder import SessionRecorder
 METRICS_PERIOD_S = 0.25  # at most 4 Hz
 STATUS_PERIOD_S = 1.0
 RECENT_EVENTS = 50
+# The live view shows the typical room before answering once this many answers are in: the
+# median of one or two swings widely in the first minute (issue 19).
+LATENCY_MIN_ANSWERS = 3
 
 
 class LiveSession:
@@ -77,6 +80,7 @@ class LiveSession:
         self._recent: deque[Message] = deque(maxlen=RECENT_EVENTS)
         self._metrics: Message | None = None
         self._status: Message | None = None
+        self._ended: dict[str, Any] | None = None  # once saved: at_s, saved_to, session_id
         self._peak = np.zeros(len(layout.speakers), np.float32)
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -99,7 +103,9 @@ class LiveSession:
                    "source": self.source.description,
                    "reliability": asdict(reliability(
                        voices_from_one_microphone=self.layout.mode == MODE_SINGLE)),
-                   "thresholds": asdict(display_thresholds(self.pipeline.config.metrics))}
+                   "thresholds": {**asdict(display_thresholds(self.pipeline.config.metrics)),
+                                  "latency_min_answers": LATENCY_MIN_ANSWERS},
+                   "ended": self._ended}
         return encode(envelope("snapshot", session=session, metrics=self._metrics,
                                recent={"events": list(self._recent)}, status=self._status))
 
@@ -183,8 +189,11 @@ class LiveSession:
         self._publish_metrics(metrics, born)
         await loop.run_in_executor(None, run.save, metrics)
         self._publish_status(None, born)
-        self.hub.publish("end", encode(envelope(
-            "end", saved_to=None if run.saved_to is None else str(run.saved_to))), born)
+        saved_to = None if run.saved_to is None else str(run.saved_to)
+        store = run.store_status()  # kept in the session store unless it failed there
+        self._ended = {"at_s": metrics.at_s, "saved_to": saved_to,  # for a page opened later
+                       "session_id": None if store["error"] else store["session_id"]}
+        self.hub.publish("end", encode(envelope("end", saved_to=saved_to)), born)
         self._executor.shutdown(wait=False)
         self._reader.shutdown(wait=False)
 

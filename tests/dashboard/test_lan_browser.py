@@ -116,11 +116,12 @@ def test_lan_page_loads_with_its_token_and_gets_no_words(short_conversation: dic
                                               lambda f: sockets.append(str(f))))
         page.goto(page_url)
         page.wait_for_function("window.liveAttune.state.metrics !== null", timeout=30_000)
-        assert page.inner_text("#conn") == "open"
+        assert page.inner_text("#conn") == "connected"
         assert page.evaluate("window.liveAttune.state.session.words") is False
         page.click("#settings-toggle")
         page.check("#show-transcript")
         page.click("#settings menu button")
+        page.click("#glance-toggle")  # the transcript is part of "all measures"
         assert page.is_visible("#transcript-withheld")
         clocks = {page.inner_text("#elapsed")}
         for _ in range(10):
