@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     _add_live(sub)
     _add_demo(sub)
+    _add_devices(sub)
     _add_synth(sub)
     _add_label(sub)
     _add_calibrate(sub)
@@ -183,6 +184,30 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="stop when the replay ends (default: keep the dashboard up)")
     _add_server_options(d)
     d.set_defaults(run=_run_demo)
+
+
+def _add_devices(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    d = sub.add_parser("devices", help="list the audio inputs (for live --device)",
+                       description="List the audio inputs this computer offers, with the "
+                                   "number to give `live --device` and their channels. With "
+                                   "none it says so and exits 4 (audio device problem).",
+                       epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.set_defaults(run=_run_devices)
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    from live_attune.audio.capture import DEMO_HINT, NO_INPUT_CHECK, input_devices
+    from live_attune.errors import DeviceError
+
+    found = input_devices()
+    if not found:
+        raise DeviceError(f"no audio input found: {NO_INPUT_CHECK}; {DEMO_HINT}")
+    print("audio inputs (the number goes to `live-attune live --device`):")
+    for d in found:
+        mark = "  (default)" if d.default else ""
+        print(f"  {d.index}: {d.name}  {d.channels} channel{'s' if d.channels != 1 else ''}"
+              f"{mark}")
+    return 0
 
 
 def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -192,17 +192,59 @@ class ResilientMic:
 
 
 def resolve_device(device: int | str | None, channels: int) -> int | str | None:
-    """Check that ``device`` exists and has ``channels`` inputs; else list what there is."""
+    """Check that ``device`` exists and has ``channels`` inputs; else say, in one line, what
+    to plug in or check and what there is."""
     import sounddevice as sd
 
     try:
         info = sd.query_devices(device, kind="input" if device is None else None)
     except (ValueError, sd.PortAudioError):
-        raise DeviceError(f"no input device {device!r}; available: {list_inputs()}") from None
+        raise DeviceError(_no_device(device)) from None
     if info["max_input_channels"] < channels:
         raise DeviceError(f"device {info['name']!r} has {info['max_input_channels']} input "
-                          f"channel(s), {channels} needed; available: {list_inputs()}")
+                          f"channel(s), {channels} needed; available: {list_inputs()} "
+                          f"(`live-attune devices` lists them)")
     return device
+
+
+# What to check when there is no input, in the words a clinician needs (issue 19).
+NO_INPUT_CHECK = ("plug in a microphone or audio interface and check that it is switched on "
+                  "and that this user may use audio devices")
+DEMO_HINT = "`live-attune demo` shows the dashboard without one"
+NO_INPUT = (f"no microphone found: {NO_INPUT_CHECK}, then `live-attune devices` should list "
+            f"it; {DEMO_HINT}")
+
+
+def _no_device(device: int | str | None) -> str:
+    if not input_devices():
+        return NO_INPUT if device is None else f"no input device {device!r}: {NO_INPUT}"
+    if device is None:
+        return (f"no default input device; available: {list_inputs()} "
+                "(choose one with --device NUMBER)")
+    return f"no input device {device!r}; available: {list_inputs()} (`live-attune devices`)"
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    """One audio input PortAudio offers (``live-attune devices``)."""
+
+    index: int
+    name: str
+    channels: int
+    default: bool
+
+
+def input_devices() -> list[InputDevice]:
+    """The inputs there are (none when PortAudio finds no device)."""
+    import sounddevice as sd
+
+    try:
+        default = int(sd.default.device[0])
+        found = sd.query_devices()
+    except sd.PortAudioError:
+        return []
+    return [InputDevice(i, str(d["name"]), int(d["max_input_channels"]), i == default)
+            for i, d in enumerate(found) if d["max_input_channels"] > 0]
 
 
 def device_name(device: int | str | None) -> str | None:
@@ -216,8 +258,5 @@ def device_name(device: int | str | None) -> str | None:
 
 
 def list_inputs() -> str:
-    import sounddevice as sd
-
-    names = [f"{i}: {d['name']} ({d['max_input_channels']} ch)"
-             for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+    names = [f"{d.index}: {d.name} ({d.channels} ch)" for d in input_devices()]
     return "; ".join(names) or "none"
