@@ -33,12 +33,13 @@ from bench.bench_accuracy_hard import CLEAR_S, RunScore, _seeds, matched_pairs, 
 from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
 from live_attune.core import ActivityFrame, ConversationEngine
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate
 from live_attune.speakers.crosstalk import band_power
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
 from live_attune.synth.truth import write
 
-SR = 16_000
+SR = SAMPLE_RATE
 ROLES = ("therapist", "client")
 GATES = {"level": CrosstalkConfig(method="level"), "model": CrosstalkConfig(method="model")}
 EDGE_S = 0.25  # gated speech this near a true segment of the channel's speaker is not bleed

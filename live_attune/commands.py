@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
+from live_attune.core.roles import THERAPIST
 from live_attune.session.config import (
     MODE_ACTIVITY,
     Layout,
@@ -262,7 +263,7 @@ def label_command(args: argparse.Namespace) -> int:
     writer = csv.DictWriter(out, fieldnames=[*fields, "behaviour", "reflection"])
     writer.writeheader()
     for row in rows:
-        label = model.label(row["text"] or "") if row["speaker"] == "therapist" else None
+        label = model.label(row["text"] or "") if row["speaker"] == THERAPIST else None
         cells = row | {"behaviour": label.behaviour if label else "",
                        "reflection": (label.reflection or "") if label else ""}
         writer.writerow({k: safe_cell(v) for k, v in cells.items()})  # no formulas

@@ -15,6 +15,7 @@ import numpy as np
 
 from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
 from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Event
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
@@ -67,7 +68,7 @@ class Pipeline(Protocol):
 
 def make_pipeline(layout: Layout, config: PipelineConfig | None = None, *,
                   single_mic: SingleMicOptions | None = None,
-                  sample_rate: int = 16_000) -> Pipeline:
+                  sample_rate: int = SAMPLE_RATE) -> Pipeline:
     """The pipeline for ``layout``: per-channel, or voice attribution on one microphone."""
     if layout.mode == MODE_SINGLE:
         return SingleMicPipeline(layout, config, options=single_mic)
@@ -78,7 +79,7 @@ class ChannelPipeline:
     """Per-channel VAD, crosstalk rejection, engine; feed blocks in order, then ``finish``."""
 
     def __init__(self, layout: Layout, config: PipelineConfig | None = None,
-                 *, sample_rate: int = 16_000) -> None:
+                 *, sample_rate: int = SAMPLE_RATE) -> None:
         self.layout = layout
         self.config = config or PipelineConfig()
         self.sample_rate = sample_rate

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.errors import ChannelMapError
 from live_attune.speakers.crosstalk import BANDS, CrosstalkModel, ModelParams
 
@@ -228,10 +229,10 @@ def _held(levels: np.ndarray, hold: int) -> np.ndarray:
 def default_map(channels: int, source: str) -> ChannelMap:
     """Stereo defaults to therapist,client; other counts must be named."""
     if channels == 2:
-        return ChannelMap(roles=("therapist", "client"))
+        return ChannelMap(roles=(THERAPIST, CLIENT))
     raise ChannelMapError(
         f"{source} has {channels} channels: say which role each carries, e.g. --channels "
-        + ",".join(["therapist", "client", *[IGNORE] * max(0, channels - 2)][:channels]))
+        + ",".join([THERAPIST, CLIENT, *[IGNORE] * max(0, channels - 2)][:channels]))
 
 
 def roles_for(channel_map: Sequence[str]) -> tuple[str, ...]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_attune.audio.vad import WINDOW
+from live_attune.core.audio_facts import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 # Band edges (Hz), about a Bark apart: 18 bands from 100 Hz to 7.7 kHz.
 _BIN_HZ = SAMPLE_RATE / WINDOW  # 31.25 Hz
 # Bands of 3 FFT bins (94 Hz) from 94 Hz to 7.6 kHz: narrow enough that two voices' harmonics
