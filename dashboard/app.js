@@ -102,6 +102,7 @@ const HANDLERS = {
   end(msg) {
     state.ended = true;
     state.savedTo = msg.saved_to;
+    state.savedWhere = msg.saved_where || null;
     const store = state.status && state.status.store;
     state.storedAs = store && !store.error ? store.session_id : null;
   },
@@ -166,6 +167,7 @@ function renderHeader() {
   floor.textContent = state.ended ? "session ended" :
     holder === "therapist" ? "your turn" : holder ? who(holder) + "'s turn" : "—";
   floor.hidden = !(settings.showFloor || state.ended);
+  if (state.ended) setConn("ended");
   const ended = $("ended");
   ended.hidden = !state.ended;
   ended.textContent = state.ended ? "The session has ended. " + savedText() : "";
@@ -401,7 +403,7 @@ function renderStatus() {
   const levels = $("levels");
   if (!st) {
     levels.replaceChildren();
-    $("status-text").textContent = state.ended ? "session ended · " + savedText() : "";
+    $("status-text").textContent = "";
     return;
   }
   levels.replaceChildren(...Object.entries(st.levels_db).map(([role, db]) => {
@@ -421,7 +423,6 @@ function renderStatus() {
   if (st.state === "lost") parts.push("microphone lost");
   for (const w of st.warnings || []) parts.push("⚑ " + w);
   if (st.store && st.store.error) parts.push("NOT SAVING — " + st.store.error + " (measuring goes on)");
-  if (state.ended) parts.push("session ended · " + savedText());
   $("status-text").textContent = parts.join(" · ");
 }
 

@@ -31,7 +31,8 @@ prosody        a turn's voice: ``speaker``, ``start_s``, ``end_s``, ``rate_syl_s
 status         about 1 Hz: input levels and clipping per role, overflows, ASR lag, state,
                the store (session id; an error while the store cannot be written), and
                ``warnings`` (the microphone profile does not match this input)
-end            the session ended and was saved: ``saved_to``
+end            the session ended and was saved: ``saved_to`` (a file, or null); without
+               words (--lan) ``saved_to`` is null and ``saved_where`` says where in words
 calibration    (``calibrate --dashboard``) up to 10 Hz: ``step``, ``prompt``,
                ``seconds_left``, ``levels_db`` and ``clipping`` per channel; at the end
                ``lines`` (the report) and ``profile`` (where it was saved)
@@ -247,9 +248,11 @@ _ENDED = {"type": ["object", "null"], "required": ["at_s", "saved_to", "session_
                          "saved_where": _STR}}
 
 
-def _schema(kind: str, props: dict[str, Any]) -> dict[str, Any]:
+def _schema(kind: str, props: dict[str, Any],
+            optional: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"type": "object", "required": ["v", "type", *props],
-            "properties": {"v": {"const": VERSION}, "type": {"const": kind}, **props}}
+            "properties": {"v": {"const": VERSION}, "type": {"const": kind}, **props,
+                           **(optional or {})}}
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -305,7 +308,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                      "metrics": {"type": ["object", "null"]},
                                      "recent": {"type": "object"},
                                      "status": {"type": ["object", "null"]}}),
-    "end": _schema("end", {"saved_to": _NSTR}),
+    "end": _schema("end", {"saved_to": _NSTR}, optional={"saved_where": _STR}),
     "calibration": _schema("calibration", {
         "step": {"enum": ["waiting", "quiet", "therapist", "client", "enrol", "done",
                           "failed"]},

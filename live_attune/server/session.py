@@ -30,6 +30,7 @@ from live_attune.core.quality import reliability
 from live_attune.errors import LiveAttuneError
 from live_attune.server.hub import Hub
 from live_attune.server.messages import (
+    SAVED_WHERE_LAN,
     Message,
     encode,
     envelope,
@@ -193,7 +194,10 @@ class LiveSession:
         store = run.store_status()  # kept in the session store unless it failed there
         self._ended = {"at_s": metrics.at_s, "saved_to": saved_to,  # for a page opened later
                        "session_id": None if store["error"] else store["session_id"]}
-        self.hub.publish("end", encode(envelope("end", saved_to=saved_to)), born)
+        # --lan (a hub without words): where in words, never a path over the network
+        end = envelope("end", saved_to=saved_to) if self.hub.words else \
+            envelope("end", saved_to=None, saved_where=SAVED_WHERE_LAN)
+        self.hub.publish("end", encode(end), born)
         self._executor.shutdown(wait=False)
         self._reader.shutdown(wait=False)
 

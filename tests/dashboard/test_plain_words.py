@@ -6,7 +6,9 @@ opened after the end says it ended and where the session was kept (never a path 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ from playwright.sync_api import Browser, Page
 
 from live_attune.server.messages import SAVED_WHERE_LAN, without_words
 from live_attune.store import default_store_path
-from tests.dashboard.test_dashboard_browser import browser  # noqa: F401
+from tests.dashboard.test_dashboard_browser import ARTIFACTS, browser  # noqa: F401
+from tests.dashboard.test_lan_browser import frames
 from tests.server.conftest import FIXTURES, start, start_reports
 
 
@@ -147,8 +150,28 @@ def test_a_page_opened_after_the_end_says_so(page: Page, short_conversation: dic
     assert "ended" in page.inner_text("#ended") and ended["saved_to"] in page.inner_text("#ended")
     assert page.inner_text("#floor") == "session ended" and page.is_visible("#floor")
     assert page.inner_text("#elapsed") != "0:00"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "live-ended.png"))
     # over --lan: where in words, no path
     page.reload()
     feed(page, json.loads(without_words(session.snapshot())))
     text = page.inner_text("#ended")
     assert f"Saved on {SAVED_WHERE_LAN}." in text and str(tmp_path) not in page.inner_text("body")
+
+
+def test_over_lan_the_end_says_where_without_a_path(page: Page,
+                                                    short_conversation: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    running = start(short_conversation["stereo"], tmp_path, speed=8.0, lan=True)
+    got: list[list[str]] = []  # (Playwright's loop owns this thread: listen on another)
+    listener = threading.Thread(target=lambda: got.append(asyncio.run(frames(running.ws))))
+    listener.start()
+    listener.join(120)
+    session = running.wait()
+    heard = got[0]
+    assert session.saved_to == tmp_path / "session.json"
+    end = json.loads(heard[-1])
+    assert end == golden("end_lan")
+    assert not any(str(tmp_path) in frame for frame in heard)
+    feed(page, json.loads(heard[0]), end)
+    assert page.inner_text("#ended") == f"The session has ended. Saved on {SAVED_WHERE_LAN}."
