@@ -18,7 +18,8 @@ from tests.dashboard.test_dashboard_browser import ARTIFACTS, browser  # noqa: F
 from tests.server.conftest import FIXTURES, start_reports
 from tests.server.test_api import store_one
 
-SIZES = {"phone": (390, 844), "tablet": (1024, 768), "laptop": (1280, 800)}
+SIZES = {"phone": (390, 844), "tablet": (1024, 768), "laptop": (1280, 800),
+         "small-phone": (360, 640), "desktop": (1920, 1080)}
 LIVE_CONTROLS = ("#glance-toggle", "#settings-toggle", "#reports-link", "#conn", "#clock")
 
 
@@ -33,10 +34,14 @@ def feed(page: Page, *messages: dict[str, Any]) -> None:
 
 
 def assert_fits(page: Page, controls: tuple[str, ...], shot: str) -> None:
-    """No horizontal scrolling, and each control inside the screen, not covered."""
+    """No horizontal scrolling, and each control reachable: scrolled to (vertically, if it
+    must be), inside the screen and not covered."""
     width = page.evaluate("innerWidth")
     assert page.evaluate("document.documentElement.scrollWidth") <= width, shot
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
     for sel in controls:
+        page.locator(sel).scroll_into_view_if_needed()
         box = page.locator(sel).bounding_box()
         assert box is not None, (shot, sel)
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, (shot, sel, box)
@@ -44,8 +49,7 @@ def assert_fits(page: Page, controls: tuple[str, ...], shot: str) -> None:
         hit = page.evaluate("([x, y, s]) => { const e = document.elementFromPoint(x, y);"
                             " return !!e && !!e.closest(s); }", [*centre, sel])
         assert hit, (shot, sel)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+        assert page.evaluate("scrollX") == 0, (shot, sel)
 
 
 def live_page(browser: Browser, base: str, size: tuple[int, int]) -> Page:  # noqa: F811
