@@ -3,7 +3,7 @@
 "use strict";
 
 function $(id) { return document.getElementById(id); }
-const STEPS = { waiting: "getting ready", quiet: "1 · the room", therapist: "2 · therapist", client: "3 · client",
+const STEPS = { waiting: "getting ready", quiet: "1 · the room", therapist: "2 · you speak", client: "3 · the client speaks",
                 enrol: "4 · voice enrolment", done: "results", failed: "stopped" };
 
 function meter(i, db, clip) {
@@ -18,7 +18,9 @@ function meter(i, db, clip) {
   bar.append(fill);
   const value = document.createElement("span");
   value.dataset.channel = String(i);
-  value.textContent = Math.round(db) + " dBFS" + (clip ? " · clipping" : "");
+  // dB below the loudest level the input can take (dBFS): 0 is the top, -60 near silence
+  value.textContent = Math.round(db) + " dB" + (clip ? " · too loud (clipping)" : "");
+  value.title = "level in dB below the loudest the microphone input can take (dBFS)";
   wrap.append(label, bar, value);
   return wrap;
 }

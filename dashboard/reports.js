@@ -40,7 +40,7 @@ const ROWS = [
   ["Longest turn", "metrics.longest_monologue_s", "s1"],
   ["Interruptions made", "metrics.interruptions_by", "int"],
   ["Interruptions per hour", "metrics.interruptions_per_hour_by", "num1"],
-  ["Backchannels", "metrics.backchannels_by", "int"],
+  ["Listening sounds (mm-hm)", "metrics.backchannels_by", "int"],
   ["Pace", "metrics.language.pace_wpm", "wpm"],
 ];
 
@@ -54,7 +54,9 @@ function cell(tag, text, key, kind) {
 function renderSummary(s) {
   const table = $("detail-summary");
   const head = document.createElement("tr");
-  head.append(cell("th", ""), ...s.speakers.map((sp) => cell("th", sp)));
+  // "you" for the therapist, as on the live view; clients by role ("client 2")
+  const who = (sp) => (sp === "therapist" ? "you" : sp.replace("_", " "));
+  head.append(cell("th", ""), ...s.speakers.map((sp) => cell("th", who(sp))));
   const rows = ROWS.filter(([, key]) => at(s, key) !== undefined && at(s, key) !== null)
     .map(([label, key, kind]) => {
       const tr = document.createElement("tr");

@@ -69,7 +69,7 @@ def test_calibration_view_renders_the_golden_message() -> None:
             page.evaluate("m => window.liveAttuneCalibration.handle(m)", message)
             assert page.inner_text("#cal-prompt") == message["prompt"]
             assert page.locator(".cal-meter").count() == len(message["levels_db"])
-            assert page.inner_text('[data-channel="0"]') == "-24 dBFS"  # JS rounds -24.5 up
+            assert page.inner_text('[data-channel="0"]') == "-24 dB"  # JS rounds -24.5 up
             done = message | {"step": "done", "lines": ["SNR 30 dB: good"],
                               "profile": "/p.toml", "levels_db": [], "clipping": []}
             page.evaluate("m => window.liveAttuneCalibration.handle(m)", done)
