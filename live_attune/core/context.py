@@ -58,6 +58,9 @@ def pace_label(wpm: float | None) -> str | None:
 # modality"). MI keeps METRICS.md's default (the config's monologue_cue_s); person-centred
 # work leaves the client more room, CBT/DBT sessions run more therapist-led (§ Context).
 MONOLOGUE_CUE_S_BY_MODALITY = {"person-centred": 45.0, "cbt": 90.0}
+# The live view shows the typical room before answering once this many answers are in: the
+# median of one or two swings widely in the first minute.
+LATENCY_MIN_ANSWERS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,9 +72,11 @@ class DisplayThresholds:
     window_s: float
     long_silence_s: float
     monologue_cue_s: dict[str, float]  # by modality: person-centred, cbt, mi
+    latency_min_answers: int  # the typical room before answering is shown from this many on
 
 
 def display_thresholds(config: MetricsConfig) -> DisplayThresholds:
     cues = {**MONOLOGUE_CUE_S_BY_MODALITY, "mi": config.monologue_cue_s}
     return DisplayThresholds(patient_wait_s=config.patient_wait_s, window_s=config.window_s,
-                             long_silence_s=config.long_silence_s, monologue_cue_s=cues)
+                             long_silence_s=config.long_silence_s, monologue_cue_s=cues,
+                             latency_min_answers=LATENCY_MIN_ANSWERS)

@@ -54,9 +54,6 @@ from live_attune.store.recorder import SessionRecorder
 METRICS_PERIOD_S = 0.25  # at most 4 Hz
 STATUS_PERIOD_S = 1.0
 RECENT_EVENTS = 50
-# The live view shows the typical room before answering once this many answers are in: the
-# median of one or two swings widely in the first minute (issue 19).
-LATENCY_MIN_ANSWERS = 3
 
 
 class LiveSession:
@@ -104,8 +101,7 @@ class LiveSession:
                    "source": self.source.description,
                    "reliability": asdict(reliability(
                        voices_from_one_microphone=self.layout.mode == MODE_SINGLE)),
-                   "thresholds": {**asdict(display_thresholds(self.pipeline.config.metrics)),
-                                  "latency_min_answers": LATENCY_MIN_ANSWERS},
+                   "thresholds": asdict(display_thresholds(self.pipeline.config.metrics)),
                    "ended": self._ended}
         return encode(envelope("snapshot", session=session, metrics=self._metrics,
                                recent={"events": list(self._recent)}, status=self._status))

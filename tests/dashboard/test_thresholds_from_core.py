@@ -5,6 +5,7 @@ client gets their own counts. Real Chromium, the real snapshot from a real sessi
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from playwright.sync_api import Browser
@@ -25,9 +26,7 @@ def test_the_page_shows_core_s_thresholds_and_every_client_role(
     config = MetricsConfig(patient_wait_s=2.0, window_s=600.0, monologue_cue_s=20.0)
     th = display_thresholds(config)
     session = {**snapshot["session"], "speakers": ["therapist", "client", "client_2"],
-               "thresholds": {"patient_wait_s": th.patient_wait_s, "window_s": th.window_s,
-                              "long_silence_s": th.long_silence_s,
-                              "monologue_cue_s": th.monologue_cue_s}}
+               "thresholds": asdict(th)}
     page.evaluate("m => window.liveAttune.handle(m)", {**snapshot, "session": session})
     page.evaluate("() => localStorage.clear()")
     metrics["response_latency"] = {**metrics["response_latency"], "recent_s": [1.8, 2.2],
