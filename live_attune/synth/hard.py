@@ -24,10 +24,10 @@ from live_attune.synth.scenario import (
     THERAPIST_LINES,
     Conversation,
     Intent,
-    Placed,
     ScenarioConfig,
     _cut,
     _other,
+    place_clips,
 )
 from live_attune.synth.truth import Rules, label, segments, speech_activity
 from live_attune.synth.voices import (
@@ -329,15 +329,7 @@ def _next_start(b: _Hard, holder: str, other: str, end: float) -> float:
 
 def _assemble(b: _Hard, seed: int) -> Conversation:
     """The tracks as placed, and the rules' truth from what is audible on them."""
-    duration = max(start + len(a) / SAMPLE_RATE for _, a, start, _, _ in b.clips) + 1.0
-    n = round(duration * SAMPLE_RATE)
-    tracks = {r: np.zeros(n, np.float32) for r in ROLES}
-    placed = []
-    for speaker, audio, start, text, kind in b.clips:
-        i = round(start * SAMPLE_RATE)
-        tracks[speaker][i: i + len(audio)] += audio
-        placed.append(Placed(speaker, text, i / SAMPLE_RATE, (i + len(audio)) / SAMPLE_RATE, kind))
-    placed.sort(key=lambda p: p.start_s)
+    tracks, placed, n = place_clips(b.clips)
     levels = dict(b.levels)
     truth = label({r: speech_activity(t, levels[r]) for r, t in tracks.items()}, RULES)
     return Conversation(placed, tracks, list(truth.turns), list(truth.interruptions),

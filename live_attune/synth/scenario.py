@@ -259,16 +259,26 @@ def _backchannel(b: _Builder, holder: str, t: float, end: float) -> None:
     b.backchannels.append(TruthEvent(onset, who, holder))
 
 
-def _assemble(b: _Builder, seed: int) -> Conversation:
-    duration = max(start + len(a) / SAMPLE_RATE for _, a, start, _, _ in b.clips) + 1.0
+Clip = tuple[str, np.ndarray, float, str, str]  # speaker, audio, start (s), text, kind
+
+
+def place_clips(clips: list[Clip]) -> tuple[dict[str, np.ndarray], list[Placed], int]:
+    """Mix the clips onto one track per role (1 s of silence after the last); return the
+    tracks, what was placed in time order, and the length in samples."""
+    duration = max(start + len(a) / SAMPLE_RATE for _, a, start, _, _ in clips) + 1.0
     n = round(duration * SAMPLE_RATE)
     tracks = {r: np.zeros(n, np.float32) for r in ROLES}
     placed = []
-    for speaker, audio, start, text, kind in b.clips:
+    for speaker, audio, start, text, kind in clips:
         i = round(start * SAMPLE_RATE)
         tracks[speaker][i: i + len(audio)] += audio
         placed.append(Placed(speaker, text, i / SAMPLE_RATE, (i + len(audio)) / SAMPLE_RATE, kind))
     placed.sort(key=lambda p: p.start_s)
+    return tracks, placed, n
+
+
+def _assemble(b: _Builder, seed: int) -> Conversation:
+    tracks, placed, n = place_clips(b.clips)
     return Conversation(placed, tracks, b.turns, sorted(b.interruptions, key=lambda e: e.at_s),
                         sorted(b.backchannels, key=lambda e: e.at_s), n / SAMPLE_RATE, seed)
 
