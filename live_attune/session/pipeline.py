@@ -19,6 +19,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Event
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.engine_views import EngineViews
 from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.channels import CrosstalkGate
 from live_attune.speakers.crosstalk import BANDS, band_power
@@ -75,7 +76,7 @@ def make_pipeline(layout: Layout, config: PipelineConfig | None = None, *,
     return ChannelPipeline(layout, config, sample_rate=sample_rate)
 
 
-class ChannelPipeline:
+class ChannelPipeline(EngineViews):
     """Per-channel VAD, crosstalk rejection, engine; feed blocks in order, then ``finish``."""
 
     def __init__(self, layout: Layout, config: PipelineConfig | None = None,
@@ -94,17 +95,6 @@ class ChannelPipeline:
         self.last_levels_db = np.full(len(layout.channel_indices), -120.0, np.float32)
         self.attribution: tuple[AttributedSpan, ...] = ()  # channels say who speaks
 
-    @property
-    def history(self) -> SessionHistory:
-        return self._engine.history
-
-    @property
-    def processed_s(self) -> float:
-        return self._engine.processed_s
-
-    def open_segments_s(self) -> dict[str, float]:
-        return self._engine.open_segments_s()
-
     def process(self, block: np.ndarray) -> list[Event]:
         """Take a ``(input_channels, n)`` block; return the events it made final."""
         if block.ndim != 2 or block.shape[0] != self.layout.input_channels:
@@ -120,9 +110,6 @@ class ChannelPipeline:
             self.last_levels_db = power_db(power[:, -1])
         self._engine.feed(self._frames(self._gated(flags, bands)))
         return self._engine.events_received()
-
-    def snapshot(self) -> SessionMetrics:
-        return self._engine.snapshot()
 
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the session; the trailing partial window (< 32 ms) is not scored."""

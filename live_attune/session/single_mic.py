@@ -11,9 +11,10 @@ import numpy as np
 from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
 from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.core.conversation import SessionHistory, replay_segments
+from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Event
 from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.engine_views import EngineViews
 from live_attune.speakers.single import FRAME_S, AttributedSpan, attributed_spans, role_segments
 from live_attune.speakers.single_live import OnlineAttributor
 from live_attune.speakers.voiceprint import VoicePrint
@@ -27,7 +28,7 @@ def voice_print_of(options: SingleMicOptions | None) -> VoicePrint | None:
     return load_voice_print(options.voice_print)
 
 
-class SingleMicPipeline:
+class SingleMicPipeline(EngineViews):
     """The live pipeline for one shared microphone (implements session.pipeline.Pipeline).
 
     The layout fixes the speakers; ``options.voice_print`` picks the therapist. Swapping
@@ -56,17 +57,6 @@ class SingleMicPipeline:
         self.last_levels_db = np.full(len(roles), -120.0, np.float32)  # one mic, per role
         self.attribution: tuple[AttributedSpan, ...] = ()  # the revised decisions, at the end
 
-    @property
-    def history(self) -> SessionHistory:
-        return self._engine.history
-
-    @property
-    def processed_s(self) -> float:
-        return self._engine.processed_s
-
-    def open_segments_s(self) -> dict[str, float]:
-        return self._engine.open_segments_s()
-
     def process(self, block: np.ndarray) -> list[Event]:
         audio = block[0]
         self._add_flags(self._vad.flags(audio))
@@ -80,9 +70,6 @@ class SingleMicPipeline:
         self._attributor.feed(audio, speech)
         self._emit(min(len(speech), int(self._attributor.decided_until_s() / FRAME_S)))
         return self._engine.events_received()
-
-    def snapshot(self) -> SessionMetrics:
-        return self._engine.snapshot()
 
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the live engine, then replace it by the revised decisions' replay."""
