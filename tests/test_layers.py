@@ -17,7 +17,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("live_attune", "live_attune._runtime", "live_attune.paths", "live_attune.errors",
      "live_attune.csv_cells", "live_attune.core"),  # the base: one room
     ("live_attune.audio",),
-    ("live_attune.speakers", "live_attune.asr", "live_attune.prosody", "live_attune.synth"),
+    ("live_attune.speakers", "live_attune.asr", "live_attune.prosody", "live_attune.synth",
+     "live_attune.language"),
     ("live_attune.store",),
     ("live_attune.session",),
     ("live_attune.report",),
