@@ -36,4 +36,15 @@ fi
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".${extras}"
+# The one-microphone voice encoder's weights (live_attune/speakers/encoder.py): the PyPI
+# package Resemblyzer, Apache-2.0 (its LICENSE is in the installed dist-info). --no-deps: it
+# would bring torch, which live-attune never imports; the weights are read with numpy.
+.venv/bin/python -m pip install -q --no-deps "Resemblyzer==0.1.4"
+.venv/bin/python - <<'PY'
+import hashlib, importlib.metadata, sys
+from live_attune.speakers.encoder import DISTRIBUTION, WEIGHTS, WEIGHTS_SHA256
+path = importlib.metadata.distribution(DISTRIBUTION).locate_file(WEIGHTS)
+if hashlib.sha256(open(path, "rb").read()).hexdigest() != WEIGHTS_SHA256:
+    sys.exit(f"{path}: not the pinned voice encoder weights (sha256 differs)")
+PY
 echo "live-attune is installed in .venv ($(.venv/bin/live-attune --version))"
