@@ -17,6 +17,7 @@ bleed at -8 dB).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -32,9 +33,9 @@ import numpy as np
 from bench.bench_accuracy_hard import CLEAR_S, RunScore, _seeds, matched_pairs, pool, score
 from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
-from live_attune.core import ActivityFrame, ConversationEngine
+from live_attune.core import ConversationEngine
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate
+from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate, EdgeAligner
 from live_attune.speakers.crosstalk import band_power
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
 from live_attune.synth.truth import write
@@ -87,10 +88,12 @@ class _Result:
     metrics: Any
 
 
-def replay(active: np.ndarray) -> _Result:
+def replay(active: np.ndarray, shift: int) -> _Result:
+    """The engine over gated flags, their edges aligned as the pipeline does (``shift``
+    samples; 0: each flagged window counted whole, as before issue 17's edge fix)."""
     engine = ConversationEngine(ROLES, sample_rate=SR)
-    engine.feed(ActivityFrame(t * WINDOW, (t + 1) * WINDOW, tuple(col))
-                for t, col in enumerate(active.T.tolist()))
+    edges = EdgeAligner(active.shape[0], WINDOW, shift=shift)
+    engine.feed(edges.push(active) + edges.flush())
     metrics = engine.finish()
     return _Result(engine.history, metrics)
 
@@ -149,8 +152,12 @@ def run_seed(paths: dict[str, Path], name: str) -> GateRun:
     truth = json.loads(paths["truth"].read_text())
     audio = read_all(paths["stereo"])
     flags = np.load(paths["flags"])
-    active, cpu = gate(audio, flags, GATES[name])
-    result = replay(active)
+    gate_name, _, shift_ms = name.partition("@")
+    config = GATES[gate_name]
+    if shift_ms:
+        config = dataclasses.replace(config, edge_shift_ms=float(shift_ms))
+    active, cpu = gate(audio, flags, config)
+    result = replay(active, config.edge_shift_samples)
     return GateRun(score=score(truth, result), onset_errors_s=onset_errors(truth, result),  # type: ignore[arg-type]
                    bleed=bleed_share(truth, active), cpu_s=cpu,
                    audio_s=audio.shape[1] / SR,
@@ -171,7 +178,7 @@ def summary(name: str, runs: Sequence[GateRun]) -> str:
     cpu = sum(r.cpu_s for r in runs) / sum(r.audio_s for r in runs)
     kept = sum(r.overlap_kept * r.overlap_windows for r in runs if r.overlap_windows) / max(
         1.0, sum(r.overlap_windows for r in runs))
-    return (f"{name:6s} int P/R {_f(i.precision)}/{_f(i.recall)} clear {_f(ci.precision)}/"
+    return (f"{name:11s} int P/R {_f(i.precision)}/{_f(i.recall)} clear {_f(ci.precision)}/"
             f"{_f(ci.recall)} | bc P/R {_f(b.precision)}/{_f(b.recall)} clear "
             f"{_f(cb.precision)}/{_f(cb.recall)} | bc→int {p.backchannels_as_interruptions} "
             f"(clear {p.clear_backchannels_as_interruptions}) | onset median "
@@ -186,7 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=_seeds, default=tuple(range(1, 11)), help="1-10 or 1,3")
     ap.add_argument("--rooms", default="hard,plain,bleed8")
-    ap.add_argument("--gates", default="level,model")
+    ap.add_argument("--gates", default="level,model@0,model",
+                    help="gates to compare; NAME@MS: with edges shifted MS ms into each run "
+                         "(0: flagged windows counted whole, as before the edge fix)")
     ap.add_argument("--out", type=Path, default=None, help="keep renderings and VAD flags here")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

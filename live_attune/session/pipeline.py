@@ -21,7 +21,7 @@ from live_attune.core.events import Event
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
 from live_attune.session.engine_views import EngineViews
 from live_attune.session.single_mic import SingleMicPipeline
-from live_attune.speakers.channels import CrosstalkGate
+from live_attune.speakers.channels import CrosstalkGate, EdgeAligner
 from live_attune.speakers.crosstalk import BANDS, band_power
 from live_attune.speakers.single import AttributedSpan
 
@@ -88,9 +88,10 @@ class ChannelPipeline(EngineViews):
                                           config=self.config.metrics)
         self._vads = [SileroVad(self.config.vad) for _ in layout.channel_indices]
         self._gate = CrosstalkGate(len(layout.channel_indices), self.config.crosstalk)
+        self._edges = EdgeAligner(len(layout.channel_indices), WINDOW,
+                                   shift=self.config.crosstalk.edge_shift_samples)
         self._bands = np.zeros((len(layout.channel_indices), 0, BANDS))  # awaiting flags
         self._rest = np.zeros((len(layout.channel_indices), 0), np.float32)
-        self._next = 0  # sample index of the next frame
         self.frames = 0
         self.last_levels_db = np.full(len(layout.channel_indices), -120.0, np.float32)
         self.attribution: tuple[AttributedSpan, ...] = ()  # channels say who speaks
@@ -115,7 +116,7 @@ class ChannelPipeline(EngineViews):
         """Close the session; the trailing partial window (< 32 ms) is not scored."""
         owed = np.stack([vad.flush() for vad in self._vads])
         self._gated(owed, np.zeros((len(self._vads), 0, BANDS)))
-        self._engine.feed(self._frames(self._gate.flush()))
+        self._engine.feed(self._frames(self._gate.flush(), last=True))
         metrics = self._engine.finish()
         return metrics, self._engine.events_received()
 
@@ -126,10 +127,7 @@ class ChannelPipeline(EngineViews):
         paired, self._bands = self._bands[:, :k], self._bands[:, k:]
         return self._gate.push(flags, paired)
 
-    def _frames(self, active: np.ndarray) -> list[ActivityFrame]:
-        out = []
-        for column in active.T.tolist():
-            out.append(ActivityFrame(self._next, self._next + WINDOW, tuple(column)))
-            self._next += WINDOW
-        self.frames += len(out)
+    def _frames(self, active: np.ndarray, *, last: bool = False) -> list[ActivityFrame]:
+        out = self._edges.push(active) + (self._edges.flush() if last else [])
+        self.frames = self._edges.next_sample // WINDOW
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
+from live_attune.core.conversation import ActivityFrame
 from live_attune.errors import ChannelMapError
 from live_attune.session.config import layout_for
 from live_attune.session.pipeline import ChannelPipeline
@@ -16,6 +18,7 @@ from live_attune.speakers.channels import (
     ChannelMap,
     CrosstalkConfig,
     CrosstalkGate,
+    EdgeAligner,
     attribute,
     crosstalk_for,
 )
@@ -213,3 +216,48 @@ def test_overlap_keeps_the_quieter_voice_and_rejects_bleed(
     assert kept["level"][0] < 0.8  # the old gate loses the quieter voice
     assert kept["model"][0] >= 0.9 and kept["model"][2] >= 0.9
     assert kept["model"][1] <= 0.01
+
+
+def _spans(frames: list[ActivityFrame], channel: int) -> list[tuple[int, int]]:
+    """Merged [start, end) sample spans where ``channel`` is active."""
+    out: list[tuple[int, int]] = []
+    for f in frames:
+        if f.active[channel]:
+            if out and out[-1][1] == f.start:
+                out[-1] = (out[-1][0], f.end)
+            else:
+                out.append((f.start, f.end))
+    return out
+
+
+def test_edge_aligner_moves_each_run_edge_inward_by_the_shift() -> None:
+    # windows of 100 samples; channel 0: a run of 3 windows (1-3) and one of 1 window (6);
+    # channel 1: one run from window 0 to the end
+    flags = np.array([[0, 1, 1, 1, 0, 0, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1]], bool)
+    frames = EdgeAligner(2, 100, shift=10).push(flags)
+    assert frames[-1].end == 700  # the last window waits for its successor
+    aligner = EdgeAligner(2, 100, shift=10)
+    frames = aligner.push(flags) + aligner.flush()
+    assert _spans(frames, 0) == [(110, 390), (610, 690)]
+    assert _spans(frames, 1) == [(10, 790)]
+    assert [f.start for f in frames] == sorted(f.start for f in frames)
+    assert all(a.end == b.start for a, b in itertools.pairwise(frames))
+
+
+def test_edge_aligner_gives_the_same_frames_whatever_the_pieces() -> None:
+    rng = np.random.default_rng(5)
+    flags = rng.random((2, 200)) < 0.6
+    whole = EdgeAligner(2, 512, shift=128)
+    expected = whole.push(flags) + whole.flush()
+    pieced = EdgeAligner(2, 512, shift=128)
+    got = [f for i in range(0, 200, 7) for f in pieced.push(flags[:, i:i + 7])] + pieced.flush()
+    assert _spans(got, 0) == _spans(expected, 0) and _spans(got, 1) == _spans(expected, 1)
+
+
+def test_edge_aligner_without_shift_counts_windows_whole() -> None:
+    flags = np.array([[0, 1, 1, 0, 1]], bool)
+    aligner = EdgeAligner(1, 512, shift=0)
+    frames = aligner.push(flags) + aligner.flush()
+    assert _spans(frames, 0) == [(512, 1536), (2048, 2560)]
+    with pytest.raises(ValueError):
+        EdgeAligner(1, 512, shift=256)
