@@ -50,12 +50,12 @@ def timeline(speakers: Sequence[str], segments: Sequence[Mapping[str, Any]],
 def share_over_time(series: Sequence[Mapping[str, Any]], speakers: Sequence[str],
                     window_s: float) -> str:
     """Rolling talk share per speaker (from session.json's talk_share_series)."""
-    fig = Figure(figsize=(10, 2.6))
+    fig = Figure(figsize=(10, 2.2))
     ax = fig.add_subplot()
     t = [p["at_s"] / 60 for p in series]
     for speaker in speakers:
         ax.plot(t, [_pct(p["talk_share"].get(speaker)) for p in series], color=colour(speaker),
-                label=speaker, linewidth=1.6, marker="o" if len(t) < 12 else None,
+                label=speaker.replace("_", " "), linewidth=1.6, marker="o" if len(t) < 12 else None,
                 markersize=3)
     ax.axhspan(40, 60, color="#dddddd", alpha=0.5, linewidth=0, label="even (40–60 %)")
     ax.set_ylim(0, 100)
@@ -65,50 +65,88 @@ def share_over_time(series: Sequence[Mapping[str, Any]], speakers: Sequence[str]
     return _svg(fig)
 
 
+NEUTRAL = "#555555"  # measures that belong to no one person (never a person's colour)
+NEUTRAL_LIGHT = "#bab0ac"
+MARKERS = ("o", "s", "^", "D")  # a second cue besides colour, for several lines
+
+
 def gap_histogram(switch_gaps_s: Sequence[float], pauses_s: Sequence[float]) -> str:
-    """Switch gaps (between turns) and pauses (inside a turn), in seconds."""
-    fig = Figure(figsize=(10, 2.6))
+    """Gaps between turns and pauses inside a turn, in seconds."""
+    fig = Figure(figsize=(10, 2.0))
     ax = fig.add_subplot()
     bins = [x / 4 for x in range(-8, 33)]  # -2 .. 8 s in quarter seconds
     clip = [min(max(g, -2.0), 8.0) for g in switch_gaps_s]
     ax.hist([clip, [min(p, 8.0) for p in pauses_s]], bins=bins, label=[
-        f"switch gaps ({len(switch_gaps_s)})", f"pauses within a turn ({len(pauses_s)})"],
-        color=["#4e79a7", "#bab0ac"])
-    ax.axvline(0.0, color="#555555", linewidth=0.8)
-    ax.set_xlabel("seconds (negative: overlap; the ends collect everything beyond)")
-    ax.set_ylabel("count")
+        f"gaps between turns ({len(switch_gaps_s)})",
+        f"pauses within a turn ({len(pauses_s)})"], color=[NEUTRAL, NEUTRAL_LIGHT])
+    ax.axvline(0.0, color="#999999", linewidth=0.8)
+    ax.set_xlabel("seconds (below 0: both speaking; the ends collect everything beyond)")
+    ax.set_ylabel("how many")
     ax.legend(frameon=False)
     return _svg(fig)
 
 
-def prosody_turns(turns: Sequence[Mapping[str, Any]], speakers: Sequence[str]) -> str:
-    """Per turn: mean F0 (semitones re 100 Hz), loudness (dBFS) and speech rate (syll/s)."""
-    panels = (("f0_mean_st", "F0 (st re 100 Hz)"), ("loudness_db", "loudness (dBFS)"),
-              ("rate_syl_s", "rate (syll/s)"))
-    fig = Figure(figsize=(10, 5.4))
-    axes = fig.subplots(len(panels), 1, sharex=True)
-    for ax, (key, label) in zip(axes, panels, strict=True):
+# Per turn, against the person's own session average (issue 20: "higher/lower than your
+# usual", not semitones re 100 Hz or dBFS; the raw values are in the report's glossary).
+PANELS = (("f0_mean_st", "pitch", ("higher", "lower")),
+          ("loudness_db", "loudness", ("louder", "quieter")),
+          ("rate_syl_s", "speech rate", ("faster", "slower")))
+
+
+def prosody_turns(turns: Sequence[Mapping[str, Any]], speakers: Sequence[str],
+                  usual: Mapping[str, Mapping[str, float | None]]) -> str:
+    """Each turn's pitch, loudness and rate minus the speaker's session average (``usual``,
+    session.json's prosody.speakers): 0 is their usual, up is higher/louder/faster."""
+    fig = Figure(figsize=(10, 3.3))
+    axes = fig.subplots(len(PANELS), 1, sharex=True)
+    for ax, (key, name, (up, down)) in zip(axes, PANELS, strict=True):
         for speaker in speakers:
+            mean = usual.get(speaker, {}).get(key)
             mine = [t for t in turns if t["speaker"] == speaker and t.get(key) is not None]
-            ax.plot([t["start_s"] / 60 for t in mine], [t[key] for t in mine], marker="o",
-                    markersize=3, linewidth=1.0, color=colour(speaker), label=speaker)
-        ax.set_ylabel(label)
+            if mean is None or not mine:
+                continue
+            ax.plot([t["start_s"] / 60 for t in mine], [t[key] - mean for t in mine],
+                    marker="o", markersize=3, linewidth=0.8, color=colour(speaker),
+                    label=speaker.replace("_", " "))
+        ax.axhline(0.0, color="#999999", linewidth=0.8)
+        top = max([abs(y) for line in ax.get_lines() for y in line.get_ydata()] + [1e-9])
+        ax.set_ylim(-1.15 * top, 1.15 * top)
+        ax.set_yticks([-top, 0.0, top], [down, "usual", up])
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
     axes[0].legend(frameon=False, ncols=len(speakers), loc="upper right")
-    axes[-1].set_xlabel("minutes (turn start)")
+    axes[-1].set_xlabel("minutes into the session (turn start)")
     return _svg(fig)
 
 
 def trend_lines(dates: Sequence[str], values: Mapping[str, Sequence[float | None]],
-                ylabel: str) -> str:
-    """One line per measure across sessions (the trends page)."""
+                ylabel: str, *, links: Sequence[str] = (), percent: bool = False,
+                colours: Mapping[str, str] | None = None) -> str:
+    """One line per measure across sessions, sessions evenly spaced and labelled by date.
+    ``percent``: a fixed 0–100 % axis with the even band (40–60 %) shaded, so that 46 → 56 %
+    does not look steep. ``links[i]``: the i-th point opens that session's report."""
     fig = Figure(figsize=(10, 2.4))
     ax = fig.add_subplot()
     x = list(range(len(dates)))
-    for name, ys in values.items():
-        ax.plot(x, [float("nan") if y is None else y for y in ys], marker="o", label=name)
-    ax.set_xticks(x, list(dates), rotation=30, ha="right")
+    if percent:
+        ax.axhspan(40, 60, color="#dddddd", alpha=0.6, linewidth=0, label="even (40–60 %)")
+        ax.set_ylim(0, 100)
+    for n, (name, ys) in enumerate(values.items()):
+        colour_n = (colours or {}).get(name, NEUTRAL)
+        ax.plot(x, [float("nan") if y is None else y for y in ys], color=colour_n,
+                marker=MARKERS[n % len(MARKERS)], linestyle="-" if n == 0 else "--",
+                label=name)
+        for i, y in enumerate(ys):
+            if y is not None and i < len(links):
+                dot = ax.plot([i], [y], marker=MARKERS[n % len(MARKERS)], markersize=9,
+                              color=colour_n, alpha=0.0)[0]
+                dot.set_url(links[i])  # an <a> around the point in the SVG
+    if not percent:
+        ax.set_ylim(bottom=0)
+    ax.set_xticks(x, list(dates), rotation=30 if len(dates) > 6 else 0,
+                  ha="right" if len(dates) > 6 else "center")
+    ax.set_xlim(-0.5, max(len(dates) - 0.5, 0.5))
     ax.set_ylabel(ylabel)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper left", ncols=len(values) + 1)
     return _svg(fig)
 
 

@@ -1,8 +1,11 @@
 """A self-contained HTML report from one session.json (inline CSS and SVG, no URL at all).
 
-Every number is printed through ``num()``, which tags it with the session.json key it shows
-(``data-key``) and its format (``data-fmt``) — so a test can check each against the file.
-Nothing here computes a measure; selection (the longest turns, examples) and layout only.
+Read as a clinician and a supervisor would (issue 20): three things to notice first, each
+linked to its moment; the key numbers in plain words against their context range (values
+outside it marked); every flagged count opening its moment (report/moments.py); technical
+names and the voice's raw measures in a glossary at the end. Every number is printed through
+``Page.num()`` (report/page.py), tagged with the session.json key it shows. Nothing here
+computes a measure; selection and layout only.
 """
 
 from __future__ import annotations
@@ -14,93 +17,46 @@ from typing import Any
 from live_attune import __version__
 from live_attune.core import context
 from live_attune.core.quality import MEASURED
-from live_attune.report import charts
+from live_attune.core.roles import THERAPIST, is_client
+from live_attune.report import charts, moments, notice
+from live_attune.report.page import Page, format_value, lookup
 from live_attune.report.style import CSS
+from live_attune.report.words import FEATURES, GLOSSARY, session_date, setup, who
 
-CONTEXT_S = 6.0  # transcript shown around an interruption, each side
-EXAMPLES = 4  # examples per behaviour
-LONGEST = 3  # longest turns listed
+__all__ = ["build_html", "format_value", "lookup"]
 
-
-def lookup(session: Mapping[str, Any], key: str) -> Any:
-    """The value at a dotted ``key`` ("metrics.talk_share.client")."""
-    value: Any = session
-    for part in key.split("."):
-        value = value[int(part)] if isinstance(value, list) else value[part]
-    return value
-
-
-def format_value(fmt: str, value: Any) -> str:
-    """How the report prints a value of kind ``fmt``; None prints as an en dash."""
-    if value is None:
-        return "–"
-    match fmt:
-        case "pct":
-            return f"{100 * value:.0f} %"
-        case "s1":
-            return f"{value:.1f} s"
-        case "s2":
-            return f"{value:.2f} s"
-        case "int":
-            return f"{value:d}"
-        case "num1":
-            return f"{value:.1f}"
-        case "ratio":
-            return f"{value:.2f}"
-        case "wpm":
-            return f"{value:.0f} wpm"
-        case "clock":
-            minutes, seconds = divmod(int(value), 60)
-            return f"{minutes:d}:{seconds:02d}"
-        case "min":
-            return f"{value / 60:.1f} min"
-    raise ValueError(f"unknown format {fmt!r}")
-
-
-class Page:
-    """Collects the report's parts; ``num`` ties each printed number to its key."""
-
-    def __init__(self, session: Mapping[str, Any]) -> None:
-        self.s = session
-        self.parts: list[str] = []
-
-    def num(self, key: str, fmt: str) -> str:
-        text = format_value(fmt, lookup(self.s, key))
-        return f'<span class="num" data-key="{key}" data-fmt="{fmt}">{text}</span>'
-
-    def add(self, text: str) -> None:
-        self.parts.append(text)
+RATE_MIN_S = 20 * 60.0  # rates per hour only for sessions longer than this (issue 20)
 
 
 def build_html(session: Mapping[str, Any]) -> str:
     page = Page(session)
-    _header(page)
-    _quality(page)
-    _summary(page)
-    _charts(page)
-    _prosody(page)
-    _interruptions(page)
-    _monologues(page)
-    _examples(page)
+    for part in (_header, _quality, _notice, _key_numbers, _language, _charts, _voice,
+                 _moments, _glossary):
+        part(page)
     info = session.get("session", {})
-    title = f"Session report {info.get('id', '')}".strip()
+    title = f"Session report {session_date(info.get('started_at'))}".strip()
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="referrer" content="no-referrer"><title>{_e(title)}</title>'
             f"<style>{CSS}</style></head><body><main>{''.join(page.parts)}"
-            f'<footer>Made on this computer by live-attune {__version__}. Confidential: '
-            f"it describes a therapy session.</footer></main></body></html>\n")
+            f'<footer>Made on this computer by live-attune {__version__}; nothing left it. '
+            f"Confidential: it describes a therapy session.</footer></main></body></html>\n")
 
 
-# -- sections ------------------------------------------------------------------------------
+# -- the opening ---------------------------------------------------------------------------
 
 def _header(p: Page) -> None:
     info = p.s.get("session", {})
-    who = f" · client {_e(info['label'])}" if info.get("label") else ""
-    state = f" · {_e(info['state'])}" if info.get("state") not in (None, "complete") else ""
-    p.add(f"<header><h1>Session report</h1><p class=\"meta\">{_e(info.get('started_at', ''))}"
-          f"{who} · {p.num('duration_s', 'min')} · {_e(p.s['mode'])} mode{state}"
-          f"{' · ' + _e(info['id']) if info.get('id') else ''}</p>")
+    parts = [_e(session_date(info.get("started_at")))]
+    if info.get("label"):
+        parts.append(f"client {_e(info['label'])}")
+    parts += [p.num("duration_s", "min"), _e(setup(p.s["mode"]))]
+    if info.get("state") not in (None, "complete"):
+        parts.append(_e(info["state"]))
+    if info.get("id"):
+        parts.append(f"session {_e(info['id'])}")
+    p.add(f'<header><h1>Session report</h1><p class="meta">'
+          f"{' · '.join(x for x in parts if x)}</p>")
     notes = list(p.s.get("notes") or [])
     if p.s["mode"] == "single-mic" and info.get("id"):
         notes.append("Roles the wrong way round? live-attune sessions swap-roles "
@@ -116,55 +72,135 @@ def _header(p: Page) -> None:
 def _quality(p: Page) -> None:
     flags = p.s.get("quality") or []
     if not flags:
-        p.add('<section class="quality ok"><h2>Quality gates</h2><p>All passed: speech ≥ 25 % '
-              "of the recording, every speaker ≥ 10 % of talk time, mean segment ≤ 20 s, "
-              "recording ≥ 60 s (METRICS.md).</p></section>")
+        p.add('<p class="quality ok">Quality gates: all passed (see the glossary).</p>')
         return
     items = "".join(f'<li data-gate="{_e(f["gate"])}">⚑ {_e(f["message"])}</li>' for f in flags)
-    p.add(f'<section class="quality flagged"><h2>Quality gates</h2><p>This session is '
-          f"flagged; read its numbers with care:</p><ul>{items}</ul></section>")
+    p.add(f'<section class="quality flagged"><h2>Read with care</h2><p>This session did not '
+          f"pass every quality gate (see the glossary):</p><ul>{items}</ul></section>")
 
 
-def _summary(p: Page) -> None:
-    m, speakers = p.s["metrics"], p.s["speakers"]
-    head = "".join(f"<th>{_e(s)}</th>" for s in speakers)
+def _notice(p: Page) -> None:
+    found = notice.things_to_notice(p)
+    if not found:
+        return
+    items = "".join(f'<li class="{"outside" if f.outside else "inside"}">{f.text} '
+                    f'<a class="evidence" href="{f.href}">See {_e(f.link)}</a></li>'
+                    for f in found)
+    p.add(f'<section class="notice"><h2>{_things(len(found))} to notice</h2><ol>{items}</ol>'
+          '<p class="legend">From this session\'s numbers set against the usual ranges (see '
+          "the glossary); each links to the moment it comes from. They describe, they do not "
+          "judge: only you know the session.</p></section>")
+
+
+def _things(n: int) -> str:
+    return {1: "One thing", 2: "Two things", 3: "Three things"}.get(n, f"{n} things")
+
+
+# -- key numbers ---------------------------------------------------------------------------
+
+def _key_numbers(p: Page) -> None:
+    speakers = p.s["speakers"]
+    head = "".join(f'<th class="who-{_e(s)}">{_e(who(s))}</th>' for s in speakers)
+    m = p.s["metrics"]
+    events = m["interruptions"]
     rows = [
-        _row(p, "Talk share (of talk time)", "metrics.talk_share", "pct", speakers,
-             note="client 40–60 %: even", kind="talk_share"),
-        _row(p, "Talk share (of the session)", "metrics.talk_share_of_elapsed", "pct", speakers,
-             kind="talk_share"),
-        _row(p, "Talk time", "metrics.talk_time_s", "min", speakers),
-        _row(p, "Longest turn", "metrics.longest_monologue_s", "s1", speakers),
-        _row(p, "Interruptions made", "metrics.interruptions_by", "int", speakers,
-             kind="interruptions"),
-        _row(p, "&nbsp; of which the other yielded", "metrics.successful_interruptions_by",
-             "int", speakers, kind="interruptions"),
-        _row(p, "Interruptions per hour", "metrics.interruptions_per_hour_by", "num1", speakers,
-             kind="interruptions"),
-        _row(p, "Backchannels (mm-hm)", "metrics.backchannels_by", "int", speakers,
-             note="active listening, not interrupting", kind="backchannels"),
+        _row(p, "Share of the talk", "metrics.talk_share", "pct", note="even: client 40–60 %",
+             kind="talk_share", outside=_share_outside(p)),
+        _row(p, "Talk time", "metrics.talk_time_s", "min"),
+        _row(p, "Longest turn", "metrics.longest_monologue_s", "s1",
+             note=f"the live view cues at {notice.monologue_cue_s(p.s):.0f} s",
+             href=lambda s: _anchor("turn", moments.longest_of(p.s["turns"], s)),
+             outside=lambda s, v: s == THERAPIST and v >= notice.monologue_cue_s(p.s)),
+        _row(p, "Came in while the other spoke, and the other stopped",
+             "metrics.successful_interruptions_by", "int", kind="interruptions",
+             href=lambda s: _anchor("interruption", moments.first_interruption(events, s, True))),
+        _went_on(p, events),
     ]
-    lang = m.get("language")
-    if lang:
-        rows.append(_row(p, "Pace", "metrics.language.pace_wpm", "wpm", speakers,
-                         note="comfortable 100–165 wpm"))
-    table = (f'<table class="card"><thead><tr><th></th>{head}<th>context</th></tr></thead>'
-             f"<tbody>{''.join(rows)}</tbody></table>")
-    p.add(f"<section><h2>Summary</h2>{table}{_overall(p)}</section>")
+    if p.s["duration_s"] > RATE_MIN_S:
+        rows.append(_row(p, "Came in while the other spoke, per hour",
+                         "metrics.interruptions_per_hour_by", "num1", kind="interruptions"))
+    rows.append(_row(p, "Listening sounds (mm-hm)", "metrics.backchannels_by", "int",
+                     note="active listening, not interrupting", kind="backchannels"))
+    if (m.get("language") or {}).get("pace_wpm"):
+        lo, hi = context.PACE_COMFORT_WPM
+        rows.append(_row(p, "Pace", "metrics.language.pace_wpm", "wpm",
+                         note=f"comfortable {lo:.0f}–{hi:.0f} wpm",
+                         outside=lambda s, v: context.pace_label(v) != "comfortable"))
+    table = (f'<table class="card key"><thead><tr><th></th>{head}<th>usual range</th></tr>'
+             f"</thead><tbody>{''.join(rows)}</tbody></table>")
+    p.add(f'<section><h2>Key numbers</h2>{table}<p class="legend">⚑ outside the usual range. '
+          f"{_elapsed_share(p)} {_rates_note(p)}</p>{_overall(p)}</section>")
 
 
-def _row(p: Page, label: str, key: str, fmt: str, speakers: Sequence[str],
-         note: str = "", kind: str = "") -> str:
+def _share_outside(p: Page) -> Any:
+    """The client's share is marked when core's balance is not "even" (one client only:
+    with more, each client's share is not the clients' share)."""
+    clients = [s for s in p.s["speakers"] if is_client(s)]
+    flagged = p.s["metrics"].get("balance") not in (None, "even") and len(clients) == 1
+    return lambda s, v: flagged and is_client(s)
+
+
+def _row(p: Page, label: str, key: str, fmt: str, *, note: str = "", kind: str = "",
+         href: Any = None, outside: Any = None) -> str:
     """One measure per speaker. ``kind`` names its entry in session.json's reliability
-    (core/quality.py): a measure core marks as not reliable is dimmed and says so."""
+    (core/quality.py): a measure core marks as not reliable is dimmed and says so.
+    ``href(speaker)`` links a value to its moment; ``outside(speaker, value)`` marks it."""
     values = lookup(p.s, key)
-    cells = "".join(f"<td>{p.num(f'{key}.{s}', fmt) if s in values else '–'}</td>"
-                    for s in speakers)
+    cells = "".join(_cell(p, f"{key}.{s}", fmt, values.get(s), href and href(s),
+                          bool(outside and values.get(s) is not None and outside(s, values[s])))
+                    if s in values else "<td>–</td>" for s in p.s["speakers"])
     word = (p.s.get("reliability") or {}).get(kind, MEASURED) if kind else MEASURED
     if word != MEASURED:
         return (f"<tr class=\"unreliable\"><th>{label}</th>{cells}"
                 f"<td class=\"ctx\">{_e(word)}</td></tr>")
     return f"<tr><th>{label}</th>{cells}<td class=\"ctx\">{_e(note)}</td></tr>"
+
+
+def _cell(p: Page, key: str, fmt: str, value: Any, href: str | None, outside: bool) -> str:
+    text = p.num(key, fmt)
+    if href and value:
+        text = f'<a class="evidence" href="{href}">{text}</a>'
+    if outside:
+        return (f'<td class="outside"><span class="flag" title="outside the usual range">⚑'
+                f"</span> {text}</td>")
+    return f"<td>{text}</td>"
+
+
+def _went_on(p: Page, events: Sequence[Mapping[str, Any]]) -> str:
+    """Unsuccessful interruptions: counted from core's events (each one listed below)."""
+    cells = []
+    for s in p.s["speakers"]:
+        n = sum(1 for i in events if i["by"] == s and not i["successful"])
+        k = moments.first_interruption(events, s, False)
+        text = str(n) if k is None else f'<a class="evidence" href="#interruption-{k}">{n}</a>'
+        cells.append(f"<td>{text}</td>")
+    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
+    if word != MEASURED:
+        return (f'<tr class="unreliable"><th>Came in while the other spoke, and the other '
+                f'went on</th>{"".join(cells)}<td class="ctx">{_e(word)}</td></tr>')
+    return (f"<tr><th>Came in while the other spoke, and the other went on</th>"
+            f"{''.join(cells)}<td class=\"ctx\"></td></tr>")
+
+
+def _anchor(kind: str, k: int | None) -> str | None:
+    return None if k is None else f"#{kind}-{k}"
+
+
+def _elapsed_share(p: Page) -> str:
+    """The other talk share, explained rather than shown as a second row."""
+    shares = p.s["metrics"].get("talk_share_of_elapsed") or {}
+    parts = [f"{_e(who(s))} {p.num(f'metrics.talk_share_of_elapsed.{s}', 'pct')}"
+             for s in p.s["speakers"] if s in shares]
+    if not parts:
+        return ""
+    return ("The share of the talk leaves silence out; of the whole session, silence "
+            f"included: {', '.join(parts)}.")
+
+
+def _rates_note(p: Page) -> str:
+    if p.s["duration_s"] > RATE_MIN_S:
+        return ""
+    return "No rates per hour: the session is shorter than 20 minutes."
 
 
 def _overall(p: Page) -> str:
@@ -176,157 +212,145 @@ def _overall(p: Page) -> str:
     lat = m["response_latency_s"]
     if lat.get("count"):
         items.append(
-            f"<li>Response latency (therapist after client): median "
+            f"<li>Room before answering (the therapist after the client): median "
             f"{p.num('metrics.response_latency_s.median', 's2')}, mean "
             f"{p.num('metrics.response_latency_s.mean', 's2')}; "
-            f"{p.num('metrics.response_latency_s.share_patient', 'pct')} waited ≥ 1.5 s "
-            f"({p.num('metrics.response_latency_s.count', 'int')} responses). MI sessions: "
-            f"median {context.MI_SILENCE_MEDIAN_S} s, mean {context.MI_SILENCE_MEAN_S} s.</li>")
-    items.append(f"<li>Long silences (≥ 3 s): {p.num('metrics.long_silence_count', 'int')}"
-                 "</li>")
-    items.append(f"<li>Overlap: {p.num('metrics.overlap_s', 's1')} "
-                 f"({p.num('metrics.overlap_share', 'pct')} of talk time); "
+            f"{p.num('metrics.response_latency_s.share_patient', 'pct')} of "
+            f"{p.num('metrics.response_latency_s.count', 'int')} answers waited 1.5 s or more."
+            f" MI sessions: median {context.MI_SILENCE_MEDIAN_S} s, mean "
+            f"{context.MI_SILENCE_MEAN_S} s.</li>")
+    count = p.num("metrics.long_silence_count", "int")
+    if m.get("long_silences"):
+        count = f'<a class="evidence" href="#silence-0">{count}</a>'
+    items.append(f"<li>Silences of 3 s or more: {count}</li>")
+    items.append(f"<li>Both speaking at once: {p.num('metrics.overlap_s', 's1')} "
+                 f"({p.num('metrics.overlap_share', 'pct')} of the talk); "
                  f"{p.num('metrics.turn_count', 'int')} turns</li>")
-    lang = m.get("language")
-    if lang:
-        items.append(_miti(p, lang["miti"]))
     return f"<ul class=\"overall\">{''.join(items)}</ul>"
 
 
-def _miti(p: Page, miti: Mapping[str, Any]) -> str:
-    rq = context.miti_level(miti["reflection_to_question"], context.RQ_FAIR, context.RQ_GOOD)
-    cx = context.miti_level(miti["complex_reflection_share"], context.COMPLEX_FAIR,
-                            context.COMPLEX_GOOD)
+def _language(p: Page) -> None:
+    """MITI summary scores, one row each with its thresholds: a place for further scores
+    (and their likely ranges) as core adds them to session.json."""
+    miti = ((p.s["metrics"].get("language") or {}).get("miti")) or {}
+    if not miti:
+        return
     base = "metrics.language.miti."
-    return (f"<li>Reflections to questions: {p.num(base + 'reflection_to_question', 'ratio')}"
-            f" ({_e(rq or 'no questions')}; MITI fair ≥ 1, good ≥ 2) — "
-            f"{p.num(base + 'reflections', 'int')} reflections, "
-            f"{p.num(base + 'questions', 'int')} questions, "
-            f"{p.num(base + 'open_question_share', 'pct')} of them open; complex reflections "
-            f"{p.num(base + 'complex_reflection_share', 'pct')} ({_e(cx or 'none')}; fair ≥ "
-            "40 %, good ≥ 50 %)</li>")
+    rq = context.miti_level(miti.get("reflection_to_question"), context.RQ_FAIR,
+                            context.RQ_GOOD)
+    cx = context.miti_level(miti.get("complex_reflection_share"), context.COMPLEX_FAIR,
+                            context.COMPLEX_GOOD)
+    rows = [
+        ("Reflections per question", base + "reflection_to_question", "ratio",
+         rq or "no questions", "fair from 1, good from 2", rq == "below fair", "#reflections"),
+        ("Open questions, of all questions", base + "open_question_share", "pct", "", "",
+         False, "#questions"),
+        ("Complex reflections, of all reflections", base + "complex_reflection_share", "pct",
+         cx or "no reflections", "fair from 40 %, good from 50 %", cx == "below fair",
+         "#reflections"),
+    ]
+    body = "".join(
+        f"<tr><th>{label}</th>{_cell(p, key, fmt, lookup(p.s, key), href, flagged)}"
+        f"<td>{_e(level)}</td>"
+        f"<td class=\"ctx\">{_e(ctx)}</td></tr>"
+        for label, key, fmt, level, ctx, flagged, href in rows)
+    counts = (f"{p.num(base + 'questions', 'int')} questions "
+              f"({p.num(base + 'open_questions', 'int')} open) and "
+              f"{p.num(base + 'reflections', 'int')} reflections "
+              f"({p.num(base + 'complex_reflections', 'int')} complex), labelled "
+              "automatically from the transcript.")
+    p.add(f'<section><h2>Questions and reflections (MITI)</h2><table class="card miti">'
+          f"<thead><tr><th></th><th>this session</th><th>MITI level</th><th>thresholds</th>"
+          f"</tr></thead><tbody>{body}</tbody></table><p class=\"legend\">The therapist's "
+          f"{counts}</p></section>")
 
+
+# -- charts --------------------------------------------------------------------------------
 
 def _charts(p: Page) -> None:
     s = p.s
     speakers = s["speakers"]
     p.add("<section><h2>Who spoke when</h2>" + charts.timeline(
         speakers, s["segments"], s["metrics"]["interruptions"], s["duration_s"])
-        + "<p class=\"legend\">▼ an interruption, on the lane of who interrupted.</p></section>")
+        + "<p class=\"legend\">▼ someone came in while the other spoke, on the lane of who "
+          "came in.</p></section>")
     series = s.get("talk_share_series") or []
     if series:
         window = s.get("config", {}).get("metrics", {}).get("window_s", 300.0)
-        p.add("<section><h2>Talk share over time</h2>"
+        p.add("<section><h2>Share of the talk over time</h2>"
               + charts.share_over_time(series, speakers, window) + "</section>")
     gaps = [t["switch_gap_s"] for t in s["turns"] if t.get("switch_gap_s") is not None]
     pauses = [x["duration_s"] for x in s.get("pauses", [])]
-    p.add("<section><h2>Switch gaps and pauses</h2>" + charts.gap_histogram(gaps, pauses)
+    p.add("<section id=\"gaps\"><h2>Gaps between turns and pauses within them</h2>"
+          + charts.gap_histogram(gaps, pauses)
           + f"<p class=\"legend\">Natural conversation peaks near "
-            f"+{context.SWITCH_GAP_MODE_S} s between turns.</p></section>")
+            f"+{context.SWITCH_GAP_MODE_S} s between turns; below 0 the next person started "
+            "before the last had finished.</p></section>")
 
 
-def _prosody(p: Page) -> None:
+def _voice(p: Page) -> None:
     pros = p.s.get("prosody")
     if not pros or not pros.get("turns"):
         return
     speakers = [s for s in p.s["speakers"] if s in pros["speakers"]]
-    head = "".join(f"<th>{_e(s)}</th>" for s in speakers)
+    p.add("<section><h2>Voice</h2><div class=\"keep\"><p class=\"legend\">Each dot is a "
+          "turn, set against that person's own average in this session (the line): above it "
+          "higher, louder or faster than their usual; below it lower, quieter or slower.</p>"
+          + charts.prosody_turns(pros["turns"], speakers, pros["speakers"]) + "</div></section>")
+
+
+# -- the evidence and the glossary -----------------------------------------------------------
+
+def _moments(p: Page) -> None:
+    body = "".join(part(p) for part in (moments.interruptions, moments.silences,
+                                         moments.turns, moments.examples))
+    p.add('<section class="moments"><h2>The moments behind the numbers</h2><p class="legend">'
+          "Each with its time in the session (minutes:seconds), who, and the words around it."
+          f"</p>{body}</section>")
+
+
+def _glossary(p: Page) -> None:
+    items = "".join(f"<dt>{_e(term)}</dt><dd>{_e(text)}</dd>" for term, text in GLOSSARY)
+    p.add(f'<section class="glossary"><h2>Glossary</h2><dl>{items}</dl>{_technical(p)}'
+          "</section>")
+
+
+def _technical(p: Page) -> str:
+    """The voice's measures by their technical names, and entrainment (exploratory)."""
+    pros = p.s.get("prosody")
+    if not pros or not pros.get("speakers"):
+        return ""
+    speakers = [s for s in p.s["speakers"] if s in pros["speakers"]]
+    head = "".join(f'<th class="who-{_e(s)}">{_e(who(s))}</th>' for s in speakers)
     rows = "".join(
         f"<tr><th>{label}</th>" + "".join(
             f"<td>{p.num(f'prosody.speakers.{s}.{key}', fmt)}</td>" for s in speakers)
         + "</tr>"
-        for label, key, fmt in (("Pitch, mean (semitones re 100 Hz)", "f0_mean_st", "num1"),
-                                ("Pitch variation, SD (semitones)", "f0_sd_st", "num1"),
-                                ("Loudness (dBFS)", "loudness_db", "num1"),
-                                ("Speech rate (syllables/s)", "rate_syl_s", "num1")))
-    p.add(f"<section><h2>Voice: pitch, loudness and rate</h2><table class=\"card\"><thead>"
-          f"<tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
-          + charts.prosody_turns(pros["turns"], speakers) + _entrainment(p, pros) + "</section>")
+        for label, key, fmt in (("Pitch (F0), mean, semitones above 100 Hz", "f0_mean_st",
+                                 "num1"),
+                                ("Pitch movement (F0 SD), semitones", "f0_sd_st", "num1"),
+                                ("Loudness, dBFS", "loudness_db", "num1"),
+                                ("Speech rate, syllables a second", "rate_syl_s", "num1")))
+    return (f"<h3>The voice in technical terms</h3><table class=\"card\"><thead><tr><th></th>"
+            f"{head}</tr></thead><tbody>{rows}</tbody></table>" + _entrainment(p, pros))
 
 
 def _entrainment(p: Page, pros: Mapping[str, Any]) -> str:
-    ent = pros["entrainment"]
+    ent = pros.get("entrainment") or {}
     rows = []
-    for pair, features in ent["pairs"].items():
+    for pair, features in (ent.get("pairs") or {}).items():
         for feature in features:
             base = f"prosody.entrainment.pairs.{pair}.{feature}"
-            rows.append(f"<tr><td>{_e(pair.replace('_', ' '))}</td><td>{_e(feature)}</td>"
+            rows.append(f"<tr><td>{_e(pair.replace('_', ' '))}</td>"
+                        f"<td>{_e(FEATURES.get(feature, feature))}</td>"
                         f"<td>{p.num(base + '.pairs', 'int')}</td>"
                         f"<td>{p.num(base + '.synchrony_r', 'ratio')}</td>"
                         f"<td>{p.num(base + '.convergence_r', 'ratio')}</td></tr>")
-    return ("<h3>Entrainment (exploratory)</h3><p class=\"legend\">" + _e(ent["label"])
-            + ". Synchrony: correlation of a turn with the other's turn just before it; "
-            "convergence: correlation of their difference with time (negative: growing "
-            "closer).</p><table class=\"events\"><thead><tr><th>who follows whom</th>"
-            "<th>feature</th><th>pairs</th><th>synchrony r</th><th>convergence r</th></tr>"
-            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
-
-
-def _interruptions(p: Page) -> None:
-    events = p.s["metrics"]["interruptions"]
-    if not events:
-        p.add("<section><h2>Interruptions</h2><p>None.</p></section>")
-        return
-    rows = []
-    for k, i in enumerate(events):
-        key = f"metrics.interruptions.{k}"
-        outcome = "the other yielded" if i["successful"] else "the other kept the floor"
-        rows.append(f"<tr><td>{p.num(key + '.at_s', 'clock')}</td><td>{_e(i['by'])} → "
-                    f"{_e(i['of'])}</td><td>{outcome}</td><td>{_context(p, i['at_s'])}</td>"
-                    "</tr>")
-    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
-    caveat = "" if word == MEASURED else (
-        f"<p class=\"unreliable\">These moments are {_e(word)}: listen to them before "
-        "drawing any conclusion.</p>")
-    p.add("<section><h2>Interruptions</h2>" + caveat + "<table class=\"events\"><thead><tr>"
-          "<th>time</th><th>who</th><th>outcome</th><th>what was said around it</th></tr>"
-          "</thead><tbody>" + "".join(rows) + "</tbody></table></section>")
-
-
-def _monologues(p: Page) -> None:
-    turns = sorted(enumerate(p.s["turns"]), key=lambda kt: kt[1]["duration_s"],
-                   reverse=True)[:LONGEST]
-    if not turns:
-        return
-    rows = []
-    for k, t in turns:
-        lines = [x for x in p.s.get("transcript", [])
-                 if x["speaker"] == t["speaker"] and t["start_s"] <= x["start_s"] < t["end_s"]]
-        text = _e(" ".join(x["text"] for x in lines)[:600]) or "<i>no transcript</i>"
-        rows.append(f"<tr><td>{p.num(f'turns.{k}.start_s', 'clock')}</td><td>"
-                    f"{_e(t['speaker'])}</td><td>{p.num(f'turns.{k}.duration_s', 's1')}</td>"
-                    f"<td>{text}</td></tr>")
-    p.add("<section><h2>Longest turns</h2><table class=\"events\"><thead><tr><th>time</th>"
-          "<th>who</th><th>length</th><th>transcript</th></tr></thead><tbody>"
-          + "".join(rows) + "</tbody></table></section>")
-
-
-def _examples(p: Page) -> None:
-    lines = p.s.get("transcript") or []
-    if not lines:
-        p.add("<section><h2>Questions and reflections</h2><p>No transcript was kept for this "
-              "session.</p></section>")
-        return
-    blocks = []
-    for behaviour, title in (("open_question", "Open questions"),
-                             ("closed_question", "Closed questions"),
-                             ("reflection", "Reflections")):
-        picked = [(k, x) for k, x in enumerate(lines) if x.get("behaviour") == behaviour]
-        items = "".join(
-            f"<li>{p.num(f'transcript.{k}.start_s', 'clock')} {_e(x['text'])}"
-            f"{' <i>(' + _e(x['reflection']) + ')</i>' if x.get('reflection') else ''}</li>"
-            for k, x in picked[:EXAMPLES])
-        blocks.append(f"<h3>{title} ({len(picked)})</h3><ul>{items or '<li>none</li>'}</ul>")
-    p.add("<section class=\"examples\"><h2>Questions and reflections</h2>"
-          + "".join(blocks) + "</section>")
-
-
-def _context(p: Page, at_s: float) -> str:
-    near = [x for x in p.s.get("transcript", [])
-            if x["end_s"] >= at_s - CONTEXT_S and x["start_s"] <= at_s + CONTEXT_S]
-    if not near:
-        return "<i>no transcript</i>"
-    return "<br>".join(f"<b>{_e(x['speaker'])}</b>: {_e(x['text'])}" for x in near)
+    if not rows:
+        return ""
+    return ("<h3>Entrainment (exploratory)</h3><table class=\"events\"><thead><tr><th>who "
+            "follows whom</th><th>feature</th><th>pairs of turns</th><th>synchrony r</th>"
+            "<th>convergence r</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _e(text: object) -> str:

@@ -48,8 +48,8 @@ def test_every_number_equals_session_json(session_json: dict[str, Any]) -> None:
     keys = {k for k, _, _ in parser.found}
     m = session_json["metrics"]
     for speaker in session_json["speakers"]:
-        for measure in ("talk_share", "talk_time_s", "longest_monologue_s", "interruptions_by",
-                        "backchannels_by"):
+        for measure in ("talk_share", "talk_time_s", "longest_monologue_s",
+                        "successful_interruptions_by", "backchannels_by"):
             assert f"metrics.{measure}.{speaker}" in keys
         assert f"metrics.language.pace_wpm.{speaker}" in keys
     assert {"metrics.response_latency_s.median", "metrics.long_silence_count",
@@ -79,9 +79,11 @@ def test_quality_flags_are_shown_not_hidden(session_json: dict[str, Any]) -> Non
 def test_interruptions_come_with_what_was_said(session_json: dict[str, Any]) -> None:
     page = build_html(session_json)
     assert session_json["metrics"]["interruptions"]
-    section = page[page.index("<h2>Interruptions</h2>"):page.index("<h2>Longest turns</h2>")]
+    section = page[page.index("<h3>Coming in while the other spoke</h3>"):
+                   page.index("<h3>Longest turns</h3>")]
     assert "no transcript" not in section
-    assert "<b>therapist</b>:" in section and "<b>client</b>:" in section
+    for role in ("therapist", "client"):
+        assert f'<b class="who who-{role}">{role}</b>:' in section
 
 
 def test_chromium_renders_it_offline_and_it_prints(session_json: dict[str, Any],
@@ -109,7 +111,7 @@ def test_chromium_renders_it_offline_and_it_prints(session_json: dict[str, Any],
         image.save(ARTIFACTS / f"report-page{i + 1}.png")
         assert image.getextrema() != ((255, 255), (255, 255), (255, 255))  # not blank
     text = pdf[0].get_textpage().get_text_range()
-    assert "Session report" in text and "Talk share" in text
+    assert "Session report" in text and "Share of the talk" in text
 
 
 def test_json_and_csv(session_json: dict[str, Any], tmp_path: Path) -> None:
