@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from live_attune.core.quality import quality_flags, reliability
 from live_attune.csv_cells import safe_row
 from live_attune.errors import LiveAttuneError, OutputError
 from live_attune.prosody import ProsodyResult
-from live_attune.session.config import MODE_SINGLE, PipelineConfig
+from live_attune.session.config import MODE_SINGLE, PipelineConfig, SingleMicOptions
 from live_attune.session.result import SessionResult
 
 SCHEMA_VERSION = 1
@@ -40,7 +40,7 @@ def session_dict(result: SessionResult) -> dict[str, Any]:
             voices_from_one_microphone=result.layout.mode == MODE_SINGLE)),
         "missing_audio": [asdict(m) for m in result.missing_audio],
         "attribution": [asdict(a) for a in result.attribution],
-        "config": config_dict(result.config),
+        "config": config_dict(result.config) | {"single_mic": single_mic_dict(result.single_mic)},
         "segments": [asdict(s) for s in h.segments],
         "turns": [asdict(t) | {"duration_s": t.duration_s} for t in h.turns],
         "pauses": [asdict(p) | {"duration_s": p.duration_s} for p in h.pauses],
@@ -69,6 +69,16 @@ def prosody_dict(p: ProsodyResult) -> dict[str, Any]:
                                   for k, v in p.entrainment.items()}},
         "gaps_s": [list(g) for g in p.gaps_s],
     }
+
+
+def single_mic_dict(options: SingleMicOptions | None) -> dict[str, Any] | None:
+    """The one-microphone options a session was made with (None: channels said who spoke).
+    A file given as an option (the therapist's voice print) is echoed as ``true``: its path
+    names the user's folders and is not needed to read the result."""
+    if options is None:
+        return None
+    return {f.name: (True if isinstance(v, Path) else v)
+            for f in fields(options) for v in [getattr(options, f.name)]}
 
 
 def config_dict(config: PipelineConfig) -> dict[str, Any]:
