@@ -12,6 +12,8 @@ if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
   # the privacy tests watch every syscall of the real commands (tests/test_no_network.py)
   packages+=(strace)
+  # the report tests render each PDF page to PNG (pdftoppm) to check it (tests/report)
+  packages+=(poppler-utils)
   # the QR code printed by `live --lan` is decoded by a real reader (tests/server/test_qr.py)
   packages+=(zbar-tools)
   # the dashboard and report tests drive Debian's Chromium (installed above: PDF reports)

@@ -146,3 +146,48 @@ def test_a_session_id_cannot_name_a_file_outside_the_folder(session_json: dict[s
     crafted["session"]["id"] = "../../escaped"
     [path] = write_report(crafted, tmp_path / "out", ["json"])
     assert path == tmp_path / "out" / "_._.._escaped.json" and path.exists()
+
+
+def test_every_flagged_number_opens_its_moment(session_json: dict[str, Any]) -> None:
+    """Issue 20: each interruption, long silence, longest turn, question and reflection has
+    its moment (an anchor) and each link in the page lands on one."""
+    page = build_html(session_json)
+    ids = set(re.findall(r' id="([^"]+)"', page))
+    links = re.findall(r'href="#([^"]+)"', page)
+    assert links and set(links) <= ids, set(links) - ids
+    m = session_json["metrics"]
+    assert {f"interruption-{k}" for k in range(len(m["interruptions"]))} <= ids
+    assert {f"silence-{k}" for k in range(len(m["long_silences"]))} <= ids
+    assert {"questions", "reflections"} <= ids
+    notice = page[page.index('<section class="notice">'):page.index("<h2>Key numbers</h2>")]
+    assert notice.count("<li") == 3 and notice.count('class="evidence"') == 3
+    for speaker in session_json["speakers"]:  # each longest turn links to that turn
+        k = max((k for k, t in enumerate(session_json["turns"]) if t["speaker"] == speaker),
+                key=lambda k: session_json["turns"][k]["duration_s"])
+        assert f'href="#turn-{k}"><span class="num" data-key="metrics.longest_monologue_s.' \
+               f'{speaker}"' in page
+    by_outcome = [i for i in m["interruptions"] if not i["successful"]]
+    if by_outcome:
+        first = m["interruptions"].index(by_outcome[0])
+        assert f'href="#interruption-{first}"' in page
+
+
+def test_rates_per_hour_only_for_sessions_over_20_minutes(session_json: dict[str, Any]
+                                                          ) -> None:
+    short = build_html(session_json)
+    assert "per hour</th>" not in short and "No rates per hour" in short
+    long = build_html(session_json | {"duration_s": 20 * 60 + 1.0})
+    assert "Came in while the other spoke, per hour</th>" in long
+    assert "No rates per hour" not in long
+
+
+def test_each_person_has_the_dashboards_colour() -> None:
+    """One colour per person, the dashboard's (dashboard/style.css), in charts and text."""
+    from live_attune.report.charts import COLOURS
+    from live_attune.report.style import CSS
+
+    css = (Path(__file__).resolve().parents[2] / "dashboard" / "style.css").read_text()
+    for role in ("therapist", "client", "client_2", "client_3"):
+        var = re.search(rf"--{role.replace('_', '-')}: (#[0-9a-f]{{6}})", css)
+        assert var and COLOURS[role] == var.group(1), role
+        assert f".who-{role} {{ color: {var.group(1)} }}" in CSS
