@@ -117,6 +117,9 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="the speaker taken as the therapist is the client: swap them")
     m.add_argument("--activity-only", action="store_true",
                    help="do not tell voices apart: speech activity only")
+    a.add_argument("--date", type=session_date, metavar="WHEN",
+                   help="when the session took place: YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: "
+                        "the file's recording date where its metadata holds one, else now)")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(run=_lazy("live_attune.commands", "analyze_command"))
 
@@ -309,6 +312,9 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--format", default="html,pdf",
                    help="comma separated: html, pdf, json, csv (default html,pdf)")
     r.add_argument("--out", type=Path, help="directory (default: the data directory's reports)")
+    r.add_argument("--date", type=session_date, metavar="WHEN",
+                   help="the session's date in the report: YYYY-MM-DD or YYYY-MM-DDTHH:MM "
+                        "(a session.json from analyze --out has none of its own)")
     r.set_defaults(run=_lazy("live_attune.commands_store", "report_command"))
 
 
@@ -320,6 +326,21 @@ def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     t.add_argument("--client", metavar="LABEL", help="only this client's sessions")
     t.add_argument("--out", type=Path, help="directory for trends-LABEL.html")
     t.set_defaults(run=_lazy("live_attune.commands_store", "trends_command"))
+
+
+def session_date(text: str) -> str:
+    """--date: a local date, with a time or without, as the store keeps it (ISO 8601)."""
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)
+    return when.date().isoformat() if len(text.strip()) == 10 else \
+        when.isoformat(timespec="seconds")
 
 
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:

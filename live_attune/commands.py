@@ -88,9 +88,11 @@ def _store_analysis(result: SessionResult, args: argparse.Namespace) -> str | No
     from live_attune.session.output import config_dict, session_dict
     from live_attune.store import NewSession, Store
 
+    when = args.date or recording_date(args.audio)
     new = NewSession(kind="analyze", source=str(result.info.path), mode=result.layout.mode,
                      speakers=result.layout.speakers, config=config_dict(result.config),
-                     label=args.client, keep_transcript=not args.no_transcript)
+                     label=args.client, keep_transcript=not args.no_transcript,
+                     **({"started_at": when} if when else {}))
     try:
         with Store() as store:
             store.add(new, session_dict(result), state="complete")
@@ -107,6 +109,39 @@ def _store_analysis(result: SessionResult, args: argparse.Namespace) -> str | No
               f"{saved})", file=sys.stderr)
         return None
     return new.id
+
+
+# Where containers keep the recording's date: MP4/MOV and many recorders "creation_time"
+# (UTC), ID3/Vorbis "date", broadcast WAV's bext "origination_date" (+ "_time").
+DATE_TAGS = ("creation_time", "date", "origination_date")
+
+
+def recording_date(path: Path) -> str | None:
+    """The recording's local date and time from the file's metadata, if it holds one (so
+    that a session analysed later is dated when it took place, not when analysed)."""
+    from datetime import datetime
+
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            tags = {k.lower(): v for k, v in container.metadata.items()}
+    except (OSError, av.FFmpegError):
+        return None
+    for tag in DATE_TAGS:
+        text = tags.get(tag, "").strip()
+        if tag == "origination_date" and text and tags.get("origination_time"):
+            text = f"{text}T{tags['origination_time'].strip().replace('-', ':')}"
+        try:
+            when = datetime.fromisoformat(text) if text else None
+        except ValueError:
+            continue
+        if when is not None:
+            if when.tzinfo is not None:
+                when = when.astimezone().replace(tzinfo=None)
+            return when.date().isoformat() if len(text) == 10 else \
+                when.isoformat(timespec="seconds")  # a date alone stays a date
+    return None
 
 
 def _without_words(result: SessionResult, args: argparse.Namespace) -> SessionResult:

@@ -162,6 +162,8 @@ def report_command(args: argparse.Namespace) -> int:
     if bad := [f for f in formats if f not in FORMATS]:
         raise UsageError(f"unknown report format {bad[0]!r}; choose from {', '.join(FORMATS)}")
     session = _load_session(args.session)
+    if args.date:
+        session["session"] = {**(session.get("session") or {}), "started_at": args.date}
     out = args.out or data_dir() / "reports"
     for path in write_report(session, out, formats):
         print(f"wrote {path}")

@@ -41,7 +41,8 @@ def session_date(started_at: str | None) -> str:
         t = datetime.fromisoformat(started_at)
     except ValueError:
         return started_at.replace("T", " ")
-    return f"{DAYS[t.weekday()]} {t.day} {MONTHS[t.month - 1]} {t.year}, {t:%H:%M}"
+    day = f"{DAYS[t.weekday()]} {t.day} {MONTHS[t.month - 1]} {t.year}"
+    return day if len(started_at) == 10 else f"{day}, {t:%H:%M}"  # a date without a time
 
 
 def short_date(started_at: str | None) -> str:
