@@ -24,7 +24,7 @@ from live_attune.server.http import WS_PATH, Access, process_request
 from live_attune.server.hub import Hub
 from live_attune.server.session import LiveSession
 from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
-from live_attune.session.live import AsrWorkerFactory, BlockSource, InputCheck
+from live_attune.session.live import AsrWorkerFactory, BlockSource, InputCheck, LiveSetup
 from live_attune.store.recorder import SessionRecorder
 
 log = logging.getLogger("live_attune.server")
@@ -58,9 +58,9 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
     The session ends early when ``stop`` is set (Ctrl-C and SIGTERM set it too)."""
     # --lan is plain HTTP: the transcript never goes over it (hub.py).
     hub = Hub(words=not options.lan)
-    session = LiveSession(source, layout, hub, config=config, out_dir=out_dir, asr=asr,
-                          recorder=recorder, prosody=prosody, check=check,
-                          single_mic=single_mic)
+    session = LiveSession(LiveSetup(layout=layout, source=source, config=config,
+                                    single_mic=single_mic, asr=asr, prosody=prosody,
+                                    recorder=recorder, check=check, out_dir=out_dir), hub)
 
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())

@@ -40,12 +40,10 @@ from live_attune.server.messages import (
     status_message,
     transcript_message,
 )
-from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.config import MODE_SINGLE
 from live_attune.session.live import (
-    AsrWorkerFactory,
-    BlockSource,
-    InputCheck,
     LiveRun,
+    LiveSetup,
     Step,
 )
 from live_attune.session.pipeline import Pipeline
@@ -57,22 +55,14 @@ RECENT_EVENTS = 50
 
 
 class LiveSession:
-    def __init__(self, source: BlockSource, layout: Layout, hub: Hub, *,
-                 config: PipelineConfig | None = None, out_dir: Path | None = None,
-                 asr: AsrWorkerFactory | None = None,
-                 recorder: SessionRecorder | None = None, prosody: bool = False,
-                 check: InputCheck | None = None,
-                 single_mic: SingleMicOptions | None = None) -> None:
-        self.source = source
-        self.layout = layout
+    def __init__(self, setup: LiveSetup, hub: Hub) -> None:
+        self.source = setup.source
+        self.layout = layout = setup.layout
         self.hub = hub
-        self.out_dir = out_dir
+        self.out_dir = setup.out_dir
         self.error: str | None = None
-        self.run_state = LiveRun(
-            layout, source=source, config=config, single_mic=single_mic,
-            asr=asr, on_transcript=self._on_transcript_thread,
-            prosody=self._on_prosody_thread if prosody else None, recorder=recorder,
-            check=check, out_dir=out_dir)
+        self.run_state = LiveRun(setup, on_transcript=self._on_transcript_thread,
+                                 on_prosody=self._on_prosody_thread)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pipeline")  # owns the run
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="source")
         self._recent: deque[Message] = deque(maxlen=RECENT_EVENTS)

@@ -81,26 +81,38 @@ class Step:
     peaks: np.ndarray
 
 
+@dataclass(frozen=True, kw_only=True)
+class LiveSetup:
+    """What one live session is made of, as the commands assemble it (transport aside)."""
+
+    layout: Layout
+    source: BlockSource
+    config: PipelineConfig | None = None
+    single_mic: SingleMicOptions | None = None  # how voices are told apart on one microphone
+    asr: AsrWorkerFactory | None = None  # None: no transcript
+    prosody: bool = False
+    recorder: SessionRecorder | None = None  # the store's journal of this session, if stored
+    check: InputCheck | None = None  # the profile against this input (status-line warnings)
+    out_dir: Path | None = None  # --out: session.json and turns.csv also go here
+
+
 class LiveRun:
     """One live session's state; every method but the worker callbacks runs on the one
     thread that owns the pipeline."""
 
-    def __init__(self, layout: Layout, *, source: BlockSource,
-                 config: PipelineConfig | None = None,
-                 single_mic: SingleMicOptions | None = None,
-                 asr: AsrWorkerFactory | None = None,
+    def __init__(self, setup: LiveSetup, *,
                  on_transcript: Callable[[Transcript], None] | None = None,
-                 prosody: Callable[[TurnProsody, ProsodyCue], None] | None = None,
-                 recorder: SessionRecorder | None = None,
-                 check: InputCheck | None = None, out_dir: Path | None = None) -> None:
-        """``on_transcript`` and ``prosody`` are called on the workers' threads."""
-        self.layout = layout
-        self.source = source  # read by the transport; here only its description
-        self.pipeline: Pipeline = make_pipeline(layout, config, single_mic=single_mic)
-        self.single_mic = single_mic
-        self.recorder = recorder  # the store's journal of this session, if stored
-        self.check = check  # the profile against this input (warnings on the status line)
-        self.out_dir = out_dir
+                 on_prosody: Callable[[TurnProsody, ProsodyCue], None] | None = None) -> None:
+        """``on_transcript`` and ``on_prosody`` are called on the workers' threads; without
+        a listener that worker does not run."""
+        layout = self.layout = setup.layout
+        self.source = setup.source  # read by the transport; here only its description
+        self.pipeline: Pipeline = make_pipeline(layout, setup.config,
+                                                single_mic=setup.single_mic)
+        self.single_mic = setup.single_mic
+        self.recorder = setup.recorder
+        self.check = setup.check
+        self.out_dir = setup.out_dir
         self.state = "running"  # "lost" while the microphone is gone, "ended"
         self.missing: list[MissingAudio] = []  # audio that never arrived
         self.samples = 0
@@ -109,8 +121,10 @@ class LiveRun:
         self.transcripts: list[Transcript] = []
         self._ring = AudioRing(len(layout.speakers), RING_S)
         self._utterances = UtteranceBuilder()
-        self.asr = None if asr is None or on_transcript is None else asr(on_transcript)
-        self.prosody = None if prosody is None else ProsodyWorker(layout.speakers, prosody)
+        self.asr = (None if setup.asr is None or on_transcript is None
+                    else setup.asr(on_transcript))
+        self.prosody = (ProsodyWorker(layout.speakers, on_prosody)
+                        if setup.prosody and on_prosody is not None else None)
 
     def warm_up(self) -> None:
         if self.asr is not None:
