@@ -74,6 +74,24 @@ function who(role) { return role === "therapist" ? "you" : String(role).replace(
 
 function pct(x) { return x === null || x === undefined ? "—" : Math.round(100 * x) + "%"; }
 
+// The definitions in the tooltips quote core's thresholds: each [data-def] holds a template
+// whose {name} is a key of session.thresholds (…_s seconds, …_share a percentage, …_wpm a
+// range, else a number); until the snapshot comes they read "…".
+function thresholdText(name, value) {
+  if (Array.isArray(value)) return value.map((v) => thresholdText("", v)).join("–");
+  if (name.endsWith("_share")) return Math.round(100 * value) + " %";
+  const n = Number.isInteger(value) ? String(value) : String(Math.round(value * 100) / 100);
+  return name.endsWith("_s") ? n + " s" : n;
+}
+
+function fillDefinitions() {
+  const th = thresholds();
+  for (const el of document.querySelectorAll("[data-def]")) {
+    el.title = el.dataset.def.replace(/\{(\w+)\}/g, (all, name) =>
+      th && th[name] !== undefined ? thresholdText(name, th[name]) : "…");
+  }
+}
+
 // -- message handling: dispatch on type, refuse the unknown ------------------------------
 const HANDLERS = {
   snapshot(msg) {
@@ -89,6 +107,7 @@ const HANDLERS = {
     state.savedTo = ended ? ended.saved_to : null;
     state.savedWhere = ended ? ended.saved_where || null : null;
     state.storedAs = ended ? ended.session_id : null;
+    fillDefinitions();
   },
   metrics(msg) { state.metrics = msg; },
   status(msg) { state.status = msg; },
@@ -508,6 +527,7 @@ function bindSettings() {
 
 window.liveAttune = { handle, state, settings };
 bindSettings();
+fillDefinitions();
 render();
 if (!new URLSearchParams(location.search).has("offline")) connect();
 

@@ -65,18 +65,31 @@ LATENCY_MIN_ANSWERS = 3
 
 @dataclass(frozen=True, kw_only=True)
 class DisplayThresholds:
-    """The thresholds the live view shows or cues on, sent to it by the server so that the
-    page has none of its own (seconds)."""
+    """The thresholds the live view shows, cues on or quotes in its definitions, sent to it
+    by the server so that the page has none of its own."""
 
     patient_wait_s: float
     window_s: float
     long_silence_s: float
     monologue_cue_s: dict[str, float]  # by modality: person-centred, cbt, mi
     latency_min_answers: int  # the typical room before answering is shown from this many on
+    floor_min_s: float  # METRICS.md § Overlaps: held this long before it can be interrupted
+    terminal_s: float  # ... onsets this near the holder's end do not interrupt
+    backchannel_max_s: float  # ... a bout this long or longer is not a backchannel
+    client_led_share: float  # § Context numbers: client share above this reads client-led
+    therapist_heavy_share: float  # ... below this therapist-heavy
+    rq_fair: float  # § Language: MITI 4.2.1 reflections per question, fair from
+    rq_good: float  # ... good from
+    pace_comfort_wpm: tuple[float, float]  # § Language: comfortable pace
 
 
 def display_thresholds(config: MetricsConfig) -> DisplayThresholds:
     cues = {**MONOLOGUE_CUE_S_BY_MODALITY, "mi": config.monologue_cue_s}
     return DisplayThresholds(patient_wait_s=config.patient_wait_s, window_s=config.window_s,
                              long_silence_s=config.long_silence_s, monologue_cue_s=cues,
-                             latency_min_answers=LATENCY_MIN_ANSWERS)
+                             latency_min_answers=LATENCY_MIN_ANSWERS,
+                             floor_min_s=config.floor_min_s, terminal_s=config.terminal_s,
+                             backchannel_max_s=config.backchannel_max_s,
+                             client_led_share=CLIENT_LED, therapist_heavy_share=THERAPIST_HEAVY,
+                             rq_fair=RQ_FAIR, rq_good=RQ_GOOD,
+                             pace_comfort_wpm=PACE_COMFORT_WPM)

@@ -9,9 +9,12 @@ snapshot       once on connect: session info, the current metrics, recent events
                ``session.words`` is false when the server sends no transcript (--lan);
                ``session.reliability`` says, per kind of measure, "measured", "estimated"
                or "not reliable on one microphone" (core/quality.py: reliability);
-               ``session.thresholds``: what the page shows or cues on (patient wait,
-               rolling window, long silence, monologue cue per modality), from core, and
-               ``latency_min_answers`` (the room before answering is shown from then on);
+               ``session.thresholds``: what the page shows, cues on or quotes in its
+               definitions (patient wait, rolling window, long silence, monologue cue per
+               modality, the interruption and backchannel rules, the talk-share bands, the
+               MITI reflection-to-question levels, the comfortable pace), from core
+               (core/context.py), and ``latency_min_answers`` (the room before answering
+               is shown from then on);
                ``session.ended``: null while the session runs, then ``at_s``,
                ``saved_to`` (a file, or null) and ``session_id`` (kept in the store, or
                null) — so that a page opened after the end says so. Without words
@@ -234,10 +237,16 @@ _RELIABILITY = {"type": "object", "required": ["talk_share", "interruptions", "b
                 "additionalProperties": {"enum": [MEASURED, ESTIMATED, NOT_RELIABLE_ONE_MIC]}}
 
 
+_THRESHOLD_NUMBERS = ("patient_wait_s", "window_s", "long_silence_s", "floor_min_s",
+                      "terminal_s", "backchannel_max_s", "client_led_share",
+                      "therapist_heavy_share", "rq_fair", "rq_good")
 _THRESHOLDS = {"type": "object",
-               "required": ["patient_wait_s", "window_s", "long_silence_s", "monologue_cue_s"],
-               "properties": {"patient_wait_s": _NUM, "window_s": _NUM, "long_silence_s": _NUM,
+               "required": [*_THRESHOLD_NUMBERS, "monologue_cue_s", "latency_min_answers",
+                            "pace_comfort_wpm"],
+               "properties": {**dict.fromkeys(_THRESHOLD_NUMBERS, _NUM),
                               "latency_min_answers": {"type": "integer", "minimum": 1},
+                              "pace_comfort_wpm": {"type": "array", "items": _NUM,
+                                                   "minItems": 2, "maxItems": 2},
                               "monologue_cue_s": {"type": "object",
                                                   "required": ["person-centred", "cbt", "mi"],
                                                   "additionalProperties": _NUM}}}
