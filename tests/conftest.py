@@ -59,5 +59,22 @@ def short_conversation(synth_dir: Path) -> dict[str, Path]:
     return write(make_conversation(14, ScenarioConfig(turns=10)), out, MixConfig(seed=14))
 
 
+BRIEF_SEED = 50
+BRIEF = ScenarioConfig(turns=4, p_interrupt=0.35, p_failed_interrupt=0.25, p_backchannel=0.5,
+                       p_long_silence=0.3)
+
+
+@pytest.fixture(scope="session")
+def brief_conversation(synth_dir: Path) -> dict[str, Path]:
+    """A 22 s conversation (seed 50, 4 turns): both speakers, an interruption that takes the
+    floor, a backchannel and a 5 s silence (tests/synth/test_generator.py holds it to that).
+    For live tests that replay to the end: 2.7 s at 8x where the 58 s one takes 7."""
+    out = synth_dir / f"brief{BRIEF_SEED}"
+    if (out / "truth.json").exists():
+        return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
+                "truth": out / "truth.json"}
+    return write(make_conversation(BRIEF_SEED, BRIEF), out, MixConfig(seed=BRIEF_SEED))
+
+
 def load_truth(paths: dict[str, Path]) -> dict:  # type: ignore[type-arg]
     return json.loads(paths["truth"].read_text())  # type: ignore[no-any-return]

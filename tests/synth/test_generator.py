@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from live_attune.synth.truth import (
     speech_activity,
     truth_dict,
 )
+from tests.conftest import BRIEF, BRIEF_SEED, load_truth
 
 HARD_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
 RULES = Rules()
@@ -54,6 +56,25 @@ def test_default_script_and_the_rules_agree(seed: int, turns: int) -> None:
     assert _same(conv.backchannels, labels.backchannels)
     assert labels.response_latencies_s == pytest.approx(response_latencies(conv), abs=0.05)
     assert conv.levels is None and "labelled_by" not in truth_dict(conv, MixConfig(seed=seed))
+
+
+def test_the_brief_conversation_has_what_the_live_tests_say(
+        brief_conversation: dict[str, Path]) -> None:
+    """tests/conftest.py's brief conversation, which the live-server and dashboard tests
+    replay to its end: both speakers, an interruption that takes the floor, a backchannel and
+    a long silence (METRICS.md: 3 s) between turns, in under 25 s; the rules agree."""
+    truth = load_truth(brief_conversation)
+    assert truth["duration_s"] < 25
+    assert min(truth["talk_time_s"].values()) > 3 and len(truth["talk_time_s"]) == 2
+    assert [e["successful"] for e in truth["interruptions"]] == [True]
+    assert len(truth["backchannels"]) == 1
+    turns = truth["turns"]
+    assert [t["speaker"] for t in turns] == ["therapist", "client"] * 2
+    assert max(b["start_s"] - a["end_s"] for a, b in itertools.pairwise(turns)) > 3.0 + 1
+    conv = make_conversation(BRIEF_SEED, BRIEF)
+    labels = conversation_labels(conv)
+    assert _same(conv.interruptions, labels.interruptions)
+    assert _same(conv.backchannels, labels.backchannels)
 
 
 def test_hard_conversation_is_deterministic() -> None:
