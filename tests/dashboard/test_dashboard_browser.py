@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.server.conftest import FIXTURES, start
+from tests.dashboard.conftest import ARTIFACTS, CHROMIUM, FLAGS, golden, offline_page
+from tests.server.conftest import start
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (scripts/setup.sh --test)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+__all__ = ["ARTIFACTS", "CHROMIUM", "FLAGS"]  # (imported from here by tests/report)
 
 
 def open_page(browser: Browser, url: str, requests: list[str]) -> Page:
@@ -34,16 +21,12 @@ def open_page(browser: Browser, url: str, requests: list[str]) -> Page:
     return page
 
 
-def test_golden_fixtures_render(browser: Browser, short_conversation: dict[str, Path],
-                                tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=8.0)
-    requests: list[str] = []
-    page = open_page(browser, running.url + "?offline", requests)
+def test_golden_fixtures_render(browser: Browser, pages: str) -> None:
+    page = offline_page(browser, pages)
     for name in ("snapshot", "metrics", "status", "floor", "interruption", "backchannel",
                  "long_silence", "transcript", "prosody", "turn", "pong", "error", "end"):
-        message = json.loads((FIXTURES / "messages" / f"{name}.json").read_text())
-        page.evaluate("m => window.liveAttune.handle(m)", message)
-    metrics = json.loads((FIXTURES / "messages" / "metrics.json").read_text())
+        page.evaluate("m => window.liveAttune.handle(m)", golden(name))
+    metrics = golden("metrics")
     assert page.inner_text("#int-therapist") == str(metrics["interruptions_by"]["therapist"])
     assert page.inner_text("#int-client") == str(metrics["interruptions_by"]["client"])
     assert page.inner_text("#silences") == str(metrics["long_silences"])
@@ -60,12 +43,11 @@ def test_golden_fixtures_render(browser: Browser, short_conversation: dict[str, 
     with pytest.raises(Exception, match="unsupported message version"):
         page.evaluate("() => window.liveAttune.handle({v: 2, type: 'metrics'})")
     page.close()
-    running.wait()
 
 
-def test_live_dashboard_follows_the_audio(browser: Browser, short_conversation: dict[str, Path],
+def test_live_dashboard_follows_the_audio(browser: Browser, brief_conversation: dict[str, Path],
                                           tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=4.0)
+    running = start(brief_conversation["stereo"], tmp_path, speed=4.0)
     requests: list[str] = []
     page = open_page(browser, running.url, requests)
     floors, clocks = set(), []
@@ -114,4 +96,5 @@ def test_glance_mode_and_settings_are_remembered(browser: Browser,
     assert saved["modality"] == "cbt" and saved.get("cueOverrideS") is None
     assert saved["showTranscript"] and "cueS" not in saved
     page.close()
+    running.stop()  # (what the session measured is not this test's)
     running.wait()

@@ -6,31 +6,23 @@ the golden messages. Screenshots go to build/test-artifacts/ (not committed)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from live_attune.store import default_store_path
-from tests.dashboard.test_dashboard_browser import ARTIFACTS, browser  # noqa: F401
-from tests.server.conftest import FIXTURES, start_reports
+from tests.dashboard.conftest import ARTIFACTS, feed, golden, offline_page
+from tests.server.conftest import start_reports
 from tests.server.test_api import store_one
 
 SIZES = {"phone": (390, 844), "tablet": (1024, 768), "laptop": (1280, 800),
          "small-phone": (360, 640), "desktop": (1920, 1080)}
+# The smallest screen runs in every test run; the sweep over the other four is slow-marked
+# (it runs in CI: `pytest` without -m).
+SWEEP = [pytest.param(size, marks=() if size == "small-phone" else pytest.mark.slow)
+         for size in SIZES]
 LIVE_CONTROLS = ("#glance-toggle", "#settings-toggle", "#reports-link", "#conn", "#clock")
-
-
-def golden(name: str) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads((FIXTURES / "messages" / f"{name}.json").read_text())
-    return message
-
-
-def feed(page: Page, *messages: dict[str, Any]) -> None:
-    for m in messages:
-        page.evaluate("m => window.liveAttune.handle(m)", m)
 
 
 def assert_fits(page: Page, controls: tuple[str, ...], shot: str) -> None:
@@ -52,24 +44,9 @@ def assert_fits(page: Page, controls: tuple[str, ...], shot: str) -> None:
         assert page.evaluate("scrollX") == 0, (shot, sel)
 
 
-def live_page(browser: Browser, base: str, size: tuple[int, int]) -> Page:  # noqa: F811
-    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-    page.goto(base + "index.html?offline")
-    page.evaluate("() => localStorage.clear()")
-    page.reload()
-    return page
-
-
-@pytest.fixture(scope="module")
-def base() -> Any:
-    server = start_reports(default_store_path())
-    yield server.url.removesuffix("reports.html")
-    server.close()
-
-
-@pytest.mark.parametrize("size", list(SIZES))
-def test_live_view_fits_every_size(browser: Browser, base: str, size: str) -> None:  # noqa: F811
-    page = live_page(browser, base, SIZES[size])
+@pytest.mark.parametrize("size", SWEEP)
+def test_live_view_fits_every_size(browser: Browser, pages: str, size: str) -> None:
+    page = offline_page(browser, pages, SIZES[size])
     said = {**golden("transcript"), "speaker": "therapist", "behaviour": "reflection",
             "text": "So writing it down helped you see the pattern."}
     feed(page, golden("snapshot"), golden("metrics"), golden("status"), golden("transcript"),
@@ -99,8 +76,8 @@ def test_live_view_fits_every_size(browser: Browser, base: str, size: str) -> No
     page.close()
 
 
-@pytest.mark.parametrize("size", list(SIZES))
-def test_past_sessions_and_calibration_fit(browser: Browser, base: str,  # noqa: F811
+@pytest.mark.parametrize("size", SWEEP)
+def test_past_sessions_and_calibration_fit(browser: Browser, pages: str,
                                            short_conversation: dict[str, Path],
                                            size: str) -> None:
     stored = store_one(short_conversation["stereo"], label="C-1")
@@ -111,7 +88,7 @@ def test_past_sessions_and_calibration_fit(browser: Browser, base: str,  # noqa:
     page.wait_for_selector("#session-detail:not([hidden])")
     assert_fits(page, ("#client-filter", f'#sessions li[data-id="{stored}"] button',
                        "#detail-report"), f"reports-{size}")
-    page.goto(base + "calibration.html?offline")
+    page.goto(pages + "calibration.html?offline")
     page.evaluate("m => window.liveAttuneCalibration.handle(m)", golden("calibration"))
     assert_fits(page, ("#cal-prompt", '[data-channel="1"]'), f"calibration-{size}")
     page.close()

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 from websockets.asyncio.client import connect
 
 from live_attune.core.events import Transcript
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store, default_store_path
-from tests.dashboard.test_dashboard_browser import CHROMIUM, FLAGS
 from tests.server.conftest import LAN_ADDRESS, start
 
 SECRET = "zebra-secret"  # in every utterance's text: it must never reach a LAN client
@@ -88,10 +87,11 @@ def get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_lan_page_loads_with_its_token_and_gets_no_words(short_conversation: dict[str, Path],
+def test_lan_page_loads_with_its_token_and_gets_no_words(browser: Browser,
+                                                         brief_conversation: dict[str, Path],
                                                          tmp_path: Path) -> None:
-    stored = store_with_words(short_conversation["stereo"])
-    running = start(short_conversation["stereo"], tmp_path, speed=4.0, lan=True,
+    stored = store_with_words(brief_conversation["stereo"])
+    running = start(brief_conversation["stereo"], tmp_path, speed=3.0, lan=True,
                     asr=WordyAsr, store=default_store_path())
     page_url = running.url
     assert urlsplit(page_url).hostname == LAN_ADDRESS and "?token=" in page_url
@@ -108,31 +108,29 @@ def test_lan_page_loads_with_its_token_and_gets_no_words(short_conversation: dic
     listener.start()
     responses: list[tuple[str, int]] = []
     sockets: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
-        page.on("response", lambda r: responses.append((r.url, r.status)))
-        page.on("websocket", lambda ws: ws.on("framereceived",
-                                              lambda f: sockets.append(str(f))))
-        page.goto(page_url)
-        page.wait_for_function("window.liveAttune.state.metrics !== null", timeout=30_000)
-        assert page.inner_text("#conn") == "connected"
-        assert page.evaluate("window.liveAttune.state.session.words") is False
-        page.click("#settings-toggle")
-        page.check("#show-transcript")
-        page.click("#settings menu button")
-        page.click("#glance-toggle")  # the transcript is part of "all measures"
-        assert page.is_visible("#transcript-withheld")
-        clocks = {page.inner_text("#elapsed")}
-        for _ in range(10):
-            time.sleep(0.3)
-            clocks.add(page.inner_text("#elapsed"))
-        assert len(clocks) > 2  # the live view follows the session
-        assert page.evaluate("window.liveAttune.state.errors") == []
-        # The report view, from the live view's link: list, then one session's detail.
-        page.goto(page.evaluate("document.getElementById('reports-link').href"))
-        page.wait_for_selector(f'#sessions li[data-id="{stored}"]')
-        browser.close()
+    page = browser.new_page()
+    page.on("response", lambda r: responses.append((r.url, r.status)))
+    page.on("websocket", lambda ws: ws.on("framereceived",
+                                          lambda f: sockets.append(str(f))))
+    page.goto(page_url)
+    page.wait_for_function("window.liveAttune.state.metrics !== null", timeout=30_000)
+    assert page.inner_text("#conn") == "connected"
+    assert page.evaluate("window.liveAttune.state.session.words") is False
+    page.click("#settings-toggle")
+    page.check("#show-transcript")
+    page.click("#settings menu button")
+    page.click("#glance-toggle")  # the transcript is part of "all measures"
+    assert page.is_visible("#transcript-withheld")
+    clocks = {page.inner_text("#elapsed")}
+    for _ in range(10):
+        time.sleep(0.3)
+        clocks.add(page.inner_text("#elapsed"))
+    assert len(clocks) > 2  # the live view follows the session
+    assert page.evaluate("window.liveAttune.state.errors") == []
+    # The report view, from the live view's link: list, then one session's detail.
+    page.goto(page.evaluate("document.getElementById('reports-link').href"))
+    page.wait_for_selector(f'#sessions li[data-id="{stored}"]')
+    page.close()
     listener.join(120)
     session = running.wait()
     loaded = {urlsplit(u).path: s for u, s in responses}

@@ -17,32 +17,16 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from live_attune.server.messages import SAVED_WHERE_LAN, without_words
-from live_attune.store import default_store_path
-from tests.dashboard.test_dashboard_browser import ARTIFACTS, browser  # noqa: F401
+from tests.dashboard.conftest import ARTIFACTS, feed, golden, offline_page
 from tests.dashboard.test_lan_browser import frames
-from tests.server.conftest import FIXTURES, start, start_reports
-
-
-def golden(name: str) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads((FIXTURES / "messages" / f"{name}.json").read_text())
-    return message
-
-
-def feed(page: Page, *messages: dict[str, Any]) -> None:
-    for m in messages:
-        page.evaluate("m => window.liveAttune.handle(m)", m)
+from tests.server.conftest import start
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:  # noqa: F811
-    server = start_reports(default_store_path())
-    p = browser.new_page(viewport={"width": 1280, "height": 800})
-    p.goto(server.url.removesuffix("reports.html") + "index.html?offline")
-    p.evaluate("() => localStorage.clear()")
-    p.reload()
+def page(browser: Browser, pages: str) -> Iterator[Page]:
+    p = offline_page(browser, pages)
     yield p
     p.close()
-    server.close()
 
 
 def with_latency(count: int, median_s: float, recent: list[float]) -> dict[str, Any]:
@@ -138,9 +122,9 @@ def test_the_cue_is_easy_to_see(page: Page) -> None:
     assert "4px" in shadow
 
 
-def test_a_page_opened_after_the_end_says_so(page: Page, short_conversation: dict[str, Path],
+def test_a_page_opened_after_the_end_says_so(page: Page, brief_conversation: dict[str, Path],
                                              tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=None)
+    running = start(brief_conversation["stereo"], tmp_path, speed=None)
     session = running.wait()
     snapshot = json.loads(session.snapshot())
     ended = snapshot["session"]["ended"]
@@ -160,9 +144,9 @@ def test_a_page_opened_after_the_end_says_so(page: Page, short_conversation: dic
 
 
 def test_over_lan_the_end_says_where_without_a_path(page: Page,
-                                                    short_conversation: dict[str, Path],
+                                                    brief_conversation: dict[str, Path],
                                                     tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=8.0, lan=True)
+    running = start(brief_conversation["stereo"], tmp_path, speed=8.0, lan=True)
     got: list[list[str]] = []  # (Playwright's loop owns this thread: listen on another)
     listener = threading.Thread(target=lambda: got.append(asyncio.run(frames(running.ws))))
     listener.start()

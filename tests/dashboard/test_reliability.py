@@ -4,23 +4,16 @@ microphone per person nothing is dimmed. Real Chromium, the server's real snapsh
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from playwright.sync_api import Browser
 
 from live_attune.core.quality import reliability
-from tests.dashboard.test_dashboard_browser import browser, open_page  # noqa: F401
-from tests.server.conftest import FIXTURES, start
+from tests.dashboard.conftest import golden, offline_page
 
 
-def test_one_microphone_counts_are_dimmed_and_say_why(
-        browser: Browser, short_conversation: dict[str, Path],  # noqa: F811
-        tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=8.0)
-    page = open_page(browser, running.url + "?offline", [])
-    snapshot = json.loads((FIXTURES / "messages" / "snapshot.json").read_text())
-    metrics = json.loads((FIXTURES / "messages" / "metrics.json").read_text())
+def test_one_microphone_counts_are_dimmed_and_say_why(browser: Browser, pages: str) -> None:
+    page = offline_page(browser, pages)
+    snapshot = golden("snapshot")
+    metrics = golden("metrics")
     cards = ("#interruptions-card", "#backchannels-card", "#balance-card")
 
     one_mic = {**snapshot, "session": {**snapshot["session"], "mode": "single-mic",
@@ -45,7 +38,6 @@ def test_one_microphone_counts_are_dimmed_and_say_why(
         assert "unreliable" not in page.get_attribute(card, "class")
     assert not page.is_visible("#int-reliability")
     page.close()
-    running.wait()
 
 
 def test_core_marks_only_one_microphone() -> None:

@@ -1,28 +1,24 @@
 """The live view's thresholds come from core over the wire (issue 16): with a server whose
 MetricsConfig is not the default, the page cues and words follow it, and a couple's second
-client gets their own counts. Real Chromium, the real snapshot from a real session."""
+client gets their own counts. Real Chromium; the golden snapshot carrying the thresholds
+of a MetricsConfig that is not the default."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from pathlib import Path
 
 from playwright.sync_api import Browser
 
 from live_attune.core.config import MetricsConfig
 from live_attune.core.context import display_thresholds
-from tests.dashboard.test_dashboard_browser import browser, open_page  # noqa: F401
-from tests.server.conftest import FIXTURES, start
+from tests.dashboard.conftest import golden, offline_page
 
 
-def test_the_page_shows_core_s_thresholds_and_every_client_role(
-        browser: Browser, short_conversation: dict[str, Path],  # noqa: F811
-        tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=8.0)
-    page = open_page(browser, running.url + "?offline", [])
-    snapshot = json.loads((FIXTURES / "messages" / "snapshot.json").read_text())
-    metrics = json.loads((FIXTURES / "messages" / "metrics.json").read_text())
+def test_the_page_shows_core_s_thresholds_and_every_client_role(browser: Browser,
+                                                                 pages: str) -> None:
+    page = offline_page(browser, pages)
+    snapshot = golden("snapshot")
+    metrics = golden("metrics")
     config = MetricsConfig(patient_wait_s=2.0, window_s=600.0, monologue_cue_s=20.0)
     th = display_thresholds(config)
     session = {**snapshot["session"], "speakers": ["therapist", "client", "client_2"],
@@ -51,4 +47,3 @@ def test_the_page_shows_core_s_thresholds_and_every_client_role(
     page.evaluate("m => window.liveAttune.handle(m)", metrics)
     assert "cue" not in (page.get_attribute("#monologue-card", "class") or "")
     page.close()
-    running.wait()
