@@ -1,7 +1,8 @@
 """Therapist voice enrolment: spectral statistics of ≥ 20 s of their speech, kept locally.
 
 A voice print is the mean and covariance of 20 MFCCs (librosa) over the speech windows —
-the statistics a GMM-style single-microphone attribution starts from (issue 3). It is a
+the statistics the spectral single-microphone attribution starts from (issue 3) — and the
+learned voice embedding of that speech (speakers/encoder.py, issue 18). It is a
 small ``.npz`` file beside the profile, never sent anywhere (its record and file format:
 live_attune/speakers/voiceprint.py, where attribution reads it). The quality score (0–100)
 says how much to trust it: enough speech, a clean signal, no clipping, a steady voice.
@@ -13,6 +14,7 @@ import numpy as np
 
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
+from live_attune.speakers.encoder import embed_utterance
 from live_attune.speakers.voiceprint import (
     N_MFCC,
     VERSION,
@@ -45,7 +47,8 @@ def enrol(audio: np.ndarray, speech: np.ndarray, *, noise_floor_dbfs: float | No
     clipped = float(np.mean(np.abs(audio) >= CLIP_LEVEL))
     steady = _steadiness(mfcc)
     score, issues = _quality(speech_s, snr, clipped, steady)
-    return VoicePrint(mfcc.mean(axis=0), np.cov(mfcc.T), speech_s, snr, score, issues)
+    return VoicePrint(mfcc.mean(axis=0), np.cov(mfcc.T), speech_s, snr, score, issues,
+                      embed_utterance(voiced))
 
 
 def _steadiness(mfcc: np.ndarray) -> float:

@@ -250,25 +250,36 @@ def _mel_basis() -> np.ndarray:
                       np.float32)
 
 
-def mel_frames(audio: np.ndarray) -> np.ndarray:
+def mel_frames(audio: np.ndarray, first: int = 0, n: int | None = None) -> np.ndarray:
     """(frames, 40) power mel every 10 ms, as ``librosa.feature.melspectrogram`` makes it for
     Resemblyzer (25 ms Hann windows, centred, zero-padded): frame i is centred on sample
-    i·HOP."""
+    i·HOP. ``first``/``n``: only frames first..first+n-1 (each block of a long file or a live
+    stream computed once; the same numbers as one pass, to float rounding)."""
     import librosa
 
-    spec = np.abs(librosa.stft(np.asarray(audio, np.float32), n_fft=N_FFT, hop_length=HOP,
-                               pad_mode="constant")) ** 2
+    total = len(audio) // HOP + 1
+    n = total - first if n is None else n
+    if n <= 0:
+        return np.zeros((0, N_MELS), np.float32)
+    half = N_FFT // 2
+    lo, hi = first * HOP - half, (first + n - 1) * HOP + half  # the samples those frames read
+    chunk = np.asarray(audio[max(lo, 0):max(min(hi, len(audio)), 0)], np.float32)
+    chunk = np.pad(chunk, (max(0, -lo), hi - lo - len(chunk) - max(0, -lo)))
+    spec = np.abs(librosa.stft(chunk, n_fft=N_FFT, hop_length=HOP, center=False)) ** 2
     return np.asarray((_mel_basis() @ spec).T, np.float32)
 
 
-def volume_gain(audio: np.ndarray) -> float:
-    """The power gain bringing ``audio`` to TARGET_DBFS (Resemblyzer's ``normalize_volume``;
-    here both ways, so that a window's loudness never matters)."""
-    rms = float(np.sqrt(np.mean(np.asarray(audio, np.float64) ** 2)))
-    if rms <= 1e-7:
+def power_gain(power: float) -> float:
+    """The gain (on power) bringing a signal of mean ``power`` (full scale 1) to TARGET_DBFS:
+    Resemblyzer's ``normalize_volume``, here both ways, so that loudness never matters."""
+    if power <= 1e-14:
         return 1.0
-    dbfs = 20 * np.log10(rms)  # of full scale; Resemblyzer's int16 scaling cancels out
-    return float(10 ** ((TARGET_DBFS - dbfs) / 10))
+    return float(10 ** ((TARGET_DBFS - 10 * np.log10(power)) / 10))
+
+
+def volume_gain(audio: np.ndarray) -> float:
+    """``power_gain`` of ``audio``'s mean power."""
+    return power_gain(float(np.mean(np.asarray(audio, np.float64) ** 2)))
 
 
 def embed_utterance(audio: np.ndarray) -> np.ndarray:
