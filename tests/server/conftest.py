@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 from live_attune.audio.replay import FileReplaySource
 from live_attune.server.app import ServeOptions, run_live, serve_reports, ws_url
@@ -88,12 +87,42 @@ def start(audio: Path, out_dir: Path, *, speed: float | None = 4.0, lan: bool = 
     return Running(str(ready["url"]), thread, out_dir, result, control)
 
 
-@pytest.fixture
-def live_server(short_conversation: dict[str, Path], tmp_path: Path) -> Iterator[Running]:
-    running = start(short_conversation["stereo"], tmp_path / "saved", speed=8.0)
-    yield running
-    running.stop()  # the tests using it are done with the replay: don't wait for its end
-    running.wait()
+Visit = Callable[[Running], Awaitable[Any]]
+
+
+@dataclass
+class SharedRun:
+    """One live session that several clients visited at once, each visit's result kept for
+    its own test (a replay to its end is paid once, not once per test)."""
+
+    running: Running
+    session: LiveSession
+    results: dict[str, Any]  # a visit's result, or the exception it raised
+
+    def __getitem__(self, visit: str) -> Any:
+        result = self.results[visit]
+        if isinstance(result, BaseException):
+            raise result  # the test that reads this visit fails with the visit's error
+        return result
+
+
+def share_run(audio: Path, out_dir: Path, visits: dict[str, Visit], *,
+              speed: float = 8.0) -> SharedRun:
+    """Start a live session and run every visit concurrently from its start; when all are
+    done (each reads on to the session's end, or has stopped), the session has ended."""
+    running = start(audio, out_dir, speed=speed)
+
+    async def visit_all() -> dict[str, Any]:
+        done = await asyncio.gather(*(v(running) for v in visits.values()),
+                                    return_exceptions=True)
+        return dict(zip(visits, done, strict=True))
+
+    try:
+        results = asyncio.run(visit_all())
+    except BaseException:
+        running.stop()
+        raise
+    return SharedRun(running, running.wait(), results)
 
 
 @dataclass

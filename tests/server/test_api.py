@@ -73,6 +73,7 @@ def test_a_live_session_serves_the_store_too(short_conversation: dict[str, Path]
     running = start(short_conversation["stereo"], tmp_path, speed=8.0,
                     store=default_store_path())
     assert get(running.url + "api/sessions")[0] == 200
+    running.stop()  # (the replay's end is not this test's)
     running.wait()
 
 
@@ -80,4 +81,5 @@ def test_without_a_store_there_is_no_api(short_conversation: dict[str, Path],
                                          tmp_path: Path) -> None:
     running = start(short_conversation["stereo"], tmp_path, speed=8.0)
     assert get(running.url + "api/sessions")[0] == 404
+    running.stop()  # (the replay's end is not this test's)
     running.wait()

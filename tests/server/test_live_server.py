@@ -17,7 +17,7 @@ from websockets.exceptions import InvalidStatus
 from live_attune.server.messages import SCHEMAS
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import schema, session_dict
-from tests.server.conftest import Running, start
+from tests.server.conftest import Running, SharedRun, Visit, share_run, start
 
 
 async def collect(url: str, *, until: str = "end", limit_s: float = 120) -> list[dict]:  # type: ignore[type-arg]
@@ -33,8 +33,32 @@ async def collect(url: str, *, until: str = "end", limit_s: float = 120) -> list
     return out
 
 
-def test_snapshot_first_then_valid_messages_at_most_4_hz(live_server: Running) -> None:
-    messages = asyncio.run(collect(live_server.ws))
+# The tests below that only read one live session's stream share one run of the 58 s
+# conversation at 8x: each test's visit (what it does as a client) runs concurrently from the
+# session's start, and the test asserts on what its visit saw.
+VISITS: dict[str, Visit] = {}
+
+
+def visit(fn: Visit) -> Visit:
+    VISITS[fn.__name__] = fn
+    return fn
+
+
+@pytest.fixture(scope="module")
+def shared(short_conversation: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+           ) -> SharedRun:
+    with pytest.MonkeyPatch.context() as patch:  # (the per-test data directory is not set yet)
+        patch.setenv("LIVE_ATTUNE_HOME", str(tmp_path_factory.mktemp("home")))
+        return share_run(short_conversation["stereo"], tmp_path_factory.mktemp("saved"), VISITS)
+
+
+@visit
+async def whole_stream(running: Running) -> list[dict]:  # type: ignore[type-arg]
+    return await collect(running.ws)
+
+
+def test_snapshot_first_then_valid_messages_at_most_4_hz(shared: SharedRun) -> None:
+    messages = shared["whole_stream"]
     assert messages[0]["type"] == "snapshot"
     for m in messages:
         jsonschema.validate({k: v for k, v in m.items() if k != "_t"}, SCHEMAS[m["type"]])
@@ -44,7 +68,7 @@ def test_snapshot_first_then_valid_messages_at_most_4_hz(live_server: Running) -
     assert sorted(gaps)[len(gaps) // 20] >= 0.2  # 95 % of gaps ≥ 0.2 s: ≤ 4 Hz (+ jitter)
     kinds = {m["type"] for m in messages}
     assert {"floor", "interruption", "status", "end"} <= kinds
-    session = live_server.wait()
+    session = shared.session
     assert session.saved_to is not None and session.saved_to.exists()
 
 
@@ -59,67 +83,76 @@ def test_live_equals_offline_on_the_same_file(conversation: dict[str, Path], tmp
     assert live["metrics"] == offline["metrics"]
 
 
-def test_twenty_dashboards_at_once(live_server: Running) -> None:
-    async def many() -> list[list[dict]]:  # type: ignore[type-arg]
-        return await asyncio.gather(*(collect(live_server.ws) for _ in range(20)))
+@visit
+async def twenty_dashboards(running: Running) -> list[list[dict]]:  # type: ignore[type-arg]
+    return await asyncio.gather(*(collect(running.ws) for _ in range(20)))
 
-    results = asyncio.run(many())
-    session = live_server.wait()
+
+def test_twenty_dashboards_at_once(shared: SharedRun) -> None:
+    results = shared["twenty_dashboards"]
     finals = [r[-1] for r in results]
     assert all(f["type"] == "end" for f in finals)
     counts = {sum(1 for m in r if m["type"] == "interruption") for r in results}
-    assert counts == {len(session.pipeline.history.interruptions)}
+    assert counts == {len(shared.session.pipeline.history.interruptions)}
 
 
-def test_reconnect_gets_a_fresh_snapshot(live_server: Running) -> None:
-    async def twice() -> tuple[dict, dict]:  # type: ignore[type-arg]
-        async with connect(live_server.ws) as ws:
-            first = json.loads(await ws.recv())
-        await asyncio.sleep(2.0)
-        async with connect(live_server.ws) as ws:
-            second = json.loads(await ws.recv())
-        return first, second
+@visit
+async def reconnect(running: Running) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    async with connect(running.ws) as ws:
+        first = json.loads(await ws.recv())
+    await asyncio.sleep(2.0)
+    async with connect(running.ws) as ws:
+        second = json.loads(await ws.recv())
+    return first, second
 
-    first, second = asyncio.run(twice())
+
+def test_reconnect_gets_a_fresh_snapshot(shared: SharedRun) -> None:
+    first, second = shared["reconnect"]
     assert first["type"] == second["type"] == "snapshot"
     assert second["metrics"]["at_s"] > (first["metrics"] or {"at_s": 0})["at_s"]
 
 
-def test_bad_client_messages_get_errors_and_change_nothing(live_server: Running) -> None:
-    async def abuse() -> list[dict]:  # type: ignore[type-arg]
-        async with connect(live_server.ws) as ws:
-            for bad in ("{", "[]", '{"v":1,"type":"stop"}', '{"v":9,"type":"ping"}'):
-                await ws.send(bad)
-            await ws.send('{"v":1,"type":"ping"}')
-            replies = []
-            async for raw in ws:
-                m = json.loads(raw)
-                if m["type"] in ("error", "pong"):
-                    replies.append(m)
-                if m["type"] == "pong":
-                    return replies
-        return replies
+@visit
+async def bad_client(running: Running) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+    """The replies to bad messages, then a new client's stream to the end."""
+    replies = []
+    async with connect(running.ws) as ws:
+        for bad in ("{", "[]", '{"v":1,"type":"stop"}', '{"v":9,"type":"ping"}'):
+            await ws.send(bad)
+        await ws.send('{"v":1,"type":"ping"}')
+        async for raw in ws:
+            m = json.loads(raw)
+            if m["type"] in ("error", "pong"):
+                replies.append(m)
+            if m["type"] == "pong":
+                break
+    return replies, await collect(running.ws)
 
-    replies = asyncio.run(abuse())
+
+def test_bad_client_messages_get_errors_and_change_nothing(shared: SharedRun) -> None:
+    replies, messages = shared["bad_client"]
     assert [r["type"] for r in replies] == ["error"] * 4 + ["pong"]
-    messages = asyncio.run(collect(live_server.ws))
     assert messages[-1]["type"] == "end"
 
 
-def test_oversized_frame_closes_only_that_client(live_server: Running) -> None:
-    async def big() -> int | None:
-        async with connect(live_server.ws) as ws:
-            await ws.recv()
-            await ws.send("x" * 100_000)
-            try:
-                async for _ in ws:
-                    pass
-            except Exception:  # the close code is what matters
+@visit
+async def oversized_frame(running: Running) -> tuple[int | None, list[dict]]:  # type: ignore[type-arg]
+    async with connect(running.ws) as ws:
+        await ws.recv()
+        await ws.send("x" * 100_000)
+        try:
+            async for _ in ws:
                 pass
-            return ws.close_code
+        except Exception:  # the close code is what matters
+            pass
+        code = ws.close_code
+    return code, await collect(running.ws)
 
-    assert asyncio.run(big()) == 1009  # message too big
-    assert asyncio.run(collect(live_server.ws))[-1]["type"] == "end"
+
+def test_oversized_frame_closes_only_that_client(shared: SharedRun) -> None:
+    code, messages = shared["oversized_frame"]
+    assert code == 1009  # message too big
+    assert messages[-1]["type"] == "end"
 
 
 def test_a_stalled_client_does_not_slow_the_session(short_conversation: dict[str, Path],
@@ -141,39 +174,69 @@ def test_a_stalled_client_does_not_slow_the_session(short_conversation: dict[str
     running.wait()
 
 
-def test_security_headers_and_no_external_references(live_server: Running) -> None:
-    with urllib.request.urlopen(live_server.url) as response:
-        html = response.read().decode()
-        policy = response.headers["Content-Security-Policy"]
+def fetch(url: str) -> tuple[str, str]:
+    with urllib.request.urlopen(url) as response:
+        return response.read().decode(), response.headers["Content-Security-Policy"]
+
+
+@visit
+async def security_headers(running: Running) -> tuple[str, str, list[dict]]:  # type: ignore[type-arg]
+    html, policy = await asyncio.to_thread(fetch, running.url)
+    return html, policy, await collect(running.ws)
+
+
+def test_security_headers_and_no_external_references(shared: SharedRun) -> None:
+    html, policy, messages = shared["security_headers"]
     assert "default-src 'none'" in policy and "script-src 'self'" in policy
-    assert "http" not in html.replace(live_server.url, "")
+    assert "http" not in html.replace(shared.running.url, "")
     root = Path(__file__).resolve().parents[2] / "dashboard"
     for f in root.iterdir():
         assert "://" not in f.read_text().replace('"ws://"', ""), f
-    asyncio.run(collect(live_server.ws))
+    assert messages[-1]["type"] == "end"
 
 
-def test_path_traversal_is_refused(live_server: Running) -> None:
-    for path in ("../pyproject.toml", "%2e%2e/pyproject.toml", "fixtures/../../README.md"):
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(live_server.url + path)
-        assert err.value.code == 404
-    asyncio.run(collect(live_server.ws))
+def refused(url: str) -> int | None:
+    """The HTTP status of an error answer, None for a page served."""
+    try:
+        urllib.request.urlopen(url)
+    except urllib.error.HTTPError as err:
+        return err.code
+    return None
 
 
-def test_wrong_origin_is_refused(live_server: Running) -> None:
-    async def evil() -> None:
-        async with connect(live_server.ws, origin="http://evil.example"):  # type: ignore[arg-type]
+@visit
+async def path_traversal(running: Running) -> tuple[list[int | None], list[dict]]:  # type: ignore[type-arg]
+    codes = [await asyncio.to_thread(refused, running.url + path)
+             for path in ("../pyproject.toml", "%2e%2e/pyproject.toml",
+                          "fixtures/../../README.md")]
+    return codes, await collect(running.ws)
+
+
+def test_path_traversal_is_refused(shared: SharedRun) -> None:
+    codes, messages = shared["path_traversal"]
+    assert codes == [404, 404, 404]
+    assert messages[-1]["type"] == "end"
+
+
+@visit
+async def wrong_origin(running: Running) -> tuple[int | None, list[dict]]:  # type: ignore[type-arg]
+    status = None
+    try:
+        async with connect(running.ws, origin="http://evil.example"):  # type: ignore[arg-type]
             pass
-
-    with pytest.raises(InvalidStatus) as err:
-        asyncio.run(evil())
-    assert err.value.response.status_code == 403
-    asyncio.run(collect(live_server.ws))
+    except InvalidStatus as err:
+        status = err.response.status_code
+    return status, await collect(running.ws)
 
 
-def test_lan_mode_needs_the_token(short_conversation: dict[str, Path], tmp_path: Path) -> None:
-    running = start(short_conversation["stereo"], tmp_path, speed=16.0, lan=True)
+def test_wrong_origin_is_refused(shared: SharedRun) -> None:
+    status, messages = shared["wrong_origin"]
+    assert status == 403
+    assert messages[-1]["type"] == "end"
+
+
+def test_lan_mode_needs_the_token(brief_conversation: dict[str, Path], tmp_path: Path) -> None:
+    running = start(brief_conversation["stereo"], tmp_path, speed=8.0, lan=True)
     assert "token=" in running.url
     good = running.ws.replace(running.url.split(":")[1].strip("/"), "127.0.0.1")
     bad = good.split("?")[0] + "?token=wrong"
@@ -188,6 +251,7 @@ def test_lan_mode_needs_the_token(short_conversation: dict[str, Path], tmp_path:
     with pytest.raises(urllib.error.HTTPError) as page:
         urllib.request.urlopen(good.replace("ws://", "http://").replace("/ws?", "/?").split("?")[0])
     assert page.value.code == 403
+    page.value.close()  # (an open connection would hold the server's close at the end)
     assert asyncio.run(collect(good))[-1]["type"] == "end"
     running.wait()
 
@@ -215,16 +279,31 @@ def test_live_transcripts_and_language_reach_the_dashboard(short_conversation: d
     assert status["dropped"] == 0 and status["done"] >= len(lines)
 
 
-def test_a_busy_port_is_a_clear_usage_error(live_server: Running, tmp_path: Path) -> None:
-    from live_attune.errors import UsageError
+def serve_on(port: int) -> BaseException | None:
+    """What a second live session on ``port`` raises."""
     from live_attune.server.app import ServeOptions, run_live
     from live_attune.session.config import layout_for
 
-    port = int(live_server.url.rsplit(":", 1)[1].strip("/"))
-    with pytest.raises(UsageError, match="choose another --port"):
+    try:
         asyncio.run(run_live(object(), layout_for(2, None, "x"),  # type: ignore[arg-type]
                              ServeOptions(port=port, open_browser=False)))
-    asyncio.run(collect(live_server.ws))
+    except Exception as exc:
+        return exc
+    return None
+
+
+@visit
+async def busy_port(running: Running) -> tuple[BaseException | None, list[dict]]:  # type: ignore[type-arg]
+    port = int(running.url.rsplit(":", 1)[1].strip("/"))
+    return await asyncio.to_thread(serve_on, port), await collect(running.ws)
+
+
+def test_a_busy_port_is_a_clear_usage_error(shared: SharedRun) -> None:
+    from live_attune.errors import UsageError
+
+    error, messages = shared["busy_port"]
+    assert isinstance(error, UsageError) and "choose another --port" in str(error), error
+    assert messages[-1]["type"] == "end"
 
 
 @pytest.mark.slow

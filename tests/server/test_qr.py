@@ -58,10 +58,10 @@ def decode(matrix: np.ndarray, png: Path) -> list[str]:
 
 
 def test_the_printed_qr_code_is_the_printed_url_with_its_token(
-        short_conversation: dict[str, Path], tmp_path: Path,
+        brief_conversation: dict[str, Path], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     assert shutil.which(ZBARIMG), "zbar-tools is needed (scripts/setup.sh --test)"
-    running = start(short_conversation["stereo"], tmp_path, speed=8.0, lan=True)
+    running = start(brief_conversation["stereo"], tmp_path, speed=8.0, lan=True)
     try:
         out = capsys.readouterr().out
         printed = [line.removeprefix("Dashboard: ") for line in out.splitlines()
