@@ -1,15 +1,18 @@
 """The dashboard's report view in a real headless Chromium: past sessions from the store,
-each number exactly as session.json holds it."""
+each number exactly as session.json holds it, each flagged number opening its moments."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from live_attune.report.html import format_value, lookup
-from live_attune.store import Store, default_store_path
+from live_attune.store import NewSession, Store, default_store_path
 from tests.dashboard.conftest import ARTIFACTS, golden
 from tests.server.conftest import start_reports
 from tests.server.test_api import store_one
@@ -66,3 +69,79 @@ def test_calibration_view_renders_the_golden_message(browser: Browser, pages: st
     assert page.inner_text("#cal-lines") == "SNR 30 dB: good"
     assert "Saved as /p.toml" in page.inner_text("#cal-profile")
     page.close()
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "report" / "session.json"
+
+
+def store_golden(label: str = "C-07") -> tuple[str, dict[str, Any]]:
+    """The report's hand-written session.json (tests/fixtures/report), stored as analysed on
+    Monday 12 January 2026 at 09:30: a transcript, an interruption, a long silence."""
+    data: dict[str, Any] = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    new = NewSession(kind="analyze", source="golden.wav", mode=data["mode"],
+                     speakers=tuple(data["speakers"]), config=data["config"], label=label,
+                     started_at="2026-01-12T09:30:00")
+    with Store() as store:
+        store.create(new, state="complete")
+        store.save_result(new.id, data, state="complete")
+    return new.id, data
+
+
+def moment_texts(page: Page) -> list[str]:
+    return [" ".join(t.split()) for t in page.locator("#moment-list > li").all_inner_texts()]
+
+
+def test_every_flagged_number_opens_its_moment(browser: Browser) -> None:
+    """Issue 20: the interruptions, the longest turns, the long silence, the questions and
+    the reflections each open their moments (time, who, the words around it)."""
+    sid, data = store_golden()
+    server = start_reports(default_store_path())
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server.url)
+        button = page.locator(f'#sessions li[data-id="{sid}"] button')
+        assert button.inner_text() == "12 Jan 2026 09:30 · C-07 · 1.6 min"  # no ISO
+        button.click()
+        page.wait_for_selector("#session-detail:not([hidden])")
+        assert page.inner_text("#detail-title") == \
+            "Session Monday 12 January 2026, 09:30 · client C-07"
+        assert page.inner_text("#detail-meta") == \
+            "1.6 min · one microphone per person · analysed from a file"
+        assert page.is_hidden("#moment")
+        # one button per flagged count: the client's stopped interruption, both longest
+        # turns, the long silence, the questions, the reflections
+        assert page.locator("button.evidence").count() == 6
+        expected = {
+            "Longest turn: client": ["1:04 · client spoke for 23.6 s Calm, I suppose."],
+            "client came in, and the other stopped": [
+                "0:36 · client came in while you were speaking; you stopped you: Do you "
+                "sleep better at weekends?"],
+            "Long silences": ["0:52 · 4.2 s of silence after client, before you client: "
+                              "No, not really"],
+            "Your questions": ["0:01 · open question What brings you here today?",
+                               "0:31 · closed question Do you sleep better at weekends?",
+                               "1:00 · open question How would you like your evenings "
+                               "to feel?"],
+        }
+        for k in range(page.locator("button.evidence").count()):
+            page.locator("button.evidence").nth(k).click()
+            assert page.is_visible("#moment")
+            title, texts = page.inner_text("#moment-title"), moment_texts(page)
+            assert texts and all(re.match(r"\d+:\d\d · ", t) for t in texts), texts
+            for start in expected.pop(title, []):
+                assert any(t.startswith(start) for t in texts), (title, start, texts)
+            if title == "Your reflections":  # all 4, not examples
+                assert len(texts) == data["metrics"]["language"]["miti"]["reflections"]
+        assert not expected, expected
+        for el in page.locator("#moment [data-key]").all():
+            key, fmt = el.get_attribute("data-key"), el.get_attribute("data-fmt")
+            assert key and fmt and el.inner_text() == format_value(fmt, lookup(data, key))
+        page.locator("#detail-overall li", has_text="Silences").locator("button").click()
+        words = page.locator("#moment-list .who-client").first  # the dashboard's client colour
+        assert words.evaluate("e => getComputedStyle(e).color") == "rgb(228, 148, 68)"
+        page.screenshot(path=str(ARTIFACTS / "reports-view-moment.png"), full_page=True)
+        page.click("#moment-close")
+        assert page.is_hidden("#moment")
+        page.close()
+    finally:
+        server.close()
