@@ -186,7 +186,8 @@ def _load_session(ref: str) -> dict[str, Any]:
 
 
 def trends_command(args: argparse.Namespace) -> int:
-    from live_attune.report.trends import trend_table, trends_html
+    from live_attune.report import write_report
+    from live_attune.report.trends import report_name, trend_table, trends_html
 
     with Store(read_only=True) as store:
         rows = [r for r in store.list(args.client) if r.state in ("complete", "recovered")]
@@ -204,5 +205,10 @@ def trends_command(args: argparse.Namespace) -> int:
             path.write_text(trends_html(sessions, title), encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        print(f"\nwrote {path}")
+        # each point and date of the page opens its session's report: written beside it
+        missing = [s for s in sessions if not (args.out / report_name(s)).exists()]
+        for session in missing:
+            write_report(session, args.out, ["html"])
+        print(f"\nwrote {path}" + (f" and {len(missing)} session reports beside it"
+                                   if missing else ""))
     return 0

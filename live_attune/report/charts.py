@@ -120,10 +120,13 @@ def prosody_turns(turns: Sequence[Mapping[str, Any]], speakers: Sequence[str],
 
 def trend_lines(dates: Sequence[str], values: Mapping[str, Sequence[float | None]],
                 ylabel: str, *, links: Sequence[str] = (), percent: bool = False,
-                colours: Mapping[str, str] | None = None) -> str:
+                colours: Mapping[str, str] | None = None,
+                refs: Mapping[str, float] | None = None) -> str:
     """One line per measure across sessions, sessions evenly spaced and labelled by date.
     ``percent``: a fixed 0–100 % axis with the even band (40–60 %) shaded, so that 46 → 56 %
-    does not look steep. ``links[i]``: the i-th point opens that session's report."""
+    does not look steep; otherwise the axis starts at 0. ``links[i]``: the i-th point opens
+    that session's report. ``colours``: a person's line in their colour; any other line is
+    grey. ``refs``: dotted reference lines (a context number), labelled."""
     fig = Figure(figsize=(10, 2.4))
     ax = fig.add_subplot()
     x = list(range(len(dates)))
@@ -131,15 +134,20 @@ def trend_lines(dates: Sequence[str], values: Mapping[str, Sequence[float | None
         ax.axhspan(40, 60, color="#dddddd", alpha=0.6, linewidth=0, label="even (40–60 %)")
         ax.set_ylim(0, 100)
     for n, (name, ys) in enumerate(values.items()):
-        colour_n = (colours or {}).get(name, NEUTRAL)
+        colour_n = (colours or {}).get(name, NEUTRAL if n == 0 else NEUTRAL_LIGHT)
+        marker = MARKERS[n % len(MARKERS)]
         ax.plot(x, [float("nan") if y is None else y for y in ys], color=colour_n,
-                marker=MARKERS[n % len(MARKERS)], linestyle="-" if n == 0 else "--",
-                label=name)
-        for i, y in enumerate(ys):
-            if y is not None and i < len(links):
-                dot = ax.plot([i], [y], marker=MARKERS[n % len(MARKERS)], markersize=9,
-                              color=colour_n, alpha=0.0)[0]
-                dot.set_url(links[i])  # an <a> around the point in the SVG
+                linestyle="-" if n == 0 else "--", label=name, marker=marker, markersize=0)
+        shown = [(i, y) for i, y in enumerate(ys) if y is not None]
+        if shown:
+            # the dots as a scatter: each one its own <a> in the SVG, opening its report
+            dots = ax.scatter([i for i, _ in shown], [y for _, y in shown], color=colour_n,
+                              marker=marker, s=30, zorder=3)
+            dots.set_urls([links[i] if i < len(links) else None for i, _ in shown])
+    for name, y in (refs or {}).items():
+        ax.axhline(y, color="#999999", linewidth=0.8, linestyle=":")
+        ax.annotate(name, (1.0, y), xycoords=("axes fraction", "data"), xytext=(2, 0),
+                    textcoords="offset points", va="center", fontsize=7, color="#666666")
     if not percent:
         ax.set_ylim(bottom=0)
     ax.set_xticks(x, list(dates), rotation=30 if len(dates) > 6 else 0,

@@ -84,8 +84,7 @@ def interruptions(p: Page) -> str:
                           i["at_s"] + CONTEXT_S)
         rows.append(f'<tr id="interruption-{k}"><td>'
                     f'{p.num(f"metrics.interruptions.{k}.at_s", "clock")}</td><td>'
-                    f"{speaker_tag(i['by'])} came in while the {_e(who(i['of']))} spoke; "
-                    f"{_e(outcome)}</td><td>{near}</td></tr>")
+                    f"{speaker_tag(i['by'])} came in; {_e(outcome)}</td><td>{near}</td></tr>")
     word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
     caveat = "" if word == MEASURED else (
         f"<p class=\"unreliable\">These moments are {_e(word)}: listen to them before "
@@ -144,7 +143,7 @@ def examples(p: Page) -> str:
         heading_id = f' id="{anchor}"' if anchor in anchors else ""
         anchors.discard(anchor)
         blocks.append(f"<h3{heading_id}>{title}: {_count(len(shown), len(picked))}</h3>"
-                      f"<ul>{items or '<li>none</li>'}</ul>")
+                      + (f"<ul>{items}</ul>" if items else ""))
     return "".join(blocks)
 
 

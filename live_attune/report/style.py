@@ -35,8 +35,14 @@ tr.unreliable td { color: var(--muted); }
 tr.unreliable td.ctx, p.unreliable { color: var(--flag); font-style: italic; }
 table.events td:first-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
 table.events td { font-size: 13px; }
-table.events td:nth-child(2) { width: 28%; }
+table.events td:nth-child(2) { width: 22%; }
 :target { background: #fff6d6; }
+.wide { overflow-x: auto; }
+table.trends { font-size: 12px; }
+table.trends th, table.trends td { padding: 3px 4px; }
+table.trends th { font-weight: normal; color: var(--muted); vertical-align: bottom;
+                  min-width: 3.2em; }
+table.trends td { font-variant-numeric: tabular-nums; }
 .glossary dt { font-weight: bold; margin-top: 6px; }
 .glossary dd { margin: 0 0 0 16px; font-size: 13px; }
 svg { width: 100%; height: auto; display: block; }
@@ -49,6 +55,9 @@ footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 8px; 
   main { padding: 0; max-width: none; }
   h2 { margin-top: 16px; }
   tr, svg, li, dd, .notice, .keep { break-inside: avoid; }
+  .glossary dl { column-count: 2; column-gap: 8mm; font-size: 11px; }
+  table.events td { font-size: 11px; padding: 3px 6px; }
+  .glossary dt { break-after: avoid; }
   h2, h3 { break-after: avoid; }
   a.evidence { text-decoration: none; }
 }

@@ -1,4 +1,6 @@
-"""The same measures across sessions: a table and an HTML page of charts.
+"""The same measures across sessions: a text table for the terminal and an HTML page of
+charts and a table for supervision (issue 20: fixed 0–100 % axes with the even band, session
+dates on the x axis, every point and row opening its session's report, words not codes).
 
 Every value is read from a stored session.json; nothing is recomputed here.
 """
@@ -11,27 +13,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from live_attune import __version__
+from live_attune.core import context
+from live_attune.core.roles import CLIENT, THERAPIST
+from live_attune.paths import safe_file_name
 from live_attune.report import charts
-from live_attune.report.html import format_value, lookup
+from live_attune.report.html import RATE_MIN_S
+from live_attune.report.page import format_value, lookup
 from live_attune.report.style import CSS
+from live_attune.report.words import short_date
 
 
 @dataclass(frozen=True, slots=True)
 class Measure:
-    title: str
+    title: str  # the column's heading, in words
     key: str  # dotted session.json key
-    fmt: str  # report.html.format_value kind
+    fmt: str  # report.page.format_value kind
+    per_hour: bool = False  # a rate: shown only for sessions longer than RATE_MIN_S
 
 
 MEASURES = (
-    Measure("client share", "metrics.client_share", "pct"),
-    Measure("latency median", "metrics.response_latency_s.median", "s2"),
-    Measure("T interrupts /h", "metrics.interruptions_per_hour_by.therapist", "num1"),
-    Measure("T backchannels", "metrics.backchannels_by.therapist", "int"),
-    Measure("T longest turn", "metrics.longest_monologue_s.therapist", "s1"),
+    Measure("client share of the talk", "metrics.client_share", "pct"),
+    Measure("room before answering (median)", "metrics.response_latency_s.median", "s2"),
+    Measure("therapist came in, per hour", "metrics.interruptions_per_hour_by.therapist",
+            "num1", per_hour=True),
+    Measure("therapist's mm-hm", "metrics.backchannels_by.therapist", "int"),
+    Measure("therapist's longest turn", "metrics.longest_monologue_s.therapist", "s1"),
     Measure("long silences", "metrics.long_silence_count", "int"),
-    Measure("T pace", "metrics.language.pace_wpm.therapist", "wpm"),
-    Measure("R:Q", "metrics.language.miti.reflection_to_question", "ratio"),
+    Measure("therapist's pace", "metrics.language.pace_wpm.therapist", "wpm"),
+    Measure("reflections per question", "metrics.language.miti.reflection_to_question",
+            "ratio"),
     Measure("open questions", "metrics.language.miti.open_question_share", "pct"),
 )
 
@@ -44,42 +54,107 @@ def value(session: Mapping[str, Any], key: str) -> Any:
         return None
 
 
+def measure_value(session: Mapping[str, Any], m: Measure) -> Any:
+    """A rate per hour only for a session long enough for one to mean something."""
+    if m.per_hour and session["duration_s"] <= RATE_MIN_S:
+        return None
+    return value(session, m.key)
+
+
+def report_name(session: Mapping[str, Any]) -> str:
+    """The file name ``write_report`` gives this session's HTML report."""
+    return f"{safe_file_name(str(session.get('session', {}).get('id') or 'session'))}.html"
+
+
+def dates(sessions: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each session's date ("12 Jan 2026"), with its time where a day holds two sessions."""
+    starts = [str(s.get("session", {}).get("started_at") or "") for s in sessions]
+    days = [short_date(t) for t in starts]
+    return [f"{d} {t[11:16]}" if days.count(d) > 1 and len(t) >= 16 else d
+            for d, t in zip(days, starts, strict=True)]
+
+
 def trend_table(sessions: Sequence[Mapping[str, Any]]) -> str:
+    """The terminal's table: one row per session."""
     head = ["date", "client", "length", *(m.title for m in MEASURES)]
     rows = [head]
-    for s in sessions:
-        info = s.get("session", {})
-        rows.append([info.get("started_at", "")[:16].replace("T", " "), info.get("label") or "–",
+    for s, day in zip(sessions, dates(sessions), strict=True):
+        rows.append([day, s.get("session", {}).get("label") or "–",
                      format_value("min", s["duration_s"]),
-                     *(format_value(m.fmt, value(s, m.key)) for m in MEASURES)])
+                     *(format_value(m.fmt, measure_value(s, m)) for m in MEASURES)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
                      for r in rows)
 
 
-def trends_html(sessions: Sequence[Mapping[str, Any]], title: str) -> str:
-    dates = [s.get("session", {}).get("started_at", "")[:16].replace("T", " ") for s in sessions]
+def _series(sessions: Sequence[Mapping[str, Any]], key: str, scale: float = 1.0,
+            per_hour: bool = False) -> list[float | None]:
+    m = Measure("", key, "", per_hour)
+    return [None if (v := measure_value(s, m)) is None else v * scale for s in sessions]
 
-    def series(key: str, scale: float = 1.0) -> list[float | None]:
-        return [None if (v := value(s, key)) is None else v * scale for s in sessions]
 
-    figures = [
-        ("Client share of talk time (%)", {"client share": series("metrics.client_share", 100)}),
-        ("Response latency (s)", {"median": series("metrics.response_latency_s.median"),
-                                  "mean": series("metrics.response_latency_s.mean")}),
-        ("Interruptions per hour", {
-            "by therapist": series("metrics.interruptions_per_hour_by.therapist"),
-            "by client": series("metrics.interruptions_per_hour_by.client")}),
-        ("Reflections per question", {
-            "R:Q": series("metrics.language.miti.reflection_to_question")}),
+def _figures(sessions: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(title, chart, legend) for each chart on the page."""
+    x, links = dates(sessions), [report_name(s) for s in sessions]
+    colour = charts.COLOURS
+    share = charts.trend_lines(x, {"client": _series(sessions, "metrics.client_share", 100)},
+                               "% of the talk", links=links, percent=True,
+                               colours={"client": colour[CLIENT]})
+    wait = charts.trend_lines(x, {
+        "median": _series(sessions, "metrics.response_latency_s.median"),
+        "mean": _series(sessions, "metrics.response_latency_s.mean")}, "seconds",
+        links=links, refs={f"MI median {context.MI_SILENCE_MEDIAN_S} s":
+                           context.MI_SILENCE_MEDIAN_S})
+    came_in = charts.trend_lines(x, {
+        "therapist": _series(sessions, "metrics.interruptions_per_hour_by.therapist",
+                             per_hour=True),
+        "client": _series(sessions, "metrics.interruptions_per_hour_by.client",
+                          per_hour=True)}, "per hour", links=links,
+        colours={"therapist": colour[THERAPIST], "client": colour[CLIENT]})
+    rq = charts.trend_lines(x, {"reflections per question": _series(
+        sessions, "metrics.language.miti.reflection_to_question")}, "ratio", links=links,
+        refs={"MITI fair": context.RQ_FAIR, "good": context.RQ_GOOD})
+    return [
+        ("Client's share of the talk", share, "The band is an even session (40–60 %); "
+         "the axis always runs from 0 to 100 %."),
+        ("Room before answering", wait, "Seconds the therapist left after the client "
+         "finished, median and mean of the session."),
+        ("Coming in while the other spoke", came_in, "Per hour, for sessions longer than "
+         "20 minutes only (a shorter one would make a rate out of one or two moments)."),
+        ("Reflections per question", rq, "MITI: fair from 1, good from 2."),
     ]
-    body = "".join(f"<section><h2>{html.escape(name)}</h2>"
-                   f"{charts.trend_lines(dates, values, name)}</section>"
-                   for name, values in figures)
-    table = html.escape(trend_table(sessions))
+
+
+def trends_html(sessions: Sequence[Mapping[str, Any]], title: str) -> str:
+    """The page; each point and each date opens the session's report, written beside it
+    (``report_name``)."""
+    body = "".join(f'<section class="keep"><h2>{html.escape(name)}</h2>{chart}'
+                   f'<p class="legend">{html.escape(legend)}</p></section>'
+                   for name, chart, legend in _figures(sessions))
+    days = dates(sessions)
+    span = f"{days[0]} to {days[-1]}" if sessions else ""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="referrer" content="no-referrer"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
-            f"<p class=\"meta\">{len(sessions)} sessions</p>{body}<h2>Table</h2><pre>{table}"
-            f"</pre><footer>Made on this computer by live-attune {__version__}. "
-            "Confidential.</footer></main></body></html>\n")
+            f'<p class="meta">{len(sessions)} sessions, {html.escape(span)}. Each point and '
+            f"each date opens that session's report.</p>{body}<h2>Table</h2>"
+            f"{_table(sessions)}<footer>Made on this computer by live-attune {__version__}; "
+            "nothing left it. Confidential.</footer></main></body></html>\n")
+
+
+def _table(sessions: Sequence[Mapping[str, Any]]) -> str:
+    head = "".join(f"<th>{html.escape(t)}</th>" for t in
+                   ("date", "client", "length", *(m.title for m in MEASURES)))
+    rows = []
+    for s, day in zip(sessions, dates(sessions), strict=True):
+        cells = [f'<a href="{html.escape(report_name(s))}">{html.escape(day)}</a>',
+                 html.escape(s.get("session", {}).get("label") or "–"),
+                 format_value("min", s["duration_s"]),
+                 *(format_value(m.fmt, measure_value(s, m)) for m in MEASURES)]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    # on a phone the table scrolls in its box; from A4's width on it fits
+    return (f'<div class="wide"><table class="trends"><thead><tr>{head}</tr></thead><tbody>'
+            f'{"".join(rows)}</tbody></table></div><p class="legend">Rates per hour only for '
+            "sessions longer than 20 minutes; – where a session has no such measure (no "
+            "transcript, or too short).</p>")

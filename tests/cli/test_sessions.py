@@ -183,8 +183,16 @@ def test_labels_make_safe_trends_file_names(short_conversation: dict[str, Path],
         assert f"wrote {out / name}" in proc.stdout
         page = (out / name).read_text()
         assert f"client {html.escape(label)}" in page
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [
+    written = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert [n for n in written if n.startswith("trends-")] == [
         "trends-C_12.html", "trends-_b__.html", "trends-x_.._.._proof.html"]
+    # besides them only each session's report, which the trends pages link to (issue 20)
+    reports = [n for n in written if not n.startswith("trends-")]
+    assert len(reports) == 3 and all(p.parent == out for p in tmp_path.rglob("*.html"))
+    assert all(f'href="{n}"' in (out / "trends-C_12.html").read_text() or
+               f'href="{n}"' in (out / "trends-_b__.html").read_text() or
+               f'href="{n}"' in (out / "trends-x_.._.._proof.html").read_text()
+               for n in reports)
     assert "x/../../proof" in cli("sessions", "list").stdout
 
 

@@ -114,7 +114,7 @@ VOICE_ROWS = [
 # The moments: the interruption with the three lines within 3 s of it, the long silence
 # with the words either side, the three longest turns and the therapist's longest.
 EVENT_ROWS = [
-    ["0:36", "client came in while the therapist spoke; the therapist stopped",
+    ["0:36", "client came in; the therapist stopped",
      "therapist: Do you sleep better at weekends?therapist: It sounds as if work follows you "
      "homeclient: No, not really, weekends are worse because there is nothing to distract me "
      "and I just keep thinking about Monday."],
