@@ -21,7 +21,7 @@ from live_attune.core.roles import THERAPIST, is_client
 from live_attune.report import charts, moments, notice
 from live_attune.report.page import Page, format_value, lookup
 from live_attune.report.style import CSS
-from live_attune.report.words import FEATURES, GLOSSARY, session_date, setup, who
+from live_attune.report.words import FEATURES, GLOSSARY, MODALITIES, session_date, setup, who
 
 __all__ = ["build_html", "format_value", "lookup"]
 
@@ -108,7 +108,7 @@ def _key_numbers(p: Page) -> None:
              kind="talk_share", outside=_share_outside(p)),
         _row(p, "Talk time", "metrics.talk_time_s", "min"),
         _row(p, "Longest turn", "metrics.longest_monologue_s", "s1",
-             note=f"the live view cues at {notice.monologue_cue_s(p.s):.0f} s",
+             note=_cue_note(p),
              href=lambda s: _anchor("turn", moments.longest_of(p.s["turns"], s)),
              outside=lambda s, v: s == THERAPIST and v >= notice.monologue_cue_s(p.s)),
         _row(p, "Came in while the other spoke, and the other stopped",
@@ -180,6 +180,14 @@ def _went_on(p: Page, events: Sequence[Mapping[str, Any]]) -> str:
                 f'went on</th>{"".join(cells)}<td class="ctx">{_e(word)}</td></tr>')
     return (f"<tr><th>Came in while the other spoke, and the other went on</th>"
             f"{''.join(cells)}<td class=\"ctx\"></td></tr>")
+
+
+def _cue_note(p: Page) -> str:
+    """The live view's monologue cue, by modality (core/context.py): this session's, then
+    the others'."""
+    others = ", ".join(f"{MODALITIES.get(name, name)} {cue:.0f} s" for name, cue in
+                       context.MONOLOGUE_CUE_S_BY_MODALITY.items())
+    return f"the live view cues at {notice.monologue_cue_s(p.s):.0f} s ({others})"
 
 
 def _anchor(kind: str, k: int | None) -> str | None:

@@ -15,6 +15,7 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 SETUPS = {MODE_CHANNELS: "one microphone per person",
           MODE_SINGLE: "one microphone for everyone, voices told apart",
           MODE_ACTIVITY: "one microphone, speech only (who spoke is not told apart)"}
+MODALITIES = {"person-centred": "person-centred", "cbt": "CBT", "mi": "MI"}
 # Prosody measures by their plain name (session.json keys stay out of the page).
 FEATURES = {"f0_mean_st": "pitch", "f0_sd_st": "pitch movement", "loudness_db": "loudness",
             "rate_syl_s": "speech rate"}
@@ -65,7 +66,8 @@ GLOSSARY = (
     ("Talk share", "the part of the time anyone spoke that one person spoke (silence left "
      "out). Counting silence too gives the share of the whole session, shown beneath the "
      "key numbers; tools differ, so both are kept. Client share above 60 % is called "
-     "client-led, 40–60 % even, below 40 % therapist-heavy."),
+     "client-led, 40–60 % even, below 40 % therapist-heavy; CBT and DBT sessions run more "
+     "therapist-led than person-centred ones."),
     ("Turn", "a stretch in which one person holds the floor, until another takes it. A "
      "turn's length is its duration; the live view cues after a set length (the monologue "
      "cue)."),
