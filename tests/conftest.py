@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
+from live_attune.synth.scenario import Conversation
 from live_attune.synth.truth import write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,12 +37,24 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("synth")
 
 
+def scripted(seed: int, config: ScenarioConfig | None = None) -> Conversation:
+    """``make_conversation(seed, config)``, made once per test run: the generator tests, the
+    renders below and tests/test_accuracy_hard.py read the same conversations. Shared: read
+    it, never change it."""
+    return _scripted(seed, config or ScenarioConfig())
+
+
+@functools.cache
+def _scripted(seed: int, config: ScenarioConfig) -> Conversation:
+    return make_conversation(seed, config)
+
+
 def render_seed(root: Path, seed: int, mix: MixConfig | None = None) -> dict[str, Path]:
     out = root / f"seed{seed}"
     if (out / "truth.json").exists():
         return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
                 "truth": out / "truth.json"}
-    return write(make_conversation(seed), out, mix or MixConfig(seed=seed))
+    return write(scripted(seed), out, mix or MixConfig(seed=seed))
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +70,7 @@ def short_conversation(synth_dir: Path) -> dict[str, Path]:
     if (out / "truth.json").exists():
         return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
                 "truth": out / "truth.json"}
-    return write(make_conversation(14, ScenarioConfig(turns=10)), out, MixConfig(seed=14))
+    return write(scripted(14, ScenarioConfig(turns=10)), out, MixConfig(seed=14))
 
 
 BRIEF_SEED = 50
@@ -73,7 +87,7 @@ def brief_conversation(synth_dir: Path) -> dict[str, Path]:
     if (out / "truth.json").exists():
         return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
                 "truth": out / "truth.json"}
-    return write(make_conversation(BRIEF_SEED, BRIEF), out, MixConfig(seed=BRIEF_SEED))
+    return write(scripted(BRIEF_SEED, BRIEF), out, MixConfig(seed=BRIEF_SEED))
 
 
 def load_truth(paths: dict[str, Path]) -> dict:  # type: ignore[type-arg]

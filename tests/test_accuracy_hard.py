@@ -24,8 +24,9 @@ from bench.bench_accuracy_hard import CLEAR_S, Pooled, RunScore, pool, render_ha
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Segment
 from live_attune.session.offline import analyze_file
-from live_attune.synth import ScenarioConfig, make_conversation
+from live_attune.synth import ScenarioConfig
 from live_attune.synth.truth import conversation_labels
+from tests.conftest import scripted
 
 HARD_SEEDS = tuple(range(1, 11))
 
@@ -132,7 +133,7 @@ def test_hard_room_does_not_regress(hard: Pooled) -> None:
 @pytest.mark.parametrize("seed", HARD_SEEDS)
 def test_engine_on_the_true_speech_agrees_with_the_rules(seed: int) -> None:
     """Two implementations of METRICS.md, one live and one offline, on the same intervals."""
-    conv = make_conversation(seed, ScenarioConfig.hard())
+    conv = scripted(seed, ScenarioConfig.hard())
     labels = conversation_labels(conv)
     segments = sorted((Segment(r, s, e) for r, spans in labels.segments.items()
                        for s, e in spans), key=lambda x: x.start_s)

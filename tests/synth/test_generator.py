@@ -22,7 +22,7 @@ from live_attune.synth.truth import (
     speech_activity,
     truth_dict,
 )
-from tests.conftest import BRIEF, BRIEF_SEED, load_truth
+from tests.conftest import BRIEF, BRIEF_SEED, load_truth, scripted
 
 HARD_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
 RULES = Rules()
@@ -32,7 +32,7 @@ RULES = Rules()
 def hard() -> list[tuple[Conversation, Labels]]:
     out = []
     for seed in HARD_SEEDS:
-        conv = make_conversation(seed, ScenarioConfig.hard())
+        conv = scripted(seed, ScenarioConfig.hard())
         out.append((conv, conversation_labels(conv)))
     return out
 
@@ -50,7 +50,7 @@ def _same(a: list[TruthEvent], b: tuple[TruthEvent, ...]) -> bool:
 def test_default_script_and_the_rules_agree(seed: int, turns: int) -> None:
     """The default script places every event away from the thresholds, so the independent
     rules labeller must find exactly the events the script meant."""
-    conv = make_conversation(seed, ScenarioConfig(turns=turns))
+    conv = scripted(seed, ScenarioConfig(turns=turns))
     labels = conversation_labels(conv)
     assert _same(conv.interruptions, labels.interruptions)
     assert _same(conv.backchannels, labels.backchannels)
@@ -71,7 +71,7 @@ def test_the_brief_conversation_has_what_the_live_tests_say(
     turns = truth["turns"]
     assert [t["speaker"] for t in turns] == ["therapist", "client"] * 2
     assert max(b["start_s"] - a["end_s"] for a, b in itertools.pairwise(turns)) > 3.0 + 1
-    conv = make_conversation(BRIEF_SEED, BRIEF)
+    conv = scripted(BRIEF_SEED, BRIEF)
     labels = conversation_labels(conv)
     assert _same(conv.interruptions, labels.interruptions)
     assert _same(conv.backchannels, labels.backchannels)
