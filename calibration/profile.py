@@ -9,6 +9,9 @@
     snr_db = [38.0, 34.2]              # optional: speech over room noise, per channel
     bleed_db = [[0.0, -14.2], [-13.8, 0.0]]  # optional: row a's voice in column b's mic
     voice = "therapist-voice.npz"      # optional: voice print (beside the profile)
+    call_device = "Monitor of Speakers" # optional, video calls: the call's audio input
+    echo_db = -18.5                    # optional: the call's voice in the microphone (echo)
+    echo_delay_ms = 120.0              # optional: how late it arrives there
     calibrated = "2026-11-27T09:00:00" # optional: when
 
 Loading checks every field and names the one that is wrong; an unknown version or a file
@@ -30,7 +33,8 @@ from live_attune.speakers.channels import ChannelMap
 
 VERSION = 1
 KNOWN = {"version", "device", "channels", "crosstalk_margin_db", "noise_floor_dbfs",
-         "speech_dbfs", "snr_db", "bleed_db", "voice", "calibrated"}
+         "speech_dbfs", "snr_db", "bleed_db", "voice", "calibrated", "call_device",
+         "echo_db", "echo_delay_ms"}
 
 
 class ProfileError(UsageError):
@@ -48,6 +52,11 @@ class Profile:
     bleed_db: tuple[tuple[float, ...], ...] | None = None
     voice: Path | None = None  # absolute once loaded
     calibrated: str | None = None
+    # Video calls (calibrate --call): the call's audio input, and the call's voice as the
+    # microphone picks it up from the speakers (None: headphones, or not measured).
+    call_device: str | int | None = None
+    echo_db: float | None = None
+    echo_delay_ms: float | None = None
 
 
 def load(path: Path) -> Profile:
@@ -98,7 +107,10 @@ def parse(raw: dict[str, Any], source: str) -> Profile:
                    snr_db=_levels(raw, "snr_db", n, source, -60, 160),
                    bleed_db=_bleed(raw.get("bleed_db"), n, source),
                    voice=_text(raw, "voice", source, Path),
-                   calibrated=_text(raw, "calibrated", source, str))
+                   calibrated=_text(raw, "calibrated", source, str),
+                   call_device=_device(raw.get("call_device"), source, "call_device"),
+                   echo_db=_scalar(raw, "echo_db", source, -120, 40),
+                   echo_delay_ms=_scalar(raw, "echo_delay_ms", source, 0, 1000))
 
 
 def dumps(profile: Profile) -> str:
@@ -119,6 +131,12 @@ def dumps(profile: Profile) -> str:
         lines.append(f"voice = {_toml(str(profile.voice))}")
     if profile.calibrated is not None:
         lines.append(f"calibrated = {_toml(profile.calibrated)}")
+    if profile.call_device is not None:
+        lines.append(f"call_device = {_toml(profile.call_device)}")
+    for name in ("echo_db", "echo_delay_ms"):
+        value = getattr(profile, name)
+        if value is not None:
+            lines.append(f"{name} = {round(value, 1)!r}")
     return "\n".join(lines) + "\n"
 
 
@@ -127,10 +145,21 @@ def _toml(value: str | int) -> str:
         '"', '\\"') + '"'
 
 
-def _device(value: object, source: str) -> str | int | None:
+def _device(value: object, source: str, name: str = "device") -> str | int | None:
     if value is None or (isinstance(value, (str, int)) and not isinstance(value, bool)):
         return value
-    raise ProfileError(f"{source}: field 'device' must be a device name or index")
+    raise ProfileError(f"{source}: field '{name}' must be a device name or index")
+
+
+def _scalar(raw: dict[str, Any], name: str, source: str, lo: float, hi: float
+            ) -> float | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not _number(value, lo, hi):
+        raise ProfileError(f"{source}: field '{name}' must be a number between {lo:g} and "
+                           f"{hi:g}")
+    return float(cast(float, value))
 
 
 def _margin(value: object, source: str) -> float:
