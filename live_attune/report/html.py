@@ -356,9 +356,10 @@ def _entrainment(p: Page, pros: Mapping[str, Any]) -> str:
                         f"<td>{p.num(base + '.convergence_r', 'ratio')}</td></tr>")
     if not rows:
         return ""
-    return ("<h3>Entrainment (exploratory)</h3><table class=\"events\"><thead><tr><th>who "
-            "follows whom</th><th>feature</th><th>pairs of turns</th><th>synchrony r</th>"
-            "<th>convergence r</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return ("<h3>Entrainment (exploratory)</h3><div class=\"wide\"><table class=\"events\">"
+            "<thead><tr><th>who follows whom</th><th>feature</th><th>pairs of turns</th>"
+            "<th>synchrony r</th><th>convergence r</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table></div>")
 
 
 def _e(text: object) -> str:

@@ -47,6 +47,14 @@ table.trends td { font-variant-numeric: tabular-nums; }
 .glossary dd { margin: 0 0 0 16px; font-size: 13px; }
 svg { width: 100%; height: auto; display: block; }
 footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 8px; }
+@media (max-width: 640px) {  /* a phone: the full report opened from past sessions */
+  main { padding: 12px; }
+  th, td { padding: 4px 4px; }
+  table.card td { white-space: normal; }
+  table.key th:first-child, table.miti th:first-child { width: auto; }
+  table.events td:nth-child(2) { width: auto; }
+  .notice a.evidence { white-space: normal; }
+}
 @page { size: A4; margin: 14mm 14mm 16mm;
   @bottom-right { content: "page " counter(page) " of " counter(pages);
                   font: 9px "DejaVu Sans", sans-serif; color: #666; } }

@@ -191,3 +191,19 @@ def test_each_person_has_the_dashboards_colour() -> None:
         var = re.search(rf"--{role.replace('_', '-')}: (#[0-9a-f]{{6}})", css)
         assert var and COLOURS[role] == var.group(1), role
         assert f".who-{role} {{ color: {var.group(1)} }}" in CSS
+
+
+def test_the_full_report_fits_a_phone(tmp_path: Path) -> None:
+    """Past sessions opens the full report; on a phone nothing is wider than the screen."""
+    golden = Path(__file__).resolve().parents[1] / "fixtures" / "report" / "session.json"
+    [html_path] = write_report(json.loads(golden.read_text(encoding="utf-8")), tmp_path,
+                               ["html"])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        for width in (360, 390, 1024):
+            page = browser.new_page(viewport={"width": width, "height": 800})
+            page.goto(html_path.as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+            page.close()
+        browser.close()
