@@ -11,7 +11,7 @@ computes a measure; selection and layout only.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from live_attune import __version__
@@ -132,7 +132,11 @@ def _key_numbers(p: Page) -> None:
           f"{_elapsed_share(p)} {_rates_note(p)}</p>{_overall(p)}</section>")
 
 
-def _share_outside(p: Page) -> Any:
+Href = Callable[[str], str | None]  # a speaker's value -> the anchor of its moment
+Outside = Callable[[str, Any], bool]  # (speaker, value) -> outside its usual range
+
+
+def _share_outside(p: Page) -> Outside:
     """The client's share is marked when core's balance is not "even" (one client only:
     with more, each client's share is not the clients' share)."""
     clients = [s for s in p.s["speakers"] if is_client(s)]
@@ -141,7 +145,7 @@ def _share_outside(p: Page) -> Any:
 
 
 def _row(p: Page, label: str, key: str, fmt: str, *, note: str = "", kind: str = "",
-         href: Any = None, outside: Any = None) -> str:
+         href: Href | None = None, outside: Outside | None = None) -> str:
     """One measure per speaker. ``kind`` names its entry in session.json's reliability
     (core/quality.py): a measure core marks as not reliable is dimmed and says so.
     ``href(speaker)`` links a value to its moment; ``outside(speaker, value)`` marks it."""
@@ -233,7 +237,8 @@ def _overall(p: Page) -> str:
     items.append(f"<li>Silences of 3 s or more: {count}</li>")
     items.append(f"<li>Both speaking at once: {p.num('metrics.overlap_s', 's1')} "
                  f"({p.num('metrics.overlap_share', 'pct')} of the talk); "
-                 f"{p.num('metrics.turn_count', 'int')} turns</li>")
+                 f"{p.num('metrics.turn_count', 'int')} "
+                 f"{'turn' if m['turn_count'] == 1 else 'turns'}</li>")
     return f"<ul class=\"overall\">{''.join(items)}</ul>"
 
 

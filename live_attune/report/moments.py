@@ -15,6 +15,7 @@ from typing import Any
 from live_attune.core.quality import MEASURED
 from live_attune.report.page import Page
 from live_attune.report.words import other_of, who
+from live_attune.session.config import ACTIVITY_SPEAKER
 
 CONTEXT_S = 3.0  # transcript shown around an interruption, each side
 CONTEXT_LINES = 3  # at most this many lines around a moment
@@ -101,9 +102,11 @@ def silences(p: Page) -> str:
     rows = []
     for k, x in enumerate(events):
         base = f"metrics.long_silences.{k}"
+        between = ("" if ACTIVITY_SPEAKER in (x["before"], x["after"]) else  # nobody told apart
+                   f", after the {speaker_tag(x['before'])} and before the "
+                   f"{speaker_tag(x['after'])}")
         rows.append(f'<tr id="silence-{k}"><td>{p.num(base + ".start_s", "clock")}</td><td>'
-                    f"{p.num(base + '.duration_s', 's1')}, after the {speaker_tag(x['before'])} "
-                    f"and before the {speaker_tag(x['after'])}</td><td>"
+                    f"{p.num(base + '.duration_s', 's1')}{between}</td><td>"
                     f"{words_near(lines, x['start_s'] - 1.0, x['end_s'] + 1.0)}</td></tr>")
     return "<h3>Long silences</h3>" + _table(("time", "silence", "the words either side"), rows)
 

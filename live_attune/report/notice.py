@@ -85,7 +85,9 @@ def _interruptions(p: Page, by: str) -> Finding | None:
     stopped = sum(i["successful"] for i in events)
     other = "client" if by == THERAPIST else "therapist"
     k = moments.first_interruption(m["interruptions"], by)
-    at = format_value("clock", m["interruptions"][k]["at_s"]) if k is not None else ""
+    if k is None:
+        return None
+    at = format_value("clock", m["interruptions"][k]["at_s"])
     text = (f"The {by} came in while the {other} was speaking "
             f"{p.num(f'metrics.interruptions_by.{by}', 'int')} "
             f"{'time' if count == 1 else 'times'}: the {other} stopped "
@@ -157,6 +159,8 @@ def _pace(p: Page) -> Finding | None:
         return None
     lo, hi = context.PACE_COMFORT_WPM
     k = moments.longest_of(p.s["turns"], THERAPIST)
+    if k is None:
+        return None
     text = (f"The therapist spoke at {p.num(f'metrics.language.pace_wpm.{THERAPIST}', 'wpm')},"
             f" {'slower' if label == 'slow' else 'faster'} than the comfortable "
             f"{lo:.0f}–{hi:.0f} words a minute.")
