@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from live_attune.session.offline import analyze_file
+from live_attune.session.result import SessionResult
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
 from live_attune.synth.scenario import Conversation
 from live_attune.synth.truth import write
@@ -88,6 +90,14 @@ def brief_conversation(synth_dir: Path) -> dict[str, Path]:
         return {"stereo": out / "stereo.wav", "mono": out / "mono.wav",
                 "truth": out / "truth.json"}
     return write(scripted(BRIEF_SEED, BRIEF), out, MixConfig(seed=BRIEF_SEED))
+
+
+@functools.cache
+def analysed(stereo: Path) -> SessionResult:
+    """``analyze_file`` without the prosody tracker (which changes no segment, event or
+    metric), once per test run: tests/test_accuracy.py and the live-equals-offline test read
+    the same analyses. Shared: read it, never change it."""
+    return analyze_file(stereo, prosody=False)
 
 
 def load_truth(paths: dict[str, Path]) -> dict:  # type: ignore[type-arg]

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from live_attune.session.offline import analyze_file
 from live_attune.session.result import SessionResult
-from tests.conftest import ACCURACY_SEEDS, load_truth, render_seed
+from tests.conftest import ACCURACY_SEEDS, analysed, load_truth, render_seed
 
 TOLERANCE_S = 0.5  # an event matches truth within ±0.5 s, by the same speaker
 
@@ -21,7 +20,7 @@ def runs(synth_dir: Path) -> list[tuple[dict[str, Any], SessionResult]]:
     out = []
     for seed in ACCURACY_SEEDS:
         paths = render_seed(synth_dir, seed)
-        out.append((load_truth(paths), analyze_file(paths["stereo"])))
+        out.append((load_truth(paths), analysed(paths["stereo"])))
     return out
 
 

@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 from live_attune.server.messages import SCHEMAS
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import schema, session_dict
+from tests.conftest import analysed
 from tests.server.conftest import Running, SharedRun, Visit, share_run, start
 
 
@@ -78,7 +79,7 @@ def test_live_equals_offline_on_the_same_file(conversation: dict[str, Path], tmp
     running.wait()
     live = json.loads((tmp_path / "session.json").read_text())
     jsonschema.validate(live, schema())
-    offline = session_dict(analyze_file(conversation["stereo"]))
+    offline = session_dict(analysed(conversation["stereo"]))
     assert live["segments"] == offline["segments"]
     assert live["metrics"] == offline["metrics"]
 
