@@ -83,15 +83,22 @@ def _interruptions(p: Page, by: str) -> Finding | None:
         return None
     events = [i for i in m["interruptions"] if i["by"] == by]
     stopped = sum(i["successful"] for i in events)
+    went_on = len(events) - stopped
     other = "client" if by == THERAPIST else "therapist"
     k = moments.first_interruption(m["interruptions"], by)
     if k is None:
         return None
     at = format_value("clock", m["interruptions"][k]["at_s"])
-    text = (f"The {by} came in while the {other} was speaking "
-            f"{p.num(f'metrics.interruptions_by.{by}', 'int')} "
-            f"{'time' if count == 1 else 'times'}: the {other} stopped "
-            f"{_times(stopped)} and went on {_times(len(events) - stopped)}.")
+    if count == 1:
+        text = (f"The {by} came in once while the {other} was speaking; the {other} "
+                f"{'stopped' if stopped else 'went on'}.")
+    else:
+        outcome = (f"stopped {_times(stopped)} and went on {_times(went_on)}"
+                   if stopped and went_on else "stopped each time" if stopped
+                   else "went on each time")
+        text = (f"The {by} came in while the {other} was speaking "
+                f"{p.num(f'metrics.interruptions_by.{by}', 'int')} times: the {other} "
+                f"{outcome}.")
     return Finding(text, f"#interruption-{k}", f"the first, at {at}", outside=by == THERAPIST)
 
 
@@ -100,7 +107,7 @@ def _pct_range(lo: float, hi: float) -> str:
 
 
 def _times(n: int) -> str:
-    return {0: "no times", 1: "once", 2: "twice"}.get(n, f"{n} times")
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def _long_turn(p: Page) -> Finding | None:
