@@ -93,11 +93,12 @@ def brief_conversation(synth_dir: Path) -> dict[str, Path]:
 
 
 @functools.cache
-def analysed(stereo: Path) -> SessionResult:
-    """``analyze_file`` without the prosody tracker (which changes no segment, event or
-    metric), once per test run: tests/test_accuracy.py and the live-equals-offline test read
-    the same analyses. Shared: read it, never change it."""
-    return analyze_file(stereo, prosody=False)
+def analysed(audio: Path, *, prosody: bool = False) -> SessionResult:
+    """``analyze_file(audio)``, once per test run: tests/test_accuracy.py, live-equals-offline
+    and the stored sessions of the API and report-view tests read the same analyses. Without
+    ``prosody`` the tracker does not run (it changes no segment, event or metric). Shared:
+    read it, never change it."""
+    return analyze_file(audio, prosody=prosody)
 
 
 def load_truth(paths: dict[str, Path]) -> dict:  # type: ignore[type-arg]

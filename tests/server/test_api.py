@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from live_attune.server.http import REPORT_CSP
-from live_attune.session.offline import analyze_file
 from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store, default_store_path
+from tests.conftest import analysed
 from tests.server.conftest import start, start_reports
 
 
 def store_one(audio: Path, label: str = "C-4") -> str:
-    result = analyze_file(audio)
+    result = analysed(audio, prosody=True)
     new = NewSession(kind="analyze", source=str(audio), mode=result.layout.mode,
                      speakers=result.layout.speakers, config=config_dict(result.config),
                      label=label)
