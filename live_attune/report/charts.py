@@ -14,6 +14,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure  # used without pyplot: no GUI backend, no global state
 
+from live_attune.core import context
 from live_attune.core.roles import CLIENT, THERAPIST, client_role
 
 COLOURS = {THERAPIST: "#4e79a7", CLIENT: "#e49444", client_role(2): "#76b7b2",
@@ -21,6 +22,11 @@ COLOURS = {THERAPIST: "#4e79a7", CLIENT: "#e49444", client_role(2): "#76b7b2",
 matplotlib.rcParams.update({"font.size": 9, "font.family": "DejaVu Sans", "axes.spines.top": False,
                      "axes.spines.right": False, "svg.fonttype": "none",
                      "svg.hashsalt": "live-attune"})  # text stays text; stable ids
+
+
+# The even band of the client's talk share (METRICS.md § Context numbers), in %
+EVEN_BAND = (100 * context.THERAPIST_HEAVY, 100 * context.CLIENT_LED)
+EVEN_LABEL = f"even ({EVEN_BAND[0]:.0f}–{EVEN_BAND[1]:.0f} %)"
 
 
 def colour(speaker: str) -> str:
@@ -57,7 +63,7 @@ def share_over_time(series: Sequence[Mapping[str, Any]], speakers: Sequence[str]
         ax.plot(t, [_pct(p["talk_share"].get(speaker)) for p in series], color=colour(speaker),
                 label=speaker.replace("_", " "), linewidth=1.6, marker="o" if len(t) < 12 else None,
                 markersize=3)
-    ax.axhspan(40, 60, color="#dddddd", alpha=0.5, linewidth=0, label="even (40–60 %)")
+    ax.axhspan(*EVEN_BAND, color="#dddddd", alpha=0.5, linewidth=0, label=EVEN_LABEL)
     ax.set_ylim(0, 100)
     ax.set_ylabel(f"talk share, last {window_s / 60:g} min (%)")
     ax.set_xlabel("minutes")
@@ -131,7 +137,7 @@ def trend_lines(dates: Sequence[str], values: Mapping[str, Sequence[float | None
     ax = fig.add_subplot()
     x = list(range(len(dates)))
     if percent:
-        ax.axhspan(40, 60, color="#dddddd", alpha=0.6, linewidth=0, label="even (40–60 %)")
+        ax.axhspan(*EVEN_BAND, color="#dddddd", alpha=0.6, linewidth=0, label=EVEN_LABEL)
         ax.set_ylim(0, 100)
     for n, (name, ys) in enumerate(values.items()):
         colour_n = (colours or {}).get(name, NEUTRAL if n == 0 else NEUTRAL_LIGHT)

@@ -19,9 +19,19 @@ from live_attune.core import context
 from live_attune.core.quality import MEASURED
 from live_attune.core.roles import THERAPIST, is_client
 from live_attune.report import charts, moments, notice
-from live_attune.report.page import Page, format_value, lookup
+from live_attune.report.page import Page, format_value, lookup, setting
 from live_attune.report.style import CSS
-from live_attune.report.words import FEATURES, GLOSSARY, MODALITIES, session_date, setup, who
+from live_attune.report.words import (
+    COMPLEX_THRESHOLDS,
+    EVEN,
+    FEATURES,
+    GLOSSARY,
+    MODALITIES,
+    RQ_THRESHOLDS,
+    session_date,
+    setup,
+    who,
+)
 
 __all__ = ["build_html", "format_value", "lookup"]
 
@@ -104,7 +114,7 @@ def _key_numbers(p: Page) -> None:
     m = p.s["metrics"]
     events = m["interruptions"]
     rows = [
-        _row(p, "Share of the talk", "metrics.talk_share", "pct", note="even: client 40–60 %",
+        _row(p, "Share of the talk", "metrics.talk_share", "pct", note=f"even: client {EVEN}",
              kind="talk_share", outside=_share_outside(p)),
         _row(p, "Talk time", "metrics.talk_time_s", "min"),
         _row(p, "Longest turn", "metrics.longest_monologue_s", "s1",
@@ -219,8 +229,10 @@ def _overall(p: Page) -> str:
     m = p.s["metrics"]
     items = []
     if m.get("balance"):
-        items.append(f"<li>Balance: <b>{_e(m['balance'])}</b> (client share above 60 % is "
-                     "client-led, 40–60 % even, below 40 % therapist-heavy)</li>")
+        lo, hi = context.THERAPIST_HEAVY, context.CLIENT_LED
+        items.append(f"<li>Balance: <b>{_e(m['balance'])}</b> (client share above "
+                     f"{100 * hi:.0f} % is client-led, {EVEN} even, below {100 * lo:.0f} % "
+                     "therapist-heavy)</li>")
     lat = m["response_latency_s"]
     if lat.get("count"):
         items.append(
@@ -228,13 +240,14 @@ def _overall(p: Page) -> str:
             f"{p.num('metrics.response_latency_s.median', 's2')}, mean "
             f"{p.num('metrics.response_latency_s.mean', 's2')}; "
             f"{p.num('metrics.response_latency_s.share_patient', 'pct')} of "
-            f"{p.num('metrics.response_latency_s.count', 'int')} answers waited 1.5 s or more."
+            f"{p.num('metrics.response_latency_s.count', 'int')} answers waited "
+            f"{setting(p.s, 'patient_wait_s'):g} s or more."
             f" MI sessions: median {context.MI_SILENCE_MEDIAN_S} s, mean "
             f"{context.MI_SILENCE_MEAN_S} s.</li>")
     count = p.num("metrics.long_silence_count", "int")
     if m.get("long_silences"):
         count = f'<a class="evidence" href="#silence-0">{count}</a>'
-    items.append(f"<li>Silences of 3 s or more: {count}</li>")
+    items.append(f"<li>Silences of {setting(p.s, 'long_silence_s'):g} s or more: {count}</li>")
     items.append(f"<li>Both speaking at once: {p.num('metrics.overlap_s', 's1')} "
                  f"({p.num('metrics.overlap_share', 'pct')} of the talk); "
                  f"{p.num('metrics.turn_count', 'int')} "
@@ -255,11 +268,11 @@ def _language(p: Page) -> None:
                             context.COMPLEX_GOOD)
     rows = [
         ("Reflections per question", base + "reflection_to_question", "ratio",
-         rq or "no questions", "fair from 1, good from 2", rq == "below fair", "#reflections"),
+         rq or "no questions", RQ_THRESHOLDS, rq == "below fair", "#reflections"),
         ("Open questions, of all questions", base + "open_question_share", "pct", "", "",
          False, "#questions"),
         ("Complex reflections, of all reflections", base + "complex_reflection_share", "pct",
-         cx or "no reflections", "fair from 40 %, good from 50 %", cx == "below fair",
+         cx or "no reflections", COMPLEX_THRESHOLDS, cx == "below fair",
          "#reflections"),
     ]
     body = "".join(

@@ -17,11 +17,10 @@ from live_attune.core import context
 from live_attune.core.quality import MEASURED
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.report import moments
-from live_attune.report.page import Page, format_value
-from live_attune.report.words import clients_word
+from live_attune.report.page import Page, format_value, pct_range, setting
+from live_attune.report.words import COMPLEX_THRESHOLDS, RQ_THRESHOLDS, clients_word
 
 THINGS = 3
-DEFAULT_CUE_S = 60.0  # METRICS.md § Turns: monologue_cue, when a session.json lacks its config
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +37,7 @@ def things_to_notice(p: Page) -> list[Finding]:
 
 
 def monologue_cue_s(session: Mapping[str, Any]) -> float:
-    cue = (session.get("config") or {}).get("metrics", {}).get("monologue_cue_s")
-    return float(cue) if cue is not None else DEFAULT_CUE_S
+    return setting(session, "monologue_cue_s")
 
 
 def _measured(p: Page, kind: str) -> bool:
@@ -52,7 +50,7 @@ def _balance(p: Page) -> Finding | None:
     if share is None or label is None:
         return None
     lo, hi = context.THERAPIST_HEAVY, context.CLIENT_LED
-    even = _pct_range(lo, hi)
+    even = pct_range(lo, hi)
     clients = clients_word(p.s["speakers"])
     value = p.num("metrics.client_share", "pct")
     estimated = "" if _measured(p, "talk_share") else " (estimated: one microphone)"
@@ -102,10 +100,6 @@ def _interruptions(p: Page, by: str) -> Finding | None:
     return Finding(text, f"#interruption-{k}", f"the first, at {at}", outside=by == THERAPIST)
 
 
-def _pct_range(lo: float, hi: float) -> str:
-    return f"{100 * lo:.0f}–{100 * hi:.0f} %"
-
-
 def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
@@ -133,7 +127,7 @@ def _latency(p: Page) -> Finding | None:
             f"{p.num('metrics.response_latency_s.median', 's2')} before answering, {word} the "
             f"{context.MI_SILENCE_MEDIAN_S} s typical of MI sessions; "
             f"{p.num('metrics.response_latency_s.share_patient', 'pct')} of the answers came "
-            f"after 1.5 s or more.")
+            f"after {setting(p.s, 'patient_wait_s'):g} s or more.")
     silences = p.s["metrics"].get("long_silences") or []
     k = moments.longest_silence(silences, before=CLIENT, after=THERAPIST)
     if k is None:
@@ -152,7 +146,8 @@ def _silences(p: Page) -> Finding | None:
     n = len(silences)
     longest = p.num(f"metrics.long_silences.{k}.duration_s", "s1")
     text = (f"There {'was' if n == 1 else 'were'} {p.num('metrics.long_silence_count', 'int')}"
-            f" {'silence' if n == 1 else 'silences'} of 3 s or more; the longest lasted "
+            f" {'silence' if n == 1 else 'silences'} of {setting(p.s, 'long_silence_s'):g} s or "
+            "more; the longest lasted "
             f"{longest}.")
     at = format_value("clock", silences[k]["start_s"])
     return Finding(text, f"#silence-{k}", f"the longest, at {at}", outside=False)
@@ -182,7 +177,7 @@ def _reflections(p: Page) -> Finding | None:
     level = context.miti_level(rq, context.RQ_FAIR, context.RQ_GOOD)
     value = p.num("metrics.language.miti.reflection_to_question", "ratio")
     text = (f"The therapist made {value} reflections per question: {level} by MITI "
-            f"(fair from {context.RQ_FAIR:g}, good from {context.RQ_GOOD:g}).")
+            f"({RQ_THRESHOLDS}).")
     return Finding(text, "#reflections", "the reflections", outside=level == "below fair")
 
 
@@ -193,8 +188,7 @@ def _complex(p: Page) -> Finding | None:
         return None
     level = context.miti_level(share, context.COMPLEX_FAIR, context.COMPLEX_GOOD)
     text = (f"{p.num('metrics.language.miti.complex_reflection_share', 'pct')} of the "
-            f"reflections were complex: {level} by MITI (fair from "
-            f"{context.COMPLEX_FAIR * 100:.0f} %, good from {context.COMPLEX_GOOD * 100:.0f} %).")
+            f"reflections were complex: {level} by MITI ({COMPLEX_THRESHOLDS}).")
     return Finding(text, "#reflections", "the reflections",
                    outside=level == "below fair")
 
@@ -204,3 +198,4 @@ def _complex(p: Page) -> Finding | None:
 RULES: tuple[Callable[[Page], Finding | None], ...] = (
     _balance, lambda p: _interruptions(p, THERAPIST), _long_turn, _latency, _pace,
     _reflections, _complex, _silences, lambda p: _interruptions(p, CLIENT))
+

@@ -7,7 +7,12 @@ shows (``data-key``) and its format (``data-fmt``) — so a test can check each 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
+
+from live_attune.core.config import MetricsConfig
+
+DEFAULTS: dict[str, Any] = asdict(MetricsConfig())  # METRICS.md's defaults
 
 
 def lookup(session: Mapping[str, Any], key: str) -> Any:
@@ -16,6 +21,18 @@ def lookup(session: Mapping[str, Any], key: str) -> Any:
     for part in key.split("."):
         value = value[int(part)] if isinstance(value, list) else value[part]
     return value
+
+
+def setting(session: Mapping[str, Any], name: str) -> float:
+    """A threshold the session was measured with (session.json's config.metrics, e.g.
+    ``patient_wait_s``), else core's default for it."""
+    value = ((session.get("config") or {}).get("metrics") or {}).get(name)
+    return float(value if value is not None else DEFAULTS[name])
+
+
+def pct_range(lo: float, hi: float) -> str:
+    """ "40–60 %" from 0.4 and 0.6."""
+    return f"{100 * lo:.0f}–{100 * hi:.0f} %"
 
 
 def format_value(fmt: str, value: Any) -> str:

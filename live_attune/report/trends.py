@@ -20,7 +20,7 @@ from live_attune.report import charts
 from live_attune.report.html import RATE_MIN_S
 from live_attune.report.page import format_value, lookup
 from live_attune.report.style import CSS
-from live_attune.report.words import short_date
+from live_attune.report.words import EVEN, short_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ def _figures(sessions: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]
         sessions, "metrics.language.miti.reflection_to_question")}, "ratio", links=links,
         refs={"MITI fair": context.RQ_FAIR, "good": context.RQ_GOOD})
     return [
-        ("Client's share of the talk", share, "The band is an even session (40–60 %); "
+        ("Client's share of the talk", share, f"The band is an even session ({EVEN}); "
          "the axis always runs from 0 to 100 %."),
         ("Room before answering", wait, "Seconds the therapist left after the client "
          "finished, median and mean of the session."),

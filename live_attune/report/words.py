@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from live_attune.core import context
 from live_attune.core.roles import THERAPIST, is_client
 from live_attune.session.config import MODE_ACTIVITY, MODE_CHANNELS, MODE_SINGLE
 
@@ -15,6 +16,11 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 SETUPS = {MODE_CHANNELS: "one microphone per person",
           MODE_SINGLE: "one microphone for everyone, voices told apart",
           MODE_ACTIVITY: "one microphone, speech only (who spoke is not told apart)"}
+# MITI 4.2.1 thresholds (core/context.py), as the report says them
+RQ_THRESHOLDS = f"fair from {context.RQ_FAIR:g}, good from {context.RQ_GOOD:g}"
+COMPLEX_THRESHOLDS = (f"fair from {100 * context.COMPLEX_FAIR:.0f} %, good from "
+                      f"{100 * context.COMPLEX_GOOD:.0f} %")
+EVEN = (f"{100 * context.THERAPIST_HEAVY:.0f}–{100 * context.CLIENT_LED:.0f} %")
 MODALITIES = {"person-centred": "person-centred", "cbt": "CBT", "mi": "MI"}
 # Prosody measures by their plain name (session.json keys stay out of the page).
 FEATURES = {"f0_mean_st": "pitch", "f0_sd_st": "pitch movement", "loudness_db": "loudness",
