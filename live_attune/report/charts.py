@@ -56,7 +56,7 @@ def timeline(speakers: Sequence[str], segments: Sequence[Mapping[str, Any]],
 def share_over_time(series: Sequence[Mapping[str, Any]], speakers: Sequence[str],
                     window_s: float) -> str:
     """Rolling talk share per speaker (from session.json's talk_share_series)."""
-    fig = Figure(figsize=(10, 2.2))
+    fig = Figure(figsize=(10, 2.0))
     ax = fig.add_subplot()
     t = [p["at_s"] / 60 for p in series]
     for speaker in speakers:
@@ -78,7 +78,7 @@ MARKERS = ("o", "s", "^", "D")  # a second cue besides colour, for several lines
 
 def gap_histogram(switch_gaps_s: Sequence[float], pauses_s: Sequence[float]) -> str:
     """Gaps between turns and pauses inside a turn, in seconds."""
-    fig = Figure(figsize=(10, 2.0))
+    fig = Figure(figsize=(10, 1.8))
     ax = fig.add_subplot()
     bins = [x / 4 for x in range(-8, 33)]  # -2 .. 8 s in quarter seconds
     clip = [min(max(g, -2.0), 8.0) for g in switch_gaps_s]
@@ -103,7 +103,7 @@ def prosody_turns(turns: Sequence[Mapping[str, Any]], speakers: Sequence[str],
                   usual: Mapping[str, Mapping[str, float | None]]) -> str:
     """Each turn's pitch, loudness and rate minus the speaker's session average (``usual``,
     session.json's prosody.speakers): 0 is their usual, up is higher/louder/faster."""
-    fig = Figure(figsize=(10, 3.3))
+    fig = Figure(figsize=(10, 2.7))
     axes = fig.subplots(len(PANELS), 1, sharex=True)
     for ax, (key, name, (up, down)) in zip(axes, PANELS, strict=True):
         for speaker in speakers:

@@ -201,7 +201,7 @@ def _cue_note(p: Page) -> str:
     the others'."""
     others = ", ".join(f"{MODALITIES.get(name, name)} {cue:.0f} s" for name, cue in
                        context.MONOLOGUE_CUE_S_BY_MODALITY.items())
-    return f"the live view cues at {notice.monologue_cue_s(p.s):.0f} s ({others})"
+    return f"live view cue at {notice.monologue_cue_s(p.s):.0f} s ({others})"
 
 
 def _anchor(kind: str, k: int | None) -> str | None:

@@ -20,7 +20,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
          vertical-align: top; }
 table.card td { font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.key th:first-child, table.miti th:first-child { width: 38%; }
+table.key th:first-child, table.miti th:first-child { width: 34%; }
 td.outside { color: var(--flag); font-weight: bold; }
 .flag { color: var(--flag); }
 a.evidence { color: inherit; text-decoration: underline dotted; }

@@ -90,7 +90,7 @@ SUMMARY_ROWS = [
     ["Share of the talk", "32 %", "⚑ 68 %", "even: client 40–60 %"],
     ["Talk time", "0.5 min", "1.0 min", ""],
     ["Longest turn", "7.8 s", "23.6 s",
-     "the live view cues at 60 s (person-centred 45 s, CBT 90 s)"],
+     "live view cue at 60 s (person-centred 45 s, CBT 90 s)"],
     ["Came in while the other spoke, and the other stopped", "0", "1", ""],
     ["Came in while the other spoke, and the other went on", "0", "0", ""],
     ["Listening sounds (mm-hm)", "1", "0", "active listening, not interrupting"],
