@@ -47,7 +47,7 @@ def test_golden_fixtures_render(browser: Browser, pages: str) -> None:
 
 def test_live_dashboard_follows_the_audio(browser: Browser, brief_conversation: dict[str, Path],
                                           tmp_path: Path) -> None:
-    running = start(brief_conversation["stereo"], tmp_path, speed=4.0)
+    running = start(brief_conversation["stereo"], tmp_path, speed=3.0)
     requests: list[str] = []
     page = open_page(browser, running.url, requests)
     floors, clocks = set(), []

@@ -23,9 +23,9 @@ from playwright.sync_api import Browser
 from websockets.asyncio.client import connect
 
 from live_attune.core.events import Transcript
-from live_attune.session.offline import analyze_file
 from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store, default_store_path
+from tests.conftest import analysed
 from tests.server.conftest import LAN_ADDRESS, start
 
 SECRET = "zebra-secret"  # in every utterance's text: it must never reach a LAN client
@@ -56,7 +56,7 @@ class WordyAsr:
 
 def store_with_words(audio: Path) -> str:
     """A stored session whose transcript says SECRET."""
-    result = analyze_file(audio, prosody=False)
+    result = analysed(audio)
     data = session_dict(result) | {"transcript": [asdict(Transcript(
         "client", 1.0, 2.0, f"{SECRET} stored", behaviour=None))]}
     new = NewSession(kind="analyze", source=str(audio), mode=result.layout.mode,
@@ -88,10 +88,12 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def test_lan_page_loads_with_its_token_and_gets_no_words(browser: Browser,
-                                                         brief_conversation: dict[str, Path],
+                                                         short_conversation: dict[str, Path],
                                                          tmp_path: Path) -> None:
-    stored = store_with_words(brief_conversation["stereo"])
-    running = start(brief_conversation["stereo"], tmp_path, speed=3.0, lan=True,
+    stored = store_with_words(short_conversation["stereo"])
+    # (the session must outlast the page's loading and settings by the 3 s the clock is
+    # watched, on a busy machine too: 58 s at 4x)
+    running = start(short_conversation["stereo"], tmp_path, speed=4.0, lan=True,
                     asr=WordyAsr, store=default_store_path())
     page_url = running.url
     assert urlsplit(page_url).hostname == LAN_ADDRESS and "?token=" in page_url
