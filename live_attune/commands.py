@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from live_attune.core.events import Transcript
+    from live_attune.core.language import Labelled
     from live_attune.server.session import LiveSession
     from live_attune.session.live import BlockSource, InputCheck
     from live_attune.store import SessionRecorder
@@ -288,27 +289,45 @@ def label_command(args: argparse.Namespace) -> int:
     import csv
     import io
 
-    from live_attune.core.language import default_model
     from live_attune.csv_cells import safe_cell
     from live_attune.errors import OutputError
+    from live_attune.language.labeller import DialogueLabeller
 
     rows, fields = _read_utterance_rows(args.input)
-    model = default_model()
+    labeller = DialogueLabeller()  # each row in order: the client's and therapist's before
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*fields, "behaviour", "reflection"])
+    writer = csv.DictWriter(out, fieldnames=[*fields, *LABEL_COLUMNS])
     writer.writeheader()
     for row in rows:
-        label = model.label(row["text"] or "") if row["speaker"] == THERAPIST else None
-        cells = row | {"behaviour": label.behaviour if label else "",
-                       "reflection": (label.reflection or "") if label else ""}
+        label = labeller.feed(row["speaker"], row["text"] or "")
+        cells = row | _label_cells(label)
         writer.writerow({k: safe_cell(v) for k, v in cells.items()})  # no formulas
     try:
         atomic_write(args.output, out.getvalue())
     except OSError as exc:
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    print(f"labelled {sum(1 for r in rows if r['speaker'] == 'therapist')} therapist "
+    print(f"labelled {sum(1 for r in rows if r['speaker'] == THERAPIST)} therapist "
           f"utterances of {len(rows)} rows → {args.output}")
     return 0
+
+
+# behaviour: the one main label. question (open / closed) and reflection (simple / complex):
+# the two codes as AnnoMI codes them, each where its head says so — one utterance may carry
+# both (a reflection said as a question). p_*: the heads' probabilities (open given a
+# question, complex given a reflection), to take a code at another threshold.
+LABEL_COLUMNS = ("behaviour", "question", "reflection", "p_question", "p_open",
+                 "p_reflection", "p_complex")
+
+
+def _label_cells(label: Labelled | None) -> dict[str, str]:
+    if label is None:  # a client's row
+        return dict.fromkeys(LABEL_COLUMNS, "")
+    question = ("open" if label.p_open > 0.5 else "closed") if label.p_question >= 0.5 else ""
+    reflection = (("complex" if label.p_complex > 0.5 else "simple")
+                  if label.p_reflection >= 0.5 else "")
+    return {"behaviour": label.behaviour, "question": question, "reflection": reflection,
+            "p_question": f"{label.p_question:.3f}", "p_open": f"{label.p_open:.3f}",
+            "p_reflection": f"{label.p_reflection:.3f}", "p_complex": f"{label.p_complex:.3f}"}
 
 
 def _read_utterance_rows(path: Path) -> tuple[list[dict[str, str]], list[str]]:

@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_behaviour as tb
 
-from live_attune.core.language import BehaviourModel, default_model, features
+from live_attune.language.labeller import DialogueLabeller
 
 HEADS = ("question", "open", "reflection")
 
@@ -80,10 +80,22 @@ def head_score(head: str, gold: list[bool], pred: list[bool]) -> float:
     return (tb.f1(gold, pred) + tb.f1([not g for g in gold], [not p for p in pred])) / 2
 
 
-def model_coding(model: BehaviourModel, text: str) -> Coding:
-    feats = features(text)
-    q = model.logit("question", feats) > 0
-    return Coding(q, model.logit("open", feats) > 0, model.logit("reflection", feats) > 0)
+def model_codings(csv_path: Path) -> dict[tuple[int, int], Coding]:
+    """The shipped labeller's codes of every held-out therapist utterance, each transcript
+    fed in order (the labeller reads the utterances before it)."""
+    said: dict[tuple[int, int], tuple[str, str]] = {}
+    with csv_path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            key = (int(row["transcript_id"]), int(row["utterance_id"]))
+            if tb.held_out(key[0]):
+                said[key] = (row["interlocutor"], row["utterance_text"])
+    out, labellers = {}, defaultdict(DialogueLabeller)
+    for key in sorted(said):
+        label = labellers[key[0]].feed(*said[key])
+        if label is not None:
+            out[key] = Coding(label.p_question >= 0.5, label.p_open > 0.5,
+                              label.p_reflection >= 0.5)
+    return out
 
 
 def against_consensus(multi: dict[tuple[int, int], dict[str, Coding]],
@@ -109,7 +121,7 @@ def against_consensus(multi: dict[tuple[int, int], dict[str, Coding]],
 
 
 def expert_table(multi: dict[tuple[int, int], dict[str, Coding]], texts: dict[tuple[int, int], str],
-                 model: BehaviourModel) -> None:
+                 model: dict[tuple[int, int], Coding]) -> None:
     held = {k: v for k, v in multi.items() if tb.held_out(k[0])}
     annotators = sorted({a for v in multi.values() for a in v}, key=int)
     print(f"1. Against the consensus of the other annotators ({len(multi)} utterances, "
@@ -121,8 +133,7 @@ def expert_table(multi: dict[tuple[int, int], dict[str, Coding]], texts: dict[tu
     for a in annotators:
         expert = against_consensus(multi, lambda k, a: multi[k].get(a), a)
         expert_held = against_consensus(held, lambda k, a: held[k].get(a), a)
-        mine = against_consensus(held, lambda k, _a: (model_coding(model, texts[k])
-                                                       if _a in held[k] else None), a)
+        mine = against_consensus(held, lambda k, _a: model[k] if _a in held[k] else None, a)
         rows.append((expert, expert_held, mine))
         print(f"{a:>9} | {expert['question']:8.3f} {expert['open']:11.3f} "
               f"{expert['reflection']:10.3f} | {mine['question']:8.3f} {mine['open']:9.3f} "
@@ -150,22 +161,25 @@ def pairwise_table(multi: dict[tuple[int, int], dict[str, Coding]]) -> None:
               f"{h} {head_score(h, *pooled[h]):.3f}" for h in HEADS))
 
 
-def bootstrap_table(csv_path: Path, model: BehaviourModel, n: int, seed: int = 0) -> None:
+def bootstrap_table(csv_path: Path, model: dict[tuple[int, int], Coding], n: int,
+                    seed: int = 0) -> None:
     rows = [r for r in tb.load(csv_path) if tb.held_out(r.transcript)]
     by_transcript: dict[int, list[tb.Row]] = defaultdict(list)
     for r in rows:
         by_transcript[r.transcript].append(r)
     ids = sorted(by_transcript)
-    predict = {r.text: model_coding(model, r.text) for r in rows}
+    # tb.load keeps the held-out transcripts' therapist utterances in the same order
+    keys = sorted(model)
+    predict = {id(r): model[k] for r, k in zip(rows, keys, strict=True)}
 
     def scores(sample: list[tb.Row]) -> dict[str, float]:
         q = [r for r in sample if r.open is not None]
         return {"question": tb.f1([r.question for r in sample],
-                                  [predict[r.text].question for r in sample]),
+                                  [predict[id(r)].question for r in sample]),
                 "open": head_score("open", [bool(r.open) for r in q],
-                                   [bool(predict[r.text].open) for r in q]),
+                                   [bool(predict[id(r)].open) for r in q]),
                 "reflection": tb.f1([r.reflection for r in sample],
-                                    [predict[r.text].reflection for r in sample])}
+                                    [predict[id(r)].reflection for r in sample])}
 
     point = scores(rows)
     rng = np.random.default_rng(seed)
@@ -183,7 +197,7 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=tb.DEFAULT_CSV)
     ap.add_argument("--bootstrap", type=int, default=2000)
     args = ap.parse_args()
-    model = default_model()
+    model = model_codings(args.csv)
     multi, texts = codings(args.csv)
     expert_table(multi, texts, model)
     pairwise_table(multi)

@@ -22,8 +22,6 @@ import numpy as np
 from live_attune.audio.decode import iter_blocks
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Transcript, Word
-from live_attune.core.language import default_model
-from live_attune.core.roles import THERAPIST
 from live_attune.core.utterances import Span
 from live_attune.errors import ModelError
 
@@ -222,12 +220,9 @@ def compression_ratio(text: str) -> float:
 
 
 def transcript_event(span: Span, text: str, words: tuple[Word, ...]) -> Transcript:
-    """A transcript record, with the therapist's behaviour labelled (core.language)."""
-    if span.speaker != THERAPIST:
-        return Transcript(span.speaker, span.start_s, span.end_s, text, words)
-    label = default_model().label(text)
-    return Transcript(span.speaker, span.start_s, span.end_s, text, words, label.behaviour,
-                      label.reflection)
+    """A transcript record; the session labels the therapist's behaviour in dialogue order
+    (live_attune.language), which needs the utterances before it."""
+    return Transcript(span.speaker, span.start_s, span.end_s, text, words)
 
 
 def transcribe_spans(path: str | Path, spans: Iterable[Span], channel_of: dict[str, int],

@@ -1,11 +1,15 @@
 """Language measures from the transcript (METRICS.md § Language): pace, therapist behaviour
-per utterance, and the MITI 4.2.1 summary scores.
+per utterance, and the MITI 4.2.1 summary scores with their uncertainty.
 
-The behaviour classifier is a multinomial logistic regression over words, word pairs and a
-few cue features (a question mark, a leading wh-word or auxiliary verb, reflective stems
-such as "sounds like"), trained on AnnoMI by ``scripts/train_behaviour.py``; its weights ship
-in ``live_attune/data/behaviour_model.json``. Pure Python + numpy, well under a millisecond
-per utterance.
+The behaviour classifier is four logistic heads (question? open? reflection? complex?) over
+two kinds of input: sparse cue features of the utterance (words, word pairs, a question
+mark, a leading wh-word or auxiliary verb, reflective stems such as "sounds like") and dense
+sentence embeddings of the utterance, of its question sentence and of its dialogue context
+(the client's previous utterance, the therapist's previous one). The embeddings come from
+``live_attune.language`` (a pretrained encoder: I/O, not core); this module only does the
+arithmetic. Trained on AnnoMI by ``scripts/train_behaviour.py``; the weights ship in
+``live_attune/data/behaviour_model.json`` together with the cross-validated confusion of
+the labels, from which ``miti_intervals`` turns a session's label counts into 80 % intervals.
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
+
+import numpy as np
 
 from live_attune.core.events import Transcript
 from live_attune.core.roles import THERAPIST
@@ -73,42 +81,106 @@ def _question_sentence(toks: list[str]) -> list[str]:
     return asked[-1] if asked else (sentences[-1] if sentences else [])
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def question_sentence(text: str) -> str:
+    """The text's last sentence that ends in "?", else its last sentence (embedded apart:
+    in a long turn the question that closes it decides open vs closed)."""
+    parts = [p for p in _SENTENCE.split(text.strip()) if p]
+    asked = [p for p in parts if p.endswith("?")]
+    return asked[-1] if asked else (parts[-1] if parts else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    """The sentence embeddings one therapist utterance is labelled from.
+
+    Each is a (dim,) float32 vector of unit length, or zeros where there is no such text
+    (the session's first utterance has no previous client utterance).
+    """
+
+    utterance: np.ndarray
+    question: np.ndarray  # of question_sentence(text)
+    client: np.ndarray  # the client's previous utterance
+    therapist: np.ndarray  # the therapist's previous utterance
+
+
+def dense_input(e: Embedded) -> np.ndarray:
+    """The heads' dense input: the four embeddings, how close the utterance is to each
+    context utterance (cosine), and whether the context is missing. Shape (4 * dim + 4,)."""
+    cues = np.array([float(e.utterance @ e.client), float(e.utterance @ e.therapist),
+                     float(not e.client.any()), float(not e.therapist.any())], np.float32)
+    return np.concatenate([e.utterance, e.question, e.client, e.therapist, cues])
+
+
 @dataclass(frozen=True, slots=True)
 class Labelled:
-    """A therapist utterance's behaviour, its probability, and the reflection depth."""
+    """A therapist utterance's behaviour, its probability, and the reflection depth.
+
+    ``p_*`` are the heads' probabilities: of a question, of open given a question, of a
+    reflection, of complex given a reflection.
+    """
 
     behaviour: str  # one of BEHAVIOURS
     confidence: float
     reflection: str | None  # "simple" / "complex" for reflections, else None
+    p_question: float = 0.0
+    p_open: float = 0.0
+    p_reflection: float = 0.0
+    p_complex: float = 0.0
+
+
+@dataclass(frozen=True)
+class Head:
+    """One logistic head: weights of the sparse features and of ``dense_input``."""
+
+    sparse: Mapping[str, float]  # feature → weight (logit); "bias" is always present
+    dense: np.ndarray  # (len(dense_input),) weights
+
+
+HEADS = ("question", "open", "reflection", "complex")
 
 
 @dataclass(frozen=True)
 class BehaviourModel:
     """Four logistic heads: question?, open (vs closed)?, reflection?, complex (vs simple)?"""
 
-    heads: Mapping[str, Mapping[str, float]]  # head → feature → weight (logit)
+    heads: Mapping[str, Head]
 
-    def logit(self, head: str, feats: Sequence[str]) -> float:
-        weights = self.heads[head]
-        return sum(weights.get(f, 0.0) for f in feats)
+    def logit(self, head: str, feats: Sequence[str], dense: np.ndarray) -> float:
+        h = self.heads[head]
+        return sum(h.sparse.get(f, 0.0) for f in feats) + float(h.dense @ dense)
 
-    def label(self, text: str) -> Labelled:
-        feats = features(text)
-        q = _sigmoid(self.logit("question", feats))
-        r = _sigmoid(self.logit("reflection", feats))
+    def label(self, text: str, embedded: Embedded) -> Labelled:
+        feats, dense = features(text), dense_input(embedded)
+        q, o, r, c = (_sigmoid(self.logit(h, feats, dense)) for h in HEADS)
+        probs = {"p_question": q, "p_open": o, "p_reflection": r, "p_complex": c}
         if q >= 0.5 and q >= r:
-            is_open = self.logit("open", feats) > 0
-            return Labelled("open_question" if is_open else "closed_question", q, None)
+            is_open = o > 0.5
+            return Labelled("open_question" if is_open else "closed_question", q, None, **probs)
         if r >= 0.5:
-            depth = "complex" if self.logit("complex", feats) > 0 else "simple"
-            return Labelled("reflection", r, depth)
-        return Labelled("other", 1.0 - max(q, r), None)
+            return Labelled("reflection", r, "complex" if c > 0.5 else "simple", **probs)
+        return Labelled("other", 1.0 - max(q, r), None, **probs)
+
+
+def model_from_json(data: Mapping[str, Any]) -> BehaviourModel:
+    heads: dict[str, dict[str, Any]] = data["heads"]
+    return BehaviourModel({name: Head(h["sparse"], np.asarray(h["dense"], np.float32))
+                           for name, h in heads.items()})
+
+
+@functools.cache
+def model_data() -> dict[str, Any]:
+    """behaviour_model.json: the heads, the encoder they expect, the CV confusion."""
+    text = resources.files("live_attune").joinpath("data/behaviour_model.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 @functools.cache
 def default_model() -> BehaviourModel:
-    text = resources.files("live_attune").joinpath("data/behaviour_model.json").read_text()
-    return BehaviourModel(json.loads(text)["heads"])
+    return model_from_json(model_data())
 
 
 def _sigmoid(z: float) -> float:
@@ -138,6 +210,141 @@ def miti_summary(labels: Iterable[Labelled]) -> MitiSummary:
                        cr / r if r else None)
 
 
+# The session-level uncertainty (issue 22). A session has few questions (AnnoMI: a median of
+# about 9 open or closed), so one wrong call moves "% open" by 10 points: each MITI number
+# comes with an interval from the classifier's own errors. Each therapist utterance's
+# predicted class (PREDICTED) stands for a distribution over what the annotator would have
+# coded (GOLD_CELLS): the cross-validated confusion shipped with the model
+# (behaviour_model.json "uncertainty": predicted class → counts per gold cell, out-of-fold
+# predictions on AnnoMI). Errors cluster by session — one therapist's style, one annotator's
+# habits — so a session's error rates are drawn from a Dirichlet around the pooled ones whose
+# concentration (per predicted class, in pseudo-utterances) was fitted by maximum likelihood
+# to the spread of the error rates between AnnoMI transcripts (a Dirichlet-multinomial),
+# joined with the finite count the pooled rates rest on; then the session's codes are drawn
+# from a multinomial, and the MITI numbers of the draws give the interval.
+PREDICTED = ("open_question", "closed_question", "simple_reflection", "complex_reflection",
+             "other")
+# (question, reflection) as annotated: question "open"/"closed"/"any" (no subtype) or "",
+# reflection "simple"/"complex"/"any" or "" — both may hold for one utterance.
+GOLD_CELLS = tuple((q, r) for q in ("", "open", "closed", "any")
+                   for r in ("", "simple", "complex", "any"))
+INTERVAL_LEVEL = 0.8
+
+
+def predicted_class(label: Labelled) -> str:
+    if label.behaviour == "reflection":
+        return "complex_reflection" if label.reflection == "complex" else "simple_reflection"
+    return label.behaviour
+
+
+def gold_cell(question: str, reflection: str) -> int:
+    """Index in GOLD_CELLS of an annotated utterance ('' where the code is absent)."""
+    return GOLD_CELLS.index((question, reflection))
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A MITI number as the median of the draws and its central INTERVAL_LEVEL interval."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class MitiIntervals:
+    """80 % intervals of the MITI summary numbers, from the classifier's error rates."""
+
+    reflection_to_question: Interval | None
+    open_question_share: Interval | None
+    complex_reflection_share: Interval | None
+    level: float = INTERVAL_LEVEL
+
+
+def miti_counts(cells: np.ndarray) -> dict[str, np.ndarray]:
+    """Questions, open, closed, reflections, simple, complex per row of gold-cell counts
+    ((draws, len(GOLD_CELLS)) → each (draws,))."""
+    def total(test: Callable[[str, str], bool]) -> np.ndarray:
+        return np.asarray(cells[:, [i for i, c in enumerate(GOLD_CELLS) if test(*c)]].sum(1))
+
+    return {"q": total(lambda q, r: q != ""), "open": total(lambda q, r: q == "open"),
+            "closed": total(lambda q, r: q == "closed"), "r": total(lambda q, r: r != ""),
+            "simple": total(lambda q, r: r == "simple"),
+            "complex": total(lambda q, r: r == "complex")}
+
+
+def miti_values(cells: np.ndarray) -> dict[str, np.ndarray]:
+    """R:Q, % open and % complex per row of gold-cell counts; NaN where undefined."""
+    n = miti_counts(cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"reflection_to_question": np.where(n["q"] > 0, n["r"] / n["q"], np.nan),
+                "open_question_share": np.where(
+                    n["open"] + n["closed"] > 0, n["open"] / (n["open"] + n["closed"]), np.nan),
+                "complex_reflection_share": np.where(
+                    n["simple"] + n["complex"] > 0,
+                    n["complex"] / (n["simple"] + n["complex"]), np.nan)}
+
+
+def cell_shares(seen: Sequence[float]) -> np.ndarray:
+    """A predicted class's pooled shares of the gold cells, with half an utterance of prior
+    spread over the cells (a cell never seen is rare, not impossible)."""
+    counts = np.asarray(seen, np.float64) + 0.5 / len(seen)
+    return np.asarray(counts / counts.sum())
+
+
+def draw_gold(counts: Mapping[str, int], confusion: Mapping[str, Sequence[float]], *,
+              concentration: Mapping[str, float], draws: int = 4000, seed: int = 0
+              ) -> np.ndarray:
+    """(draws, len(GOLD_CELLS)) counts of what annotators would have coded, given how many
+    utterances the classifier put in each PREDICTED class."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((draws, len(GOLD_CELLS)), np.int64)
+    for cls, n in counts.items():
+        if n <= 0:
+            continue
+        seen = confusion[cls]
+        # between-session spread and the pooled rates' own finite count, as pseudo-counts
+        kappa, total = concentration[cls], float(sum(seen)) + 0.5
+        joined = kappa * total / (kappa + total)
+        out += rng.multinomial(n, rng.dirichlet(cell_shares(seen) * joined, size=draws))
+    return out
+
+
+def miti_intervals(counts: Mapping[str, int], confusion: Mapping[str, Sequence[float]], *,
+                   concentration: Mapping[str, float], level: float = INTERVAL_LEVEL,
+                   draws: int = 4000, seed: int = 0) -> MitiIntervals:
+    """The session's MITI numbers with intervals; None where fewer than ``level`` of the
+    draws define the number (no questions or no reflections)."""
+    values = miti_values(draw_gold(counts, confusion, concentration=concentration,
+                                   draws=draws, seed=seed))
+
+    def interval(v: np.ndarray) -> Interval | None:
+        v = v[~np.isnan(v)]
+        if len(v) < level * draws:
+            return None
+        lo, mid, hi = np.quantile(v, [(1 - level) / 2, 0.5, (1 + level) / 2])
+        return Interval(round(float(mid), 4), round(float(lo), 4), round(float(hi), 4))
+
+    return MitiIntervals(interval(values["reflection_to_question"]),
+                         interval(values["open_question_share"]),
+                         interval(values["complex_reflection_share"]), level)
+
+
+def session_intervals(labels: Iterable[Labelled]) -> MitiIntervals:
+    """miti_intervals with the shipped model's confusion and concentration."""
+    counts = Counter(predicted_class(x) for x in labels)
+    return _shipped_intervals(tuple(counts[c] for c in PREDICTED))
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_intervals(counts: tuple[int, ...]) -> MitiIntervals:
+    """Cached by the counts: a live session asks on every metrics update, and the counts
+    change only when a therapist utterance is labelled (a call costs tens of ms)."""
+    uncertainty = model_data()["uncertainty"]
+    return miti_intervals(dict(zip(PREDICTED, counts, strict=True)), uncertainty["confusion"],
+                          concentration=uncertainty["concentration"])
+
+
 def pace_wpm(words: int, talk_time_s: float) -> float | None:
     """Words per minute of a speaker's own talk time (METRICS.md § Language)."""
     return words * 60.0 / talk_time_s if talk_time_s > 0 else None
@@ -155,6 +362,7 @@ class LanguageSummary:
     pace_wpm: Mapping[str, float | None]
     behaviours: Mapping[str, int]  # therapist utterances per behaviour
     miti: MitiSummary
+    miti_intervals: MitiIntervals | None  # None: no labelled therapist utterance yet
 
 
 def summarize(transcripts: Sequence[Transcript], talk_time_s: Mapping[str, float]
@@ -167,4 +375,5 @@ def summarize(transcripts: Sequence[Transcript], talk_time_s: Mapping[str, float
     labelled = [Labelled(t.behaviour, 1.0, t.reflection) for t in transcripts
                 if t.speaker == THERAPIST and t.behaviour is not None]
     counts = {b: sum(1 for x in labelled if x.behaviour == b) for b in BEHAVIOURS}
-    return LanguageSummary(words, pace, counts, miti_summary(labelled))
+    return LanguageSummary(words, pace, counts, miti_summary(labelled),
+                           session_intervals(labelled) if labelled else None)

@@ -116,7 +116,10 @@ def language_fields(lang: LanguageSummary | None) -> dict[str, Any] | None:
             "complex_reflection_share": lang.miti.complex_reflection_share,
             "questions": lang.miti.questions, "reflections": lang.miti.reflections,
             "therapist_wpm": lang.pace_wpm.get(THERAPIST),
-            "client_wpm": lang.pace_wpm.get(CLIENT)}
+            "client_wpm": lang.pace_wpm.get(CLIENT),
+            # as session.json's metrics.language.miti_intervals (the dashboard shows them in MI)
+            "miti_intervals": (None if lang.miti_intervals is None
+                               else asdict(lang.miti_intervals))}
 
 
 def transcript_message(t: Transcript) -> Message:

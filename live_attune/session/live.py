@@ -122,7 +122,7 @@ class LiveRun:
         self._ring = AudioRing(len(layout.speakers), RING_S)
         self._utterances = UtteranceBuilder()
         self.asr = (None if setup.asr is None or on_transcript is None
-                    else setup.asr(on_transcript))
+                    else setup.asr(_labelling(on_transcript)))
         self.prosody = (ProsodyWorker(layout.speakers, on_prosody)
                         if setup.prosody and on_prosody is not None else None)
 
@@ -271,3 +271,12 @@ class AudioRing:
         if lo < self._end - self._size or hi <= lo:
             return None
         return np.take(self._buf[channel], np.arange(lo, hi) % self._size)
+
+
+def _labelling(on_transcript: Callable[[Transcript], None]) -> Callable[[Transcript], None]:
+    """``on_transcript`` with the therapist's behaviour labelled first, on the ASR worker's
+    thread (one utterance at a time, in the order they ended: the labeller's context)."""
+    from live_attune.language.labeller import DialogueLabeller, labelled
+
+    labeller = DialogueLabeller()
+    return lambda t: on_transcript(labelled(t, labeller))

@@ -118,7 +118,8 @@ def _metrics(result: SessionResult) -> dict[str, Any]:
 def language_dict(result: SessionResult) -> dict[str, Any]:
     lang = summarize(result.transcript, result.metrics.talk_time_s)
     return {"words": dict(lang.words), "pace_wpm": dict(lang.pace_wpm),
-            "therapist_behaviours": dict(lang.behaviours), "miti": asdict(lang.miti)}
+            "therapist_behaviours": dict(lang.behaviours), "miti": asdict(lang.miti),
+            "miti_intervals": None if lang.miti_intervals is None else asdict(lang.miti_intervals)}
 
 
 def schema() -> dict[str, Any]:

@@ -13,8 +13,7 @@ from live_attune.core import Segment
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
-from live_attune.core.language import default_model
-from live_attune.core.roles import THERAPIST
+from live_attune.language.labeller import label_transcripts
 from live_attune.session.config import Layout, swap_role
 from live_attune.session.output import session_dict
 from live_attune.session.recover import pipeline_config
@@ -39,7 +38,7 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
         config=config, metrics=engine.finish(), history=engine.history,
         duration_s=data["duration_s"],
         notes=(*data["notes"], "therapist and client swapped after the analysis"),
-        transcript=(_transcript(t) for t in data.get("transcript", [])),
+        transcript=label_transcripts(_transcript(t) for t in data.get("transcript", [])),
         missing_audio=(MissingAudio(**m) for m in data.get("missing_audio", [])))
     out = session_dict(result)
     out["prosody"] = _prosody(data.get("prosody"))
@@ -49,11 +48,9 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _transcript(t: dict[str, Any]) -> Transcript:
-    speaker = swap_role(t["speaker"])
-    label = default_model().label(t["text"]) if speaker == THERAPIST else None
-    return Transcript(speaker, t["start_s"], t["end_s"], t["text"],
-                      tuple(Word(**w) for w in t.get("words", ())),
-                      label.behaviour if label else None, label.reflection if label else None)
+    """The stored line with its speaker swapped and without its old label."""
+    return Transcript(swap_role(t["speaker"]), t["start_s"], t["end_s"], t["text"],
+                      tuple(Word(**w) for w in t.get("words", ())))
 
 
 def _prosody(p: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from live_attune.core.language import default_model
+from live_attune.language.labeller import label_dialogue
 from tests.cli.test_analyze import cli, one_error_line
 
 
@@ -35,13 +35,19 @@ def test_rows_come_back_in_order_with_the_pipelines_labels(tmp_path: Path) -> No
         out = list(csv.DictReader(f))
     assert [r["id"] for r in out] == [r[0] for r in rows]
     assert [r["text"] for r in out] == [r[2] for r in rows]
-    model = default_model()
-    for row in out:
-        expected = model.label(row["text"]).behaviour if row["speaker"] == "therapist" else ""
-        assert row["behaviour"] == expected
+    # the pipeline's labeller, fed the same rows in the same order (each with its context)
+    labels = label_dialogue((r[1], r[2]) for r in rows)
+    for row, label in zip(out, labels, strict=True):
+        assert row["behaviour"] == (label.behaviour if label else "")
+        assert row["p_question"] == (f"{label.p_question:.3f}" if label else "")
+        assert row["p_complex"] == (f"{label.p_complex:.3f}" if label else "")
     assert [r["behaviour"] for r in out][:5] == ["open_question", "", "closed_question", "",
                                                  "reflection"]
     assert out[4]["reflection"] in ("simple", "complex")
+    assert float(out[2]["p_question"]) > 0.5 > float(out[2]["p_open"])  # closed
+    assert float(out[4]["p_reflection"]) > 0.5
+    assert out[2]["question"] == "closed" and out[0]["question"] == "open"
+    assert out[1]["p_question"] == out[1]["reflection"] == ""  # the client's row
 
 
 @pytest.mark.parametrize(("name", "content", "code", "words"), [

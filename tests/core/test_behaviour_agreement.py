@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from live_attune.core.language import default_model
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -78,13 +76,14 @@ def test_experts_agree_with_their_consensus_on_open_vs_closed_below_085(
     assert question > 0.90
 
 
+@pytest.mark.slow  # the encoder labels every held-out transcript (~30 s)
 def test_the_model_finds_questions_like_an_expert_on_held_out_consensus(
-        agreement: object, coded: tuple[dict, dict]) -> None:
-    multi, texts = coded
+        agreement: object, coded: tuple[dict, dict], shared_data: Path) -> None:
+    multi, _ = coded
     held = {k: v for k, v in multi.items() if k[0] % 5 == 0}
-    model = default_model()
+    model = agreement.model_codings(shared_data / "annomi/annomi_dev.csv")  # type: ignore[attr-defined]
     scores = [agreement.against_consensus(  # type: ignore[attr-defined]
-        held, lambda k, a: agreement.model_coding(model, texts[k]), a)  # type: ignore[attr-defined]
+        held, lambda k, a: model[k], a)
         for a in sorted({a for v in held.values() for a in v})]
     question = statistics.median(s["question"] for s in scores)
     print(f"model vs consensus (held-out): question {question:.3f}")
