@@ -146,7 +146,7 @@ def test_a_page_opened_after_the_end_says_so(page: Page, brief_conversation: dic
 def test_over_lan_the_end_says_where_without_a_path(page: Page,
                                                     brief_conversation: dict[str, Path],
                                                     tmp_path: Path) -> None:
-    running = start(brief_conversation["stereo"], tmp_path, speed=8.0, lan=True)
+    running = start(brief_conversation["stereo"], tmp_path, speed=6.0, lan=True)
     got: list[list[str]] = []  # (Playwright's loop owns this thread: listen on another)
     listener = threading.Thread(target=lambda: got.append(asyncio.run(frames(running.ws))))
     listener.start()

@@ -237,7 +237,7 @@ def test_wrong_origin_is_refused(shared: SharedRun) -> None:
 
 
 def test_lan_mode_needs_the_token(brief_conversation: dict[str, Path], tmp_path: Path) -> None:
-    running = start(brief_conversation["stereo"], tmp_path, speed=8.0, lan=True)
+    running = start(brief_conversation["stereo"], tmp_path, speed=6.0, lan=True)
     assert "token=" in running.url
     good = running.ws.replace(running.url.split(":")[1].strip("/"), "127.0.0.1")
     bad = good.split("?")[0] + "?token=wrong"
