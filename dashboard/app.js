@@ -340,6 +340,16 @@ function renderLanguage() {
   $("rq").textContent = lang && lang.reflection_to_question !== null && lang.reflection_to_question !== undefined ?
     lang.reflection_to_question.toFixed(1) : "—";
   $("open-q").textContent = lang ? pct(lang.open_question_share) : "—";
+  // In MI the MITI numbers as the annotators would likely code them, with core's 80 %
+  // interval from the classifier's own errors (session.json metrics.language.miti_intervals).
+  const iv = settings.modality === "mi" && lang ? lang.miti_intervals : null;
+  const range = (x, f) => x ? f(x.estimate) + " (" + f(x.low) + "–" + f(x.high) + ")" : "—";
+  if (iv) {
+    $("rq").textContent = range(iv.reflection_to_question, (v) => v.toFixed(1));
+    $("open-q").textContent = range(iv.open_question_share, pct);
+  }
+  $("complex-pair").hidden = !iv;
+  $("complex-r").textContent = iv ? range(iv.complex_reflection_share, pct) : "—";
   $("pace").textContent = lang && lang.therapist_wpm ? Math.round(lang.therapist_wpm) + " wpm" : "—";
   $("language-note").textContent = lang ? "" : "needs the transcript";
 }
