@@ -38,6 +38,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate, EdgeAligner
 from live_attune.speakers.crosstalk import band_power
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
+from live_attune.synth.render import RoomPaths
 from live_attune.synth.truth import write
 
 SR = SAMPLE_RATE
@@ -47,16 +48,26 @@ EDGE_S = 0.25  # gated speech this near a true segment of the channel's speaker 
 
 
 def render(root: Path, seed: int, room: str, turns: int = 28) -> dict[str, Path]:
-    out = root / f"gate{seed}-{turns}-{room}"
+    out = root / (f"gate{seed}-{turns}-{room}" + ("-v2" if room == "echo" else ""))
     paths = {"stereo": out / "stereo.wav", "truth": out / "truth.json",
              "flags": out / "flags.npy"}
     if not paths["truth"].exists():
         mix = {"hard": MixConfig.hard(seed), "plain": MixConfig(seed=seed),
-               "bleed8": MixConfig(seed=seed, bleed_db=-8.0)}[room]
+               "bleed8": MixConfig(seed=seed, bleed_db=-8.0), "echo": echo_room(seed)}[room]
         write(make_conversation(seed, ScenarioConfig.hard(turns)), out, mix)
     if not paths["flags"].exists():
         np.save(paths["flags"], vad_flags(read_all(paths["stereo"])))
     return paths
+
+
+def echo_room(seed: int) -> MixConfig:
+    """A video call heard on a laptop: the therapist's microphone picks up the client's voice
+    from the speakers 120 ms late at -12 dB through the room (issue 21); the call's audio
+    (the client's channel) carries no therapist; a quiet room (45 dB SNR), so that the echo
+    is well over the noise."""
+    paths = RoomPaths(bleed_db=(-12.0, -60.0), own_delay_ms=(0.8, 0.0),
+                      far_delay_ms=(120.0, 0.0), own_drr_db=12.0, far_drr_db=0.0)
+    return MixConfig(seed=seed, paths=paths, snr_db=45.0)
 
 
 def vad_flags(audio: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import ActivityFrame
 from live_attune.core.roles import CLIENT, THERAPIST
@@ -83,6 +84,10 @@ class CrosstalkConfig:
     reverberant tail. Overlapping voices are kept: the quieter voice still owns the bands
     where the louder one is weak.
 
+    ``max_delay_ms``: how late another channel's voice may reach this microphone (a video
+    call's echo, 20-300 ms; microphones in one room: at once); the model measures the delay
+    from solo stretches, starting from ``delay_ms`` (a profile's measured echo delay).
+
     ``edge_shift_ms``: each run of speech windows is taken to start this far into its first
     window and to end this far before the end of its last (``EdgeAligner``): flagged windows
     overhang their speech at both ends.
@@ -106,7 +111,10 @@ class CrosstalkConfig:
     solo_db: float = 6.0
     floor_db: float = 10.0
     gain_step_db: float = 0.3
+    gain_quantile: float = 0.5
     edge_shift_ms: float = 8.0
+    max_delay_ms: float = 320.0
+    delay_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -124,6 +132,8 @@ class CrosstalkConfig:
             raise ValueError(f"min_bands must be in (0, {BANDS}]")
         if self.tail_db_per_frame <= 0.0 or self.gain_step_db <= 0.0:
             raise ValueError("tail_db_per_frame and gain_step_db must be positive")
+        if not 0.0 <= self.delay_ms <= self.max_delay_ms <= 1000.0:
+            raise ValueError("need 0 <= delay_ms <= max_delay_ms <= 1000")
         if not 0.0 <= self.edge_shift_ms < 16.0:
             raise ValueError("edge_shift_ms must be >= 0 and under half a window (16 ms)")
 
@@ -132,9 +142,13 @@ class CrosstalkConfig:
         return round(self.edge_shift_ms * SAMPLE_RATE / 1000.0)
 
     def model_params(self) -> ModelParams:
+        window_ms = 1000.0 * WINDOW / SAMPLE_RATE
         return ModelParams(margin_db=self.band_margin_db, bleed_db=self.bleed_db,
                            tail_db_per_frame=self.tail_db_per_frame, solo_db=self.solo_db,
-                           floor_db=self.floor_db, gain_step_db=self.gain_step_db)
+                           floor_db=self.floor_db, gain_step_db=self.gain_step_db,
+                           gain_quantile=self.gain_quantile,
+                           max_delay_frames=round(self.max_delay_ms / window_ms),
+                           delay_frames=round(self.delay_ms / window_ms))
 
 
 def crosstalk_for(margin_db: float, bleed_db: Sequence[Sequence[float]] | None

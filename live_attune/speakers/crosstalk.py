@@ -9,11 +9,14 @@ spectra rarely cover the same bands at the same moment.
 
 Per 32 ms window and band (``band_power``: Hann-windowed power in 94 Hz bands):
 
-* ``tail[j]``, each channel's level held with a decay of ``tail_db_per_frame`` (the
-  reverberant tail reaching the other microphones outlasts the talker's own dry one);
-* the predicted bleed into channel i: ``gain[i, j] + tail[j]`` summed over the others j;
+* ``tail[i, j]``, channel j's level as microphone i hears it: ``delay[i, j]`` windows late
+  (0 for microphones in one room; a video call's echo comes back 20-300 ms late: the lag
+  whose levels correlate best over j's solo windows, searched up to ``max_delay_frames``),
+  held with a decay of ``tail_db_per_frame`` (the reverberant tail reaching the other
+  microphones outlasts the talker's own dry one);
+* the predicted bleed into channel i: ``gain[i, j] + tail[i, j]`` summed over the others j;
 * ``gain[i, j]`` (dB, per band) starts at ``bleed_db`` and is refined online, a running median
-  of ``level[i] - tail[j]`` over the windows where j speaks alone (j's VAD on and channel j
+  of ``level[i] - tail[i, j]`` over the windows where j speaks alone (j's VAD on and channel j
   ``solo_db`` over channel i): causal, so live and offline decide alike;
 * a band is channel i's own where it is ``floor_db`` over that channel's noise floor (a low
   running quantile) and ``margin_db`` over the predicted bleed.
@@ -64,6 +67,17 @@ class ModelParams:
     solo_db: float
     floor_db: float
     gain_step_db: float
+    gain_quantile: float = 0.5  # the bleed gain: this quantile of level over the other's tail
+    max_delay_frames: int = 0  # the longest path delay searched (video-call echo: 300 ms)
+    delay_frames: int = 0  # the delay assumed until one is measured (a profile's)
+
+
+# Delay search: the evidence needed before the assumed delay changes, and by how much the
+# new delay's correlation must beat the current one's.
+_DELAYED_QUANTILE = 0.7  # the bleed gain of a delayed path (a call's echo): see _learn
+_DELAY_MIN_SOLO = 25  # solo windows (0.8 s of one person speaking alone)
+_DELAY_MARGIN = 0.05  # correlation (mean over bands) the new delay must gain
+_DELAY_FORGET = 0.995  # per solo window: the statistics follow a changed path in ~6 s
 
 
 class CrosstalkModel:
@@ -71,11 +85,15 @@ class CrosstalkModel:
 
     def __init__(self, channels: int, params: ModelParams) -> None:
         self.p = params
+        lags = params.max_delay_frames + 1
         self.gain = np.full((channels, channels, BANDS), float(params.bleed_db))  # [into i, from j]
-        self._tail = np.full((channels, BANDS), -120.0)
+        self.delay = np.full((channels, channels), params.delay_frames, int)  # [into i, from j]
+        self._tail = np.full((channels, channels, BANDS), -120.0)  # j's held level, as i hears it
+        self._past = np.full((lags + 1, channels, BANDS), -120.0)  # levels, newest first
         self._floor = np.zeros((channels, BANDS))
         self._started = False
         self._others = ~np.eye(channels, dtype=bool)
+        self._corr = _LagCorrelation(channels, lags) if lags > 1 else None
 
     def scores(self, flags: np.ndarray, bands: np.ndarray) -> np.ndarray:
         """``flags (channels, k)``, ``bands (channels, k, BANDS)`` → own bands ``(channels, k)``."""
@@ -89,15 +107,26 @@ class CrosstalkModel:
         p = self.p
         if not self._started:
             self._floor, self._started = x.copy(), True
-        self._tail = np.maximum(x, self._tail - p.tail_db_per_frame)
-        # predicted bleed into i: sum over j != i of gain[i, j] + tail[j]  (channels, BANDS)
-        bleed = 10.0 ** ((self.gain + self._tail[None, :, :]) / 10.0)
+        self._past = np.concatenate([x[None], self._past[:-1]])
+        self._tail = np.maximum(self._source(), self._tail - p.tail_db_per_frame)
+        # predicted bleed into i: sum over j != i of gain[i, j] + tail[i, j]  (channels, BANDS)
+        bleed = 10.0 ** ((self.gain + self._tail) / 10.0)
         predicted = 10.0 * np.log10((bleed * self._others[:, :, None]).sum(axis=1) + 1e-12)
         audible = x > self._floor + p.floor_db
         own = audible & (x > predicted + p.margin_db)
         self._learn(flags, x, audible)
         counts: np.ndarray = own.sum(axis=1).astype(np.float64)
         return counts
+
+    def _source(self) -> np.ndarray:
+        """j's level as it reaches microphone i now: j's level ``delay[i, j]`` windows ago,
+        or one window less (a delay rarely falls on a window's edge)  (i, j, BANDS)."""
+        channels = self._past.shape[1]
+        j = np.arange(channels)[None, :]
+        late = self._past[self.delay, j]
+        early = self._past[np.maximum(self.delay - 1, 0), j]
+        out: np.ndarray = np.maximum(late, early)
+        return out
 
     def _learn(self, flags: np.ndarray, x: np.ndarray, audible: np.ndarray) -> None:
         p = self.p
@@ -108,7 +137,54 @@ class CrosstalkModel:
         solo = flags[None, :] & (total[None, :] > total[:, None] + p.solo_db) & self._others
         if not solo.any():
             return
-        d = x[:, None, :] - self._tail[None, :, :]  # level in i over j's tail
+        if self._corr is not None:
+            self._corr.add(solo, self._past)
+            self.delay = self._corr.delays(self.delay)
+        d = x[:, None, :] - self._tail  # level in i over j's tail as i hears it
         use = solo[:, :, None] & audible[None, :, :]
-        step = np.where(d > self.gain, p.gain_step_db, -p.gain_step_db)  # running median
-        self.gain += np.where(use, step, 0.0)
+        # running quantile: up q steps where above, down 1 - q where below (q = 0.5: median).
+        # A delayed path (an echo) is predicted less exactly, its delay rarely falling on a
+        # window's edge: its gain is a high quantile, so that the echo stays under it.
+        q = np.where(self.delay > 0, _DELAYED_QUANTILE, p.gain_quantile)[:, :, None]
+        step = np.where(d > self.gain, 2.0 * q, -2.0 * (1.0 - q))
+        self.gain += np.where(use, step * p.gain_step_db, 0.0)
+
+
+class _LagCorrelation:
+    """How well each channel's band levels follow another's at each lag, over the windows
+    where that other person speaks alone: the path delay is the best lag (a video call's
+    echo comes back 20-300 ms late; microphones in one room hear each other at once)."""
+
+    def __init__(self, channels: int, lags: int) -> None:
+        shape = (channels, channels, lags, BANDS)
+        self.n = np.zeros((channels, channels))
+        self._sx, self._sy = np.zeros(shape), np.zeros(shape)
+        self._sxx, self._syy, self._sxy = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self._lags = lags
+
+    def add(self, solo: np.ndarray, past: np.ndarray) -> None:
+        """Add window 0 of ``past`` (newest first, ``(lags + 1, channels, BANDS)``) where
+        ``solo[i, j]``: i's levels now against j's ``lag`` windows ago."""
+        x = past[0][:, None, None, :]  # i now
+        y = np.moveaxis(past[: self._lags], 0, 1)[None, :, :, :]  # j at each lag
+        w = solo[:, :, None, None]
+        for acc, value in ((self._sx, x), (self._sy, y), (self._sxx, x * x),
+                           (self._syy, y * y), (self._sxy, x * y)):
+            acc *= np.where(w, _DELAY_FORGET, 1.0)
+            acc += np.where(w, value, 0.0)
+        self.n = np.where(solo, self.n * _DELAY_FORGET + 1.0, self.n)
+
+    def delays(self, current: np.ndarray) -> np.ndarray:
+        """The best lag per pair where the evidence is enough and clearly better."""
+        if not (self.n >= _DELAY_MIN_SOLO).any():
+            return current
+        n = np.maximum(self.n, 1e-9)[:, :, None, None]
+        cov = self._sxy / n - (self._sx / n) * (self._sy / n)
+        var = (self._sxx / n - (self._sx / n) ** 2) * (self._syy / n - (self._sy / n) ** 2)
+        corr = (cov / np.sqrt(np.maximum(var, 1e-9))).mean(axis=3)  # (i, j, lags)
+        best = corr.argmax(axis=2)
+        now = np.take_along_axis(corr, current[:, :, None], axis=2)[:, :, 0]
+        gain = corr.max(axis=2) - now
+        out: np.ndarray = np.where((self.n >= _DELAY_MIN_SOLO) & (gain > _DELAY_MARGIN),
+                                   best, current)
+        return out
