@@ -256,9 +256,10 @@ def _overall(p: Page) -> str:
 
 
 def _language(p: Page) -> None:
-    """MITI summary scores, one row each with its thresholds: a place for further scores
-    (and their likely ranges) as core adds them to session.json."""
-    miti = ((p.s["metrics"].get("language") or {}).get("miti")) or {}
+    """MITI summary scores, one row each with its level and thresholds, and — where core
+    gives them (metrics.language.miti_intervals, issue 22) — the likely range."""
+    lang = p.s["metrics"].get("language") or {}
+    miti = lang.get("miti") or {}
     if not miti:
         return
     base = "metrics.language.miti."
@@ -267,28 +268,41 @@ def _language(p: Page) -> None:
     cx = context.miti_level(miti.get("complex_reflection_share"), context.COMPLEX_FAIR,
                             context.COMPLEX_GOOD)
     rows = [
-        ("Reflections per question", base + "reflection_to_question", "ratio",
+        ("Reflections per question", "reflection_to_question", "ratio",
          rq or "no questions", RQ_THRESHOLDS, rq == "below fair", "#reflections"),
-        ("Open questions, of all questions", base + "open_question_share", "pct", "", "",
+        ("Open questions, of all questions", "open_question_share", "pct", "", "",
          False, "#questions"),
-        ("Complex reflections, of all reflections", base + "complex_reflection_share", "pct",
+        ("Complex reflections, of all reflections", "complex_reflection_share", "pct",
          cx or "no reflections", COMPLEX_THRESHOLDS, cx == "below fair",
          "#reflections"),
     ]
+    ranged = bool(lang.get("miti_intervals"))
     body = "".join(
-        f"<tr><th>{label}</th>{_cell(p, key, fmt, lookup(p.s, key), href, flagged)}"
-        f"<td>{_e(level)}</td>"
-        f"<td class=\"ctx\">{_e(ctx)}</td></tr>"
-        for label, key, fmt, level, ctx, flagged, href in rows)
+        f"<tr><th>{label}</th>{_cell(p, base + name, fmt, miti.get(name), href, flagged)}"
+        + (f"<td>{_likely(p, name, fmt)}</td>" if ranged else "")
+        + f'<td>{_e(level)}</td><td class="ctx">{_e(ctx)}</td></tr>'
+        for label, name, fmt, level, ctx, flagged, href in rows)
     counts = (f"{p.num(base + 'questions', 'int')} questions "
               f"({p.num(base + 'open_questions', 'int')} open) and "
               f"{p.num(base + 'reflections', 'int')} reflections "
               f"({p.num(base + 'complex_reflections', 'int')} complex), labelled "
               "automatically from the transcript.")
+    likely = ("<th>likely range</th>" if ranged else "")
+    note = (f" The likely range is where a human coder's number would probably fall "
+            f"({100 * lang['miti_intervals'].get('level', 0.8):.0f} % interval, from the "
+            "labeller's known errors)." if ranged else "")
     p.add(f'<section><h2>Questions and reflections (MITI)</h2><table class="card miti">'
-          f"<thead><tr><th></th><th>this session</th><th>MITI level</th><th>thresholds</th>"
-          f"</tr></thead><tbody>{body}</tbody></table><p class=\"legend\">The therapist's "
-          f"{counts}</p></section>")
+          f"<thead><tr><th></th><th>this session</th>{likely}<th>MITI level</th>"
+          f"<th>thresholds</th></tr></thead><tbody>{body}</tbody></table><p class=\"legend\">"
+          f"The therapist's {counts}{note}</p></section>")
+
+
+def _likely(p: Page, name: str, fmt: str) -> str:
+    """ "1.10–1.80": a MITI number's interval from core; an en dash where it has none."""
+    key = f"metrics.language.miti_intervals.{name}"
+    if not (p.s["metrics"]["language"]["miti_intervals"] or {}).get(name):
+        return "–"
+    return f"{p.num(key + '.low', fmt)}–{p.num(key + '.high', fmt)}"
 
 
 # -- charts --------------------------------------------------------------------------------

@@ -273,3 +273,23 @@ def test_the_json_and_csv_reports_by_their_files(golden: dict[str, Any], tmp_pat
     assert "metrics,talk_share,client,0.676" in rows
     assert "metrics,response_latency_share_patient,,0.3333" in rows
     assert rows == CSV.splitlines()
+
+
+def test_miti_numbers_with_their_likely_ranges(golden: dict[str, Any]) -> None:
+    """Where core gives intervals (issue 22), the MITI table has a likely-range column."""
+    golden["metrics"]["language"]["miti_intervals"] = {
+        "level": 0.8, "reflection_to_question": {"estimate": 1.3, "low": 1.1, "high": 1.8},
+        "open_question_share": {"estimate": 0.66, "low": 0.4, "high": 0.9},
+        "complex_reflection_share": None}
+    text = Text()
+    text.feed(build_html(golden))
+    for row in (["", "this session", "likely range", "MITI level", "thresholds"],
+                ["Reflections per question", "1.33", "1.10–1.80", "fair",
+                 "fair from 1, good from 2"],
+                ["Open questions, of all questions", "67 %", "40 %–90 %", "", ""],
+                ["Complex reflections, of all reflections", "⚑ 25 %", "–", "below fair",
+                 "fair from 40 %, good from 50 %"]):
+        assert row in text.rows, row
+    assert any(i.endswith("The likely range is where a human coder's number would probably "
+                          "fall (80 % interval, from the labeller's known errors).")
+               for i in text.items)
