@@ -54,6 +54,9 @@ STATUS_PERIOD_S = 1.0
 RECENT_EVENTS = 50
 
 
+LAN_STORE_ERROR = "the session store on the therapist's computer cannot be written"
+
+
 class LiveSession:
     def __init__(self, setup: LiveSetup, hub: Hub) -> None:
         self.source = setup.source
@@ -233,10 +236,18 @@ class LiveSession:
                                                                  strict=True)},
             overflows=self.source.overflows,
             driver_overflows=self.source.driver_overflows, device=self.source.description,
-            asr=run.asr_status(), store=run.store_status(), prosody=run.prosody_status(),
+            asr=run.asr_status(), store=self._store_status(), prosody=run.prosody_status(),
             warnings=[] if run.check is None else list(run.check.warnings))
         self._peak[:] = 0.0
         self.hub.publish("status", encode(self._status), born)
+
+    def _store_status(self) -> dict[str, Any]:
+        """The store's state; over --lan its error in words without the file's path (the
+        user's folders are nobody's business on a shared network)."""
+        store = self.run_state.store_status()
+        if store["error"] and not self.hub.words:
+            return {**store, "error": LAN_STORE_ERROR}
+        return store
 
     def asr_status(self) -> dict[str, Any]:
         return self.run_state.asr_status()

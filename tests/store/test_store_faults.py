@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from live_attune.server.session import LAN_STORE_ERROR
 from live_attune.session.config import PipelineConfig
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import config_dict, session_dict
@@ -75,3 +76,21 @@ def test_without_out_an_unusable_store_still_leaves_the_session_on_disk(
     live = json.loads(expected.read_text())
     offline = session_dict(analyze_file(conversation["stereo"], prosody=False))
     assert live["segments"] == offline["segments"] and live["metrics"] == offline["metrics"]
+
+
+def test_over_the_lan_the_store_s_error_names_no_path(brief_conversation: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """--lan is plain HTTP on a shared network: the status says the store failed, in words,
+    without the path of the user's files."""
+    store = tmp_path / "sessions.sqlite"
+    store.mkdir()
+    recorder = SessionRecorder(store, NewSession(
+        kind="live", source="test", mode="channels", speakers=("therapist", "client"),
+        config=config_dict(PipelineConfig())))
+    running = start(brief_conversation["stereo"], tmp_path / "out", speed=8.0, lan=True,
+                    recorder=recorder)
+    messages = asyncio.run(collect(running.ws))
+    running.wait()
+    errors = {m["store"]["error"] for m in messages if m["type"] == "status"} - {None}
+    assert errors == {LAN_STORE_ERROR}
+    assert str(tmp_path) not in json.dumps(messages)
