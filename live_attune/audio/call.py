@@ -46,7 +46,7 @@ from live_attune.errors import DeviceError
 MIC, CALL = 0, 1  # stream ids; the session's channels: therapist (mic), client (call)
 FIT_MEMORY_S = 900.0  # the clock fits forget with this time constant (15 min of audio)
 MIN_SLOPE_SPAN_S = 20.0  # a fit's slope is trusted once its points span this much audio
-MAX_RATIO_PPM = 2000.0  # clocks further apart than this are not believed (a bad fit)
+MAX_RATIO_PPM = 5000.0  # clocks further apart than this are not believed (a bad fit)
 STEER_S = 4.0  # a position error is worked off over this much audio ...
 STEER_MAX_PPM = 500.0  # ... at most this fast (no audible pitch change)
 RESEAT_S = 0.25  # a position error this large is a jump (start, a hole), not drift
@@ -105,14 +105,18 @@ class ClockFit:
 
     @property
     def period_s(self) -> float:
-        """Seconds per sample: fitted once the points span ``MIN_SLOPE_SPAN_S``, else
-        nominal (a few seconds of jittery callbacks cannot tell 100 ppm)."""
-        assert self.first_n is not None
-        if (self.last_n - self.first_n) < MIN_SLOPE_SPAN_S * SAMPLE_RATE or self.c_nn <= 0:
+        """Seconds (of the capture clock) per sample, as fitted; nominal until two blocks
+        apart (or if the capture times are useless: all equal)."""
+        if self.c_nn <= 0 or not self.c_nt > 0:
             return 1.0 / SAMPLE_RATE
-        period = self.c_nt / self.c_nn
-        ppm = abs(period * SAMPLE_RATE - 1.0) * 1e6
-        return period if ppm <= MAX_RATIO_PPM else 1.0 / SAMPLE_RATE
+        return self.c_nt / self.c_nn
+
+    @property
+    def settled(self) -> bool:
+        """Long enough to tell the rate: a few seconds of jittery callbacks cannot tell
+        100 ppm, so the ratio stays 1 until both fits span ``MIN_SLOPE_SPAN_S``."""
+        return (self.first_n is not None
+                and self.last_n - self.first_n >= MIN_SLOPE_SPAN_S * SAMPLE_RATE)
 
     def time_of(self, index: float) -> float:
         return self.mean_t + (index - self.mean_n) * self.period_s
@@ -126,8 +130,9 @@ class ClockFit:
 
 class SincResampler:
     """Values of a signal at fractional sample positions: a Kaiser-windowed sinc of
-    ``2 * HALF`` taps from a table of ``PHASES`` fractional offsets (cutoff 0.45 of the
-    sample rate, so 7.2 kHz at 16 kHz: speech loses nothing the VAD or ASR use)."""
+    ``2 * HALF`` taps from a table of ``PHASES`` fractional offsets, cut off at 0.45 of the
+    sample rate (7.2 kHz): within 0.3 % up to 6 kHz (tests/audio/test_call.py), so speech
+    loses nothing the VAD or ASR use."""
 
     HALF = 16
     PHASES = 512
@@ -184,8 +189,13 @@ class CallPairer:
 
     @property
     def ratio(self) -> float:
-        """Call samples per microphone sample, from the two fits."""
-        return self.fits[MIC].period_s / self.fits[CALL].period_s
+        """Call samples per microphone sample, from the two fits (1 until both settle;
+        clocks further apart than ``MAX_RATIO_PPM`` are a bad fit, not believed)."""
+        mic, call = self.fits
+        if not (mic.settled and call.settled):
+            return 1.0
+        ratio = mic.period_s / call.period_s
+        return ratio if abs(ratio - 1.0) <= MAX_RATIO_PPM * 1e-6 else 1.0
 
     def feed(self, stream: int, index: int, time_s: float, block: np.ndarray
              ) -> list[np.ndarray | Hole]:

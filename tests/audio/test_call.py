@@ -1,0 +1,362 @@
+"""Video calls through the real capture path (issue 21): two ALSA ``file`` capture devices,
+each reading a FIFO that a feeder fills on its own clock, captured by two sounddevice
+streams in a separate process (``audio/call.py``), then measured by the offline pipeline.
+
+The world: a generated conversation. The client's side reaches the computer as the call's
+audio: its track resampled by +PPM (a polyphase resampler: the call device's clock runs
+fast, so it holds more samples for the same seconds) and fed at 16 kHz × (1 + PPM). The
+microphone hears the therapist and the client's voice played by the speakers: a room
+response whose direct sound comes ``ECHO_MS`` late at ``ECHO_DB``. Each side opens and ends
+with a marker chirp (up on the microphone, down on the call) at the same moment of the world:
+where they land in the captured channels says how far apart the two clocks ended up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from live_attune.audio.call import CallPairer, ClockFit, Hole, SincResampler
+from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.roles import CLIENT, THERAPIST
+from live_attune.session.config import PipelineConfig
+from live_attune.session.offline import analyze_file
+from live_attune.session.output import session_dict
+from live_attune.speakers.channels import ChannelMap
+from live_attune.synth import ScenarioConfig, make_conversation
+from live_attune.synth.truth import speech_activity, write_wav
+
+ECHO_MS, ECHO_DB = 120.0, -12.0
+LEAD_S = 4.0  # silence + marker before the conversation, and after it
+MARKER_S = 0.1
+ASOUNDRC = """pcm.therapist_mic {{ type file; slave.pcm "null"; file "/dev/null";
+  infile "{mic}"; format "raw" }}
+pcm.call_monitor {{ type file; slave.pcm "null"; file "/dev/null";
+  infile "{call}"; format "raw" }}
+pcm.another_mic {{ type file; slave.pcm "null"; file "/dev/null"; infile "/dev/null";
+  format "raw" }}
+"""
+
+
+# -- the world --------------------------------------------------------------------------
+
+
+def chirp(up: bool) -> np.ndarray:
+    t = np.arange(int(MARKER_S * SAMPLE_RATE)) / SAMPLE_RATE
+    f0, f1 = (400.0, 3000.0) if up else (3000.0, 400.0)
+    wave = scipy.signal.chirp(t, f0, MARKER_S, f1) * np.hanning(len(t))
+    return (0.3 * wave).astype(np.float32)
+
+
+def marked(track: np.ndarray, up: bool) -> np.ndarray:
+    """``track`` between LEAD_S of lead-in and lead-out, each holding a marker at its middle."""
+    lead = np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32)
+    mark = chirp(up)
+    at = len(lead) // 2
+    head, tail = lead.copy(), lead.copy()
+    head[at:at + len(mark)] = mark
+    tail[at:at + len(mark)] = mark
+    return np.concatenate([head, track.astype(np.float32), tail])
+
+
+def echo_path(rng: np.random.Generator) -> np.ndarray:
+    """Speakers to microphone: the direct sound ECHO_MS late at ECHO_DB, then a room's
+    decaying tail (RT60 0.3 s, 6 dB under the direct sound)."""
+    delay = round(ECHO_MS * SAMPLE_RATE / 1000)
+    t = np.arange(int(0.3 * SAMPLE_RATE)) / SAMPLE_RATE
+    tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.3)
+    gain = 10 ** (ECHO_DB / 20)
+    tail *= gain * 10 ** (-6 / 20) / np.sqrt(np.sum(tail**2))
+    ir = np.zeros(delay + 40 + len(t))
+    ir[delay] = gain
+    ir[delay + 40:] = tail  # first reflections 2.5 ms after the direct sound
+    return ir
+
+
+@dataclass(frozen=True)
+class World:
+    mic: np.ndarray  # what the microphone hears, at 16 kHz of the world
+    call: np.ndarray  # the call's audio as its device samples it (16 kHz × (1 + ppm))
+    conv_s: float  # the conversation's length
+    ppm: float
+    truth: dict[str, list[tuple[float, float]]]  # who speaks when (conversation time)
+
+
+def make_world(turns: int, ppm: float, seed: int = 7) -> World:
+    conv = make_conversation(seed, ScenarioConfig(turns=turns))
+    rng = np.random.default_rng(seed)
+    therapist = 10 ** (-22 / 20) * conv.tracks[THERAPIST] / _rms(conv.tracks[THERAPIST])
+    client = 10 ** (-22 / 20) * conv.tracks[CLIENT] / _rms(conv.tracks[CLIENT])
+    call_world = marked(client, up=False)
+    echo = scipy.signal.fftconvolve(call_world, echo_path(rng))[:len(call_world)]
+    mic = marked(therapist, up=True) + echo + 10 ** (-60 / 20) * rng.standard_normal(
+        len(call_world))
+    # The call device's clock runs ppm fast: 1e6 + ppm samples where the world has 1e6.
+    up, down = int(1_000_000 + ppm), 1_000_000
+    call = scipy.signal.resample_poly(call_world, up, down) if ppm else call_world
+    truth = {r: speech_activity(t) for r, t in conv.tracks.items()}
+    return World(mic.astype(np.float32), np.asarray(call, np.float32), conv.duration_s, ppm,
+                 truth)
+
+
+def _rms(x: np.ndarray) -> float:
+    loud = x[np.abs(x) > 1e-3]
+    return float(np.sqrt(np.mean(loud**2)))
+
+
+# -- the devices ------------------------------------------------------------------------
+
+
+def feed(fifo: Path, pcm: np.ndarray, rate_hz: float, epoch: float, stop: threading.Event
+         ) -> None:
+    """Write ``pcm`` into ``fifo`` as a device clocked at ``rate_hz`` captures it: a block
+    is there once its last sample is (sample i at ``epoch + i / rate_hz``). What played
+    while nobody read is lost (PortAudio opens each device once to probe it); once read,
+    nothing is skipped, even when this thread runs late (a device delivers late, it does
+    not lose samples)."""
+    block = 1600
+    while not stop.is_set():
+        try:
+            with fifo.open("wb", buffering=0) as f:
+                i = max(0, int((time.monotonic() - epoch) * rate_hz))
+                i -= i % block
+                while i < len(pcm) and not stop.is_set():
+                    time.sleep(max(0.0, epoch + (i + block) / rate_hz - time.monotonic()))
+                    f.write(pcm[i:i + block].tobytes())
+                    i += block
+                stop.wait()  # closing would end the file: ALSA's file plugin floods zeros
+                return
+        except BrokenPipeError:
+            continue
+
+
+CAPTURE = """
+import sys, numpy as np
+from live_attune.audio.call import CallConfig, CallSource, find_call_input, find_input
+from live_attune.audio.capture import DeviceBack
+need, out = int(sys.argv[1]), sys.argv[2]
+mic, call = find_input("therapist", "microphone"), find_call_input(None)
+got, missing = [], 0.0
+with CallSource(CallConfig(queue_blocks=2000), mic, call) as source:
+    for _, block in source.blocks():
+        if isinstance(block, DeviceBack):
+            missing += block.missing_s
+        elif isinstance(block, np.ndarray):
+            got.append(block)
+            if sum(b.shape[1] for b in got) >= need:
+                break
+    ratio = source.pairer.ratio
+    overflows = source.overflows
+np.save(out, np.concatenate(got, axis=1))
+print(ratio, missing, overflows, mic.name, call.name)
+"""
+
+
+@dataclass(frozen=True)
+class Captured:
+    audio: np.ndarray  # (2, n): therapist (microphone), client (call on the mic's clock)
+    ratio: float
+    missing_s: float
+    overflows: int
+    names: tuple[str, str]
+
+
+def capture(world: World, tmp: Path, speed: float) -> Captured:
+    """Play ``world`` through the two devices at ``speed`` × real time; capture it."""
+    fifos = tmp / "mic.fifo", tmp / "call.fifo"
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    (tmp / ".asoundrc").write_text(ASOUNDRC.format(mic=fifos[0], call=fifos[1]))
+    epoch = time.monotonic() + 1.0
+    rates = SAMPLE_RATE * speed, SAMPLE_RATE * (1 + world.ppm * 1e-6) * speed
+    stop = threading.Event()
+    for fifo, pcm, rate in zip(fifos, (world.mic, world.call), rates, strict=True):
+        threading.Thread(target=feed, args=(fifo, pcm, rate, epoch, stop), daemon=True).start()
+    need = len(world.mic) - int(1.5 * SAMPLE_RATE)  # (what the probes lost at the start)
+    env = {**os.environ, "HOME": str(tmp)}
+    try:
+        done = subprocess.run([sys.executable, "-c", CAPTURE, str(need),
+                               str(tmp / "got.npy")], env=env, capture_output=True, text=True,
+                              timeout=60 + 2 * len(world.mic) / SAMPLE_RATE / speed)
+    finally:
+        stop.set()
+    assert done.returncode == 0, done.stderr
+    ratio, missing, overflows, *names = done.stdout.split()
+    return Captured(np.load(tmp / "got.npy"), float(ratio), float(missing), int(overflows),
+                    (names[0], names[1]))
+
+
+# -- measuring --------------------------------------------------------------------------
+
+
+def marker_at(channel: np.ndarray, up: bool, lo: int, hi: int) -> float:
+    """Where the marker starts in ``channel[lo:hi]`` (samples from the channel's start)."""
+    lo = max(0, lo)
+    corr = scipy.signal.correlate(channel[lo:hi], chirp(up), mode="valid")
+    return float(lo + np.argmax(corr))
+
+
+def alignment_ms(audio: np.ndarray) -> tuple[float, float]:
+    """(call − microphone) marker offset at the start and at the end, in ms. The capture
+    starts up to 2 s into the lead-in (the probes) and stops 1.5 s before the end."""
+    n, lead = audio.shape[1], int(LEAD_S * SAMPLE_RATE)
+    first = int(marker_at(audio[0], True, 0, lead))
+    last = int(marker_at(audio[0], True, n - lead - 2 * SAMPLE_RATE, n))
+    out = []
+    for at in (first, last):
+        call = marker_at(audio[1], False, at - SAMPLE_RATE // 2, at + SAMPLE_RATE // 2)
+        out.append(1000 * (call - at) / SAMPLE_RATE)
+    return out[0], out[1]
+
+
+def analyse(audio: np.ndarray, tmp: Path) -> dict:  # type: ignore[type-arg]
+    path = tmp / "captured.wav"
+    write_wav(path, audio)
+    result = analyze_file(path, channel_map=ChannelMap(roles=(THERAPIST, CLIENT)),
+                          config=PipelineConfig(), prosody=False)
+    return session_dict(result)
+
+
+def conversation_offset_s(audio: np.ndarray) -> float:
+    """Where the conversation starts in the captured audio (after its marker's lead-in)."""
+    lead = int(LEAD_S * SAMPLE_RATE)
+    return (marker_at(audio[0], True, 0, lead) - lead // 2) / SAMPLE_RATE + LEAD_S
+
+
+def echo_share(session: dict, world: World, offset_s: float) -> float:  # type: ignore[type-arg]
+    """Therapist speech found where the therapist was silent and the client spoke, as a
+    share of all talk found."""
+    step = 0.01
+    n = int((world.conv_s + 2 * LEAD_S) / step) + 1
+
+    def mask(spans: list[tuple[float, float]], shift: float) -> np.ndarray:
+        m = np.zeros(n, bool)
+        for s, e in spans:
+            m[max(0, int((s + shift) / step)):max(0, int((e + shift) / step))] = True
+        return m
+
+    segs = session["segments"]
+    found = {r: mask([(s["start_s"], s["end_s"]) for s in segs if s["speaker"] == r], 0.0)
+             for r in (THERAPIST, CLIENT)}
+    # truth is in conversation time; give the therapist's silence 0.3 s of slack each side
+    spoke = mask([(s - 0.3, e + 0.3) for s, e in world.truth[THERAPIST]], offset_s)
+    client = mask(world.truth[CLIENT], offset_s)
+    echo = found[THERAPIST] & ~spoke & client
+    return float(echo.sum() / max(1, found[THERAPIST].sum() + found[CLIENT].sum()))
+
+
+def truth_share(world: World) -> float:
+    talk = {r: sum(e - s for s, e in world.truth[r]) for r in (THERAPIST, CLIENT)}
+    return talk[THERAPIST] / (talk[THERAPIST] + talk[CLIENT])
+
+
+def check_session(world: World, got: Captured, tmp: Path) -> dict[str, float]:
+    start_ms, end_ms = alignment_ms(got.audio)
+    session = analyse(got.audio, tmp)
+    share = session["metrics"]["talk_share"][THERAPIST]
+    measured = {"start_ms": start_ms, "end_ms": end_ms, "ratio_ppm": (got.ratio - 1) * 1e6,
+                "share_error_pp": 100 * (share - truth_share(world)),
+                "echo_share": echo_share(session, world, conversation_offset_s(got.audio)),
+                "missing_s": got.missing_s, "overflows": got.overflows}
+    print(json.dumps(measured))
+    return measured
+
+
+# -- tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_short_call_with_a_fast_clock_stays_aligned(tmp_path: Path) -> None:
+    """80 s, the call's clock 1500 ppm fast (120 ms of drift uncorrected), at 4× real time
+    (~30 s): the markers stay within 20 ms, the talk share within 1.5 pp. The echo bound
+    is 2 % here (measured 1.2 %: the crosstalk model learns the echo path over the first
+    minute); the issue's 1 % is checked over 20 minutes below."""
+    world = make_world(turns=12, ppm=1500.0)
+    got = capture(world, tmp_path, speed=4.0)
+    assert got.names == ("therapist_mic", "call_monitor")  # the monitor found by name
+    m = check_session(world, got, tmp_path)
+    assert abs(m["ratio_ppm"] - 1500) < 300
+    assert abs(m["end_ms"]) <= 20.0 and abs(m["start_ms"]) <= 20.0
+    assert m["missing_s"] == 0.0 and m["overflows"] == 0
+    assert abs(m["share_error_pp"]) <= 1.5
+    assert m["echo_share"] <= 0.02
+
+
+@pytest.mark.slow
+def test_twenty_minute_call_meets_the_issue_bars(tmp_path: Path) -> None:
+    """Issue 21's bars: 20 minutes, +100 ppm, 120 ms echo at -12 dB: drift ≤ 20 ms after
+    20 minutes, talk share within 1.5 pp, echo ≤ 1 % of talk time."""
+    world = make_world(turns=200, ppm=100.0, seed=11)
+    assert world.conv_s >= 20 * 60, world.conv_s
+    got = capture(world, tmp_path, speed=4.0)
+    m = check_session(world, got, tmp_path)
+    assert abs(m["end_ms"]) <= 20.0
+    assert abs(m["share_error_pp"]) <= 1.5
+    assert m["echo_share"] <= 0.01
+    assert m["missing_s"] == 0.0
+
+
+# -- the parts, without devices ---------------------------------------------------------
+
+
+def test_clock_fit_finds_a_rate_under_jitter() -> None:
+    fit, rng = ClockFit(), np.random.default_rng(1)
+    rate = SAMPLE_RATE * (1 + 300e-6)
+    for k in range(6000):  # 10 minutes of 100 ms blocks, 10 ms of callback jitter
+        fit.add(k * 1600, 50.0 + k * 1600 / rate + rng.normal(0, 0.01), 1600)
+    assert abs(1 / fit.period_s / SAMPLE_RATE - 1 - 300e-6) < 5e-6
+    assert abs(fit.index_at(50.0 + 600.0) - 600.0 * rate) < 0.002 * SAMPLE_RATE
+
+
+def test_the_sinc_resampler_keeps_speech_frequencies() -> None:
+    t = np.arange(4000)
+    for freq in (200.0, 3000.0, 6000.0):
+        x = np.sin(2 * np.pi * freq * t / SAMPLE_RATE).astype(np.float32)
+        pos = np.linspace(100.3, 3800.7, 2000)
+        want = np.sin(2 * np.pi * freq * pos / SAMPLE_RATE)
+        assert np.max(np.abs(SincResampler().at(x, pos) - want)) < 0.01, freq
+
+
+def test_a_dropped_block_is_missing_audio_not_silence() -> None:
+    pairer = CallPairer(1600)
+    out = []
+    for k in range(60):
+        t = 10.0 + k * 0.1
+        if k != 30:  # the microphone's block 30 was dropped (queue full)
+            out += pairer.feed(0, k * 1600, t, np.full(1600, 0.1, np.float32))
+        out += pairer.feed(1, k * 1600, t + 0.003, np.full(1600, 0.2, np.float32))
+    holes = [o for o in out if isinstance(o, Hole)]
+    assert [h.missing_s for h in holes] == [0.1]
+    paired = np.concatenate([o for o in out if not isinstance(o, Hole)], axis=1)
+    assert np.allclose(paired[0], 0.1) and np.allclose(paired[1], 0.2, atol=1e-3)
+
+
+def test_names_pick_devices_and_say_what_does_not_fit(tmp_path: Path) -> None:
+    (tmp_path / ".asoundrc").write_text(ASOUNDRC.format(mic="/dev/null", call="/dev/null"))
+    probe = ("import sys\nfrom live_attune.audio.call import find_call_input, find_input\n"
+             "from live_attune.errors import DeviceError\n"
+             "for q in sys.argv[1:]:\n"
+             "    try:\n        print(find_input(q, 'microphone').name)\n"
+             "    except DeviceError as e:\n        print('error:', e)\n"
+             "print(find_call_input(None).name)\n")
+    done = subprocess.run([sys.executable, "-c", probe, "THERAPIST", "mic", "1", "nothing"],
+                          env={**os.environ, "HOME": str(tmp_path)}, capture_output=True,
+                          text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "therapist_mic"  # any case
+    assert lines[1].startswith("error: 2 inputs match 'mic' for the microphone: 0: "
+                               "therapist_mic; 2: another_mic")
+    assert lines[2] == "call_monitor"  # by number
+    assert lines[3].startswith("error: no microphone matches 'nothing'; available: 0: "
+                               "therapist_mic; 1: call_monitor; 2: another_mic")
+    assert lines[4] == "call_monitor"  # the monitor by default
