@@ -173,6 +173,14 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "(calibrate --enrol; default: the profile's)")
     v.add_argument("--activity-only", action="store_true",
                    help="one microphone: do not tell voices apart (speech activity only)")
+    v.add_argument("--call", action="store_true",
+                   help="a video call: --device is your microphone (you), the call's audio "
+                        "output is the client (default: the output's monitor, "
+                        "'Monitor of …' on Linux)")
+    v.add_argument("--call-device", metavar="NAME|NUMBER",
+                   help="with --call: the input that carries the call's audio (part of its "
+                        "name, any case, or its number; BlackHole on macOS, a WASAPI "
+                        "loopback on Windows)")
     _add_server_options(v)
     v.set_defaults(run=_lazy("live_attune.commands", "live_command"))
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
-from live_attune.core.roles import THERAPIST
+from live_attune.core.roles import CLIENT, THERAPIST
+from live_attune.errors import UsageError
 from live_attune.session.config import (
     MODE_ACTIVITY,
     Layout,
@@ -154,6 +155,10 @@ def live_command(args: argparse.Namespace) -> int:
     from calibration.profile import load
     from live_attune.audio.capture import CaptureConfig, ResilientMic
 
+    if args.call:
+        return _live_call(args)
+    if args.call_device is not None:
+        raise UsageError("--call-device goes with --call")
     cmap, config = _profile(args)
     profile = load(args.profile) if args.profile else None
     device = args.device if args.device is not None else (profile.device if profile else None)
@@ -176,6 +181,32 @@ def live_command(args: argparse.Namespace) -> int:
     with ResilientMic(CaptureConfig(device=device, channels=channels)) as source:
         session = _serve(source, layout, args, linger=False, config=config, check=check,
                          single_mic=single)
+    return _report(session)
+
+
+def _live_call(args: argparse.Namespace) -> int:
+    """A video call (issue 21): the microphone is the therapist, the call's audio output
+    the client, two devices paired on the microphone's clock (audio/call.py)."""
+    from calibration.profile import load
+    from live_attune.audio.call import CallConfig, CallSource, find_call_input, find_input
+
+    if args.channels or args.input_channels != 2:
+        raise UsageError("--call takes one channel from each device: no --channels or "
+                         "--input-channels")
+    profile = load(args.profile) if args.profile else None
+    mic = find_input(args.device if args.device is not None else
+                     (profile.device if profile else None), "microphone")
+    call = find_call_input(args.call_device if args.call_device is not None else
+                           (profile.call_device if profile else None))
+    layout = layout_for(2, ChannelMap(roles=(THERAPIST, CLIENT)), "the call")
+    echo = profile.echo_db if profile else None
+    crosstalk = (crosstalk_for(profile.crosstalk_margin_db if profile else 6.0,
+                               [[0.0, -60.0], [echo, 0.0]]) if echo is not None
+                 else CrosstalkConfig())
+    with CallSource(CallConfig(), mic, call) as source:
+        print(f"Video call: you on {mic.name!r}, the client on {call.name!r}")
+        session = _serve(source, layout, args, linger=False,
+                         config=PipelineConfig(crosstalk=crosstalk))
     return _report(session)
 
 
