@@ -343,15 +343,26 @@ function renderLanguage() {
   // In MI the MITI numbers as the annotators would likely code them, with core's 80 %
   // interval from the classifier's own errors (session.json metrics.language.miti_intervals).
   const iv = settings.modality === "mi" && lang ? lang.miti_intervals : null;
-  const range = (x, f) => x ? f(x.estimate) + " (" + f(x.low) + "–" + f(x.high) + ")" : "—";
   if (iv) {
-    $("rq").textContent = range(iv.reflection_to_question, (v) => v.toFixed(1));
-    $("open-q").textContent = range(iv.open_question_share, pct);
+    showRange("rq", iv.reflection_to_question, (v) => v.toFixed(1));
+    showRange("open-q", iv.open_question_share, pct);
   }
   $("complex-pair").hidden = !iv;
-  $("complex-r").textContent = iv ? range(iv.complex_reflection_share, pct) : "—";
+  showRange("complex-r", iv ? iv.complex_reflection_share : null, pct);
   $("pace").textContent = lang && lang.therapist_wpm ? Math.round(lang.therapist_wpm) + " wpm" : "—";
   $("language-note").textContent = lang ? "" : "needs the transcript";
+}
+
+// "1.4 (1.1–1.8)": the estimate large, its interval small beside it, on one line.
+function showRange(id, x, format) {
+  const el = $(id);
+  el.textContent = x ? format(x.estimate) : "—";
+  if (!x) return;
+  const range = document.createElement("small");
+  range.textContent = " (" + format(x.low) + "–" + format(x.high) + ")";
+  range.style.fontSize = "0.45em";
+  el.style.whiteSpace = "nowrap";
+  el.appendChild(range);
 }
 
 // Glance: the few indicators the therapist chose (settings), large; everything else is one
