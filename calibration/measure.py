@@ -107,7 +107,9 @@ def _channel(samples: np.ndarray, power: np.ndarray, own: np.ndarray,
              noise: float | None) -> ChannelLevels:
     speech = float(np.mean(power[own])) if own.any() else None
     clean = None if speech is None else speech - (noise or 0.0)
-    snr = None if clean is None or noise is None or clean <= 0 else 10 * np.log10(clean / noise)
+    # A call's audio is digital silence between words (noise 0): no SNR to give, not a crash.
+    snr = (None if clean is None or noise is None or clean <= 0 or noise <= 0
+           else 10 * np.log10(clean / noise))
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     return ChannelLevels(_db(noise), _db(speech), None if snr is None else float(snr),
                          float(20 * np.log10(max(peak, 1e-6))),

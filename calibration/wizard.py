@@ -44,7 +44,7 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
             print(f"\n{step.prompt} ({step.seconds:.0f} s)")
             if prompt:
                 input("Press Enter to start ")
-            recorded.append(_record(blocks, step, publish))
+            recorded.append(record(blocks, step, publish))
     cal = calibrate(np.concatenate(recorded, axis=1), device=name, enrol=enrol_s > 0,
                     voice_path=_voice_path(out, enrol_s > 0))
     save(cal, out)
@@ -55,7 +55,7 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
     return cal
 
 
-def _record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
+def record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
             publish: Publish | None) -> np.ndarray:
     need = int(step.seconds * SAMPLE_RATE)
     parts, got = [], 0

@@ -262,6 +262,12 @@ def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                         "conversation in which the therapist speaks first)")
     c.add_argument("--out", type=Path, help="profile to write (default: "
                    "~/.local/share/live-attune/profiles/default.toml)")
+    c.add_argument("--call", action="store_true",
+                   help="a video call: check your microphone (--device) and the call's "
+                        "audio (--call-device; default the output's monitor), and the echo "
+                        "of the call in your microphone")
+    c.add_argument("--call-device", metavar="NAME|NUMBER",
+                   help="with --call: the input carrying the call's audio")
     c.add_argument("--enrol", action="store_true",
                    help="also enrol the therapist's voice (for single-microphone sessions)")
     c.add_argument("--step-seconds", type=float, default=8.0, help="length of each step")

@@ -19,6 +19,17 @@ def default_profile_path() -> Path:
 
 def calibrate_command(args: argparse.Namespace) -> int:
     out: Path = args.out or default_profile_path()
+    if args.call:
+        from calibration.call import run_call_wizard
+
+        cal = run_call_wizard(mic=args.device, call=args.call_device, out=out,
+                              step_s=args.step_seconds, prompt=not args.no_prompt)
+        print_report(cal, out)
+        return 0
+    if args.call_device is not None:
+        from live_attune.errors import UsageError
+
+        raise UsageError("--call-device goes with --call")
     if args.from_file is not None:
         cal = from_file(args.from_file, out=out, enrol=args.enrol)
         print_report(cal, out)

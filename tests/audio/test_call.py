@@ -26,6 +26,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from calibration.call import echo_of
+from calibration.profile import load
 from live_attune.audio.call import CallPairer, ClockFit, Hole, SincResampler
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.roles import CLIENT, THERAPIST
@@ -372,3 +374,59 @@ def test_live_call_with_no_such_call_device_says_so_in_one_line(tmp_path: Path) 
     assert done.returncode == 4
     assert len(lines) == 1 and "no call audio input matches 'zoom'; available: 0: " \
         "therapist_mic; 1: call_monitor; 2: another_mic" in lines[0]
+
+
+# -- calibrate --call -------------------------------------------------------------------
+
+
+def test_the_echo_is_found_at_its_delay_and_level() -> None:
+    rng = np.random.default_rng(3)
+    conv = make_conversation(5, ScenarioConfig(turns=4))
+    call = 0.1 * conv.tracks[CLIENT] / _rms(conv.tracks[CLIENT])
+    call = call[np.argmax(np.abs(call) > 1e-3):][:8 * SAMPLE_RATE]  # from the first word
+    noise = 10 ** (-60 / 20) * rng.standard_normal(len(call))
+    speakers = scipy.signal.fftconvolve(call, echo_path(rng))[:len(call)] + noise
+    echo = echo_of(speakers.astype(np.float32), call.astype(np.float32))
+    assert echo is not None
+    assert abs(echo.delay_ms - ECHO_MS) <= 1.0 and abs(echo.level_db - ECHO_DB) <= 1.5
+    assert echo_of(noise.astype(np.float32), call.astype(np.float32)) is None  # headphones
+
+
+@pytest.mark.slow
+def test_calibrate_call_saves_both_sides_and_the_echo(tmp_path: Path) -> None:
+    """The protocol through the two devices: 6 s quiet, 6 s therapist, 12 s call only."""
+    conv = make_conversation(5, ScenarioConfig(turns=6))
+    quiet = np.zeros(6 * SAMPLE_RATE)
+    therapist = 0.08 * conv.tracks[THERAPIST][:6 * SAMPLE_RATE] / _rms(conv.tracks[THERAPIST])
+    client = 0.08 * conv.tracks[CLIENT] / _rms(conv.tracks[CLIENT])
+    client = client[np.argmax(np.abs(client) > 1e-3):][:12 * SAMPLE_RATE]
+    call = np.concatenate([quiet, np.zeros(len(therapist)), client])
+    rng = np.random.default_rng(2)
+    mic = (np.concatenate([quiet, therapist, np.zeros(len(client))])
+           + scipy.signal.fftconvolve(call, echo_path(rng))[:len(call)]
+           + 10 ** (-65 / 20) * rng.standard_normal(len(call)))
+    world = World(mic.astype(np.float32), call.astype(np.float32), 0.0, 0.0, {})
+    fifos = tmp_path / "mic.fifo", tmp_path / "call.fifo"
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    (tmp_path / ".asoundrc").write_text(ASOUNDRC.format(mic=fifos[0], call=fifos[1]))
+    stop, epoch = threading.Event(), time.monotonic() + 1.0
+    for fifo, pcm in zip(fifos, (world.mic, world.call), strict=True):
+        threading.Thread(target=feed, args=(fifo, pcm, 2.0 * SAMPLE_RATE, epoch, stop),
+                         daemon=True).start()
+    out = tmp_path / "call.toml"
+    env = {**os.environ, "HOME": str(tmp_path), "LIVE_ATTUNE_HOME": str(tmp_path / "data")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "live_attune.cli", "calibrate", "--call",
+                               "--device", "therapist", "--step-seconds", "6", "--no-prompt",
+                               "--out", str(out)], env=env, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        stop.set()
+    assert done.returncode == 0, done.stderr
+    profile = load(out)
+    assert profile.device == "therapist_mic" and profile.call_device == "call_monitor"
+    assert profile.channels.roles == (THERAPIST, CLIENT)
+    assert profile.echo_delay_ms is not None and abs(profile.echo_delay_ms - ECHO_MS) <= 5
+    assert profile.echo_db is not None and abs(profile.echo_db - ECHO_DB) <= 2
+    assert "echo: the call's voice reaches your microphone" in done.stdout
