@@ -30,6 +30,7 @@ from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from calibration.profile import Profile
     from live_attune.core.events import Transcript
     from live_attune.core.language import Labelled
     from live_attune.server.session import LiveSession
@@ -199,15 +200,25 @@ def _live_call(args: argparse.Namespace) -> int:
     call = find_call_input(args.call_device if args.call_device is not None else
                            (profile.call_device if profile else None))
     layout = layout_for(2, ChannelMap(roles=(THERAPIST, CLIENT)), "the call")
-    echo = profile.echo_db if profile else None
-    crosstalk = (crosstalk_for(profile.crosstalk_margin_db if profile else 6.0,
-                               [[0.0, -60.0], [echo, 0.0]]) if echo is not None
-                 else CrosstalkConfig())
     with CallSource(CallConfig(), mic, call) as source:
         print(f"Video call: you on {mic.name!r}, the client on {call.name!r}")
         session = _serve(source, layout, args, linger=False,
-                         config=PipelineConfig(crosstalk=crosstalk))
+                         config=PipelineConfig(crosstalk=call_crosstalk(profile)))
     return _report(session)
+
+
+def call_crosstalk(profile: Profile | None) -> CrosstalkConfig:
+    """The crosstalk model for a call: from calibrate --call's echo (the client's voice in
+    the therapist's microphone: row client, column therapist) and its delay, if measured."""
+    if profile is None or profile.echo_db is None:
+        crosstalk = CrosstalkConfig()
+    else:
+        crosstalk = crosstalk_for(profile.crosstalk_margin_db,
+                                  [[0.0, -60.0], [profile.echo_db, 0.0]])
+    if profile is not None and profile.echo_delay_ms is not None:
+        crosstalk = replace(crosstalk, delay_ms=min(profile.echo_delay_ms,
+                                                    crosstalk.max_delay_ms))
+    return crosstalk
 
 
 def demo_command(args: argparse.Namespace) -> int:

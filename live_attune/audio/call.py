@@ -52,6 +52,7 @@ STEER_MAX_PPM = 500.0  # ... at most this fast (no audible pitch change)
 RESEAT_S = 0.25  # a position error this large is a jump (start, a hole), not drift
 WAIT_S = 2.0  # a stream silent this long is lost
 MAX_HELD_S = 30  # call audio held ahead of the microphone at most
+KEEP_S = 1  # ... and behind it: a jump back (the fits settling at the start) finds it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,7 +247,7 @@ class CallPairer:
                     out.append(Hole(len(mic) / SAMPLE_RATE))
                 continue
             call = self._resampler.at(self._call, rel)
-            self._drop_call_before(int(rel[-1]) - half)
+            self._drop_call_before(int(rel[-1]) - half - KEEP_S * SAMPLE_RATE)
             self._paired = True
             if np.isnan(call).any():
                 out.append(Hole(len(mic) / SAMPLE_RATE))

@@ -430,3 +430,15 @@ def test_calibrate_call_saves_both_sides_and_the_echo(tmp_path: Path) -> None:
     assert profile.echo_delay_ms is not None and abs(profile.echo_delay_ms - ECHO_MS) <= 5
     assert profile.echo_db is not None and abs(profile.echo_db - ECHO_DB) <= 2
     assert "echo: the call's voice reaches your microphone" in done.stdout
+
+
+def test_a_call_profile_seeds_the_crosstalk_model() -> None:
+    from calibration.profile import parse
+    from live_attune.commands import call_crosstalk
+
+    profile = parse({"version": 1, "channels": ["therapist", "client"], "echo_db": -14.5,
+                     "echo_delay_ms": 118.0, "call_device": "monitor"}, "test")
+    crosstalk = call_crosstalk(profile)
+    assert crosstalk.bleed_db == -14.5 and crosstalk.delay_ms == 118.0
+    old = parse({"version": 1, "channels": ["therapist", "client"]}, "old")  # still loads
+    assert old.echo_db is None and call_crosstalk(old).delay_ms == 0.0
