@@ -10,6 +10,7 @@ import pytest
 from live_attune.prosody.tracker import ProsodyTracker
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import session_dict
+from tests.conftest import analysed
 from tests.server.conftest import start
 
 
@@ -36,7 +37,7 @@ def test_prosody_worker_crash_is_survived(conversation: dict[str, Path], tmp_pat
     assert faulty.calls > 100
     assert session.prosody_status()["restarts"] == 1
     live = json.loads((tmp_path / "session.json").read_text())
-    offline = session_dict(analyze_file(conversation["stereo"], prosody=False))
+    offline = session_dict(analysed(conversation["stereo"]))
     assert live["segments"] == offline["segments"]  # the metrics path never noticed
     assert live["metrics"] == offline["metrics"]
     gaps = [m for m in live["missing_audio"] if m["what"] == "prosody"]
