@@ -1,23 +1,35 @@
-"""Single-microphone attribution: two approaches, DER and talk-share error, in one run.
+"""One microphone: the spectral voices against the learned encoder, per file (issue 18).
 
-    python bench/bench_single_mic.py [--seeds 1-6]
+    python bench/bench_single_mic.py [--seeds 1-3] [--hard-seeds 1-8] [--no-live]
+                                     [--approaches spectral,encoder]
 
-Approaches (windows: live_attune/speakers/single.py; gmm: below, used nowhere else):
-  windows  1.5 s windows of mean MFCCs + median pitch, Ward clustering (what analyze uses)
-  gmm      a diagonal Gaussian mixture over 10 ms MFCC frames, 1 s majority smoothing
-Data: generator mono mixes (two voices, SNR 20 dB, light reverb, RT60 0.3 s), with and
-without a therapist voice print (enrolled from the therapist's voice speaking other
-sentences alone), and the real recordings in ../shared/data/conversations (no profile).
-DER with pyannote.metrics, collar 0.25 s; references: the generator's truth, the RTTMs.
+Approaches (SingleMicOptions.voices; live_attune/speakers/single.py):
+  spectral  1.5 s windows of mean MFCCs + median pitch, Ward clustering (issue 3)
+  encoder   1.6 s windows embedded by the GE2E voice encoder (speakers/encoder.py, numpy),
+            speaker count by eigengap, spherical k-means
+Each file goes through the offline session path (``analyze_file`` with ``SingleMicOptions``:
+VAD, attribution, METRICS.md's activity rules, the engine). Data: generator mono mixes —
+default (two voices, SNR 20 dB, RT60 0.3 s) and hard (ScenarioConfig.hard(), MixConfig.hard:
+voices ±6 dB, RT60 0.25-0.7 s, SNR 15-30 dB, the harder interruptions) — and the real
+recordings in ../shared/data/conversations (no profile, number of speakers estimated).
+Per file: DER (pyannote.metrics, collar 0.25 s; references: the generator's truth, the
+RTTMs), the therapist's talk-share error (generator), interruptions precision/recall against
+the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs), the attribution's CPU
+time (one BLAS thread) per minute of audio and its peak memory (tracemalloc). Then the live
+cost and decision lag (``--no-live`` skips it).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
+import sys
+import tempfile
 import time
+import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pyannote.core import Annotation, Segment
@@ -25,21 +37,31 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from calibration import voice
 from calibration.measure import vad_flags
-from live_attune.audio.decode import read_all
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.core.roles import THERAPIST, client_role
-from live_attune.speakers.single import FRAME_S, Attribution, attribute, mfcc_frames
-from live_attune.synth import MixConfig, make_conversation, render
+from live_attune.core.roles import THERAPIST
+from live_attune.session.config import SingleMicOptions
+from live_attune.session.offline import analyze_file
+from live_attune.session.result import SessionResult
+from live_attune.speakers.single import FRAME_S, Attribution, SingleMicConfig, attribute
+from live_attune.synth import MixConfig, ScenarioConfig, make_conversation, render
 from live_attune.synth.scenario import THERAPIST_LINES
-from live_attune.synth.truth import truth_dict
+from live_attune.synth.truth import truth_dict, write_wav
 from live_attune.synth.voices import THERAPIST_VOICE, speak
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.bench_accuracy_hard import matched_pairs  # noqa: E402
+
 REAL = ROOT.parent / "shared" / "data" / "conversations"
 REAL_FILES = {"ami/dev00": "ami/dev00.ami_only_words.rttm",
               "ami/trn00": "ami/trn00.ami_only_words.rttm",
               "ami/trn04": "ami/trn04.ami_only_words.rttm",
               "pyannote_sample": "pyannote_sample/sample.rttm"}
+APPROACHES = ("spectral", "encoder")
+
+
+def real_wav(name: str) -> Path:
+    return REAL / f"{name}.wav" if "/" in name else REAL / name / "sample.wav"
 
 
 def hypothesis(att: Attribution) -> Annotation:
@@ -52,19 +74,31 @@ def hypothesis(att: Attribution) -> Annotation:
     return ann
 
 
-def der(reference: Annotation, att: Attribution) -> float:
+def segments_annotation(result: SessionResult) -> Annotation:
+    ann = Annotation()
+    for seg in result.history.segments:
+        ann[Segment(seg.start_s, seg.end_s)] = seg.speaker
+    return ann
+
+
+def der_of(reference: Annotation, hyp: Annotation) -> float:
     metric = DiarizationErrorRate(collar=0.25)
-    return float(metric(reference, hypothesis(att), uem=reference.get_timeline().extent()))
+    return float(metric(reference, hyp, uem=reference.get_timeline().extent()))
 
 
-def share_error_pp(reference: Annotation, att: Attribution) -> float:
+def der(reference: Annotation, att: Attribution) -> float:
+    """DER of one attribution's frames (before METRICS.md's activity rules)."""
+    return der_of(reference, hypothesis(att))
+
+
+def share_error_pp(reference: Annotation, att: Attribution | Annotation) -> float:
     """Therapist talk share, hypothesis vs reference, in percentage points."""
-    hyp = hypothesis(att)
+    hyp = hypothesis(att) if isinstance(att, Attribution) else att
 
     def share(ann: Annotation) -> float:
         talk = {label: ann.label_duration(label) for label in ann.labels()}
         total = sum(talk.values())
-        return talk.get("therapist", 0.0) / total if total else 0.0
+        return talk.get(THERAPIST, 0.0) / total if total else 0.0
 
     return 100 * abs(share(hyp) - share(reference))
 
@@ -74,13 +108,24 @@ def enrolled_print() -> voice.VoicePrint:
     return voice.enrol(audio, vad_flags(audio[None])[0], noise_floor_dbfs=None)
 
 
-def generator(seed: int) -> tuple[np.ndarray, Annotation]:
-    conv, cfg = make_conversation(seed), MixConfig(seed=seed)
+def generated(seed: int, *, hard: bool = False) -> tuple[np.ndarray, Annotation, dict[str, Any]]:
+    """A generator mono mix, its reference annotation and its truth (METRICS.md's rules)."""
+    if hard:
+        conv, cfg = make_conversation(seed, ScenarioConfig.hard()), MixConfig.hard(seed)
+    else:
+        conv, cfg = make_conversation(seed), MixConfig(seed=seed)
     _, mono = render(conv, cfg)
+    truth = truth_dict(conv, cfg)
     ref = Annotation()
-    for s in truth_dict(conv, cfg)["segments"]:  # type: ignore[union-attr]
+    for s in truth["segments"]:  # type: ignore[union-attr]
         ref[Segment(s["start_s"], s["end_s"])] = s["speaker"]
-    return mono[0], ref
+    return mono[0], ref, truth
+
+
+def generator(seed: int) -> tuple[np.ndarray, Annotation]:
+    """The default generator's mono mix for ``seed`` and its reference."""
+    audio, ref, _ = generated(seed)
+    return audio, ref
 
 
 def rttm(path: Path) -> Annotation:
@@ -91,142 +136,183 @@ def rttm(path: Path) -> Annotation:
     return ann
 
 
-def run(name: str, fn: object, audio: np.ndarray, flags: np.ndarray
-        ) -> tuple[Attribution, float]:
-    t = time.perf_counter()
-    att = fn(audio, flags)  # type: ignore[operator]
-    return att, (time.perf_counter() - t) / (len(audio) / SAMPLE_RATE)
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    data: str
+    name: str
+    approach: str
+    speakers: int
+    der: float
+    share_pp: float | None
+    interruptions: tuple[int, int, int] | None  # truth, found, matched
+    analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
+    cpu_s_per_min: float
+    peak_mb: float
 
 
-def live_cost(audio: np.ndarray, repeat: int = 3) -> tuple[float, float, float]:
-    """CPU share of one core, activity-only pipeline vs the single-mic pipeline on the same
-    mono audio in 100 ms blocks (medians); the difference is what attribution costs live."""
+def attribution_cost(audio: np.ndarray, approach: str) -> tuple[float, float]:
+    """CPU seconds per minute of audio and peak traced MB of ``attribute`` alone (one BLAS
+    thread, VAD excluded; the encoder's weights loaded beforehand)."""
+    from threadpoolctl import threadpool_limits
+
+    flags = vad_flags(audio[None])[0]
+    with threadpool_limits(limits=1, user_api="blas"):
+        tracemalloc.start()
+        t = time.process_time()
+        attribute(audio, flags, config=SingleMicConfig(voices=approach))
+        cpu = time.process_time() - t
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return cpu / (len(audio) / SAMPLE_RATE / 60), peak / 2**20
+
+
+def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
+             truth: dict[str, Any] | None, approach: str, tmp: Path, *, cost: bool) -> Row:
+    wav = tmp / "mono.wav"
+    write_wav(wav, audio[None])
+    t = time.process_time()
+    result = analyze_file(wav, single_mic=SingleMicOptions(voices=approach), prosody=False)
+    whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
+    hyp = segments_annotation(result)
+    inter = None
+    if truth is not None:
+        found = result.history.interruptions
+        inter = (len(truth["interruptions"]), len(found),
+                 len(matched_pairs(truth["interruptions"], found)))
+    cpu, peak = attribution_cost(audio, approach) if cost else (float("nan"), float("nan"))
+    return Row(data=data, name=name, approach=approach, speakers=len(result.layout.speakers),
+               der=der_of(ref, hyp),
+               share_pp=None if truth is None else share_error_pp(ref, hyp),
+               interruptions=inter, analyze_s_per_min=whole, cpu_s_per_min=cpu, peak_mb=peak)
+
+
+def _pr(t: tuple[int, int, int] | None) -> str:
+    if t is None:
+        return f"{'':>18}"
+    truth, found, hit = t
+    p = f"{hit / found:.2f}" if found else " n/a"
+    r = f"{hit / truth:.2f}" if truth else " n/a"
+    return f"{truth:3d}/{found:3d}/{hit:3d} {p:>4} {r:>4}"
+
+
+def print_rows(rows: list[Row]) -> None:
+    print(f"{'data':9s}{'file':18s}{'approach':10s}{'spk':>4}{'DER':>8}{'share pp':>10}"
+          f"  {'int t/f/hit   P    R':20s}{'analyze':>9}{'attrib.':>9}{'peak MB':>9}")
+    for r in rows:
+        share = "" if r.share_pp is None else f"{r.share_pp:.2f}"
+        print(f"{r.data:9s}{r.name:18s}{r.approach:10s}{r.speakers:>4}{100 * r.der:>7.1f}%"
+              f"{share:>10}  {_pr(r.interruptions):20s}{r.analyze_s_per_min:>9.2f}"
+              f"{r.cpu_s_per_min:>9.2f}{r.peak_mb:>9.1f}")
+    print("(analyze: CPU s per minute of audio of the whole offline analysis; attrib.: of the "
+          "attribution alone, one BLAS thread, first file of each data set; peak MB: "
+          "tracemalloc's peak during the attribution)")
+
+
+def print_summary(rows: list[Row]) -> None:
+    print("\nsummary (bars, issue 18: generator DER <= 8 % mean, <= 15 % every seed, share "
+          "<= 3 pp every seed, interruptions P >= 0.75 R >= 0.6; real two-party <= 15 %, "
+          "3-4 speakers <= 30 %)")
+    keys = sorted({(r.data, r.approach) for r in rows})
+    for data, approach in keys:
+        sel = [r for r in rows if r.data == data and r.approach == approach]
+        ders = [r.der for r in sel]
+        line = (f"{data:9s}{approach:10s} DER mean {100 * statistics.fmean(ders):5.1f} %, "
+                f"max {100 * max(ders):5.1f} %")
+        shares = [r.share_pp for r in sel if r.share_pp is not None]
+        if shares:
+            line += f"; share error max {max(shares):.2f} pp"
+        ints = [r.interruptions for r in sel if r.interruptions is not None]
+        if ints:
+            total = (sum(t[0] for t in ints), sum(t[1] for t in ints), sum(t[2] for t in ints))
+            line += "; interruptions " + _pr(total)
+        line += f"; analyze CPU {statistics.fmean(r.analyze_s_per_min for r in sel):.2f} s/min"
+        print(line)
+
+
+def live_check(approach: str, audio: np.ndarray) -> tuple[float, float, float, float]:
+    """The live one-microphone pipeline on ``audio`` in 100 ms blocks with one BLAS thread:
+    CPU share of one core of the whole pipeline, of activity-only on the same audio, the
+    median and largest decision lag (s)."""
+    from threadpoolctl import threadpool_limits
+
     from live_attune.session.config import layout_for, single_mic_layout
     from live_attune.session.pipeline import ChannelPipeline
     from live_attune.session.single_mic import SingleMicPipeline
 
-    def cpu(make: object) -> float:
-        pipe = make()  # type: ignore[operator]
-        t = time.process_time()
+    def cpu(pipe: Any) -> tuple[float, list[float]]:
+        lags, spent = [], 0.0
         for i in range(0, len(audio), 1600):
+            t = time.process_time()
             pipe.process(audio[None, i:i + 1600])
-        return (time.process_time() - t) / (len(audio) / SAMPLE_RATE)
+            spent += time.process_time() - t
+            heard = min(len(audio), i + 1600) / SAMPLE_RATE
+            if heard > 3.0 and hasattr(pipe, "decided_s"):
+                lags.append(heard - pipe.decided_s())
+        return spent / (len(audio) / SAMPLE_RATE), lags
 
-    SingleMicPipeline(single_mic_layout()).process(audio[None, :48000])  # compile YIN first
-    base = statistics.median(cpu(lambda: ChannelPipeline(layout_for(1, None, "x")))
-                             for _ in range(repeat))
-    single = statistics.median(cpu(lambda: SingleMicPipeline(single_mic_layout()))
-                               for _ in range(repeat))
-    return base, single, single - base
+    options = SingleMicOptions(voices=approach)
+    with threadpool_limits(limits=1, user_api="blas"):
+        SingleMicPipeline(single_mic_layout(), options=options).process(audio[None, :48000])
+        base, _ = cpu(ChannelPipeline(layout_for(1, None, "x")))
+        single, lags = cpu(SingleMicPipeline(single_mic_layout(), options=options))
+    return single, base, statistics.median(lags) if lags else 0.0, max(lags, default=0.0)
+
+
+def _seeds(text: str) -> list[int]:
+    if not text:
+        return []
+    if "-" in text:
+        lo, hi = text.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(x) for x in text.split(",")]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="1-6")
+    ap.add_argument("--seeds", default="1-3", help="default generator seeds")
+    ap.add_argument("--hard-seeds", default="1-8", help="hard generator seeds")
+    ap.add_argument("--approaches", default=",".join(APPROACHES))
+    ap.add_argument("--no-live", action="store_true")
     args = ap.parse_args()
-    lo, hi = map(int, args.seeds.split("-"))
-    vp = enrolled_print()
-    approaches = {
-        "windows": lambda a, f: attribute(a, f),
-        "windows + print": lambda a, f: attribute(a, f, voice_mean=vp.mean, voice_cov=vp.cov),
-        "gmm": lambda a, f: attribute_gmm(a, f),
-    }
-    rows: dict[str, dict[str, list[float]]] = {k: {"der": [], "share": [], "rt": [],
-                                                   "real": []} for k in approaches}
-    for seed in range(lo, hi + 1):
-        audio, ref = generator(seed)
-        flags = vad_flags(audio[None])[0]
-        for name, fn in approaches.items():
-            att, rt = run(name, fn, audio, flags)
-            rows[name]["der"].append(der(ref, att))
-            rows[name]["share"].append(share_error_pp(ref, att))
-            rows[name]["rt"].append(rt)
-    real_names = []
-    for name, ref_path in REAL_FILES.items():
-        wav = REAL / f"{name}.wav" if "/" in name else REAL / name / "sample.wav"
-        audio = read_all(wav)[0]
-        flags = vad_flags(audio[None])[0]
-        ref = rttm(REAL / ref_path)
-        real_names.append(name)
-        for approach in ("windows", "gmm"):
-            fn = approaches[approach]
-            att = fn(audio, flags)  # type: ignore[operator]
-            rows[approach]["real"].append(der(ref, att))
-    print(f"\ngenerator mono mixes, seeds {lo}-{hi} (SNR 20 dB, RT60 0.3 s); DER collar 0.25 s")
-    print(f"{'approach':18s}{'DER median':>12}{'DER max':>10}{'share err pp (max)':>20}"
-          f"{'× real time':>13}")
-    for name, r in rows.items():
-        print(f"{name:18s}{100 * statistics.median(r['der']):>11.1f}%"
-              f"{100 * max(r['der']):>9.1f}%{max(r['share']):>20.2f}"
-              f"{statistics.median(r['rt']):>13.4f}")
-    audio = np.concatenate([generator(seed)[0] for seed in range(lo, min(hi, lo + 2) + 1)])
-    print(f"\nlive, {len(audio) / SAMPLE_RATE:.0f} s in 100 ms blocks (CPU share of one core, "
-          "medians of 3; bar: attribution adds ≤ 10 %)")
-    print(f"{'OpenBLAS threads':>18}{'activity-only':>15}{'by voice':>10}{'adds':>8}")
-    from threadpoolctl import threadpool_info, threadpool_limits
+    approaches = args.approaches.split(",")
+    from live_attune.speakers.encoder import load_weights
 
-    every = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-    for label, limit in ((f"{every} (numpy's)", every), ("1 (live-attune)", 1)):
-        with threadpool_limits(limits=limit, user_api="blas"):
-            base, single, extra = live_cost(audio)
-        print(f"{label:>18}{100 * base:>14.1f}%{100 * single:>9.1f}%{100 * extra:>7.1f}%")
-    print("\nreal recordings (no profile; number of speakers estimated): DER per file")
-    print(f"{'approach':18s}" + "".join(f"{n:>18s}" for n in real_names))
-    for name in ("windows", "gmm"):
-        print(f"{name:18s}" + "".join(f"{100 * d:>17.1f}%" for d in rows[name]["real"]))
+    load_weights()  # once, outside the measured cost
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files: list[tuple[str, str, Any]] = [
+            *(("default", f"seed {s}", lambda s=s: generated(s)) for s in _seeds(args.seeds)),
+            *(("hard", f"seed {s}", lambda s=s: generated(s, hard=True))
+              for s in _seeds(args.hard_seeds)),
+            *(("real", name, lambda name=name, ref=ref: (
+                _mono(real_wav(name)), rttm(REAL / ref), None))
+              for name, ref in REAL_FILES.items())]
+        costed: set[str] = set()
+        for data, name, make in files:
+            audio, ref, truth = make()
+            for approach in approaches:
+                rows.append(run_file(data, name, audio, ref, truth, approach, Path(tmp),
+                                     cost=data not in costed))
+                print_rows(rows[-1:])
+            costed.add(data)
+    print()
+    print_rows(rows)
+    print_summary(rows)
+    if not args.no_live:
+        audio = np.concatenate([generated(s, hard=True)[0] for s in (1, 2)])
+        print(f"\nlive, {len(audio) / SAMPLE_RATE:.0f} s in 100 ms blocks, one BLAS thread "
+              "(bars: attribution <= 15 % of a core, decision lag <= 1.5 s)")
+        for approach in approaches:
+            single, base, lag_med, lag_max = live_check(approach, audio)
+            print(f"{approach:10s} pipeline {100 * single:5.1f} % of a core (activity-only "
+                  f"{100 * base:4.1f} %: attribution adds {100 * (single - base):4.1f} %); "
+                  f"decision lag median {lag_med:.2f} s, max {lag_max:.2f} s")
 
 
-def attribute_gmm(audio: np.ndarray, speech: np.ndarray, *, speakers: int = 2,
-                  smooth_s: float = 1.0, iterations: int = 30) -> Attribution:
-    """The other approach compared here: a diagonal Gaussian mixture
-    over 10 ms MFCC frames of speech (one component per speaker, k-means++-style start),
-    frame decisions smoothed by a ``smooth_s`` majority filter. The first to speak is the
-    therapist."""
-    mf = mfcc_frames(audio)[:, 1:]
-    times = np.arange(len(mf)) * 0.01
-    on = np.interp(times, np.arange(len(speech)) * FRAME_S, speech.astype(float)) > 0.5
-    x = mf[on]
-    if len(x) < 50 * speakers:
-        return Attribution(np.where(speech, 0, -1), np.full(len(speech), -1), (THERAPIST,),
-                           np.where(speech, 1.0, 0.0), "too little speech to tell voices apart")
-    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
-    resp = _gmm(x, speakers, iterations)
-    lab10 = np.full(len(mf), -1)
-    lab10[on] = resp.argmax(1)
-    width = max(1, round(smooth_s / 0.01))
-    votes = np.stack([np.convolve((lab10 == c).astype(float), np.ones(width), "same")
-                      for c in range(speakers)])
-    smoothed = np.where(on, votes.argmax(0), -1)
-    frame_t = (np.arange(len(speech)) + 0.5) * FRAME_S
-    labels = np.where(speech, smoothed[np.clip((frame_t / 0.01).astype(int), 0,
-                                                len(smoothed) - 1)], -1)
-    speaking = labels[labels >= 0]
-    first = int(speaking[0]) if len(speaking) else 0
-    names = (client_role(i) for i in itertools.count(1))
-    roles = tuple(THERAPIST if c == first else next(names) for c in range(speakers))
-    conf = np.where(speech, 1.0, 0.0)
-    return Attribution(labels, np.full(len(speech), -1), roles, conf, "frame GMM")
+def _mono(path: Path) -> np.ndarray:
+    from live_attune.audio.decode import read_all
 
-
-def _gmm(x: np.ndarray, k: int, iterations: int) -> np.ndarray:
-    """Responsibilities of a diagonal-covariance Gaussian mixture fitted by EM."""
-    rng = np.random.default_rng(0)
-    means = [x[rng.integers(len(x))]]
-    for _ in range(1, k):  # k-means++ style: far from the chosen ones
-        d = np.min([((x - m) ** 2).sum(1) for m in means], axis=0)
-        means.append(x[rng.choice(len(x), p=d / d.sum())])
-    mu, var, pi = np.array(means), np.ones((k, x.shape[1])), np.full(k, 1.0 / k)
-    for _ in range(iterations):
-        logp = -0.5 * (((x[:, None, :] - mu[None]) ** 2) / var[None] + np.log(var[None])
-                       ).sum(-1) + np.log(pi[None])
-        logp -= logp.max(1, keepdims=True)
-        resp = np.exp(logp)
-        resp /= resp.sum(1, keepdims=True)
-        nk = resp.sum(0) + 1e-9
-        mu = (resp.T @ x) / nk[:, None]
-        var = (resp.T @ x**2) / nk[:, None] - mu**2 + 1e-3
-        pi = nk / nk.sum()
-    return np.asarray(resp)
+    return read_all(path)[0]
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def test_session_json_says_with_which_settings_it_was_made(short_conversation: d
     mono = session_dict(analyze_file(short_conversation["mono"], prosody=False,
                                      single_mic=options))
     assert mono["config"]["single_mic"] == {"speakers": 2, "voice_print": None,
-                                            "swap_roles": True}
+                                            "swap_roles": True, "voices": "encoder"}
     assert mono["config"]["crosstalk"]["edge_shift_ms"] == CrosstalkConfig().edge_shift_ms
     stereo = session_dict(analyze_file(short_conversation["stereo"], prosody=False))
     assert stereo["config"]["single_mic"] is None

@@ -10,6 +10,7 @@ from live_attune.audio.vad import VadConfig
 from live_attune.core import MetricsConfig
 from live_attune.core.roles import CLIENT, THERAPIST, roles
 from live_attune.speakers.channels import SHARED, ChannelMap, CrosstalkConfig, default_map
+from live_attune.speakers.single import VOICES
 
 MODE_CHANNELS = "channels"  # one microphone per person
 MODE_ACTIVITY = "activity-only"  # one microphone, no attribution: speech activity only
@@ -30,9 +31,16 @@ class PipelineConfig:
 class SingleMicOptions:
     """How to tell voices apart on one microphone (issue 3), live and offline alike."""
 
-    speakers: int | None = None  # None: estimated (2..3) offline, 2 live
+    speakers: int | None = None  # None: estimated (1..4) offline, 2 live
     voice_print: Path | None = None  # the therapist's enrolment (calibrate --enrol)
     swap_roles: bool = False  # the heuristic picked the wrong person as the therapist
+    voices: str = "encoder"  # "encoder": learned voices (issue 18); "spectral": MFCC + pitch
+
+    def __post_init__(self) -> None:
+        if self.voices not in VOICES:
+            raise ValueError(f"voices must be one of {', '.join(VOICES)}")
+        if self.speakers is not None and not 1 <= self.speakers <= 8:
+            raise ValueError("speakers must be between 1 and 8")
 
 
 @dataclass(frozen=True, slots=True)

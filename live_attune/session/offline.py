@@ -9,33 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
-from live_attune.audio.decode import iter_blocks, probe, read_all
+from live_attune.audio.decode import iter_blocks, probe
 from live_attune.core import SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.core.conversation import ConversationEngine, replay_segments
+from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Segment, Turn
 from live_attune.errors import AudioInputError
 from live_attune.prosody import ProsodyResult, ProsodyTracker
 from live_attune.session.config import (
     MODE_ACTIVITY,
-    MODE_SINGLE,
     Layout,
     PipelineConfig,
     SingleMicOptions,
     layout_for,
-    swap_role,
+    single_mic_layout,
 )
-from live_attune.session.pipeline import make_pipeline
+from live_attune.session.pipeline import Pipeline, make_pipeline
 from live_attune.session.result import SessionResult, session_result
-from live_attune.session.single_mic import voice_print_of
+from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.channels import SHARED, ChannelMap
-from live_attune.speakers.single import (
-    FRAME_S,
-    SingleMicConfig,
-    attribute,
-    attributed_spans,
-    role_segments,
-)
 
 Progress = Callable[[float, SessionMetrics], None]  # seconds of audio done, live measures
 
@@ -52,23 +44,31 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     if channel_map is not None and channel_map.roles == (SHARED,):
         channel_map = None  # a profile's one shared microphone: the same as no map
     by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
-    kept: list[np.ndarray] | None = [] if by_voice else None  # decoded once, used twice
+    kept: list[np.ndarray] | None = [] if by_voice and prosody else None  # decoded once
     result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
-                      prosody=prosody and not by_voice,  # by voice: measured after attribution
-                      keep=kept)
-    if single_mic is None or result.layout.mode != MODE_ACTIVITY:
-        return result
-    audio = np.concatenate(kept, axis=1)[0] if kept else None
-    return attribute_by_voice(result, single_mic, prosody=prosody, audio=audio)
+                      prosody=prosody and not by_voice,  # by voice: measured after revision
+                      keep=kept, single_mic=single_mic if by_voice else None)
+    if kept:
+        result = replace(result, prosody=_prosody_of(np.concatenate(kept, axis=1)[0],
+                                                     result.layout.speakers, result.history))
+    return result
 
 
 def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              config: PipelineConfig | None, progress: Progress | None,
-             prosody: bool, keep: list[np.ndarray] | None = None) -> SessionResult:
-    """The pipeline over the file's blocks; ``keep`` collects the decoded blocks."""
+             prosody: bool, keep: list[np.ndarray] | None = None,
+             single_mic: SingleMicOptions | None = None) -> SessionResult:
+    """The pipeline over the file's blocks; ``keep`` collects the decoded blocks. With
+    ``single_mic`` (a mono file): the one-microphone pipeline, as live (session/single_mic.py),
+    the number of speakers estimated unless the options give it."""
     info = probe(path)
-    layout = layout_for(info.channels, channel_map, str(path))
-    pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
+    pipeline: Pipeline
+    if single_mic is not None:
+        layout = single_mic_layout(single_mic.speakers or 2)
+        pipeline = SingleMicPipeline(layout, config, options=single_mic, offline=True)
+    else:
+        layout = layout_for(info.channels, channel_map, str(path))
+        pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
     tracker = ProsodyTracker(layout.speakers) if prosody else None
     notes = _mode_notes(layout)
     samples = 0
@@ -90,63 +90,29 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
         tracker.events(events)
     if not pipeline.history.segments:
         notes.append("no speech detected")
-    return session_result(info=info, layout=layout, config=pipeline.config, metrics=metrics,
-                          history=pipeline.history, duration_s=samples / SAMPLE_RATE,
-                          notes=notes, prosody=None if tracker is None else tracker.finish())
+    if isinstance(pipeline, SingleMicPipeline) and single_mic is not None:
+        notes.append(_by_voice_note(pipeline, single_mic))
+    return session_result(info=info, layout=pipeline.layout, config=pipeline.config,
+                          metrics=metrics, history=pipeline.history,
+                          duration_s=samples / SAMPLE_RATE, notes=notes,
+                          prosody=None if tracker is None else tracker.finish(),
+                          attribution=pipeline.attribution, single_mic=single_mic)
 
 
-def attribute_by_voice(result: SessionResult, options: SingleMicOptions, *,
-                       prosody: bool = True, audio: np.ndarray | None = None
-                       ) -> SessionResult:
-    """Re-score a mono (activity-only) analysis with speakers told apart by voice;
-    ``audio``: the file's samples when the caller has them already (else decoded again)."""
-    if audio is None:
-        audio = read_all(result.info.path)[0]
-    frames = int(result.metrics.at_s / FRAME_S)
-    speech = _speech_mask(result.history.segments, frames)
-    vp = voice_print_of(options)
-    att = attribute(audio, speech, voice_mean=None if vp is None else vp.mean,
-                    voice_cov=None if vp is None else vp.cov,
-                    config=SingleMicConfig(speakers=options.speakers))
-    roles = _swapped(att.roles) if options.swap_roles else att.roles
-    segments = role_segments(att.labels, att.second, roles)
-    engine = replay_segments(roles, segments, end_s=result.metrics.at_s,
-                             sample_rate=SAMPLE_RATE, config=result.config.metrics)
-    layout = Layout(MODE_SINGLE, roles, (0,) * len(roles), 1)
+def _by_voice_note(pipeline: SingleMicPipeline, options: SingleMicOptions) -> str:
     heuristic = ("the therapist is the speaker nearest to the enrolled voice print"
-                 if vp is not None else "the first person to speak is taken as the therapist")
-    notes = [n for n in result.notes if not n.startswith("mono input")] + [
-        f"single microphone: {len(roles)} speakers told apart by voice ({att.method}); "
-        f"{heuristic}{'; roles swapped on request' if options.swap_roles else ''} "
-        "(--swap-roles turns them round)"]
-    metrics = engine.finish()
-    pros = _prosody_of(audio, roles, engine) if prosody else None
-    spans = tuple(attributed_spans(att.labels, att.confidence, att.roles))
-    if options.swap_roles:
-        spans = tuple(replace(sp, speaker=swap_role(sp.speaker)) for sp in spans)
-    return session_result(info=result.info, layout=layout, config=result.config,
-                          metrics=metrics, history=engine.history, duration_s=result.duration_s,
-                          notes=notes, transcript=result.transcript, prosody=pros,
-                          missing_audio=result.missing_audio, attribution=spans,
-                          single_mic=options)
+                 if options.voice_print is not None
+                 else "the first person to speak is taken as the therapist")
+    swapped = "; roles swapped on request" if options.swap_roles else ""
+    return (f"single microphone: {len(pipeline.layout.speakers)} speakers told apart by voice "
+            f"({pipeline.method}); {heuristic}{swapped} (--swap-roles turns them round)")
 
 
-def _speech_mask(segments: list[Segment], frames: int) -> np.ndarray:
-    mask = np.zeros(frames, bool)
-    for seg in segments:
-        mask[round(seg.start_s / FRAME_S):round(seg.end_s / FRAME_S)] = True
-    return mask
-
-
-def _swapped(roles: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(swap_role(r) for r in roles)
-
-
-def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], engine: ConversationEngine
+def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], history: SessionHistory
                 ) -> ProsodyResult:
     """Per-turn prosody on the one channel, each speaker's frames gated by their segments."""
     tracker = ProsodyTracker(roles)
-    both: list[Segment | Turn] = [*engine.history.segments, *engine.history.turns]
+    both: list[Segment | Turn] = [*history.segments, *history.turns]
     events = sorted(both, key=lambda e: (e.end_s, isinstance(e, Turn)))
     step, i = SAMPLE_RATE * 10, 0
     for start in range(0, len(audio), step):
@@ -162,7 +128,7 @@ def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], engine: ConversationE
 
 
 def _mode_notes(layout: Layout) -> list[str]:
-    if layout.mode == MODE_ACTIVITY:
+    if layout.mode == MODE_ACTIVITY:  # (one microphone by voice is said after attribution)
         return ["mono input: speech activity only, not attributed to therapist or client "
                 "(single-microphone attribution is not used)"]
     return []

@@ -1,7 +1,13 @@
-"""One shared microphone, its speakers told apart by voice: the live pipeline (decisions
-within 2 s from speakers/single_live.OnlineAttributor, revised when the session ends) and
-the offline re-scoring of a whole file (speakers/single.attribute). Both take the one
-``SingleMicOptions`` record.
+"""One shared microphone, its speakers told apart by voice: one pipeline, live and offline.
+
+The order of steps is the same for both (issue 16): VAD flags per 32 ms, then attribution as
+the audio comes (speakers/single_live: the encoder's windows embedded as they complete, each
+given to a voice cluster within ~1 s), the engine fed those live decisions; when the input
+ends, every frame is decided again from all windows (the offline decision) and the engine is
+replaced by a replay of the revised segments. Offline (session/offline.py) feeds the same
+pipeline the file's blocks as fast as it can — the embedding batches grow with the block —
+and estimates the number of speakers in the revision when ``options.speakers`` is None
+(``offline``); live keeps the layout's. Both take the one ``SingleMicOptions``.
 """
 
 from __future__ import annotations
@@ -13,10 +19,23 @@ from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Event
-from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.config import (
+    MODE_SINGLE,
+    Layout,
+    PipelineConfig,
+    SingleMicOptions,
+    swap_role,
+)
 from live_attune.session.engine_views import EngineViews
-from live_attune.speakers.single import FRAME_S, AttributedSpan, attributed_spans, role_segments
-from live_attune.speakers.single_live import OnlineAttributor
+from live_attune.speakers.single import (
+    FRAME_S,
+    AttributedSpan,
+    Attribution,
+    SingleMicConfig,
+    attributed_spans,
+    role_segments,
+)
+from live_attune.speakers.single_live import OnlineAttributor, make_attributor
 from live_attune.speakers.voiceprint import VoicePrint
 from live_attune.speakers.voiceprint import load as load_voice_print
 
@@ -31,21 +50,29 @@ def voice_print_of(options: SingleMicOptions | None) -> VoicePrint | None:
 class SingleMicPipeline(EngineViews):
     """The live pipeline for one shared microphone (implements session.pipeline.Pipeline).
 
-    The layout fixes the speakers; ``options.voice_print`` picks the therapist. Swapping
-    roles is for afterwards (``sessions swap-roles``): ``options.swap_roles`` is offline's.
+    The layout fixes the live speakers; ``options.voice_print`` picks the therapist.
+    ``offline`` (a whole file as fast as it decodes): the encoder's windows are embedded in
+    batches, and with ``options.speakers`` None the revision estimates how many speakers
+    there are and ``layout`` follows it. ``options.swap_roles`` turns the revised roles
+    round (offline's ``--swap-roles``; after a live session: ``sessions swap-roles``).
     """
 
     def __init__(self, layout: Layout, config: PipelineConfig | None = None, *,
                  options: SingleMicOptions | None = None,
-                 attributor: OnlineAttributor | None = None) -> None:
+                 attributor: OnlineAttributor | None = None,
+                 offline: bool = False) -> None:
         self.layout = layout
         self.config = config or PipelineConfig()
+        self.options = options or SingleMicOptions()
         roles = layout.speakers
+        self._estimate = offline and self.options.speakers is None
         if attributor is None:
-            vp = voice_print_of(options)
-            attributor = OnlineAttributor(roles, voice_mean=None if vp is None else vp.mean,
-                                          voice_cov=None if vp is None else vp.cov)
+            revise = None if self._estimate else (self.options.speakers or len(roles))
+            attributor = make_attributor(roles, SingleMicConfig(
+                voices=self.options.voices, speakers=revise), voice=voice_print_of(options),
+                offline=offline)
         self._attributor = attributor
+        self.method = ""  # how the revised attribution told the voices apart
         self._engine = ConversationEngine(roles, sample_rate=SAMPLE_RATE,
                                           config=self.config.metrics)
         self._vad = SileroVad(self.config.vad)
@@ -78,13 +105,27 @@ class SingleMicPipeline(EngineViews):
         self._engine.finish()
         live_events = self._engine.events_received()
         speech = self._flags[: self._n].copy()
-        labels, second, confidence = self._attributor.revised(speech)
-        roles = self._engine.speakers
-        self.attribution = tuple(attributed_spans(labels, confidence, roles))
-        self._engine = replay_segments(roles, role_segments(labels, second, roles),
+        att = self._canonical(self._attributor.revised(speech))
+        roles = att.roles
+        if self.options.swap_roles:
+            roles = tuple(swap_role(r) for r in roles)
+        self.method = att.method
+        self.layout = Layout(MODE_SINGLE, roles, (0,) * len(roles), 1)
+        self.attribution = tuple(attributed_spans(att.labels, att.confidence, roles))
+        self._engine = replay_segments(roles, role_segments(att.labels, att.second, roles),
                                        end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
                                        config=self.config.metrics)
         return self._engine.finish(), live_events
+
+    def _canonical(self, att: Attribution) -> Attribution:
+        """The same attribution with its roles in the layout's order (therapist first), all of
+        them unless the number of speakers was estimated: a session's speakers read as it
+        began, even when someone never spoke."""
+        order = [r for r in self.layout.speakers if r in att.roles or not self._estimate]
+        order += [r for r in att.roles if r not in order]
+        index = np.array([order.index(r) for r in att.roles] + [-1])  # -1 stays -1
+        return Attribution(index[att.labels], index[att.second], tuple(order), att.confidence,
+                           att.method)
 
     def _add_flags(self, flags: np.ndarray) -> None:
         """Append VAD flags, growing the buffer by doubling (no per-block copy of all)."""

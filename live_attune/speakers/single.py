@@ -1,16 +1,25 @@
 """Single-microphone attribution: who is speaking when everyone shares one microphone.
 
-Theory of operation (no learned weights: spectral statistics, as issue 3 allows):
-speech windows of 1.5 s every 0.5 s (Silero VAD speech only) are described by their mean
-MFCCs (c1..c19: the vocal tract's shape, loudness left out) and their median pitch in
-semitones; the features are standardised and clustered bottom-up (Ward). The number of
-speakers is given or chosen by the silhouette score (2..``max_speakers``). Each speech frame
-takes the label of the nearest window. Roles: with a therapist voice print (calibration
-``--enrol``), the cluster nearest to the print is the therapist; without one, the stated
-heuristic is that **the first person to speak is the therapist** (therapists open their
-sessions), and ``--swap-roles`` turns it round. A frame also counts for a second speaker
-(overlap) when its window's mel spectrum is explained by a mix of two speakers' templates
-much better than by either alone.
+Theory of operation. Two ways of describing voices, chosen by ``SingleMicConfig.voices``:
+
+* ``encoder`` (the default, issue 18): windows of 1.6 s every 0.5 s with enough Silero VAD
+  speech are embedded by the learned voice encoder (speakers/encoder.py: 256 numbers, unit
+  length, cosine = likeness). The number of speakers is given, or estimated: one voice when
+  the windows are all alike (mean pairwise cosine ≥ ``one_voice_cos``), else 2..
+  ``max_speakers`` by the eigengap of a pruned cosine-affinity graph (spectral clustering's
+  estimate, Park et al. 2019). The windows are clustered by spherical k-means (k-means++
+  starts, the best of ten). Each speech frame goes to the cluster its covering windows are
+  most alike on average; its confidence is that likeness's margin over the next cluster.
+* ``spectral`` (issue 3, kept for comparison): 1.5 s windows of mean MFCCs (c1..c19: the
+  vocal tract's shape, loudness left out) and median pitch in semitones, standardised and
+  clustered bottom-up (Ward); the number of speakers by the silhouette score; each speech
+  frame takes the label of the nearest window.
+
+Roles: with a therapist voice print (calibration ``--enrol``), the cluster nearest to the
+print is the therapist; without one, the stated heuristic is that **the first person to
+speak is the therapist** (therapists open their sessions), and ``--swap-roles`` turns it
+round. A frame also counts for a second speaker (overlap) when its window's mel spectrum is
+explained by a mix of two speakers' templates much better than by either alone.
 """
 
 from __future__ import annotations
@@ -26,22 +35,30 @@ from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
 from live_attune.core.events import Segment
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 from live_attune.core.roles import THERAPIST, client_role
+from live_attune.speakers import encoder
+from live_attune.speakers.voiceprint import VoicePrint
 
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
 N_MFCC = 20
+VOICES = ("encoder", "spectral")
 
 
 @dataclass(frozen=True, kw_only=True)
 class SingleMicConfig:
-    speakers: int | None = None  # None: estimate 2..max_speakers
-    max_speakers: int = 3
-    window_s: float = 1.5
+    voices: str = "encoder"  # how voices are described: "encoder" (learned) or "spectral"
+    speakers: int | None = None  # None: estimate (encoder 1..max_speakers, spectral 2..)
+    max_speakers: int = 4
+    window_s: float = 1.5  # spectral windows (the encoder's are its 1.6 s partials)
     hop_s: float = 0.5
     min_speech_share: float = 0.5  # a window needs this much speech to be described
     pitch_weight: float = 2.0  # pitch is one number among 19 MFCCs: weigh it up
     overlap_gain: float = 0.35  # a two-speaker mix must explain this much more energy
+    one_voice_cos: float = 0.78  # encoder windows this alike on average: one voice
+    # measured: one voice 0.80-0.84 (a real recording, espeak voices), two or more 0.61-0.74
 
     def __post_init__(self) -> None:
+        if self.voices not in VOICES:
+            raise ValueError(f"voices must be one of {', '.join(VOICES)}")
         if self.speakers is not None and not 1 <= self.speakers <= 8:
             raise ValueError("speakers must be between 1 and 8")
         if not 2 <= self.max_speakers <= 8:
@@ -92,35 +109,300 @@ def _mfcc(power: np.ndarray) -> np.ndarray:
     return np.asarray(scipy.fft.dct(db, axis=0, type=2, norm="ortho")[:N_MFCC].T)
 
 
-def attribute(audio: np.ndarray, speech: np.ndarray, *, voice_mean: np.ndarray | None = None,
-              voice_cov: np.ndarray | None = None, config: SingleMicConfig | None = None
-              ) -> Attribution:
+def attribute(audio: np.ndarray, speech: np.ndarray, *, voice: VoicePrint | None = None,
+              config: SingleMicConfig | None = None) -> Attribution:
     """Attribute the speech of mono ``audio`` (16 kHz) given its per-frame VAD flags."""
     cfg = config or SingleMicConfig()
+    if cfg.voices == "encoder":
+        stream = EncoderWindows(cfg, batch=64)
+        for start in range(0, len(audio), CHUNK_HOPS * HOP):  # 20 s at a time: memory small
+            stream.feed(audio[start:start + CHUNK_HOPS * HOP], speech)
+        stream.finish(speech)
+        return decide_voices(speech, stream.windows(), voice=voice, config=cfg)
     centres, feats, mean_mfcc, mel = _windows(audio, speech, cfg)
-    return decide(speech, centres, feats, mean_mfcc, mel, voice_mean=voice_mean,
-                  voice_cov=voice_cov, config=cfg)
+    return decide(speech, centres, feats, mean_mfcc, mel, voice=voice, config=cfg)
 
 
 def decide(speech: np.ndarray, centres: np.ndarray, feats: np.ndarray, mean_mfcc: np.ndarray,
-           mel: np.ndarray, *, voice_mean: np.ndarray | None = None,
-           voice_cov: np.ndarray | None = None, config: SingleMicConfig | None = None
-           ) -> Attribution:
-    """From described windows (centres s, features, raw MFCC means, mel power) to every
-    speech frame's speaker: shared by the offline path and the live session's revision."""
-    cfg = config or SingleMicConfig()
+           mel: np.ndarray, *, voice: VoicePrint | None = None,
+           config: SingleMicConfig | None = None) -> Attribution:
+    """Spectral: from described windows (centres s, features, raw MFCC means, mel power) to
+    every speech frame's speaker: shared by the offline path and the live revision."""
+    cfg = config or SingleMicConfig(voices="spectral")
     if len(feats) < 4:
         return _one_speaker(speech)
     z = (feats - feats.mean(axis=0)) / (feats.std(axis=0) + 1e-9)
     z[:, -1] *= cfg.pitch_weight
     sample = _subsample(len(z))
-    k = cfg.speakers or choose_k(z[sample], cfg.max_speakers)
+    k = cfg.speakers or choose_k(z[sample], min(cfg.max_speakers, 3))
     window_labels = cluster(z, k, sample)
-    roles = assign_roles(window_labels, centres, mean_mfcc, voice_mean, voice_cov, k)
+    roles = assign_roles(window_labels, centres, mean_mfcc, voice, k)
     labels, conf = _frame_labels(speech, centres, window_labels, z, cfg)
     second = _overlaps(labels, centres, window_labels, mel, cfg)
-    method = "voice print + clustering" if voice_mean is not None else "clustering"
+    method = "voice print + clustering" if voice is not None else "clustering"
+    return Attribution(labels, second, roles, conf, f"spectral {method}")
+
+
+# -- the learned voice encoder's windows ------------------------------------------------------
+
+ENCODER_FRAMES = encoder.PARTIAL_FRAMES  # a window: 160 frames of 10 ms
+CONFIDENT_MARGIN = 0.2  # a frame's likeness margin (cosine) that counts as full confidence
+MAX_SPECTRAL = 800  # windows the speaker-count estimate looks at (an eigendecomposition)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceWindows:
+    """Described encoder windows: centre (s), embedding (n, 256), mean mel power (n, 40)."""
+
+    centres_s: np.ndarray
+    embeddings: np.ndarray
+    mel: np.ndarray
+
+
+class EncoderWindows:
+    """Mono audio and VAD flags in, embedded windows out, one stage for a live stream and a
+    whole file alike: each 10 ms mel frame is computed once, a window of 160 frames starting
+    every ``hop_s`` is embedded once its audio and flags exist and ``min_speech_share`` of it
+    is speech, brought to -30 dBFS over its speech (Resemblyzer's volume normalisation).
+    Windows wait until ``batch`` of them are ready (offline: 64, the LSTM's products are
+    several times cheaper per window in a batch; live: 1) and at ``finish``."""
+
+    def __init__(self, config: SingleMicConfig | None = None, *, batch: int = 1) -> None:
+        self.cfg = config or SingleMicConfig()
+        self.batch = batch
+        self._pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # start, mel, mean mel
+        self._hop = round(self.cfg.hop_s / HOP_S)  # frames between window starts
+        self._audio = np.zeros(0, np.float32)  # samples from _audio_first on
+        self._audio_first = 0
+        self._mel = np.zeros((0, encoder.N_MELS), np.float32)  # frames from _mel_first on
+        self._power = np.zeros(0)  # each frame's mean power over its 10 ms hop
+        self._mel_first = 0
+        self._next = 0  # frame where the next window starts
+        self._centres: list[float] = []
+        self._embeddings: list[np.ndarray] = []
+        self._means: list[np.ndarray] = []
+
+    def feed(self, audio: np.ndarray, speech: np.ndarray) -> int:
+        """New samples and the VAD flags so far; returns how many windows were added."""
+        self._audio = np.concatenate([self._audio, np.asarray(audio, np.float32)])
+        end = self._audio_first + len(self._audio)  # samples heard
+        return self._advance((end - encoder.N_FFT // 2) // HOP + 1, speech, end)
+
+    def finish(self, speech: np.ndarray) -> int:
+        """The end of the audio: the last frames read zeros past it (librosa's padding)."""
+        end = self._audio_first + len(self._audio)
+        return self._advance(end // HOP + 1, speech, end) + self._embed()
+
+    def windows(self) -> VoiceWindows:
+        if not self._centres:
+            return VoiceWindows(np.zeros(0), np.zeros((0, encoder.EMBEDDING), np.float32),
+                                np.zeros((0, encoder.N_MELS), np.float32))
+        return VoiceWindows(np.array(self._centres), np.stack(self._embeddings),
+                            np.stack(self._means))
+
+    def __len__(self) -> int:
+        return len(self._centres)
+
+    def centre_s(self, i: int) -> float:
+        return self._centres[i]
+
+    def embedding(self, i: int) -> np.ndarray:
+        return self._embeddings[i]
+
+    @property
+    def next_start(self) -> int:
+        """The frame where the next window to embed starts (waiting in a batch, or not yet
+        considered)."""
+        return self._pending[0][0] if self._pending else self._next
+
+    @property
+    def hop_frames(self) -> int:
+        return self._hop
+
+    def _advance(self, frames: int, speech: np.ndarray, heard: int) -> int:
+        """Compute mel frames up to ``frames`` (exclusive), describe the windows they
+        complete, and drop what no later window needs."""
+        have = self._mel_first + len(self._mel)
+        if frames > have:
+            at = self._audio_first // HOP  # the kept audio starts on the frame grid
+            local = np.concatenate([self._audio, np.zeros(encoder.N_FFT, np.float32)])
+            mel = encoder.mel_frames(local, have - at, frames - have)
+            whole = max(min(frames, heard // HOP) - have, 0)  # frames with all their samples
+            hops = local[(have - at) * HOP:(have - at + whole) * HOP].astype(np.float64)
+            power = np.concatenate([(hops.reshape(whole, HOP) ** 2).mean(axis=1),
+                                    np.zeros(frames - have - whole)])
+            self._mel = np.concatenate([self._mel, mel])
+            self._power = np.concatenate([self._power, power])
+        pending = []
+        flags_until = int(len(speech) * WINDOW / HOP)  # frames the VAD has judged
+        while self._next + ENCODER_FRAMES <= min(frames, flags_until):
+            pending.append(self._next)
+            self._next += self._hop
+        added = self._describe(pending, speech)
+        self._drop(self._next)
+        return added
+
+    def _describe(self, starts: list[int], speech: np.ndarray) -> int:
+        for first in starts:
+            on = speech_at_frames(speech, first, ENCODER_FRAMES)
+            if on.mean() < self.cfg.min_speech_share:
+                continue
+            sl = slice(first - self._mel_first, first - self._mel_first + ENCODER_FRAMES)
+            gain = encoder.power_gain(float(self._power[sl][on].mean()))
+            self._pending.append((first, self._mel[sl] * gain, self._mel[sl][on].mean(axis=0)))
+        return self._embed() if len(self._pending) >= self.batch else 0
+
+    def _embed(self) -> int:
+        """Embed the pending windows, 64 at a time."""
+        done = self._pending
+        self._pending = []
+        for i in range(0, len(done), 64):
+            chunk = done[i:i + 64]
+            self._embeddings.extend(encoder.encode(np.stack([m for _, m, _ in chunk])))
+            self._centres += [(first + ENCODER_FRAMES / 2) * HOP_S for first, _, _ in chunk]
+            self._means += [mean for _, _, mean in chunk]
+        return len(done)
+
+    def _drop(self, first_needed: int) -> None:
+        drop = first_needed - self._mel_first
+        if drop > 0:
+            self._mel, self._power = self._mel[drop:], self._power[drop:]
+            self._mel_first = first_needed
+        keep_from = max(first_needed * HOP - encoder.N_FFT // 2, 0) // HOP * HOP
+        if keep_from > self._audio_first:
+            self._audio = self._audio[keep_from - self._audio_first:]
+            self._audio_first = keep_from
+
+
+def decide_voices(speech: np.ndarray, windows: VoiceWindows, *,
+                  voice: VoicePrint | None = None, config: SingleMicConfig | None = None
+                  ) -> Attribution:
+    """Encoder: from embedded windows to every speech frame's speaker (offline, and the live
+    session's revision)."""
+    cfg = config or SingleMicConfig()
+    emb = windows.embeddings
+    if len(emb) < 4:
+        return _one_speaker(speech)
+    k = cfg.speakers or estimate_speakers(emb, cfg.max_speakers, cfg.one_voice_cos)
+    window_labels = spherical_kmeans(emb, k)
+    cents = centroids(emb, window_labels, k)
+    roles = roles_by_embedding(window_labels, windows.centres_s, cents, voice, k)
+    labels, conf = _frame_likeness(speech, windows.centres_s, emb @ cents.T)
+    second = _overlaps(labels, windows.centres_s, window_labels, windows.mel, cfg)
+    if voice is not None and voice.embedding is not None:
+        method = "learned voices + voice print"
+    elif voice is not None:
+        method = "learned voices (the voice print predates them: enrol again to use it)"
+    else:
+        method = "learned voices"
     return Attribution(labels, second, roles, conf, method)
+
+
+def estimate_speakers(emb: np.ndarray, max_k: int, one_voice_cos: float) -> int:
+    """1 when the windows are all alike; else 2..max_k by the largest eigengap of the
+    cosine-affinity graph pruned to each window's p nearest (p chosen as NME-SC does: the
+    smallest p/n over the gap)."""
+    x = emb[_subsample(len(emb), MAX_SPECTRAL)]
+    n = len(x)
+    aff = x @ x.T
+    if (aff.sum() - n) / (n * (n - 1)) >= one_voice_cos or max_k < 2:
+        return 1
+    np.fill_diagonal(aff, 0.0)
+    ranked = -np.sort(-aff, axis=1)
+    best_ratio, best_k = np.inf, 2
+    for p in sorted({max(2, int(n * f)) for f in np.linspace(0.02, 0.3, 15)}):
+        if p >= n:
+            continue
+        graph = (aff >= ranked[:, p - 1:p]).astype(float)
+        graph = (graph + graph.T) / 2
+        eig = np.linalg.eigvalsh(np.diag(graph.sum(1)) - graph)
+        gaps = np.diff(eig[: max_k + 1])[1:]  # gaps after the 2nd, 3rd ... eigenvalue
+        k = int(np.argmax(gaps)) + 2
+        ratio = (p / n) / (gaps[k - 2] / (eig[-1] + 1e-9) + 1e-9)
+        if ratio < best_ratio:
+            best_ratio, best_k = ratio, k
+    return best_k
+
+
+def spherical_kmeans(x: np.ndarray, k: int, *, restarts: int = 10, steps: int = 30
+                     ) -> np.ndarray:
+    """k clusters of unit vectors by cosine (k-means++ starts, seeded: deterministic); the
+    labelling with the highest total likeness; labels numbered by first appearance."""
+    rng = np.random.default_rng(0)
+    best, best_score = np.zeros(len(x), int), -np.inf
+    for _ in range(restarts):
+        chosen = [int(rng.integers(len(x)))]
+        for _ in range(1, k):
+            d = np.clip(1 - (x @ x[chosen].T).max(axis=1), 0, None)
+            chosen.append(int(rng.choice(len(x), p=d / d.sum())) if d.sum() > 0
+                          else int(rng.integers(len(x))))
+        cents = x[chosen]
+        for _ in range(steps):
+            labels = (x @ cents.T).argmax(axis=1)
+            new = centroids(x, labels, k, fallback=cents)
+            if np.allclose(new, cents):
+                break
+            cents = new
+        score = float((x * cents[labels]).sum())
+        if score > best_score:
+            best, best_score = labels, score
+    order = {c: i for i, c in enumerate(dict.fromkeys(best.tolist()))}
+    order.update({c: len(order) + j for j, c in enumerate(sorted(set(range(k)) - set(order)))})
+    return np.array([order[c] for c in best.tolist()])
+
+
+def centroids(x: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray | None = None
+              ) -> np.ndarray:
+    """(k, dim) unit-length mean of each cluster (``fallback``'s row, or 0, when empty)."""
+    out = np.zeros((k, x.shape[1]), np.float32) if fallback is None else fallback.copy()
+    for c in range(k):
+        if (labels == c).any():
+            m = x[labels == c].mean(axis=0)
+            out[c] = m / max(float(np.linalg.norm(m)), 1e-12)
+    return out
+
+
+def roles_by_embedding(labels: np.ndarray, centres: np.ndarray, cents: np.ndarray,
+                       voice: VoicePrint | None, k: int) -> tuple[str, ...]:
+    """The therapist: the cluster most like the voice print's embedding, else the first to
+    speak; the others are clients in order of first appearance."""
+    if voice is not None and voice.embedding is not None:
+        therapist = int(np.argmax(cents @ voice.embedding))
+    else:
+        therapist = int(labels[np.argmin(centres)])
+    return _role_names(therapist, k)
+
+
+def _role_names(therapist: int, k: int) -> tuple[str, ...]:
+    names = (client_role(i) for i in itertools.count(1))
+    return tuple(THERAPIST if c == therapist else next(names) for c in range(k))
+
+
+def _frame_likeness(speech: np.ndarray, centres: np.ndarray, likeness: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Each speech frame: the cluster its covering windows are most alike on average (the
+    nearest window's, where none covers it), and the margin over the next as confidence."""
+    n, k = len(speech), likeness.shape[1]
+    half = ENCODER_FRAMES * HOP_S / 2
+    lo = np.clip(np.ceil((centres - half) / FRAME_S - 0.5).astype(int), 0, n)
+    hi = np.clip(np.floor((centres + half) / FRAME_S - 0.5).astype(int) + 1, 0, n)
+    acc = np.zeros((n + 1, k))
+    np.add.at(acc, lo, likeness)
+    np.add.at(acc, hi, -likeness)
+    count = np.zeros(n + 1)
+    np.add.at(count, lo, 1)
+    np.add.at(count, hi, -1)
+    mean = np.cumsum(acc, axis=0)[:n] / np.maximum(np.cumsum(count)[:n, None], 1)
+    times = (np.arange(n) + 0.5) * FRAME_S
+    nearest = np.abs(times[:, None] - centres[None]).argmin(axis=1) if n * len(centres) < 4e7 \
+        else np.clip(np.searchsorted(centres, times), 0, len(centres) - 1)
+    covered = np.cumsum(count)[:n] > 0
+    mean = np.where(covered[:, None], mean, likeness[nearest])
+    srt = np.sort(mean, axis=1)
+    margin = srt[:, -1] - srt[:, -2] if k > 1 else np.full(n, CONFIDENT_MARGIN)
+    labels = np.where(speech, mean.argmax(axis=1), -1)
+    conf = np.where(speech, np.clip(margin / CONFIDENT_MARGIN, 0.0, 1.0), 0.0)
+    return labels, conf
 
 
 CHUNK_HOPS = 2000  # offline, features are computed 20 s at a time: memory stays small
@@ -199,9 +481,9 @@ def _windows(audio: np.ndarray, speech: np.ndarray, cfg: SingleMicConfig
 MAX_WARD = 1500  # windows clustered bottom-up (O(n²) memory); the rest join the nearest
 
 
-def _subsample(n: int) -> np.ndarray:
-    """Evenly spread indices of at most MAX_WARD windows (deterministic)."""
-    return np.unique(np.linspace(0, n - 1, min(n, MAX_WARD)).astype(int))
+def _subsample(n: int, most: int = MAX_WARD) -> np.ndarray:
+    """Evenly spread indices of at most ``most`` windows (deterministic)."""
+    return np.unique(np.linspace(0, n - 1, min(n, most)).astype(int))
 
 
 def cluster(z: np.ndarray, k: int, sample: np.ndarray) -> np.ndarray:
@@ -263,17 +545,17 @@ def silhouette(z: np.ndarray, labels: np.ndarray) -> float:
 
 
 def assign_roles(labels: np.ndarray, centres: np.ndarray, mean_mfcc: np.ndarray,
-           voice_mean: np.ndarray | None, voice_cov: np.ndarray | None, k: int
-           ) -> tuple[str, ...]:
-    if voice_mean is not None and voice_cov is not None:
-        inv = np.linalg.pinv(voice_cov)
-        dist = [float((mean_mfcc[labels == c].mean(0) - voice_mean) @ inv @
-                      (mean_mfcc[labels == c].mean(0) - voice_mean)) for c in range(k)]
+                 voice: VoicePrint | None, k: int) -> tuple[str, ...]:
+    """Spectral: the therapist is the cluster nearest (Mahalanobis) to the print's MFCC
+    statistics, else the first to speak."""
+    if voice is not None:
+        inv = np.linalg.pinv(voice.cov)
+        dist = [float((mean_mfcc[labels == c].mean(0) - voice.mean) @ inv @
+                      (mean_mfcc[labels == c].mean(0) - voice.mean)) for c in range(k)]
         therapist = int(np.argmin(dist))
     else:
         therapist = int(labels[np.argmin(centres)])  # the first to speak
-    names = (client_role(i) for i in itertools.count(1))
-    return tuple(THERAPIST if c == therapist else next(names) for c in range(k))
+    return _role_names(therapist, k)
 
 
 def _frame_labels(speech: np.ndarray, centres: np.ndarray, labels: np.ndarray,

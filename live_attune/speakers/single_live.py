@@ -1,38 +1,145 @@
-"""Single-microphone attribution, live: a decision within 2 s, revised at the end.
+"""Single-microphone attribution, live: a decision within ~1 s, revised at the end.
 
-Every 0.5 s the newest 0.5 s of frames is computed (each 10 ms frame once, by the block
-function the offline path uses), and the newest 1.5 s window is described from them as
-speakers/single.py describes windows offline (mean MFCCs + median pitch over its speech)
-and given to the nearest of the current voice clusters; the clusters are refitted every
-``RECLUSTER_WINDOWS`` windows from everything heard so far. A speech frame is decided once
-the window centred nearest to it exists — at most ~1.3 s after it was spoken. When the
-session ends, all windows are clustered again and the final output uses those revised
-decisions (the one-microphone pipeline around it: session/single_mic.py).
+Two attributors behind one protocol (``OnlineAttributor``), made by ``make_attributor`` from
+``SingleMicConfig.voices``:
+
+* ``EncoderAttributor`` (learned voices, issue 18): audio and VAD flags go through the same
+  stage as offline (speakers/single.EncoderWindows: each 10 ms mel frame once, a 1.6 s window
+  every 0.5 s embedded once it is complete); each new window is given to the most alike of
+  the current voice clusters, refitted (spherical k-means, as offline) every
+  ``RECLUSTER_WINDOWS`` windows from the windows so far.
+* ``SpectralAttributor`` (issue 3): every 0.5 s the newest 0.5 s of frames is computed (each
+  10 ms frame once, by the block function the offline path uses), and the newest 1.5 s window
+  is described as offline (mean MFCCs + median pitch) and given to the nearest cluster.
+
+A speech frame is decided once the window centred nearest to it exists. When the session
+ends, ``revised`` decides every frame again from all windows with the offline decision
+(single.decide_voices / single.decide); the final output uses those (the pipeline around it:
+session/single_mic.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from live_attune.audio.vad import WINDOW
-from live_attune.core.audio_facts import HOP, SAMPLE_RATE
+from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
 from live_attune.speakers.single import (
     BLOCK_CONTEXT,
+    ENCODER_FRAMES,
     N_MFCC,
+    Attribution,
+    EncoderWindows,
     SingleMicConfig,
     assign_roles,
     block_features,
+    centroids,
     cluster,
     decide,
+    decide_voices,
     describe_window,
+    roles_by_embedding,
     speech_at_frames,
+    spherical_kmeans,
 )
+from live_attune.speakers.voiceprint import VoicePrint
 
 RECLUSTER_WINDOWS = 20  # refit the voice clusters every 10 s of windows
 MIN_WINDOWS = 8  # windows of speech before any voice is told apart
 LIVE_MAX_WARD = 600  # windows the periodic refit clusters bottom-up
+LIVE_MAX_KMEANS = 1200  # windows the periodic encoder refit clusters (evenly spread)
+RECENT = 8  # a frame's live decision: the nearest of the newest windows
+OFFLINE_BATCH = 64  # encoder windows embedded together offline
+
+
+class OnlineAttributor(Protocol):
+    """What the one-microphone pipeline asks of an attributor."""
+
+    roles: tuple[str, ...]
+
+    def feed(self, audio: np.ndarray, speech: np.ndarray) -> None:
+        """New mono samples, and the VAD flags of every frame so far."""
+
+    def decided_until_s(self) -> float:
+        """Frames before this time have their live decision."""
+
+    def label_at(self, t_s: float) -> int:
+        """The live decision (index into ``roles``) for a speech frame at ``t_s``."""
+
+    def revised(self, speech: np.ndarray) -> Attribution:
+        """Every frame decided again from all windows, as offline (the end of a session)."""
+
+
+def make_attributor(roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
+                    voice: VoicePrint | None = None, offline: bool = False
+                    ) -> OnlineAttributor:
+    """The attributor for ``config.voices`` (the learned encoder unless "spectral");
+    ``offline``: a file as fast as it decodes, the encoder's windows embedded in batches."""
+    cfg = config or SingleMicConfig(speakers=len(roles))
+    if cfg.voices == "spectral":
+        return SpectralAttributor(roles, cfg, voice=voice)
+    return EncoderAttributor(roles, cfg, voice=voice, batch=OFFLINE_BATCH if offline else 1)
+
+
+class EncoderAttributor:
+    """Learned voices, live (see the module docstring). ``config.speakers``: the revision's
+    number of speakers (None: estimated, as offline); live decisions use ``len(roles)``.
+    ``batch``: windows embedded together (1 live; offline more, decisions wait for them)."""
+
+    def __init__(self, roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
+                 voice: VoicePrint | None = None, batch: int = 1) -> None:
+        self.roles = roles
+        self.cfg = config or SingleMicConfig(speakers=len(roles))
+        self.voice = voice
+        self.stream = EncoderWindows(self.cfg, batch=batch)
+        self._centres: list[float] = []
+        self._labels: list[int] = []  # each window's live decision (role index; -1: none yet)
+        self._centroids: np.ndarray | None = None  # (len(roles), 256)
+        self._role_of = np.arange(len(roles))  # cluster → role index
+
+    def feed(self, audio: np.ndarray, speech: np.ndarray) -> None:
+        before = len(self.stream)
+        self.stream.feed(audio, speech)
+        for i in range(before, len(self.stream)):
+            self._centres.append(self.stream.centre_s(i))
+            if i + 1 >= MIN_WINDOWS and (self._centroids is None
+                                         or (i + 1) % RECLUSTER_WINDOWS == 0):
+                self._refit()
+            if self._centroids is None:
+                self._labels.append(-1)
+            else:
+                like = self._centroids @ self.stream.embedding(i)
+                self._labels.append(int(self._role_of[int(np.argmax(like))]))
+
+    def decided_until_s(self) -> float:
+        """The centre of the newest window considered (described or skipped for too little
+        speech) and half a hop after it."""
+        newest = self.stream.next_start - self.stream.hop_frames
+        return max(0.0, (newest + ENCODER_FRAMES / 2) * HOP_S + self.cfg.hop_s / 2)
+
+    def label_at(self, t_s: float) -> int:
+        if not self._labels:
+            return 0
+        centres = np.array(self._centres[-RECENT:])
+        return max(self._labels[-RECENT:][int(np.argmin(np.abs(centres - t_s)))], 0)
+
+    def revised(self, speech: np.ndarray) -> Attribution:
+        self.stream.finish(speech)
+        return decide_voices(speech, self.stream.windows(), voice=self.voice, config=self.cfg)
+
+    def _refit(self) -> None:
+        windows = self.stream.windows()
+        sample = np.unique(np.linspace(0, len(windows.centres_s) - 1,
+                                       min(len(windows.centres_s), LIVE_MAX_KMEANS)).astype(int))
+        emb, k = windows.embeddings[sample], len(self.roles)
+        labels = spherical_kmeans(emb, k, restarts=3)
+        cents = centroids(emb, labels, k)
+        names = roles_by_embedding(labels, windows.centres_s[sample], cents, self.voice, k)
+        self._centroids = cents
+        self._role_of = np.array([self.roles.index(n) for n in names])
 
 
 @dataclass
@@ -44,15 +151,14 @@ class _Window:
     label: int  # the decision taken when the window was made (-1: undecided)
 
 
-class OnlineAttributor:
-    """Windows in, per-frame speaker decisions out (see the module docstring)."""
+class SpectralAttributor:
+    """Spectral windows in, per-frame speaker decisions out (see the module docstring)."""
 
     def __init__(self, roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
-                 voice_mean: np.ndarray | None = None,
-                 voice_cov: np.ndarray | None = None) -> None:
+                 voice: VoicePrint | None = None) -> None:
         self.roles = roles
-        self.cfg = config or SingleMicConfig(speakers=len(roles))
-        self.voice = (voice_mean, voice_cov)
+        self.cfg = config or SingleMicConfig(speakers=len(roles), voices="spectral")
+        self.voice = voice
         self.windows: list[_Window] = []
         self._block = round(self.cfg.hop_s * SAMPLE_RATE) // HOP  # frames computed at a time
         # samples from BLOCK_CONTEXT before the next block's first frame (zeros before the start)
@@ -97,19 +203,16 @@ class OnlineAttributor:
         nearest = self.windows[-8:][int(np.argmin(np.abs(centres - t_s)))]
         return max(nearest.label, 0)
 
-    def revised(self, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every frame's final decision from all windows (single.decide, as offline):
-        (labels, second) as indices into ``roles``, and each frame's confidence."""
+    def revised(self, speech: np.ndarray) -> Attribution:
+        """Every frame's final decision from all windows (single.decide, as offline)."""
         if len(self.windows) < MIN_WINDOWS:
-            return np.where(speech, 0, -1), np.full(len(speech), -1), speech.astype(float)
-        att = decide(speech, np.array([w.centre_s for w in self.windows]),
-                     np.stack([w.feature for w in self.windows]),
-                     np.stack([w.mfcc_mean for w in self.windows]),
-                     np.stack([w.mel for w in self.windows]), voice_mean=self.voice[0],
-                     voice_cov=self.voice[1],
-                     config=replace(self.cfg, speakers=len(self.roles)))
-        to_role = np.append([self.roles.index(n) for n in att.roles], -1)  # -1 stays -1
-        return to_role[att.labels], to_role[att.second], att.confidence
+            return Attribution(np.where(speech, 0, -1), np.full(len(speech), -1), self.roles[:1],
+                               speech.astype(float), "too little speech to tell voices apart")
+        return decide(speech, np.array([w.centre_s for w in self.windows]),
+                      np.stack([w.feature for w in self.windows]),
+                      np.stack([w.mfcc_mean for w in self.windows]),
+                      np.stack([w.mel for w in self.windows]), voice=self.voice,
+                      config=replace(self.cfg, speakers=len(self.roles)))
 
     # -- internals --------------------------------------------------------------------------
 
@@ -146,6 +249,6 @@ class OnlineAttributor:
         self._centroids = np.stack([z[labels == c].mean(0) if (labels == c).any()
                                     else np.full(z.shape[1], np.inf) for c in range(k)])
         names = assign_roles(labels, np.array([w.centre_s for w in self.windows]),
-                       np.stack([w.mfcc_mean for w in self.windows]), *self.voice, k)
+                       np.stack([w.mfcc_mean for w in self.windows]), self.voice, k)
         self._role_of = {c: self.roles.index(n) for c, n in enumerate(names)}
 

@@ -222,7 +222,9 @@ def test_mono_by_voice_decodes_the_file_once(conversation: dict[str, Path],
         return real(path, **options)  # notes= and the like, passed through
 
     monkeypatch.setattr(analyze, "iter_blocks", counted)
-    monkeypatch.setattr(analyze, "read_all", lambda _p: pytest.fail("decoded a second time"))
+    from live_attune.audio import decode
+
+    monkeypatch.setattr(decode, "read_all", lambda _p: pytest.fail("decoded a second time"))
     result = analyze.analyze_file(conversation["mono"], prosody=False,
                                   single_mic=SingleMicOptions())
     assert len(opened) == 1

@@ -101,7 +101,8 @@ def test_live_windows_are_described_as_offline_with_each_frame_computed_once(
     audio, _ = generator(3)
     audio = audio[: 16000 * 60]
     flags = vad_flags(audio[None])[0]
-    centres, feats, means, _ = single._windows(audio, flags, single.SingleMicConfig())
+    cfg = single.SingleMicConfig(voices="spectral")
+    centres, feats, means, _ = single._windows(audio, flags, cfg)
     frames_computed = []
 
     def counted(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,7 +111,7 @@ def test_live_windows_are_described_as_offline_with_each_frame_computed_once(
         return out
 
     monkeypatch.setattr(single_live, "block_features", counted)
-    live = single_live.OnlineAttributor(("therapist", "client"))
+    live = single_live.SpectralAttributor(("therapist", "client"), cfg)
     for i in range(0, len(audio), 1600):
         live.feed(audio[i:i + 1600], flags[: (i + 1600) // WINDOW])
     assert sum(frames_computed) <= len(audio) // 160  # each 10 ms frame once, not 3 times
