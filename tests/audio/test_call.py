@@ -444,3 +444,54 @@ def test_a_call_profile_seeds_the_crosstalk_model() -> None:
     assert crosstalk.bleed_db == -14.5 and crosstalk.delay_ms == 118.0
     old = parse({"version": 1, "channels": ["therapist", "client"]}, "old")  # still loads
     assert old.echo_db is None and call_crosstalk(old).delay_ms == 0.0
+
+
+@pytest.mark.slow
+def test_live_call_serves_the_call_as_the_clients_channel(tmp_path: Path) -> None:
+    """`live --call` end to end: the snapshot says it is a video call, and the saved
+    session has both people talking."""
+    import asyncio
+    import signal
+
+    from websockets.asyncio.client import connect
+
+    from live_attune.server.app import ws_url
+
+    world = make_world(turns=8, ppm=100.0)
+    fifos = tmp_path / "mic.fifo", tmp_path / "call.fifo"
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    (tmp_path / ".asoundrc").write_text(ASOUNDRC.format(mic=fifos[0], call=fifos[1]))
+    stop, epoch = threading.Event(), time.monotonic() + 1.0
+    rates = 2.0 * SAMPLE_RATE, 2.0 * SAMPLE_RATE * (1 + world.ppm * 1e-6)
+    for fifo, pcm, rate in zip(fifos, (world.mic, world.call), rates, strict=True):
+        threading.Thread(target=feed, args=(fifo, pcm, rate, epoch, stop), daemon=True).start()
+    env = {**os.environ, "HOME": str(tmp_path), "LIVE_ATTUNE_HOME": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "live", "--call",
+                             "--device", "therapist", "--no-browser", "--port", "0",
+                             "--no-transcribe", "--no-store", "--out", str(tmp_path / "out")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    async def watch(url: str) -> str:
+        async with connect(url) as ws:
+            snapshot = json.loads(await ws.recv())
+            async for raw in ws:
+                message = json.loads(raw)
+                if message["type"] == "metrics" and message["at_s"] >= world.conv_s:
+                    break
+        return str(snapshot["session"]["source"])
+
+    try:
+        assert proc.stdout is not None
+        url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
+                   if line.startswith("Dashboard: "))
+        source = asyncio.run(asyncio.wait_for(watch(ws_url(url)), 120))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        stop.set()
+    assert proc.returncode == 0, err
+    assert source == "video call: your microphone (therapist_mic) + call audio (call_monitor)"
+    saved = json.loads((tmp_path / "out" / "session.json").read_text())
+    share = saved["metrics"]["talk_share"][THERAPIST]
+    assert abs(100 * (share - truth_share(world))) <= 3.0  # a short session: 3 pp
