@@ -167,6 +167,11 @@ class Hole:
     had a hole there)."""
 
     missing_s: float
+    reason: str  # which side, in the words missing audio is recorded with
+
+
+MIC_LOST = "microphone audio lost"
+CALL_LOST = "call audio lost"
 
 
 class CallPairer:
@@ -212,7 +217,7 @@ class CallPairer:
             self._hold_call(index, block, lost)
         else:
             if lost > 0:
-                out.append(Hole(lost / SAMPLE_RATE))
+                out.append(Hole(lost / SAMPLE_RATE, MIC_LOST))
             self._pending.append((index, block))
         return out + self._pair()
 
@@ -220,7 +225,7 @@ class CallPairer:
         """At the end: microphone blocks the call stream never covered are missing."""
         missing = sum(len(b) for _, b in self._pending)
         self._pending.clear()
-        return [Hole(missing / SAMPLE_RATE)] if missing else []
+        return [Hole(missing / SAMPLE_RATE, CALL_LOST)] if missing else []
 
     def _hold_call(self, index: int, block: np.ndarray, lost: int) -> None:
         if not len(self._call):
@@ -244,13 +249,13 @@ class CallPairer:
                 # Before the call stream began: pre-roll, the session starts when both run.
                 # Later: the call audio for it is gone (the position went back), missing.
                 if self._paired:
-                    out.append(Hole(len(mic) / SAMPLE_RATE))
+                    out.append(Hole(len(mic) / SAMPLE_RATE, CALL_LOST))
                 continue
             call = self._resampler.at(self._call, rel)
             self._drop_call_before(int(rel[-1]) - half - KEEP_S * SAMPLE_RATE)
             self._paired = True
             if np.isnan(call).any():
-                out.append(Hole(len(mic) / SAMPLE_RATE))
+                out.append(Hole(len(mic) / SAMPLE_RATE, CALL_LOST))
                 continue
             out.append(np.stack([mic.astype(np.float32), call]))
         return out
@@ -430,7 +435,7 @@ class CallSource:
                 yield monotonic(), DeviceLost(last)
                 continue
             now = monotonic()
-            yield now, DeviceBack(now - last)
+            yield now, DeviceBack(now - last, "a call device stopped; both were reopened")
             return
 
     def _new_streams(self) -> tuple[TimedStream, TimedStream]:
@@ -457,7 +462,7 @@ def _as_blocks(now: float, item: np.ndarray | Hole
                ) -> Iterator[tuple[float, np.ndarray | DeviceLost | DeviceBack]]:
     if isinstance(item, Hole):
         yield now, DeviceLost(now - item.missing_s)
-        yield now, DeviceBack(item.missing_s)
+        yield now, DeviceBack(item.missing_s, item.reason)
     else:
         yield now, item
 

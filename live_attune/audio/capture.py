@@ -46,9 +46,11 @@ class DeviceLost:
 
 @dataclass(frozen=True, slots=True)
 class DeviceBack:
-    """Yielded when audio flows again; ``missing_s`` of audio never arrived."""
+    """Yielded when audio flows again; ``missing_s`` of audio never arrived, for ``reason``
+    (as the session's missing audio records it)."""
 
     missing_s: float
+    reason: str = "microphone lost"
 
 
 class MicSource:

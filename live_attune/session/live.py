@@ -151,14 +151,14 @@ class LiveRun:
                     peaks.astype(np.float32))
 
     def device_change(self, change: DeviceLost | DeviceBack) -> None:
-        """The microphone went away (state "lost") or came back (the gap is recorded as
-        missing audio: the pipeline never sees it, it is not silence)."""
+        """The input went away (state "lost") or came back (the gap is recorded as missing
+        audio, with the source's reason: the pipeline never sees it, it is not silence)."""
         if isinstance(change, DeviceLost):
             self.state = "lost"
             return
         self.state = "running"
         self.missing.append(MissingAudio(self.samples / SAMPLE_RATE, change.missing_s,
-                                         "audio", "microphone lost"))
+                                         "audio", change.reason))
 
     def journal(self, events: list[Event], audio: np.ndarray | None = None) -> None:
         """Segments, audio and progress into the store's journal (none: the final call)."""

@@ -28,7 +28,7 @@ import scipy.signal
 
 from calibration.call import echo_of
 from calibration.profile import load
-from live_attune.audio.call import CallPairer, ClockFit, Hole, SincResampler
+from live_attune.audio.call import CALL_LOST, MIC_LOST, CallPairer, ClockFit, Hole, SincResampler
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.session.config import PipelineConfig
@@ -338,9 +338,22 @@ def test_a_dropped_block_is_missing_audio_not_silence() -> None:
             out += pairer.feed(0, k * 1600, t, np.full(1600, 0.1, np.float32))
         out += pairer.feed(1, k * 1600, t + 0.003, np.full(1600, 0.2, np.float32))
     holes = [o for o in out if isinstance(o, Hole)]
-    assert [h.missing_s for h in holes] == [0.1]
+    assert [(h.missing_s, h.reason) for h in holes] == [(0.1, MIC_LOST)]
     paired = np.concatenate([o for o in out if not isinstance(o, Hole)], axis=1)
     assert np.allclose(paired[0], 0.1) and np.allclose(paired[1], 0.2, atol=1e-3)
+
+
+def test_a_hole_in_the_call_is_missing_audio_said_to_be_the_call_s() -> None:
+    pairer = CallPairer(1600)
+    out = []
+    for k in range(60):
+        t = 10.0 + k * 0.1
+        out += pairer.feed(0, k * 1600, t, np.full(1600, 0.1, np.float32))
+        if k != 30:  # the call's block 30 was dropped
+            out += pairer.feed(1, k * 1600, t + 0.003, np.full(1600, 0.2, np.float32))
+    holes = [o for o in out if isinstance(o, Hole)]
+    assert holes and {h.reason for h in holes} == {CALL_LOST}
+    assert 0.1 <= sum(h.missing_s for h in holes) <= 0.2  # the block, and the resampler's reach
 
 
 def test_names_pick_devices_and_say_what_does_not_fit(tmp_path: Path) -> None:
