@@ -1,5 +1,6 @@
-"""Live single-microphone attribution (issue 3): decisions within ~1 s of speech, revised
-when the session ends; the final output uses the revised decisions."""
+"""Live single-microphone attribution (issues 3 and 18): decisions within ~1 s of speech,
+revised when the session ends; the final output uses the revised decisions. The pipeline's
+default is the learned voice encoder."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def test_decisions_within_about_a_second_then_revised() -> None:
         if heard_s > 3.0:
             lags.append(heard_s - decided_s)
     print(f"decision lag: median {np.median(lags):.2f} s, max {max(lags):.2f} s")
-    assert max(lags) <= 1.1  # README: within ~1 s (measured: median 0.81 s, max 1.03 s)
+    # README: within ~1 s; the bar is 1.5 s (issue 18). Measured with the encoder: median
+    # 0.86 s, max 1.08 s (spectral: 0.81 s, 1.03 s); deterministic: sample counts, not clocks
+    assert max(lags) <= 1.1
     live_share = pipe.snapshot().talk_share["therapist"]
     metrics, _ = pipe.finish()
     hyp = Annotation()
@@ -38,8 +41,9 @@ def test_decisions_within_about_a_second_then_revised() -> None:
                                                        for w in ref.labels())
     print(f"live therapist share {live_share:.3f}, revised {metrics.talk_share['therapist']:.3f}"
           f", true {true_share:.3f}; revised DER {100 * der:.1f} %")
-    assert der <= 0.06  # as offline, README 3.6–5.5 % (measured 2.7 %)
-    # README: talk-share error ≤ 1.7 pp (measured 0.4 pp revised, 2.7 pp provisional)
+    assert der <= 0.06  # as offline (measured 2.4 %; spectral 2.7 %)
+    # README: talk-share error ≤ 1.7 pp (measured 0.2 pp revised, 0.5 pp provisional;
+    # spectral 0.4 and 2.7 pp)
     assert metrics.talk_share["therapist"] == pytest.approx(true_share, abs=0.017)
     assert live_share == pytest.approx(true_share, abs=0.04)  # provisional, then revised
 
@@ -75,7 +79,7 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
         hyp[Segment(seg["start_s"], seg["end_s"])] = seg["speaker"]
     der = DiarizationErrorRate(collar=0.25)(ref, hyp, uem=ref.get_timeline().extent())
     print(f"live session, revised DER {100 * der:.1f} %")
-    assert der <= 0.06  # as offline, README 3.6–5.5 %
+    assert der <= 0.06  # as offline (measured 1.9 %)
     assert session.pipeline.history.segments  # the revised engine replaced the live one
     # one microphone: marked in session.json, on the dashboard and in the report (issue 14)
     marks = {"talk_share": "estimated", "interruptions": "not reliable on one microphone",
