@@ -42,6 +42,7 @@ from live_attune.core.roles import THERAPIST
 from live_attune.session.config import SingleMicOptions
 from live_attune.session.offline import analyze_file
 from live_attune.session.result import SessionResult
+from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.single import FRAME_S, Attribution, SingleMicConfig, attribute
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation, render
 from live_attune.synth.scenario import THERAPIST_LINES
@@ -237,7 +238,6 @@ def live_check(approach: str, audio: np.ndarray) -> tuple[float, float, float, f
 
     from live_attune.session.config import layout_for, single_mic_layout
     from live_attune.session.pipeline import ChannelPipeline
-    from live_attune.session.single_mic import SingleMicPipeline
 
     def cpu(pipe: Any) -> tuple[float, list[float]]:
         lags, spent = [], 0.0
@@ -246,8 +246,8 @@ def live_check(approach: str, audio: np.ndarray) -> tuple[float, float, float, f
             pipe.process(audio[None, i:i + 1600])
             spent += time.process_time() - t
             heard = min(len(audio), i + 1600) / SAMPLE_RATE
-            if heard > 3.0 and hasattr(pipe, "decided_s"):
-                lags.append(heard - pipe.decided_s())
+            if heard > 3.0 and isinstance(pipe, SingleMicPipeline):
+                lags.append(heard - pipe.decided_s)
         return spent / (len(audio) / SAMPLE_RATE), lags
 
     options = SingleMicOptions(voices=approach)
@@ -273,12 +273,27 @@ def main() -> None:
     ap.add_argument("--hard-seeds", default="1-8", help="hard generator seeds")
     ap.add_argument("--approaches", default=",".join(APPROACHES))
     ap.add_argument("--no-live", action="store_true")
+    ap.add_argument("--only-live", action="store_true")
     args = ap.parse_args()
     approaches = args.approaches.split(",")
     from live_attune.speakers.encoder import load_weights
 
     load_weights()  # once, outside the measured cost
     rows: list[Row] = []
+    if not args.only_live:
+        per_file(args, approaches, rows)
+    if not args.no_live:
+        audio = np.concatenate([generated(s, hard=True)[0] for s in (1, 2)])
+        print(f"\nlive, {len(audio) / SAMPLE_RATE:.0f} s in 100 ms blocks, one BLAS thread "
+              "(bars: attribution <= 15 % of a core, decision lag <= 1.5 s)")
+        for approach in approaches:
+            single, base, lag_med, lag_max = live_check(approach, audio)
+            print(f"{approach:10s} pipeline {100 * single:5.1f} % of a core (activity-only "
+                  f"{100 * base:4.1f} %: attribution adds {100 * (single - base):4.1f} %); "
+                  f"decision lag median {lag_med:.2f} s, max {lag_max:.2f} s")
+
+
+def per_file(args: argparse.Namespace, approaches: list[str], rows: list[Row]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files: list[tuple[str, str, Any]] = [
             *(("default", f"seed {s}", lambda s=s: generated(s)) for s in _seeds(args.seeds)),
@@ -298,15 +313,6 @@ def main() -> None:
     print()
     print_rows(rows)
     print_summary(rows)
-    if not args.no_live:
-        audio = np.concatenate([generated(s, hard=True)[0] for s in (1, 2)])
-        print(f"\nlive, {len(audio) / SAMPLE_RATE:.0f} s in 100 ms blocks, one BLAS thread "
-              "(bars: attribution <= 15 % of a core, decision lag <= 1.5 s)")
-        for approach in approaches:
-            single, base, lag_med, lag_max = live_check(approach, audio)
-            print(f"{approach:10s} pipeline {100 * single:5.1f} % of a core (activity-only "
-                  f"{100 * base:4.1f} %: attribution adds {100 * (single - base):4.1f} %); "
-                  f"decision lag median {lag_med:.2f} s, max {lag_max:.2f} s")
 
 
 def _mono(path: Path) -> np.ndarray:

@@ -84,6 +84,11 @@ class SingleMicPipeline(EngineViews):
         self.last_levels_db = np.full(len(roles), -120.0, np.float32)  # one mic, per role
         self.attribution: tuple[AttributedSpan, ...] = ()  # the revised decisions, at the end
 
+    @property
+    def decided_s(self) -> float:
+        """Speech up to here has its live decision (handed to the engine)."""
+        return self._emitted * FRAME_S
+
     def process(self, block: np.ndarray) -> list[Event]:
         audio = block[0]
         self._add_flags(self._vad.flags(audio))
