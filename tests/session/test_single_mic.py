@@ -1,0 +1,44 @@
+"""session/single_mic.py: one pipeline for one microphone, live and offline (issues 16, 18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.audio.decode import read_all
+from live_attune.session.config import SingleMicOptions, single_mic_layout
+from live_attune.session.single_mic import SingleMicPipeline
+
+JFK = Path(__file__).resolve().parents[3] / "shared" / "data" / "asr" / "jfk.wav"
+
+
+def _run(pipe: SingleMicPipeline, audio: np.ndarray, block: int) -> SingleMicPipeline:
+    for i in range(0, len(audio), block):
+        pipe.process(audio[None, i:i + block])
+    pipe.finish()
+    return pipe
+
+
+def test_offline_estimates_the_speakers_live_keeps_the_layouts() -> None:
+    """One man speaking: offline finds one voice; live keeps the two roles it began with
+    (a given number of speakers is kept: his windows are then split between two)."""
+    audio = read_all(JFK)[0]
+    offline = _run(SingleMicPipeline(single_mic_layout(), offline=True), audio, 64_000)
+    assert offline.layout.speakers == ("therapist",)
+    assert {s.speaker for s in offline.history.segments} == {"therapist"}
+    assert "learned voices" in offline.method
+    live = _run(SingleMicPipeline(single_mic_layout()), audio, 1_600)
+    assert live.layout.speakers == ("therapist", "client")
+    assert {s.speaker for s in live.history.segments} <= {"therapist", "client"}
+    assert live.history.segments[0].speaker == "therapist"  # the first to speak
+
+
+def test_swap_roles_turns_the_revised_roles_round() -> None:
+    audio = read_all(JFK)[0]
+    pipe = _run(SingleMicPipeline(single_mic_layout(), options=SingleMicOptions(
+        speakers=2, swap_roles=True), offline=True), audio, 64_000)
+    assert pipe.layout.speakers == ("client", "therapist")
+    spoken = {s.speaker for s in pipe.history.segments}
+    assert spoken and spoken <= {"client", "therapist"}
+    assert all(a.speaker in pipe.layout.speakers for a in pipe.attribution)
