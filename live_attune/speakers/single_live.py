@@ -27,6 +27,7 @@ import numpy as np
 
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
+from live_attune.speakers import encoder
 from live_attune.speakers.single import (
     BLOCK_CONTEXT,
     ENCODER_FRAMES,
@@ -95,6 +96,7 @@ class EncoderAttributor:
         self.cfg = config or SingleMicConfig(speakers=len(roles))
         self.voice = voice
         self.stream = EncoderWindows(self.cfg, batch=batch)
+        encoder.load_weights()  # once per process; missing weights fail here, not mid-session
         self._centres: list[float] = []
         self._labels: list[int] = []  # each window's live decision (role index; -1: none yet)
         self._centroids: np.ndarray | None = None  # (len(roles), 256)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from live_attune.audio.decode import read_all
 from live_attune.session.config import SingleMicOptions, single_mic_layout
@@ -42,3 +43,22 @@ def test_swap_roles_turns_the_revised_roles_round() -> None:
     spoken = {s.speaker for s in pipe.history.segments}
     assert spoken and spoken <= {"client", "therapist"}
     assert all(a.speaker in pipe.layout.speakers for a in pipe.attribution)
+
+
+def test_missing_encoder_weights_stop_the_pipeline_before_it_starts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from live_attune.speakers import encoder
+
+    def missing(name: str) -> object:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    encoder.load_weights.cache_clear()
+    try:
+        with pytest.raises(encoder.EncoderError, match="are not installed"):
+            SingleMicPipeline(single_mic_layout())
+        SingleMicPipeline(single_mic_layout(), options=SingleMicOptions(voices="spectral"))
+    finally:
+        encoder.load_weights.cache_clear()
