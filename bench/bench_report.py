@@ -27,7 +27,7 @@ import numpy as np
 
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Transcript
-from live_attune.core.language import default_model
+from live_attune.language.labeller import label_transcripts
 from live_attune.report import build_html
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import config_dict, session_dict
@@ -38,22 +38,18 @@ from live_attune.synth.truth import write_wav
 
 def make_session(minutes: float, out: Path) -> list[Transcript]:
     pieces, lines, total, seed = [], [], 0.0, 0
-    model = default_model()
     while total < minutes * 60:
         seed += 1
         conv = make_conversation(seed)
         stereo, _ = render(conv, MixConfig(seed=seed))
-        for u in conv.utterances:
-            if u.kind != "backchannel":
-                label = model.label(u.text) if u.speaker == "therapist" else None
-                lines.append(Transcript(u.speaker, total + u.start_s, total + u.end_s, u.text,
-                                        behaviour=label.behaviour if label else None,
-                                        reflection=label.reflection if label else None))
+        lines += [Transcript(u.speaker, total + u.start_s, total + u.end_s, u.text)
+                  for u in conv.utterances if u.kind != "backchannel"]
         pieces.append(stereo)
         total += stereo.shape[1] / SAMPLE_RATE
     audio = np.concatenate(pieces, axis=1)[:, : int(minutes * 60 * SAMPLE_RATE)]
     write_wav(out, audio)
-    return [t for t in lines if t.end_s <= minutes * 60]
+    # labelled in order, with each utterance's dialogue context, as offline analysis does
+    return label_transcripts([t for t in lines if t.end_s <= minutes * 60])
 
 
 def timed(fn: object, repeat: int) -> float:
