@@ -19,6 +19,9 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+from live_attune.errors import ModelError
 
 ORT_TELEMETRY_DIR = Path(".cache") / "Microsoft" / "DeveloperTools" / ".onnxruntime"
 FORCED = {"ORT_DISABLE_TELEMETRY": "1"}
@@ -46,3 +49,22 @@ def remove_old_onnxruntime_telemetry(home: Path | None = None) -> Path | None:
         return None
     shutil.rmtree(folder, ignore_errors=True)
     return None if folder.exists() else folder
+
+
+def onnx_session(path: str, what: str) -> Any:  # onnxruntime.InferenceSession (untyped)
+    """One model on onnxruntime, one thread, quiet; ``what`` names it in the error.
+
+    The package forced ORT_DISABLE_TELEMETRY=1 before any import of onnxruntime (above);
+    ``disable_telemetry_events()`` only matters if someone imported it before live_attune."""
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    opts = onnxruntime.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1  # one core: live budgets are per core
+    opts.log_severity_level = 4
+    try:
+        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"],
+                                            sess_options=opts)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load {what} {path}: {exc}") from exc

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live_attune._runtime import onnx_session
 from live_attune.errors import ModelError
 
 WINDOW = 512  # samples per VAD frame at 16 kHz (32 ms)
@@ -53,20 +54,7 @@ def silero_model_path() -> Path:
 
 @functools.cache
 def _session(path: str) -> object:
-    import onnxruntime
-
-    # The package set ORT_DISABLE_TELEMETRY=1 before this import (live_attune/_runtime.py);
-    # this second line only matters if someone imported onnxruntime before live_attune.
-    onnxruntime.disable_telemetry_events()
-    opts = onnxruntime.SessionOptions()
-    opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = 1
-    opts.log_severity_level = 4
-    try:
-        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"],
-                                            sess_options=opts)
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelError(f"cannot load VAD model {path}: {exc}") from exc
+    return onnx_session(path, "VAD model")
 
 
 class SileroVad:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
+from live_attune._runtime import onnx_session
 from live_attune.errors import ModelError
 
 DIM = 384  # numbers per embedding
@@ -71,19 +72,7 @@ class SentenceEncoder:
 
 @functools.cache
 def _session(path: str) -> Any:  # onnxruntime.InferenceSession (untyped)
-    import onnxruntime
-
-    # ORT_DISABLE_TELEMETRY is forced before any onnxruntime import (live_attune/_runtime.py).
-    onnxruntime.disable_telemetry_events()
-    opts = onnxruntime.SessionOptions()
-    opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = 1  # one core: the budget is per utterance on one core
-    opts.log_severity_level = 4
-    try:
-        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"],
-                                            sess_options=opts)
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelError(f"cannot load the sentence encoder {path}: {exc}") from exc
+    return onnx_session(path, "the sentence encoder")
 
 
 @functools.cache
