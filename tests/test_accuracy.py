@@ -36,6 +36,7 @@ def _matches(truth: list[dict[str, Any]], found: list[Any]) -> int:
     return hits
 
 
+@pytest.mark.slow
 def test_talk_share_within_2_points(runs: list[tuple[dict[str, Any], SessionResult]]) -> None:
     errors = [abs(r.metrics.talk_share[s] - t["talk_share"][s]) for t, r in runs
               for s in ("therapist", "client")]

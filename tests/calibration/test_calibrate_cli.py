@@ -31,6 +31,7 @@ def run(*args: str | Path, home: Path | None = None) -> subprocess.CompletedProc
                           env=env)
 
 
+@pytest.mark.slow
 def test_from_file_in_both_channel_orders(conversation: dict[str, Path], tmp_path: Path
                                           ) -> None:
     from live_attune.audio.decode import read_all
@@ -68,6 +69,7 @@ def test_a_bad_file_is_one_line(tmp_path: Path) -> None:
     assert len([line for line in proc.stderr.splitlines() if line]) == 1
 
 
+@pytest.mark.slow
 def test_live_wizard_through_alsa_with_the_dashboard(tmp_path: Path) -> None:
     """3 s steps at 2x real time: silence, the therapist, the client, from a FIFO."""
     audio = protocol_recording(floors=(-50.0, -56.0), bleeds=(-12.0, -16.0))

@@ -68,6 +68,7 @@ def test_swapped_channel_map(conversation: dict[str, Path], tmp_path: Path) -> N
         truth["talk_share"]["therapist"], abs=0.02)
 
 
+@pytest.mark.slow
 def test_mono_is_attributed_by_voice_and_says_so(conversation: dict[str, Path],
                                                  tmp_path: Path) -> None:
     proc = cli("analyze", conversation["mono"], "--out", tmp_path, "--no-transcribe")
@@ -279,6 +280,7 @@ def test_more_than_32_channels_is_refused(tmp_path: Path) -> None:
     assert "has 33 channels; at most 32 are supported" in one_error_line(proc)
 
 
+@pytest.mark.slow
 def test_nan_and_inf_samples_are_repaired_with_a_note(short_conversation: dict[str, Path],
                                                       tmp_path: Path) -> None:
     """NaN/Inf bursts (in silence and over speech) measure exactly as the same samples

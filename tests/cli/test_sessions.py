@@ -25,6 +25,7 @@ def analyse(audio: Path, *extra: str) -> str:
     return line.split()[3]
 
 
+@pytest.mark.slow
 def test_analyze_stores_then_list_show_export_report_delete(
         short_conversation: dict[str, Path], tmp_path: Path, private_data_dir: Path) -> None:
     sid = analyse(short_conversation["stereo"], "--client", "C-5")
@@ -59,6 +60,7 @@ def test_no_store_and_no_transcript(short_conversation: dict[str, Path],
     assert "no sessions stored" in cli("sessions", "list").stdout
 
 
+@pytest.mark.slow
 def test_trends_across_sessions(short_conversation: dict[str, Path],
                                 conversation: dict[str, Path], tmp_path: Path) -> None:
     a = analyse(short_conversation["stereo"], "--client", "C-8")
@@ -101,6 +103,7 @@ def test_a_broken_store_file_is_one_line(private_data_dir: Path,
     assert proc.returncode == 7 and "is damaged (file is not a database)" in one_error_line(proc)
 
 
+@pytest.mark.slow
 def test_swap_roles_of_a_stored_single_mic_session(conversation: dict[str, Path],
                                                    tmp_path: Path) -> None:
     sid = analyse(conversation["mono"])
@@ -126,6 +129,7 @@ def test_swap_roles_of_a_stored_single_mic_session(conversation: dict[str, Path]
     assert again["metrics"] == m0
 
 
+@pytest.mark.slow
 def test_a_partly_damaged_store_is_one_line_for_every_command(
         short_conversation: dict[str, Path], tmp_path: Path) -> None:
     """The probe: 20 kB of garbage at offset 8192 of a store holding real sessions. `list`
@@ -149,6 +153,7 @@ def test_a_partly_damaged_store_is_one_line_for_every_command(
     assert not (tmp_path / "e.json").exists()
 
 
+@pytest.mark.slow
 def test_delete_removes_the_reports_it_wrote(short_conversation: dict[str, Path],
                                              private_data_dir: Path) -> None:
     """`delete` promises every trace: the reports in the data directory hold the
@@ -170,6 +175,7 @@ def test_delete_removes_the_reports_it_wrote(short_conversation: dict[str, Path]
     assert not unsaved.exists()
 
 
+@pytest.mark.slow
 def test_labels_make_safe_trends_file_names(short_conversation: dict[str, Path],
                                             tmp_path: Path) -> None:
     """`--client 'x/../../proof'` wrote outside --out; `C/12` failed with exit 6. The file
@@ -230,6 +236,7 @@ def reader_cli(home: Path, *args: str | Path) -> subprocess.CompletedProcess[str
                           preexec_fn=_without_root_overrides if os.geteuid() == 0 else None)
 
 
+@pytest.mark.slow
 def test_a_read_only_store_can_be_listed_shown_exported_and_reported(
         short_conversation: dict[str, Path], private_data_dir: Path, tmp_path: Path) -> None:
     """Before: even `sessions list` failed ("attempt to write a readonly database").

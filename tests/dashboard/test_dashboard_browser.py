@@ -45,6 +45,7 @@ def test_golden_fixtures_render(browser: Browser, pages: str) -> None:
     page.close()
 
 
+@pytest.mark.slow
 def test_live_dashboard_follows_the_audio(browser: Browser, brief_conversation: dict[str, Path],
                                           tmp_path: Path) -> None:
     running = start(brief_conversation["stereo"], tmp_path, speed=3.0)

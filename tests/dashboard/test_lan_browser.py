@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Browser
 from websockets.asyncio.client import connect
 
@@ -87,6 +88,7 @@ def get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+@pytest.mark.slow
 def test_lan_page_loads_with_its_token_and_gets_no_words(browser: Browser,
                                                          short_conversation: dict[str, Path],
                                                          tmp_path: Path) -> None:

@@ -102,6 +102,9 @@ def test_escape_and_invalid_values_keep_the_settings(page: Page) -> None:
     assert page.is_disabled("#settings input[value=interruptions]")  # three at most
     page.click("#settings-save")
     assert page.is_hidden("#settings")
+    # the dialog's close event (which saves) is dispatched after it hides: wait for it
+    page.wait_for_function("localStorage.getItem('live-attune.settings') !== null",
+                           timeout=5000)
     saved = page.evaluate("JSON.parse(localStorage.getItem('live-attune.settings'))")
     assert saved["plannedMin"] == 60 and saved["glanceItems"] == ["balance", "monologue",
                                                                    "clock"]

@@ -58,6 +58,7 @@ async def whole_stream(running: Running) -> list[dict]:  # type: ignore[type-arg
     return await collect(running.ws)
 
 
+@pytest.mark.slow
 def test_snapshot_first_then_valid_messages_at_most_4_hz(shared: SharedRun) -> None:
     messages = shared["whole_stream"]
     assert messages[0]["type"] == "snapshot"

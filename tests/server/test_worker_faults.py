@@ -27,6 +27,7 @@ class FailOnce:
         return self.fn(*args, **kwargs)  # type: ignore[operator]
 
 
+@pytest.mark.slow
 def test_prosody_worker_crash_is_survived(conversation: dict[str, Path], tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     real = ProsodyTracker.feed

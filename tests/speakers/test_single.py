@@ -46,6 +46,7 @@ MEASURED = {"encoder": ((0.037, 0.052, 0.062), (0.67, 0.95, 0.19)),
             "spectral": ((0.036, 0.054, 0.055), (0.60, 1.04, 0.08))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("voices", ["encoder", "spectral"])
 def test_der_and_talk_share_without_a_profile(mixes: dict, voices: str  # type: ignore[type-arg]
                                               ) -> None:

@@ -17,6 +17,7 @@ from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.single import FRAME_S
 
 
+@pytest.mark.slow
 def test_decisions_within_about_a_second_then_revised() -> None:
     audio, ref = generator(2)
     pipe = SingleMicPipeline(single_mic_layout())
@@ -48,6 +49,7 @@ def test_decisions_within_about_a_second_then_revised() -> None:
     assert live_share == pytest.approx(true_share, abs=0.04)  # provisional, then revised
 
 
+@pytest.mark.slow
 def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
         tmp_path: Path) -> None:
     """Through the live session (server, store journal): session.json is the revised

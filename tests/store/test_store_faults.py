@@ -40,6 +40,7 @@ def test_an_unusable_store_warns_on_the_dashboard_and_the_session_goes_on(
     assert live["segments"] == offline["segments"] and live["metrics"] == offline["metrics"]
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_a_warning_not_a_crash(tmp_path: Path) -> None:
     """RLIMIT_FSIZE makes every write past 48 KB fail with EFBIG, as a full disk would."""
     def limit() -> None:

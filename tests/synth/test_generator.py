@@ -84,6 +84,7 @@ def test_hard_conversation_is_deterministic() -> None:
     assert a.intents == b.intents
 
 
+@pytest.mark.slow
 def test_hard_truth_is_the_rules_on_what_was_rendered(hard: list[tuple[Conversation, Labels]]
                                                       ) -> None:
     for conv, labels in hard:
