@@ -208,19 +208,10 @@ function renderSummary(s) {
       node: opener(s, "metrics.successful_interruptions_by." + x, "int",
                    who(x) + " came in, and the other stopped", interruptionMoments(s, x, true)) })),
     "", word("interruptions")),
-    row("Came in while the other spoke, and the other went on", sp.map((x) => {
-      const moments = interruptionMoments(s, x, false);
-      const n = el("span", String(moments.length), "count");
-      if (!moments.length) return { node: n };
-      const b = el("button", null, "evidence");
-      b.type = "button";
-      b.title = "show the moments";
-      b.dataset.moment = "went-on." + x;
-      b.append(n);
-      b.addEventListener("click", () => showMoments(who(x) + " came in, and the other went on",
-                                                    moments));
-      return { node: b };
-    }), "", word("interruptions")),
+    row("Came in while the other spoke, and the other went on", sp.map((x) => ({
+      node: opener(s, "metrics.unsuccessful_interruptions_by." + x, "int",
+                   who(x) + " came in, and the other went on", interruptionMoments(s, x, false)) })),
+    "", word("interruptions")),
   ];
   if (s.duration_s > RATE_MIN_S) {
     rows.push(row("Came in while the other spoke, per hour",

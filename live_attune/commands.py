@@ -440,6 +440,8 @@ def summary_table(result: SessionResult) -> str:
     rows.append(("longest turn", *(f"{m.longest_monologue_s[s]:.1f} s" for s in m.speakers)))
     rows.append(("interruptions made", *(str(m.interruptions_by[s]) for s in m.speakers)))
     rows.append(("  successful", *(str(m.successful_interruptions_by[s]) for s in m.speakers)))
+    rows.append(("  other went on",
+                 *(str(m.unsuccessful_interruptions_by[s]) for s in m.speakers)))
     rows.append(("backchannels", *(str(m.backchannels_by[s]) for s in m.speakers)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

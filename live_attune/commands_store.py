@@ -14,7 +14,7 @@ from typing import Any
 from live_attune.core.roles import THERAPIST
 from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
 from live_attune.paths import data_dir, safe_file_name
-from live_attune.store import Store
+from live_attune.store import Store, complete_older
 
 READING = ("list", "show", "export")
 
@@ -180,7 +180,7 @@ def _load_session(ref: str) -> dict[str, Any]:
             raise AudioInputError(f"{path}: not a readable session.json ({exc})") from exc
         if not isinstance(data, dict) or "metrics" not in data or "speakers" not in data:
             raise AudioInputError(f"{path}: not a live-attune session.json")
-        return data
+        return complete_older(data)
     with Store(read_only=True) as store:
         return store.result(store.get(ref).id)
 

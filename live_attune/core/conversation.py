@@ -228,6 +228,8 @@ class ConversationEngine:
             interruptions_by=by,
             successful_interruptions_by=count_by(
                 self.speakers, (i.by for i in h.interruptions if i.successful)),
+            unsuccessful_interruptions_by=count_by(
+                self.speakers, (i.by for i in h.interruptions if not i.successful)),
             interruptions_per_hour_by=per_hour(by, elapsed_s),
             backchannels_by=count_by(self.speakers, (b.by for b in h.backchannels)),
             long_silences=len(h.long_silences),

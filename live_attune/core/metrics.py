@@ -110,7 +110,8 @@ class SessionMetrics:
     recent_response_latencies_s: tuple[float, ...]  # the last few, oldest first
     longest_monologue_s: Mapping[str, float]
     interruptions_by: Mapping[str, int]
-    successful_interruptions_by: Mapping[str, int]
+    successful_interruptions_by: Mapping[str, int]  # and the other stopped
+    unsuccessful_interruptions_by: Mapping[str, int]  # and the other went on
     interruptions_per_hour_by: Mapping[str, float | None]
     backchannels_by: Mapping[str, int]
     long_silences: int

@@ -98,6 +98,7 @@ def write_csv(session: Mapping[str, Any], path: Path) -> None:
     rows: list[tuple[str, str, str, Any]] = [("session", "duration_s", "", session["duration_s"])]
     for measure in ("talk_time_s", "talk_share", "talk_share_of_elapsed", "longest_monologue_s",
                     "interruptions_by", "successful_interruptions_by",
+                    "unsuccessful_interruptions_by",
                     "interruptions_per_hour_by", "backchannels_by"):
         rows += [("metrics", measure, s, v) for s, v in m[measure].items()]
     for key in ("median", "mean", "share_patient", "count"):

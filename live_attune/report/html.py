@@ -11,7 +11,7 @@ computes a measure; selection and layout only.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from live_attune import __version__
@@ -124,7 +124,9 @@ def _key_numbers(p: Page) -> None:
         _row(p, "Came in while the other spoke, and the other stopped",
              "metrics.successful_interruptions_by", "int", kind="interruptions",
              href=lambda s: _anchor("interruption", moments.first_interruption(events, s, True))),
-        _went_on(p, events),
+        _row(p, "Came in while the other spoke, and the other went on",
+             "metrics.unsuccessful_interruptions_by", "int", kind="interruptions",
+             href=lambda s: _anchor("interruption", moments.first_interruption(events, s, False))),
     ]
     if p.s["duration_s"] > RATE_MIN_S:
         rows.append(_row(p, "Came in while the other spoke, per hour",
@@ -178,22 +180,6 @@ def _cell(p: Page, key: str, fmt: str, value: Any, href: str | None, outside: bo
         return (f'<td class="outside"><span class="flag" title="outside the usual range">⚑'
                 f"</span> {text}</td>")
     return f"<td>{text}</td>"
-
-
-def _went_on(p: Page, events: Sequence[Mapping[str, Any]]) -> str:
-    """Unsuccessful interruptions: counted from core's events (each one listed below)."""
-    cells = []
-    for s in p.s["speakers"]:
-        n = sum(1 for i in events if i["by"] == s and not i["successful"])
-        k = moments.first_interruption(events, s, False)
-        text = str(n) if k is None else f'<a class="evidence" href="#interruption-{k}">{n}</a>'
-        cells.append(f"<td>{text}</td>")
-    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
-    if word != MEASURED:
-        return (f'<tr class="unreliable"><th>Came in while the other spoke, and the other '
-                f'went on</th>{"".join(cells)}<td class="ctx">{_e(word)}</td></tr>')
-    return (f"<tr><th>Came in while the other spoke, and the other went on</th>"
-            f"{''.join(cells)}<td class=\"ctx\"></td></tr>")
 
 
 def _cue_note(p: Page) -> str:

@@ -79,9 +79,8 @@ def _interruptions(p: Page, by: str) -> Finding | None:
     count = m["interruptions_by"].get(by)
     if not count or not _measured(p, "interruptions"):
         return None
-    events = [i for i in m["interruptions"] if i["by"] == by]
-    stopped = sum(i["successful"] for i in events)
-    went_on = len(events) - stopped
+    stopped = m["successful_interruptions_by"].get(by, 0)
+    went_on = m["unsuccessful_interruptions_by"].get(by, 0)
     other = "client" if by == THERAPIST else "therapist"
     k = moments.first_interruption(m["interruptions"], by)
     if k is None:

@@ -106,6 +106,7 @@ def _metrics(result: SessionResult) -> dict[str, Any]:
         "interruptions": [asdict(i) for i in h.interruptions],
         "interruptions_by": dict(m.interruptions_by),
         "successful_interruptions_by": dict(m.successful_interruptions_by),
+        "unsuccessful_interruptions_by": dict(m.unsuccessful_interruptions_by),
         "interruptions_per_hour_by": dict(m.interruptions_per_hour_by),
         "backchannels": [asdict(b) for b in h.backchannels],
         "backchannels_by": dict(m.backchannels_by),

@@ -1,6 +1,13 @@
 """The local session store (SQLite, WAL): sessions, their crash journal, and recovery."""
 
-from live_attune.store.db import NewSession, SessionRow, Store, default_store_path
+from live_attune.store.db import (
+    NewSession,
+    SessionRow,
+    Store,
+    complete_older,
+    default_store_path,
+)
 from live_attune.store.recorder import SessionRecorder
 
-__all__ = ["NewSession", "SessionRecorder", "SessionRow", "Store", "default_store_path"]
+__all__ = ["NewSession", "SessionRecorder", "SessionRow", "Store", "complete_older",
+           "default_store_path"]

@@ -367,7 +367,7 @@ class Store:
             hint = (f"; recover it with `live-attune sessions recover {row.id}`"
                     if row.state == "interrupted" else "")
             raise StoreError(f"session {row.id} has no result yet (state {row.state}){hint}")
-        result: dict[str, Any] = json.loads(text)
+        result: dict[str, Any] = complete_older(json.loads(text))
         result["session"] = {"id": row.id, "label": row.label, "started_at": row.started_at,
                              "kind": row.kind, "state": row.state}
         return result
@@ -443,3 +443,19 @@ def _alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def complete_older(result: dict[str, Any]) -> dict[str, Any]:
+    """A session.json written by an older version, given the fields added since.
+
+    ``metrics.unsuccessful_interruptions_by`` (added after schema 1 was first written) is
+    core's two counts subtracted: every interruption is successful or not.
+    """
+    m = result.get("metrics")
+    if isinstance(m, dict) and "unsuccessful_interruptions_by" not in m \
+            and isinstance(m.get("interruptions_by"), dict) \
+            and isinstance(m.get("successful_interruptions_by"), dict):
+        done = m["successful_interruptions_by"]
+        m["unsuccessful_interruptions_by"] = {s: n - done.get(s, 0)
+                                              for s, n in m["interruptions_by"].items()}
+    return result

@@ -281,6 +281,7 @@ def test_yield_within_decides_success(cfg: MetricsConfig, late: int) -> None:
     assert of(Interruption, events) == [Interruption(5.0, C, T, not late)]
     assert changes(events)[-1] == (C, 5.0, T, s(onset - stop))
     assert m.successful_interruptions_by[C] == (0 if late else 1)
+    assert m.unsuccessful_interruptions_by[C] == late
 
 
 def test_metrics_md_examples_of_bouts() -> None:

@@ -67,11 +67,13 @@ def test_successful_interruption() -> None:
     assert [(t.speaker, t.start_s, t.end_s) for t in turns] == [(T, 0.0, 5.0), (C, 3.0, 9.0)]
     assert turns[1].switch_gap_s == pytest.approx(-2.0)
     assert m.successful_interruptions_by[C] == 1
+    assert m.unsuccessful_interruptions_by[C] == 0
 
 
 def test_unsuccessful_interruption() -> None:
-    events, _ = run({T: [(0, 8)], C: [(3, 4.5)]})
+    events, m = run({T: [(0, 8)], C: [(3, 4.5)]})
     assert of(Interruption, events) == [Interruption(3.0, C, T, False)]
+    assert (m.successful_interruptions_by[C], m.unsuccessful_interruptions_by[C]) == (0, 1)
     assert [t.speaker for t in of(Turn, events)] == [T]
 
 

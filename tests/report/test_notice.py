@@ -33,6 +33,7 @@ def test_a_therapist_led_session_with_a_cut_in_and_a_long_turn() -> None:
     m["interruptions"].append({"at_s": 60.0, "by": "therapist", "of": "client",
                                "successful": False})
     m["interruptions_by"]["therapist"] = 1
+    m["unsuccessful_interruptions_by"]["therapist"] = 1
     s["turns"][4]["duration_s"] = m["longest_monologue_s"]["therapist"] = 75.0
     # the complex reflections (25 %, below fair) are outside too, but come fourth
     assert things(s) == [
@@ -68,6 +69,8 @@ def test_several_cut_ins_by_outcome_and_no_sentence_without_evidence() -> None:
     m["interruptions"] = [{"at_s": t, "by": "client", "of": "therapist", "successful": ok}
                           for t, ok in ((36.5, True), (60.0, True), (90.0, False))]
     m["interruptions_by"]["client"] = 3
+    m["successful_interruptions_by"]["client"] = 2
+    m["unsuccessful_interruptions_by"]["client"] = 1
     m["long_silences"], m["long_silence_count"] = [], 0
     m["response_latency_s"]["count"] = 0
     del m["language"]

@@ -49,7 +49,8 @@ def test_every_number_equals_session_json(session_json: dict[str, Any]) -> None:
     m = session_json["metrics"]
     for speaker in session_json["speakers"]:
         for measure in ("talk_share", "talk_time_s", "longest_monologue_s",
-                        "successful_interruptions_by", "backchannels_by"):
+                        "successful_interruptions_by", "unsuccessful_interruptions_by",
+                        "backchannels_by"):
             assert f"metrics.{measure}.{speaker}" in keys
         assert f"metrics.language.pace_wpm.{speaker}" in keys
     assert {"metrics.response_latency_s.median", "metrics.long_silence_count",

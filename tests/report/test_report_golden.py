@@ -188,6 +188,8 @@ metrics,interruptions_by,therapist,0
 metrics,interruptions_by,client,1
 metrics,successful_interruptions_by,therapist,0
 metrics,successful_interruptions_by,client,1
+metrics,unsuccessful_interruptions_by,therapist,0
+metrics,unsuccessful_interruptions_by,client,0
 metrics,interruptions_per_hour_by,therapist,0.0
 metrics,interruptions_per_hour_by,client,37.7011
 metrics,backchannels_by,therapist,1

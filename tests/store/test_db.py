@@ -224,3 +224,18 @@ def test_an_existing_store_and_data_directory_are_made_private(private_data_dir:
         assert path.stat().st_mode & 0o777 == 0o600
     assert private_data_dir.stat().st_mode & 0o777 == 0o700
     assert elsewhere.stat().st_mode & 0o777 == 0o755
+
+
+
+def test_a_session_stored_before_the_went_on_count_reads_with_it() -> None:
+    """Sessions saved before ``unsuccessful_interruptions_by`` existed are read with it,
+    from core's two stored counts; newer ones as they are."""
+    old = {"interruptions_by": {"therapist": 3, "client": 1},
+           "successful_interruptions_by": {"therapist": 1, "client": 1}}
+    with Store() as store:
+        sid = store.add(new(kind="analyze"), {"duration_s": 1.0, "metrics": old})
+        assert store.result(sid)["metrics"]["unsuccessful_interruptions_by"] == {
+            "therapist": 2, "client": 0}
+        newer = old | {"unsuccessful_interruptions_by": {"therapist": 9, "client": 9}}
+        sid = store.add(new(kind="analyze"), {"duration_s": 1.0, "metrics": newer})
+        assert store.result(sid)["metrics"] == newer
