@@ -33,31 +33,12 @@ from live_attune.server.app import ws_url
 from live_attune.synth import MixConfig, make_conversation, render
 
 sys.path.insert(0, str(Path(__file__).parent))
+from alsa_rig import feed  # the FIFO-fed capture devices (shared with the tests)
 from bench_live import cpu_s, dashboards  # the sibling bench's helpers
 
 PPM = 100.0
 DEVICE = ('pcm.{name} {{ type file; slave.pcm "null"; file "/dev/null"; infile "{fifo}"; '
           'format "raw" }}\n')
-
-
-def feed(fifo: Path, pcm: np.ndarray, rate_hz: float, epoch: float,
-         stop: threading.Event) -> None:
-    """Frames of ``pcm`` (n, channels) into ``fifo`` on a clock of ``rate_hz``; reopened
-    when PortAudio probes the device; kept open after the end (no EOF flood)."""
-    block = 1600
-    while not stop.is_set():
-        try:
-            with fifo.open("wb", buffering=0) as f:
-                i = max(0, int((time.monotonic() - epoch) * rate_hz))
-                i -= i % block
-                while i < len(pcm) and not stop.is_set():
-                    time.sleep(max(0.0, epoch + (i + block) / rate_hz - time.monotonic()))
-                    f.write(np.ascontiguousarray(pcm[i:i + block]).tobytes())
-                    i += block
-                stop.wait()
-                return
-        except BrokenPipeError:
-            continue
 
 
 def run(streams: list[tuple[str, np.ndarray, float]], args: list[str], seconds: float

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from bench.alsa_rig import feed
 from calibration.call import echo_of
 from calibration.profile import load
 from live_attune.audio.call import CALL_LOST, MIC_LOST, CallPairer, ClockFit, Hole, SincResampler
@@ -117,29 +118,6 @@ def _rms(x: np.ndarray) -> float:
 
 
 # -- the devices ------------------------------------------------------------------------
-
-
-def feed(fifo: Path, pcm: np.ndarray, rate_hz: float, epoch: float, stop: threading.Event
-         ) -> None:
-    """Write ``pcm`` into ``fifo`` as a device clocked at ``rate_hz`` captures it: a block
-    is there once its last sample is (sample i at ``epoch + i / rate_hz``). What played
-    while nobody read is lost (PortAudio opens each device once to probe it); once read,
-    nothing is skipped, even when this thread runs late (a device delivers late, it does
-    not lose samples)."""
-    block = 1600
-    while not stop.is_set():
-        try:
-            with fifo.open("wb", buffering=0) as f:
-                i = max(0, int((time.monotonic() - epoch) * rate_hz))
-                i -= i % block
-                while i < len(pcm) and not stop.is_set():
-                    time.sleep(max(0.0, epoch + (i + block) / rate_hz - time.monotonic()))
-                    f.write(pcm[i:i + block].tobytes())
-                    i += block
-                stop.wait()  # closing would end the file: ALSA's file plugin floods zeros
-                return
-        except BrokenPipeError:
-            continue
 
 
 CAPTURE = """
