@@ -22,7 +22,9 @@ MIN_QUIET_S = 2.0  # less silence than this in the first LISTEN_S: no noise-floo
 
 
 class ProfileCheck:
-    def __init__(self, profile: Profile, device_name: str | None) -> None:
+    def __init__(self, profile: Profile, device_name: str | None, *,
+                 call_device_name: str | None = None) -> None:
+        """``call_device_name``: the call's audio input in a video call (live --call)."""
         self.profile = profile
         self.warnings: list[str] = []
         self._parts: list[np.ndarray] = []
@@ -32,6 +34,10 @@ class ProfileCheck:
         if isinstance(want, str) and device_name is not None and want != device_name:
             self.warnings.append(f"the profile was made with {want!r}, the input is "
                                  f"{device_name!r}: calibrate again")
+        want = profile.call_device
+        if isinstance(want, str) and call_device_name is not None and want != call_device_name:
+            self.warnings.append(f"the profile was made with the call audio from {want!r}, "
+                                 f"the call audio is {call_device_name!r}: calibrate again")
 
     def feed(self, block: np.ndarray) -> None:
         """Input blocks (all channels) until LISTEN_S; then measure on a thread."""

@@ -200,10 +200,15 @@ def _live_call(args: argparse.Namespace) -> int:
     call = find_call_input(args.call_device if args.call_device is not None else
                            (profile.call_device if profile else None))
     layout = layout_for(2, ChannelMap(roles=(THERAPIST, CLIENT)), "the call")
+    check = None
+    if profile is not None:  # the profile against these two devices, as plain live does
+        from calibration.check import ProfileCheck
+
+        check = ProfileCheck(profile, mic.name, call_device_name=call.name)
     with CallSource(CallConfig(), mic, call) as source:
         print(f"Video call: you on {mic.name!r}, the client on {call.name!r}")
         session = _serve(source, layout, args, linger=False,
-                         config=PipelineConfig(crosstalk=call_crosstalk(profile)))
+                         config=PipelineConfig(crosstalk=call_crosstalk(profile)), check=check)
     return _report(session)
 
 

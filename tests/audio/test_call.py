@@ -28,7 +28,7 @@ import scipy.signal
 
 from bench.alsa_rig import feed
 from calibration.call import echo_of
-from calibration.profile import load
+from calibration.profile import Profile, dumps, load
 from live_attune.audio.call import CALL_LOST, MIC_LOST, CallPairer, ClockFit, Hole, SincResampler
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.roles import CLIENT, THERAPIST
@@ -439,8 +439,9 @@ def test_a_call_profile_seeds_the_crosstalk_model() -> None:
 
 @pytest.mark.slow
 def test_live_call_serves_the_call_as_the_clients_channel(tmp_path: Path) -> None:
-    """`live --call` end to end: the snapshot says it is a video call, and the saved
-    session has both people talking."""
+    """`live --call` end to end: the snapshot says it is a video call, the profile is
+    checked against both devices (made with the call audio from another device: the status
+    line says so), and the saved session has both people talking."""
     import asyncio
     import signal
 
@@ -458,16 +459,24 @@ def test_live_call_serves_the_call_as_the_clients_channel(tmp_path: Path) -> Non
     for fifo, pcm, rate in zip(fifos, (world.mic, world.call), rates, strict=True):
         threading.Thread(target=feed, args=(fifo, pcm, rate, epoch, stop), daemon=True).start()
     env = {**os.environ, "HOME": str(tmp_path), "LIVE_ATTUNE_HOME": str(tmp_path / "data")}
+    profile = tmp_path / "call.toml"
+    profile.write_text(dumps(Profile(channels=ChannelMap(roles=(THERAPIST, CLIENT)),
+                                     device="therapist_mic", call_device="another_mic")))
     proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "live", "--call",
-                             "--device", "therapist", "--no-browser", "--port", "0",
+                             "--device", "therapist", "--call-device", "call_monitor",
+                             "--profile", str(profile), "--no-browser", "--port", "0",
                              "--no-transcribe", "--no-store", "--out", str(tmp_path / "out")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    warnings: set[str] = set()
 
     async def watch(url: str) -> str:
         async with connect(url) as ws:
             snapshot = json.loads(await ws.recv())
             async for raw in ws:
                 message = json.loads(raw)
+                if message["type"] == "status":
+                    warnings.update(message["warnings"])
                 if message["type"] == "metrics" and message["at_s"] >= world.conv_s:
                     break
         return str(snapshot["session"]["source"])
@@ -483,6 +492,8 @@ def test_live_call_serves_the_call_as_the_clients_channel(tmp_path: Path) -> Non
         stop.set()
     assert proc.returncode == 0, err
     assert source == "video call: your microphone (therapist_mic) + call audio (call_monitor)"
+    assert warnings == {"the profile was made with the call audio from 'another_mic', the "
+                        "call audio is 'call_monitor': calibrate again"}
     saved = json.loads((tmp_path / "out" / "session.json").read_text())
     share = saved["metrics"]["talk_share"][THERAPIST]
     assert abs(100 * (share - truth_share(world))) <= 3.0  # a short session: 3 pp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,11 @@ def test_a_changed_device_warns_at_once_and_the_floor_after_listening() -> None:
     while not same.warnings and time.monotonic() < deadline:
         time.sleep(0.05)
     assert same.warnings and "10 dB below" in same.warnings[0]
+
+
+def test_a_call_profile_warns_when_the_call_audio_comes_from_another_device() -> None:
+    call = replace(profile((-40.0, -56.0)), call_device="Monitor of Speakers")
+    assert ProfileCheck(call, "USB mic", call_device_name="Monitor of Speakers").warnings == []
+    assert ProfileCheck(call, "USB mic", call_device_name="Monitor of HDMI").warnings == [
+        "the profile was made with the call audio from 'Monitor of Speakers', the call audio "
+        "is 'Monitor of HDMI': calibrate again"]
