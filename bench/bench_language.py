@@ -1,6 +1,6 @@
 """Behaviour labelling: milliseconds per utterance on one core, and the memory it adds.
 
-    python bench/bench_language.py [--transcripts 5] [--repeat 3]
+    python bench/bench_language.py [--transcripts 5] [--repeat 3] [--routes int8,float]
 
 Every utterance (therapist and client: each is embedded once, as the context of the next
 therapist utterance) of the first ``--transcripts`` AnnoMI transcripts is fed in order to
@@ -8,9 +8,18 @@ the same ``DialogueLabeller`` the pipeline and ``label-utterances`` use; each ``
 timed in CPU seconds of this process (one onnxruntime thread, OpenBLAS on one thread: the
 time one core spends; on a shared machine the wall clock also counts other programs' turns)
 and in wall-clock seconds. Reported: median, p95 and max per utterance (best of
-``--repeat`` passes per utterance), the share of therapist
-utterances needing a second pass for their question sentence, and the resident memory the
-encoder and the heads add (VmRSS after loading and labelling, less before).
+``--repeat`` passes per utterance), the share of therapist utterances needing a second pass
+for their question sentence, and the resident memory the encoder adds (VmRSS after loading,
+after labelling, and after handing the C heap's free pages back, less before; onnxruntime,
+the tokenizer and the heads are loaded before "before", as in a session, where the
+voice-activity model has loaded onnxruntime).
+
+Each route runs in a fresh process, one after the other, in the same run:
+  int8   the shipped encoder: the graph rewritten to keep its weights int8 (MatMulInteger)
+  float  the export as it is: onnxruntime turns the int8 weights into float32 when it loads
+Both label with the shipped heads and the shipped token limits; ``max |Δ embedding|`` is
+the largest difference of one embedding number from the first route's, over every
+utterance embedded (the utterances and question sentences).
 """
 
 from __future__ import annotations
@@ -21,15 +30,21 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the live comm
 
 import argparse
 import csv
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from live_attune.core.language import question_sentence
 from live_attune.core.roles import THERAPIST
-from live_attune.language.labeller import DialogueLabeller
 
 ANNOMI = Path(__file__).resolve().parents[2] / "shared" / "data" / "annomi" / "annomi_dev.csv"
+ROUTES = ("int8", "float")
 
 
 def rss_mb() -> float:
@@ -52,22 +67,40 @@ def dialogues(n: int) -> list[list[tuple[str, str]]]:
     return [[d[k] for k in sorted(d)] for d in seen.values()]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--transcripts", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    talks = dialogues(args.transcripts)
+def percentiles(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {"median": round(statistics.median(ordered), 1),
+            "p95": round(ordered[int(0.95 * len(ordered))], 1), "max": round(ordered[-1], 1)}
+
+
+def child(route: str, transcripts: int, repeat: int, vectors: Path) -> dict[str, object]:
+    """One route in this (fresh) process: memory, times, and every embedding it made."""
+    import onnxruntime  # noqa: F401  (loaded before "before", as the VAD has in a session)
+
+    from live_attune.core.language import default_model
+    from live_attune.language.encoder import SentenceEncoder, _tokenizer, release_freed_memory
+    from live_attune.language.labeller import DialogueLabeller
+
+    talks = dialogues(transcripts)
+    default_model(), _tokenizer()
     before = rss_mb()
-    load_start = time.perf_counter()
-    DialogueLabeller().feed(THERAPIST, "How are you today?")  # load and warm up
-    load_s = time.perf_counter() - load_start
+    start = time.perf_counter()
+    encoder = SentenceEncoder(int8=route == "int8")
+    made: list[np.ndarray] = []
+
+    def embed(text: str, max_tokens: int) -> np.ndarray:
+        v = encoder.embed(text, max_tokens)
+        made.append(v)
+        return v
+
+    DialogueLabeller(embed=embed).feed(THERAPIST, "How are you today?")  # load and warm up
+    load_s, loaded = time.perf_counter() - start, rss_mb()
     cpu_ms: list[float] = []
     wall_ms: list[float] = []
     for talk in talks:
         best_cpu, best_wall = [float("inf")] * len(talk), [float("inf")] * len(talk)
-        for _ in range(args.repeat):
-            labeller = DialogueLabeller()
+        for k in range(repeat):
+            labeller = DialogueLabeller(embed=embed if k == 0 else encoder.embed)
             for i, (speaker, text) in enumerate(talk):
                 cpu, wall = time.process_time(), time.perf_counter()
                 labeller.feed(speaker, text)
@@ -75,18 +108,62 @@ def main() -> None:
                 best_wall[i] = min(best_wall[i], (time.perf_counter() - wall) * 1000)
         cpu_ms += best_cpu
         wall_ms += best_wall
-    added = rss_mb() - before
+    np.save(vectors, np.stack(made))
+    after = rss_mb()
+    release_freed_memory()  # what glibc kept of freed activations, handed back
     therapist = [text for talk in talks for s, text in talk if s == THERAPIST]
-    second = sum(question_sentence(t) != t.strip() for t in therapist) / len(therapist)
-    print(f"{len(cpu_ms)} utterances of {len(talks)} AnnoMI transcripts, one core, per "
-          f"utterance (best of {args.repeat}):")
-    for name, times in (("CPU time", cpu_ms), ("wall clock", wall_ms)):
-        times.sort()
-        print(f"  {name:10s} median {statistics.median(times):.1f} ms, "
-              f"p95 {times[int(0.95 * len(times))]:.1f} ms, max {times[-1]:.1f} ms")
-    print(f"therapist utterances with a second pass (question sentence): {second:.0%}")
-    print(f"load + first label {load_s:.2f} s; memory added {added:.0f} MB "
-          f"(VmRSS {before:.0f} → {before + added:.0f} MB)")
+    return {"route": route, "utterances": len(cpu_ms), "load_s": round(load_s, 2),
+            "rss_load_mb": round(loaded - before, 1), "rss_after_mb": round(after - before, 1),
+            "rss_trimmed_mb": round(rss_mb() - before, 1),
+            "cpu_ms": percentiles(cpu_ms), "wall_ms": percentiles(wall_ms),
+            "second_pass": round(sum(question_sentence(t) != t.strip() for t in therapist)
+                                 / len(therapist), 3)}
+
+
+def run_route(route: str, args: argparse.Namespace, folder: Path) -> dict[str, object]:
+    """``child`` in a fresh interpreter (memory is measured from a clean start)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", route, "--transcripts", str(args.transcripts),
+         "--repeat", str(args.repeat), "--vectors", str(folder / f"{route}.npy")],
+        check=True, capture_output=True, text=True)
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--transcripts", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--routes", default=",".join(ROUTES))
+    ap.add_argument("--child", choices=ROUTES, help=argparse.SUPPRESS)
+    ap.add_argument("--vectors", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.transcripts, args.repeat, args.vectors)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results = [run_route(r, args, folder) for r in args.routes.split(",")]
+        first = np.load(folder / f"{results[0]['route']}.npy")
+        for r in results:
+            other = np.load(folder / f"{r['route']}.npy")
+            r["max_abs_delta"] = round(float(np.abs(other - first).max()), 4)
+            r["min_cosine"] = round(float((other * first).sum(1).min()), 4)
+    print(f"{results[0]['utterances']} utterances of {args.transcripts} AnnoMI transcripts, "
+          f"one core, per utterance (best of {args.repeat}); Δ against {results[0]['route']}:")
+    print("route  RSS MB load/after/trimmed  CPU ms median/p95/max  wall ms median/p95/max  "
+          "max|Δ emb|  min cos  load s")
+    for r in results:
+        c, w = r["cpu_ms"], r["wall_ms"]
+        assert isinstance(c, dict) and isinstance(w, dict)
+        print(f"{r['route']:6s} {r['rss_load_mb']:>6} / {r['rss_after_mb']:>6} / "
+              f"{r['rss_trimmed_mb']:<6}  "
+              f"{c['median']:>6} / {c['p95']:>5} / {c['max']:<6}  "
+              f"{w['median']:>6} / {w['p95']:>5} / {w['max']:<6}    "
+              f"{r['max_abs_delta']:<9}  {r['min_cosine']:<7}  {r['load_s']}")
+    print(f"therapist utterances with a second pass (question sentence): "
+          f"{results[0]['second_pass']:.0%}")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

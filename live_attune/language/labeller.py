@@ -5,7 +5,9 @@ previous utterance and the therapist's previous one: a "?" after the client has 
 something is more often a reflection said with a rising voice; a short question after a
 long client turn is more often open. Every utterance is embedded once, when it arrives; the
 context is the embeddings already made, so the cost per utterance is one encoder pass (two
-when a longer turn closes with a question sentence of its own).
+when a longer turn closes with a question sentence of its own). The passes are cut to
+MAX_TOKENS and QUESTION_TOKENS word pieces, so that no utterance takes more than ~25 ms of
+one core (bench/bench_language.py).
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ from live_attune.core.language import (
     question_sentence,
 )
 from live_attune.core.roles import THERAPIST
-from live_attune.language.encoder import DIM, default_encoder
+from live_attune.language.encoder import DIM, MAX_TOKENS, default_encoder
 
-Embed = Callable[[str], np.ndarray]  # text → (DIM,) unit-length float32
+Embed = Callable[[str, int], np.ndarray]  # text, max tokens → (DIM,) unit-length float32
+QUESTION_TOKENS = 64  # the question sentence's own pass (99 % of AnnoMI's are shorter)
 
 
 def embedded(text: str, client: np.ndarray, therapist: np.ndarray, embed: Embed,
              own: np.ndarray | None = None) -> Embedded:
     """The four embeddings of one therapist utterance (``own``: its embedding, if made)."""
-    mine = embed(text) if own is None else own
+    mine = embed(text, MAX_TOKENS) if own is None else own
     question = question_sentence(text)
-    asked = mine if question == text.strip() else embed(question)
+    asked = mine if question == text.strip() else embed(question, QUESTION_TOKENS)
     return Embedded(mine, asked, client, therapist)
 
 
@@ -51,7 +54,7 @@ class DialogueLabeller:
         """The label of a therapist utterance, None for anyone else's (every speaker who is
         not the therapist counts as the client: a couple's two clients are one context)."""
         role = THERAPIST if speaker == THERAPIST else "client"
-        own = self._embed(text)
+        own = self._embed(text, MAX_TOKENS)
         label = None
         if role == THERAPIST:
             label = self._model.label(text, embedded(text, self._last["client"],

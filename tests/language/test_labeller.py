@@ -14,7 +14,12 @@ import pytest
 from live_attune.core.events import Transcript
 from live_attune.core.language import model_data
 from live_attune.errors import ModelError
-from live_attune.language.encoder import MODEL_SHA256, SentenceEncoder, default_encoder
+from live_attune.language.encoder import (
+    ARITHMETIC,
+    MODEL_SHA256,
+    SentenceEncoder,
+    default_encoder,
+)
 from live_attune.language.labeller import DialogueLabeller, label_dialogue, label_transcripts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,9 +27,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_encoder_gives_the_published_embedding() -> None:
     # sentence-transformers' all-MiniLM-L6-v2 model card: the first five numbers of this
-    # sentence's embedding; the int8 export stays within 0.005 of them
+    # sentence's embedding; the int8 export run in float stays within 0.005 of them, with
+    # 8-bit activations within 0.015 (measured: 0.0126)
     v = default_encoder().embed("This is an example sentence")
-    assert v[:5] == pytest.approx([0.0677, 0.0635, 0.0487, 0.0793, 0.0375], abs=0.005)
+    assert v[:5] == pytest.approx([0.0677, 0.0635, 0.0487, 0.0793, 0.0375], abs=0.015)
+    exported = SentenceEncoder(int8=False).embed("This is an example sentence")
+    assert exported[:5] == pytest.approx([0.0677, 0.0635, 0.0487, 0.0793, 0.0375], abs=0.005)
     assert float(np.linalg.norm(v)) == pytest.approx(1.0, abs=1e-5)
     assert not default_encoder().embed("   ").any()
 
@@ -39,6 +47,7 @@ def test_a_file_that_is_not_the_model_is_refused(tmp_path: Path) -> None:
 def test_the_heads_were_trained_for_this_encoder_without_the_held_out_transcripts() -> None:
     data = model_data()
     assert data["encoder"]["sha256"] == MODEL_SHA256
+    assert data["encoder"]["arithmetic"] == ARITHMETIC  # embeddings of the int8 graph
     assert data["trained_on"].endswith("id % 5 != 0")
 
 

@@ -1,0 +1,211 @@
+"""The sentence encoder's int8 weights kept int8 at run time: its ONNX graph rewritten.
+
+The export stores every weight matrix as int8 with one float scale per output column (per
+row for the embedding tables) and turns it back into float32 inside the graph (Cast, Mul).
+onnxruntime folds those constant subgraphs when it loads the model, so the session held
+90 MB of float32 weights (measured: the session added ~155 MB). Rewritten here, before
+onnxruntime sees it:
+
+- a MatMul with such a weight becomes DynamicQuantizeLinear (the activations to uint8, one
+  scale per call) → MatMulInteger with the int8 weight → Cast → × (activation scale × the
+  weight's column scales): onnxruntime's integer GEMM; the weights stay int8;
+- an embedding Gather takes the int8 rows and their scales; only the rows taken become float.
+
+The rewrite edits the protobuf wire format of ``ModelProto.graph.node`` directly: the
+initializers are copied byte for byte, every other node keeps its bytes and its place. (The
+``onnx`` package would do the same but keeps ~90 MB of Python objects in the process.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from live_attune.errors import ModelError
+
+_VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
+_MODEL_GRAPH, _GRAPH_NODE = 7, 1  # ModelProto.graph, GraphProto.node
+_NODE_INPUT, _NODE_OUTPUT, _NODE_OP = 1, 2, 4  # NodeProto fields
+_NODE_ATTRIBUTE = 5
+_ATTR_NAME, _ATTR_INT, _ATTR_TYPE, _ATTR_TYPE_INT = 1, 3, 20, 2  # AttributeProto
+_FLOAT = 1  # TensorProto.DataType.FLOAT
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One protobuf field: its number, its whole encoding, and its payload if length-delimited."""
+
+    number: int
+    raw: memoryview
+    payload: memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    op: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    raw: memoryview  # the node's whole field in GraphProto, kept as it is when not rewritten
+
+
+def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if pos >= len(buf):
+            raise ModelError("the sentence encoder's graph is cut short")
+        byte = buf[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if byte < 0x80:
+            return value, pos
+
+
+def fields(buf: memoryview) -> Iterator[Field]:
+    """The fields of one protobuf message, in order."""
+    pos = 0
+    while pos < len(buf):
+        start = pos
+        tag, pos = _varint(buf, pos)
+        wire, body = tag & 7, pos
+        if wire == _VARINT:
+            _, pos = _varint(buf, pos)
+        elif wire in (_I64, _I32):
+            pos += 8 if wire == _I64 else 4
+        elif wire == _LEN:
+            size, body = _varint(buf, pos)
+            pos = body + size
+        else:
+            raise ModelError(f"the sentence encoder's graph has a field of wire type {wire}")
+        if pos > len(buf):
+            raise ModelError("the sentence encoder's graph is cut short")
+        yield Field(tag >> 3, buf[start:pos], buf[body:pos] if wire == _LEN else buf[pos:pos])
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def _len_field(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | _LEN) + _encode_varint(len(payload)) + payload
+
+
+def _int_field(number: int, value: int) -> bytes:
+    return _encode_varint(number << 3 | _VARINT) + _encode_varint(value)
+
+
+def _attribute(name: str, value: int) -> bytes:
+    """An AttributeProto holding one int."""
+    return _len_field(_NODE_ATTRIBUTE, _len_field(_ATTR_NAME, name.encode())
+                      + _int_field(_ATTR_INT, value) + _int_field(_ATTR_TYPE, _ATTR_TYPE_INT))
+
+
+def node_bytes(op: str, inputs: tuple[str, ...], outputs: tuple[str, ...],
+               **attributes: int) -> bytes:
+    """A GraphProto.node field: a NodeProto of the default domain."""
+    body = b"".join(_len_field(_NODE_INPUT, i.encode()) for i in inputs)
+    body += b"".join(_len_field(_NODE_OUTPUT, o.encode()) for o in outputs)
+    body += _len_field(_NODE_OP, op.encode())
+    body += b"".join(_attribute(k, v) for k, v in attributes.items())
+    return _len_field(_GRAPH_NODE, body)
+
+
+def parse_node(field: Field) -> Node:
+    op, inputs, outputs = "", [], []
+    for f in fields(field.payload):
+        if f.number == _NODE_OP:
+            op = bytes(f.payload).decode()
+        elif f.number == _NODE_INPUT:
+            inputs.append(bytes(f.payload).decode())
+        elif f.number == _NODE_OUTPUT:
+            outputs.append(bytes(f.payload).decode())
+    return Node(op, tuple(inputs), tuple(outputs), field.raw)
+
+
+def dequantised_weights(nodes: list[Node]) -> dict[str, tuple[str, str, str]]:
+    """Weight name → (its int8 initializer, its scale, the Cast's output) for every
+    ``Mul(Cast(q), scale)`` whose only users are MatMuls (as weight) and Gathers (as table):
+    the ones the rewrite replaces."""
+    casts = {n.outputs[0]: n.inputs[0] for n in nodes if n.op == "Cast"}
+    found = {n.outputs[0]: (casts[n.inputs[0]], n.inputs[1], n.inputs[0]) for n in nodes
+             if n.op == "Mul" and n.inputs[0] in casts and n.inputs[1].endswith("_scale")}
+    for n in nodes:
+        for k, name in enumerate(n.inputs):
+            if name in found and (n.op, k) not in (("MatMul", 1), ("Gather", 0)):
+                del found[name]
+    return found
+
+
+def integer_matmul(x: str, q: str, scale: str, out: str) -> bytes:
+    """``x @ dequantised(q)`` with the weight left int8 (the activations quantised per call)."""
+    return b"".join((
+        node_bytes("DynamicQuantizeLinear", (x,), (f"{out}/xq", f"{out}/xs", f"{out}/xz")),
+        node_bytes("MatMulInteger", (f"{out}/xq", q, f"{out}/xz"), (f"{out}/int",)),
+        node_bytes("Cast", (f"{out}/int",), (f"{out}/float",), to=_FLOAT),
+        node_bytes("Mul", (f"{out}/xs", scale), (f"{out}/scale",)),
+        node_bytes("Mul", (f"{out}/float", f"{out}/scale"), (out,))))
+
+
+def gathered_rows(q: str, scale: str, index: str, out: str) -> bytes:
+    """``dequantised(q)[index]``: only the rows taken become float."""
+    return b"".join((
+        node_bytes("Gather", (q, index), (f"{out}/q",)),
+        node_bytes("Gather", (scale, index), (f"{out}/s",)),
+        node_bytes("Cast", (f"{out}/q",), (f"{out}/f",), to=_FLOAT),
+        node_bytes("Mul", (f"{out}/f", f"{out}/s"), (out,))))
+
+
+Pieces = list[bytes | memoryview]  # a message's bytes in order, slices of the input kept as such
+
+
+def rewrite_graph(graph: memoryview) -> tuple[Pieces, int]:
+    """The GraphProto with its int8 weights used as int8; how many uses were rewritten."""
+    parts: list[Field] = list(fields(graph))
+    nodes = [parse_node(f) for f in parts if f.number == _GRAPH_NODE]
+    weights = dequantised_weights(nodes)
+    dequant = set(weights) | {cast for _, _, cast in weights.values()}
+    out: Pieces = []
+    rewritten, i = 0, 0
+    for f in parts:
+        if f.number != _GRAPH_NODE:
+            out.append(f.raw)
+            continue
+        node, i = nodes[i], i + 1
+        if node.op == "MatMul" and node.inputs[1] in weights:
+            q, scale, _ = weights[node.inputs[1]]
+            out.append(integer_matmul(node.inputs[0], q, scale, node.outputs[0]))
+        elif node.op == "Gather" and node.inputs[0] in weights:
+            q, scale, _ = weights[node.inputs[0]]
+            out.append(gathered_rows(q, scale, node.inputs[1], node.outputs[0]))
+        elif node.outputs[0] not in dequant:
+            out.append(node.raw)
+            continue
+        else:
+            continue  # the float weight is never made
+        rewritten += 1
+    return out, rewritten
+
+
+def int8_model_pieces(model: bytes) -> Pieces:
+    """The ModelProto with every int8 weight used as int8 (``rewrite_graph``), in pieces:
+    the weights stay slices of ``model`` (no 23 MB copy until the pieces are written)."""
+    out: Pieces = []
+    rewritten = 0
+    for f in fields(memoryview(model)):
+        if f.number == _MODEL_GRAPH:
+            graph, rewritten = rewrite_graph(f.payload)
+            size = sum(len(p) for p in graph)
+            out += [_encode_varint(_MODEL_GRAPH << 3 | _LEN) + _encode_varint(size), *graph]
+        else:
+            out.append(f.raw)
+    if not rewritten:
+        raise ModelError("the sentence encoder's graph has no int8 weights to keep int8")
+    return out
+
+
+def int8_model(model: bytes) -> bytes:
+    return b"".join(int8_model_pieces(model))
