@@ -105,7 +105,7 @@ def _store_analysis(result: SessionResult, args: argparse.Namespace) -> str | No
             return None
         from live_attune.session.output import save_elsewhere
 
-        saved = save_elsewhere(_without_words(result, args), new.id)
+        saved = save_elsewhere(result, new.id, keep_transcript=new.keep_transcript)
         if saved is None:
             raise StoreError(f"{exc}; nor could the result be saved elsewhere") from exc
         print(f"live-attune: warning: {exc}; saved {saved} instead (live-attune report "
@@ -145,11 +145,6 @@ def recording_date(path: Path) -> str | None:
             return when.date().isoformat() if len(text) == 10 else \
                 when.isoformat(timespec="seconds")  # a date alone stays a date
     return None
-
-
-def _without_words(result: SessionResult, args: argparse.Namespace) -> SessionResult:
-    """--no-transcript keeps the measures but not the words, wherever the result goes."""
-    return replace(result, transcript=()) if args.no_transcript else result
 
 
 def live_command(args: argparse.Namespace) -> int:

@@ -208,7 +208,8 @@ class LiveRun:
         if self.out_dir is not None:
             self.saved_to, _ = write_outputs(result, self.out_dir)
         elif self.recorder is not None and self.recorder.error:
-            self.saved_to = save_elsewhere(result, self.recorder.session_id)
+            self.saved_to = save_elsewhere(result, self.recorder.session_id,
+                                           keep_transcript=self.recorder.keep_transcript)
 
     def result(self, metrics: SessionMetrics) -> SessionResult:
         duration_s = self.samples / SAMPLE_RATE

@@ -158,17 +158,25 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def save_elsewhere(result: SessionResult, session_id: str) -> Path | None:
+def save_elsewhere(result: SessionResult, session_id: str, *, keep_transcript: bool
+                   ) -> Path | None:
     """The store could not keep the session and no --out was given: its session.json and
     turns.csv go to the data directory's ``unsaved/ID``, or failing that (the same full
-    disk) to a new private temporary directory. None when nothing could be written."""
+    disk) to a new private temporary directory. None when nothing could be written.
+
+    This stands in for the store, so it keeps what the store would: without
+    ``keep_transcript`` (--no-transcript) the measures but not the words. (``--out`` files
+    are asked for by name and keep the words.)"""
     import tempfile
+    from dataclasses import replace
 
     from live_attune.paths import data_dir
 
     places: list[Callable[[], Path]] = [
         lambda: data_dir() / "unsaved" / session_id,
         lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{session_id}-"))]  # mode 0700
+    if not keep_transcript:
+        result = replace(result, transcript=())
     for place in places:
         try:
             return write_outputs(result, place())[0]

@@ -34,6 +34,7 @@ class SessionRecorder:
                  sample_rate: int = SAMPLE_RATE) -> None:
         self.store_path = store_path
         self.session_id = new.id
+        self.keep_transcript = new.keep_transcript  # False: the store keeps no words
         self._new = new
         audio_path = Path(new.audio_path) if new.audio_path else None
         self.error: str | None = None

@@ -79,6 +79,25 @@ def test_without_out_an_unusable_store_still_leaves_the_session_on_disk(
     assert live["segments"] == offline["segments"] and live["metrics"] == offline["metrics"]
 
 
+
+@pytest.mark.slow
+def test_the_stand_in_for_the_store_keeps_no_words_when_the_store_would_not(
+        short_conversation: dict[str, Path], tmp_path: Path) -> None:
+    """--no-transcript without a usable store: unsaved/ID is where the store's copy would
+    have been, so it keeps the measures but not the words (as analyze's does)."""
+    store = tmp_path / "sessions.sqlite"
+    store.mkdir()
+    recorder = SessionRecorder(store, NewSession(
+        kind="live", source="test", mode="channels", speakers=("therapist", "client"),
+        config=config_dict(PipelineConfig()), keep_transcript=False))
+    running = start(short_conversation["stereo"], None, speed=None,  # type: ignore[arg-type]
+                    asr=True, recorder=recorder)
+    session = running.wait()
+    assert session.saved_to is not None and session.saved_to.parent.parent.name == "unsaved"
+    saved = json.loads(session.saved_to.read_text())
+    assert saved["transcript"] == [] and saved["metrics"]["talk_time_s"]["therapist"] > 0
+    assert session.run_state.transcripts  # there were words, and they were not kept
+
 def test_over_the_lan_the_store_s_error_names_no_path(brief_conversation: dict[str, Path],
                                                       tmp_path: Path) -> None:
     """--lan is plain HTTP on a shared network: the status says the store failed, in words,
