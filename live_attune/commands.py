@@ -26,6 +26,7 @@ from live_attune.session.output import atomic_write, write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk_for
+from live_attune.store.db import NewSession, session_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,8 +60,10 @@ def analyze_command(args: argparse.Namespace) -> int:
                                     single_mic=_single_mic_options(args))
     if not args.no_transcribe:
         result = with_transcript(result, args.model)
-    written = write_outputs(result, args.out) if args.out else None
-    stored = None if args.no_store else _store_analysis(result, args)
+    new = _new_analysis(result, args)
+    written = (write_outputs(result, args.out, record=session_record(new, "complete"))
+               if args.out else None)
+    stored = None if args.no_store else _store_analysis(result, new, args)
     if not args.quiet:
         print(summary_table(result))
         if written:
@@ -83,19 +86,26 @@ def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
                             swap_roles=args.swap_roles)
 
 
-def _store_analysis(result: SessionResult, args: argparse.Namespace) -> str | None:
+def _new_analysis(result: SessionResult, args: argparse.Namespace) -> NewSession:
+    """The analysed session's record: dated --date, else the recording's date, else now."""
+    from live_attune.session.output import config_dict
+
+    when = args.date or recording_date(args.audio)
+    return NewSession(kind="analyze", source=str(result.info.path), mode=result.layout.mode,
+                      speakers=result.layout.speakers, config=config_dict(result.config),
+                      label=args.client, keep_transcript=not args.no_transcript,
+                      **({"started_at": when} if when else {}))
+
+
+def _store_analysis(result: SessionResult, new: NewSession, args: argparse.Namespace
+                    ) -> str | None:
     """Keep the result in the session store. A store problem warns: the --out files still
     stand, and without --out the result goes where a live session's would (``unsaved/ID``
     in the data directory, else a private temporary folder) — never lost."""
     from live_attune.errors import StoreError
-    from live_attune.session.output import config_dict, session_dict
-    from live_attune.store import NewSession, Store
+    from live_attune.session.output import session_dict
+    from live_attune.store import Store
 
-    when = args.date or recording_date(args.audio)
-    new = NewSession(kind="analyze", source=str(result.info.path), mode=result.layout.mode,
-                     speakers=result.layout.speakers, config=config_dict(result.config),
-                     label=args.client, keep_transcript=not args.no_transcript,
-                     **({"started_at": when} if when else {}))
     try:
         with Store() as store:
             store.add(new, session_dict(result), state="complete")
@@ -105,7 +115,8 @@ def _store_analysis(result: SessionResult, args: argparse.Namespace) -> str | No
             return None
         from live_attune.session.output import save_elsewhere
 
-        saved = save_elsewhere(result, new.id, keep_transcript=new.keep_transcript)
+        saved = save_elsewhere(result, session_record(new, "complete"),
+                               keep_transcript=new.keep_transcript)
         if saved is None:
             raise StoreError(f"{exc}; nor could the result be saved elsewhere") from exc
         print(f"live-attune: warning: {exc}; saved {saved} instead (live-attune report "
@@ -266,7 +277,7 @@ def _recorder(source: BlockSource, layout: Layout, args: argparse.Namespace,
     from live_attune.errors import StoreError
     from live_attune.paths import data_dir
     from live_attune.session.output import config_dict
-    from live_attune.store import NewSession, SessionRecorder, Store, default_store_path
+    from live_attune.store import SessionRecorder, Store, default_store_path
 
     try:
         with Store() as store:

@@ -6,6 +6,7 @@ executor thread and publishes what it returns; nothing here knows about dashboar
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
 from live_attune.session.output import save_elsewhere, session_dict, write_outputs
 from live_attune.session.pipeline import Pipeline, make_pipeline
 from live_attune.session.result import SessionResult, session_result
+from live_attune.store.db import session_record
 from live_attune.store.recorder import SessionRecorder
 
 RING_S = 40.0  # audio kept for utterances still waiting to be transcribed (max 15 s + lag)
@@ -118,6 +120,7 @@ class LiveRun:
         self.samples = 0
         self.prosody_result: ProsodyResult | None = None
         self.saved_to: Path | None = None
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S")  # local time, as the store's
         self.transcripts: list[Transcript] = []
         self._ring = AudioRing(len(layout.speakers), RING_S)
         self._utterances = UtteranceBuilder()
@@ -203,13 +206,21 @@ class LiveRun:
         if self.state != "lost":
             self.state = "ended"
         result = self.result(metrics)
+        record = self.record()
         if self.recorder is not None:
             self.recorder.close(session_dict(result))
         if self.out_dir is not None:
-            self.saved_to, _ = write_outputs(result, self.out_dir)
+            self.saved_to, _ = write_outputs(result, self.out_dir, record=record)
         elif self.recorder is not None and self.recorder.error:
-            self.saved_to = save_elsewhere(result, self.recorder.session_id,
+            self.saved_to = save_elsewhere(result, record,
                                            keep_transcript=self.recorder.keep_transcript)
+
+    def record(self) -> dict[str, Any]:
+        """session.json's ``session``: the store's record, or without a store when the
+        session started (so that a report of its --out file has its date)."""
+        if self.recorder is not None:
+            return session_record(self.recorder.new, "complete")
+        return {"kind": "live", "started_at": self.started_at, "state": "complete"}
 
     def result(self, metrics: SessionMetrics) -> SessionResult:
         duration_s = self.samples / SAMPLE_RATE

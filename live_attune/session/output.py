@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
@@ -128,12 +128,17 @@ def schema() -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-def write_outputs(result: SessionResult, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``session.json`` and ``turns.csv`` into ``out_dir`` (created if needed)."""
+def write_outputs(result: SessionResult, out_dir: Path, *,
+                  record: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write ``session.json`` and ``turns.csv`` into ``out_dir`` (created if needed).
+    ``record``: session.json's ``session`` (store.session_record: id, label, start time)."""
+    data = session_dict(result)
+    if record is not None:
+        data["session"] = dict(record)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         session_path, turns_path = out_dir / "session.json", out_dir / "turns.csv"
-        atomic_write(session_path, json.dumps(session_dict(result), indent=1) + "\n")
+        atomic_write(session_path, json.dumps(data, indent=1) + "\n")
         with turns_path.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["speaker", "start_s", "end_s", "duration_s", "speech_s",
@@ -158,7 +163,7 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def save_elsewhere(result: SessionResult, session_id: str, *, keep_transcript: bool
+def save_elsewhere(result: SessionResult, record: Mapping[str, Any], *, keep_transcript: bool
                    ) -> Path | None:
     """The store could not keep the session and no --out was given: its session.json and
     turns.csv go to the data directory's ``unsaved/ID``, or failing that (the same full
@@ -166,20 +171,21 @@ def save_elsewhere(result: SessionResult, session_id: str, *, keep_transcript: b
 
     This stands in for the store, so it keeps what the store would: without
     ``keep_transcript`` (--no-transcript) the measures but not the words. (``--out`` files
-    are asked for by name and keep the words.)"""
+    are asked for by name and keep the words.) ``record``: the store's record of the
+    session (store.session_record), written into the copy; its id names the folder."""
     import tempfile
     from dataclasses import replace
 
     from live_attune.paths import data_dir
 
     places: list[Callable[[], Path]] = [
-        lambda: data_dir() / "unsaved" / session_id,
-        lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{session_id}-"))]  # mode 0700
+        lambda: data_dir() / "unsaved" / record["id"],
+        lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{record['id']}-"))]  # mode 0700
     if not keep_transcript:
         result = replace(result, transcript=())
     for place in places:
         try:
-            return write_outputs(result, place())[0]
+            return write_outputs(result, place(), record=record)[0]
         except (LiveAttuneError, OSError):
             continue
     return None

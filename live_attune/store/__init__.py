@@ -6,8 +6,9 @@ from live_attune.store.db import (
     Store,
     complete_older,
     default_store_path,
+    session_record,
 )
 from live_attune.store.recorder import SessionRecorder
 
 __all__ = ["NewSession", "SessionRecorder", "SessionRow", "Store", "complete_older",
-           "default_store_path"]
+           "default_store_path", "session_record"]

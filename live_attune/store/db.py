@@ -102,6 +102,13 @@ class NewSession:
     started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
+def session_record(new: NewSession, state: str) -> dict[str, Any]:
+    """session.json's ``session``: what the store records of it (as ``Store.result`` adds it),
+    also written into ``--out`` and ``unsaved/`` copies so that their report has its date."""
+    return {"id": new.id, "label": new.label, "started_at": new.started_at, "kind": new.kind,
+            "state": state}
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRow:
     """One session as listed (the result JSON is fetched separately)."""

@@ -35,7 +35,7 @@ class SessionRecorder:
         self.store_path = store_path
         self.session_id = new.id
         self.keep_transcript = new.keep_transcript  # False: the store keeps no words
-        self._new = new
+        self.new = new
         audio_path = Path(new.audio_path) if new.audio_path else None
         self.error: str | None = None
         self.commits = 0
@@ -92,7 +92,7 @@ class SessionRecorder:
         try:
             if store is None:
                 store = Store(self.store_path)
-                store.create(self._new)
+                store.create(self.new)
             store.append_journal(self.session_id, self._pending)
             self._pending.clear()
             self.commits += 1

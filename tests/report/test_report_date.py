@@ -61,7 +61,7 @@ def test_the_recording_date_comes_from_the_files_metadata(tmp_path: Path) -> Non
 def test_report_date_sets_the_date_of_a_session_json(tmp_path: Path,
                                                      private_data_dir: Path) -> None:
     data = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    del data["session"]  # as analyze --out writes it: no store record, no date
+    del data["session"]  # as a session.json from elsewhere may be: no record, no date
     source = tmp_path / "session.json"
     source.write_text(json.dumps(data), encoding="utf-8")
     proc = cli("report", source, "--format", "html", "--out", tmp_path / "r",
@@ -84,4 +84,26 @@ def test_analyze_date_dates_the_stored_session(short_conversation: dict[str, Pat
     shown = cli("report", "last", "--format", "html", "--out", tmp_path)
     assert shown.returncode == 0, shown.stderr
     [page] = tmp_path.glob("*.html")
+    assert "Thursday 20 November 2025, 10:00" in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_analyze_out_writes_the_sessions_date_and_record(short_conversation: dict[str, Path],
+                                                         tmp_path: Path,
+                                                         private_data_dir: Path) -> None:
+    """The --out session.json carries the store's record (id, label, date), so that its
+    report is dated as the stored one is."""
+    proc = cli("analyze", short_conversation["stereo"], "--no-transcribe", "--no-prosody",
+               "--date", "2025-11-20T10:00", "--client", "C-7", "--quiet",
+               "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "out" / "session.json").read_text())["session"]
+    stored = cli("sessions", "list").stdout
+    assert record["id"] in stored and record["label"] == "C-7"
+    assert (record["started_at"], record["kind"]) == ("2025-11-20T10:00:00", "analyze")
+    shown = cli("report", tmp_path / "out" / "session.json", "--format", "html",
+                "--out", tmp_path / "r")
+    assert shown.returncode == 0, shown.stderr
+    [page] = (tmp_path / "r").glob("*.html")
+    assert page.name == f"{record['id']}.html"  # named as the stored session's report is
     assert "Thursday 20 November 2025, 10:00" in page.read_text(encoding="utf-8")

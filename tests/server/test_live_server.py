@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import jsonschema
@@ -83,6 +84,8 @@ def test_live_equals_offline_on_the_same_file(conversation: dict[str, Path], tmp
     offline = session_dict(analysed(conversation["stereo"]))
     assert live["segments"] == offline["segments"]
     assert live["metrics"] == offline["metrics"]
+    record = live["session"]  # no store here: when it started, for the report's date
+    assert record["kind"] == "live" and datetime.fromisoformat(record["started_at"])
 
 
 @visit

@@ -96,6 +96,7 @@ def test_the_stand_in_for_the_store_keeps_no_words_when_the_store_would_not(
     assert session.saved_to is not None and session.saved_to.parent.parent.name == "unsaved"
     saved = json.loads(session.saved_to.read_text())
     assert saved["transcript"] == [] and saved["metrics"]["talk_time_s"]["therapist"] > 0
+    assert saved["session"]["id"] == recorder.session_id == session.saved_to.parent.name
     assert session.run_state.transcripts  # there were words, and they were not kept
 
 def test_over_the_lan_the_store_s_error_names_no_path(brief_conversation: dict[str, Path],
