@@ -35,7 +35,7 @@ from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
 from live_attune.core import ConversationEngine
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate, EdgeAligner
+from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate, make_edges
 from live_attune.speakers.crosstalk import band_power
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
 from live_attune.synth.render import RoomPaths
@@ -43,7 +43,9 @@ from live_attune.synth.truth import write
 
 SR = SAMPLE_RATE
 ROLES = ("therapist", "client")
-GATES = {"level": CrosstalkConfig(method="level"), "model": CrosstalkConfig(method="model")}
+GATES = {"level": CrosstalkConfig(method="level"),
+         "windows": CrosstalkConfig(method="model", edge_search_ms=0.0),  # session 5's edges
+         "model": CrosstalkConfig(method="model")}  # edges on 8 ms ticks (EdgeRefiner)
 EDGE_S = 0.25  # gated speech this near a true segment of the channel's speaker is not bleed
 
 
@@ -99,14 +101,23 @@ class _Result:
     metrics: Any
 
 
-def replay(active: np.ndarray, shift: int) -> _Result:
-    """The engine over gated flags, their edges aligned as the pipeline does (``shift``
-    samples; 0: each flagged window counted whole, as before issue 17's edge fix)."""
+def replay(active: np.ndarray, audio: np.ndarray, config: CrosstalkConfig
+           ) -> tuple[_Result, float]:
+    """The engine over gated flags, their edges placed as the pipeline does (``make_edges``:
+    on 8 ms ticks of the audio, or shifted ``edge_shift_ms`` into each run's windows; 0:
+    each flagged window counted whole, as before issue 17's edge fix), streamed in 100 ms
+    blocks; the seconds the edges took."""
     engine = ConversationEngine(ROLES, sample_rate=SR)
-    edges = EdgeAligner(active.shape[0], WINDOW, shift=shift)
-    engine.feed(edges.push(active) + edges.flush())
+    edges = make_edges(active.shape[0], config)
+    started, frames = time.process_time(), []
+    for i in range(0, active.shape[1], 3):
+        edges.hear(audio[:, i * WINDOW:(i + 3) * WINDOW])
+        frames += edges.push(active[:, i:i + 3])
+    frames += edges.flush()
+    cpu = time.process_time() - started
+    engine.feed(frames)
     metrics = engine.finish()
-    return _Result(engine.history, metrics)
+    return _Result(engine.history, metrics), cpu
 
 
 def onset_errors(truth: dict[str, Any], result: _Result) -> list[float]:
@@ -168,7 +179,8 @@ def run_seed(paths: dict[str, Path], name: str) -> GateRun:
     if shift_ms:
         config = dataclasses.replace(config, edge_shift_ms=float(shift_ms))
     active, cpu = gate(audio, flags, config)
-    result = replay(active, config.edge_shift_samples)
+    result, edges_cpu = replay(active, audio, config)
+    cpu += edges_cpu
     return GateRun(score=score(truth, result), onset_errors_s=onset_errors(truth, result),  # type: ignore[arg-type]
                    bleed=bleed_share(truth, active), cpu_s=cpu,
                    audio_s=audio.shape[1] / SR,
@@ -204,9 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=_seeds, default=tuple(range(1, 11)), help="1-10 or 1,3")
     ap.add_argument("--rooms", default="hard,plain,bleed8")
-    ap.add_argument("--gates", default="level,model@0,model",
-                    help="gates to compare; NAME@MS: with edges shifted MS ms into each run "
-                         "(0: flagged windows counted whole, as before the edge fix)")
+    ap.add_argument("--gates", default="level,windows,model",
+                    help="gates to compare (windows: the model with edges within its 32 ms "
+                         "windows; model: on 8 ms ticks); NAME@MS: with edges shifted MS ms "
+                         "into each run (windows@0: flagged windows counted whole)")
     ap.add_argument("--out", type=Path, default=None, help="keep renderings and VAD flags here")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,7 @@ from live_attune.core.events import Event
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
 from live_attune.session.engine_views import EngineViews
 from live_attune.session.single_mic import SingleMicPipeline
-from live_attune.speakers.channels import CrosstalkGate, EdgeAligner
+from live_attune.speakers.channels import CrosstalkGate, make_edges
 from live_attune.speakers.crosstalk import BANDS, band_power
 from live_attune.speakers.single import AttributedSpan
 
@@ -88,8 +88,7 @@ class ChannelPipeline(EngineViews):
                                           config=self.config.metrics)
         self._vads = [SileroVad(self.config.vad) for _ in layout.channel_indices]
         self._gate = CrosstalkGate(len(layout.channel_indices), self.config.crosstalk)
-        self._edges = EdgeAligner(len(layout.channel_indices), WINDOW,
-                                   shift=self.config.crosstalk.edge_shift_samples)
+        self._edges = make_edges(len(layout.channel_indices), self.config.crosstalk)
         self._bands = np.zeros((len(layout.channel_indices), 0, BANDS))  # awaiting flags
         self._rest = np.zeros((len(layout.channel_indices), 0), np.float32)
         self.frames = 0
@@ -107,6 +106,7 @@ class ChannelPipeline(EngineViews):
         power = window_power(joined[:, : k * WINDOW])
         bands = band_power(joined[:, : k * WINDOW])
         self._rest = joined[:, k * WINDOW:]
+        self._edges.hear(audio)
         if k:
             self.last_levels_db = power_db(power[:, -1])
         self._engine.feed(self._frames(self._gated(flags, bands)))

@@ -9,6 +9,7 @@ clearly over that prediction. Overlapping voices count for both speakers (issue 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import ActivityFrame
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.errors import ChannelMapError
-from live_attune.speakers.crosstalk import BANDS, CrosstalkModel, ModelParams
+from live_attune.speakers.crosstalk import BANDS, TICK, CrosstalkModel, ModelParams, TickEnergy
 
 IGNORE = "ignore"
 SHARED = "shared"  # one microphone for everyone: no channel tells who speaks
@@ -92,6 +93,12 @@ class CrosstalkConfig:
     window and to end this far before the end of its last (``EdgeAligner``): flagged windows
     overhang their speech at both ends.
 
+    ``edge_search_ms`` (0: off): each edge is then placed on 8 ms ticks (``EdgeRefiner``)
+    within this distance of the shifted one, where the channel's own energy (``TickEnergy``:
+    the FFT bins ``edge_mask_db`` over the other channels' held power) crosses
+    ``edge_onset_db`` (onsets) or ``edge_offset_db`` (offsets; higher, over the room's tail)
+    under the speaker's running speech level, and ``edge_noise_db`` over its noise floor.
+
     ``method="level"`` (the earlier gate; issue 17): a channel ``margin_db`` (a profile's
     ``crosstalk_margin_db``, calibrated for this gate) or more below the other channels'
     level held at its maximum for ``hold_frames`` is bleed. Levels are power averaged over
@@ -115,6 +122,11 @@ class CrosstalkConfig:
     edge_shift_ms: float = 8.0
     max_delay_ms: float = 320.0
     delay_ms: float = 0.0
+    edge_search_ms: float = 32.0
+    edge_onset_db: float = -20.0
+    edge_offset_db: float = -14.0
+    edge_noise_db: float = 6.0
+    edge_mask_db: float = -4.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -136,6 +148,10 @@ class CrosstalkConfig:
             raise ValueError("need 0 <= delay_ms <= max_delay_ms <= 1000")
         if not 0.0 <= self.edge_shift_ms < 16.0:
             raise ValueError("edge_shift_ms must be >= 0 and under half a window (16 ms)")
+        if not 0.0 <= self.edge_search_ms <= 64.0:
+            raise ValueError("edge_search_ms must be between 0 and 64 ms")
+        if not (self.edge_onset_db < 0.0 and self.edge_offset_db < 0.0):
+            raise ValueError("edge_onset_db and edge_offset_db are under the speech level: < 0")
 
     @property
     def edge_shift_samples(self) -> int:
@@ -274,6 +290,9 @@ class EdgeAligner:
         self._pending: np.ndarray | None = None  # the window awaiting its successor
         self.next_sample = 0  # where the next window's frames start
 
+    def hear(self, audio: np.ndarray) -> None:
+        """Audio is not needed: edges are placed within the windows."""
+
     def push(self, active: np.ndarray) -> list[ActivityFrame]:
         """``(channels, k)`` flags, in order → the frames now decidable."""
         out: list[ActivityFrame] = []
@@ -306,6 +325,167 @@ class EdgeAligner:
             else:
                 out.append(ActivityFrame(start, end, active))
         return out
+
+
+_TICKS = WINDOW // TICK  # ticks per window
+_LEVEL_STEP_DB = 0.25  # running median of the speaker's own energy, per flagged tick
+_FLOOR_DOWN_DB, _FLOOR_UP_DB = 0.475, 0.025  # running 5 % quantile: the noise floor
+
+
+class EdgeRefiner:
+    """Per-window speech flags and the audio → activity frames with each run's edges placed
+    on 8 ms ticks (issue 17: a 32 ms window places an edge only to within about ±35 ms,
+    and a bout of several runs sums those errors at backchannel_max's edge).
+
+    Each run of flagged windows first starts ``shift`` ticks into its first window and ends
+    ``shift`` before the end of its last (as ``EdgeAligner``). Then, within ``search`` ticks:
+    the onset moves back over the ticks before it whose own energy (``TickEnergy``) is over
+    the onset threshold, or, where that tick is under it, forward to the first tick over it;
+    the offset likewise with the offset threshold. Thresholds: ``onset_db``/``offset_db``
+    under the speaker's running speech level (the median of the own energy of flagged
+    windows) and ``noise_db`` over the running noise floor, both as they stood at the run's
+    first (onset) or last (offset) window, so that any pieces give the same frames. An edge
+    with no tick over its threshold stays where the shift put it.
+
+    Frames lag the flags by a window and the audio by ``shift + search`` ticks more.
+    """
+
+    def __init__(self, channels: int, config: CrosstalkConfig) -> None:
+        self._shift = round(config.edge_shift_samples / TICK)
+        self._search = round(config.edge_search_ms * SAMPLE_RATE / 1000.0 / TICK)
+        self._db = (config.edge_onset_db, config.edge_offset_db, config.edge_noise_db)
+        self._ticks = TickEnergy(channels, mask_db=config.edge_mask_db,
+                                 tail_db_per_tick=config.tail_db_per_frame / _TICKS)
+        self._energy = np.zeros((channels, 0))  # dB per tick, from window _w0's first
+        self._flags = np.zeros((channels, 0), bool)  # from window _w0
+        self._thresholds = np.zeros((2, channels, 0))  # (onset, offset) dB per window
+        self._level: np.ndarray | None = None
+        self._floor: np.ndarray | None = None
+        self._w0 = 0  # the first window held
+        self._done = 0  # the first window not yet made frames
+        self.next_sample = 0
+
+    def hear(self, audio: np.ndarray) -> None:
+        """``(channels, n)`` audio, in order (ahead of or with its windows' flags)."""
+        self._energy = np.concatenate([self._energy, self._ticks.push(audio)], axis=1)
+        self._learn()
+
+    def push(self, active: np.ndarray) -> list[ActivityFrame]:
+        """``(channels, k)`` flags, in order → the frames now decidable."""
+        self._flags = np.concatenate([self._flags, active.astype(bool)], axis=1)
+        self._learn()
+        known = self._w0 + self._flags.shape[1]
+        ticks = _TICKS * self._w0 + self._energy.shape[1]
+        ready = (ticks - self._shift - self._search) // _TICKS
+        stats = self._w0 + self._thresholds.shape[2]
+        return self._decide(min(known - 1, ready, stats - 1), final=False)
+
+    def flush(self) -> list[ActivityFrame]:
+        """The frames of every window pushed (nothing follows the last)."""
+        return self._decide(self._w0 + self._flags.shape[1], final=True)
+
+    def _learn(self) -> None:
+        """The thresholds of each window whose flags and ticks are both here, in order."""
+        while (w := self._thresholds.shape[2]) < min(self._flags.shape[1],
+                                                    self._energy.shape[1] // _TICKS):
+            ticks = self._energy[:, w * _TICKS:(w + 1) * _TICKS]
+            for t in range(_TICKS):
+                self._track(ticks[:, t], self._flags[:, w])
+            assert self._level is not None and self._floor is not None
+            onset, offset, noise = self._db
+            limit = np.stack([np.maximum(self._level + onset, self._floor + noise),
+                              np.maximum(self._level + offset, self._floor + noise)])
+            self._thresholds = np.concatenate([self._thresholds, limit[:, :, None]], axis=2)
+
+    def _track(self, x: np.ndarray, flagged: np.ndarray) -> None:
+        if self._floor is None or self._level is None:
+            self._floor, self._level = x.copy(), x.copy()
+            return
+        self._floor += np.where(x < self._floor, -_FLOOR_DOWN_DB, _FLOOR_UP_DB)
+        step = np.where(x > self._level, _LEVEL_STEP_DB, -_LEVEL_STEP_DB)
+        self._level += np.where(flagged, step, 0.0)
+
+    def _decide(self, upto: int, *, final: bool) -> list[ActivityFrame]:
+        if upto <= self._done:
+            return []
+        span = upto - self._w0
+        ticks = np.zeros((self._flags.shape[0], _TICKS * span), bool)
+        for c in range(ticks.shape[0]):
+            for a, b in _runs(self._flags[c]):
+                if a >= span + 1:
+                    break
+                on, off = self._run_ticks(c, a, b, open_end=not final
+                                          and b == self._flags.shape[1])
+                ticks[c, max(0, on):max(0, min(off, ticks.shape[1]))] = True
+        out = _tick_frames(ticks[:, _TICKS * (self._done - self._w0):],
+                           self.next_sample, TICK)
+        self._done, self.next_sample = upto, upto * WINDOW
+        keep = max(0, min(upto - 2, self._w0 + self._thresholds.shape[2]) - self._w0)
+        self._w0 += keep
+        self._flags, self._energy = self._flags[:, keep:], self._energy[:, _TICKS * keep:]
+        self._thresholds = self._thresholds[:, :, keep:]
+        return out
+
+    def _run_ticks(self, c: int, a: int, b: int, *, open_end: bool) -> tuple[int, int]:
+        """Run ``[a, b)`` (windows held) of channel ``c`` → its ticks ``[on, off)``."""
+        on0, off0 = _TICKS * a + self._shift, _TICKS * b - self._shift
+        on, off = self._onset(c, a, on0), off0 if open_end else self._offset(c, b - 1, off0)
+        if (off - on) * TICK < 10 * SAMPLE_RATE // 1000:  # nothing left: keep the shifted
+            return on0, off0
+        return on, off
+
+    def _over(self, c: int, t: int, limit: float) -> bool:
+        return 0 <= t < self._energy.shape[1] and bool(self._energy[c, t] >= limit)
+
+    def _threshold(self, kind: int, c: int, w: int) -> float:
+        held = self._thresholds.shape[2]
+        return float(self._thresholds[kind, c, min(max(w, 0), held - 1)]) if held else np.inf
+
+    def _onset(self, c: int, w: int, t0: int) -> int:
+        limit, t = self._threshold(0, c, w), t0
+        if self._over(c, t0, limit):
+            while t - 1 >= t0 - self._search and self._over(c, t - 1, limit):
+                t -= 1
+            return t
+        while t < t0 + self._search and not self._over(c, t, limit):
+            t += 1
+        return t if t < t0 + self._search else t0
+
+    def _offset(self, c: int, w: int, end0: int) -> int:
+        limit, t = self._threshold(1, c, w), end0 - 1
+        if self._over(c, t, limit):
+            while t + 1 < end0 + self._search and self._over(c, t + 1, limit):
+                t += 1
+            return t + 1
+        while t > end0 - 1 - self._search and not self._over(c, t, limit):
+            t -= 1
+        return t + 1 if t > end0 - 1 - self._search else end0
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
+                    strict=True))
+
+
+def _tick_frames(ticks: np.ndarray, start: int, size: int) -> list[ActivityFrame]:
+    """``(channels, k)`` tick flags from sample ``start`` → one frame per change."""
+    out: list[ActivityFrame] = []
+    if ticks.shape[1] == 0:
+        return out
+    change = np.flatnonzero((ticks[:, 1:] != ticks[:, :-1]).any(axis=0)) + 1
+    bounds = [0, *change.tolist(), ticks.shape[1]]
+    for lo, hi in itertools.pairwise(bounds):
+        out.append(ActivityFrame(start + lo * size, start + hi * size,
+                                 tuple(ticks[:, lo].tolist())))
+    return out
+
+
+def make_edges(channels: int, config: CrosstalkConfig) -> EdgeAligner | EdgeRefiner:
+    """The pipeline's flags → frames stage: ticks when ``edge_search_ms`` > 0."""
+    if config.edge_search_ms > 0.0:
+        return EdgeRefiner(channels, config)
+    return EdgeAligner(channels, WINDOW, shift=config.edge_shift_samples)
 
 
 def default_map(channels: int, source: str) -> ChannelMap:
