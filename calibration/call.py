@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from calibration.profile import Profile
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.speakers.channels import ChannelMap
+
+if TYPE_CHECKING:
+    from calibration.wizard import Publish
 
 MAX_ECHO_MS = 350.0  # the issue's 20-300 ms, with room
 MIN_ECHO_CORR = 0.1
@@ -36,11 +40,16 @@ class Echo:
     correlation: float  # normalised, at the delay
 
 
+CHANNEL_NAMES = ("your microphone", "the call")  # the meters in the calibration view
+
+
 def run_call_wizard(*, mic: int | str | None, call: int | str | None, out: Path,
-                    step_s: float, prompt: bool) -> Calibration:
-    """Record the call protocol from both devices (paired as a live session pairs them)."""
+                    step_s: float, prompt: bool, publish: Publish | None = None
+                    ) -> Calibration:
+    """Record the call protocol from both devices (paired as a live session pairs them);
+    ``publish``: progress and results to the calibration view (calibrate --dashboard)."""
     from calibration.procedure import save
-    from calibration.wizard import record
+    from calibration.wizard import publish_done, record
     from live_attune.audio.call import CallConfig, CallSource, find_call_input, find_input
 
     mic_in, call_in = find_input(mic, "microphone"), find_call_input(call)
@@ -51,9 +60,10 @@ def run_call_wizard(*, mic: int | str | None, call: int | str | None, out: Path,
             print(f"\n{step.prompt} ({step.seconds:.0f} s)")
             if prompt:
                 input("Press Enter to start ")
-            steps[step.name] = record(blocks, step, None)
+            steps[step.name] = record(blocks, step, publish, CHANNEL_NAMES)
     cal = calibrate_call(steps, mic=mic_in.name, call=call_in.name)
     save(cal, out)
+    publish_done(cal, out, publish)
     return cal
 
 

@@ -7,7 +7,7 @@ progress through ``publish`` (a dict per 100 ms block and one with the results).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +48,21 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
     cal = calibrate(np.concatenate(recorded, axis=1), device=name, enrol=enrol_s > 0,
                     voice_path=_voice_path(out, enrol_s > 0))
     save(cal, out)
-    if publish is not None:
-        publish({"step": "done", "prompt": "Calibration finished", "seconds_left": 0.0,
-                 "levels_db": [], "clipping": [], "lines": list(cal.lines),
-                 "profile": str(out)})
+    publish_done(cal, out, publish)
     return cal
 
 
+def publish_done(cal: Calibration, out: Path, publish: Publish | None) -> None:
+    """The results to the calibration view, if one is open."""
+    if publish is not None:
+        publish({"step": "done", "prompt": "Calibration finished", "seconds_left": 0.0,
+                 "levels_db": [], "clipping": [], "lines": list(cal.lines),
+                 "profile": str(out), "channels": []})
+
+
 def record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
-            publish: Publish | None) -> np.ndarray:
+           publish: Publish | None, channels: Sequence[str] = ()) -> np.ndarray:
+    """One step's audio; ``channels`` names each meter in the view (else "channel N")."""
     need = int(step.seconds * SAMPLE_RATE)
     parts, got = [], 0
     while got < need:
@@ -73,7 +79,9 @@ def record(blocks: Iterator[tuple[float, np.ndarray]], step: Step,
               flush=True)
         if publish is not None:
             publish({"step": step.name, "prompt": step.prompt, "seconds_left": left,
-                     "levels_db": levels, "clipping": clipping, "lines": [], "profile": None})
+                     "levels_db": levels, "clipping": clipping, "lines": [], "profile": None,
+                     "channels": list(channels) or [f"channel {i + 1}"
+                                                    for i in range(len(levels))]})
     print()
     return np.concatenate(parts, axis=1)[:, :need]
 

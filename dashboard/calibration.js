@@ -6,11 +6,11 @@ function $(id) { return document.getElementById(id); }
 const STEPS = { waiting: "getting ready", quiet: "1 · the room", therapist: "2 · you speak", client: "3 · the client speaks",
                 enrol: "4 · voice enrolment", done: "results", failed: "stopped" };
 
-function meter(i, db, clip) {
+function meter(i, db, clip, name) {
   const wrap = document.createElement("div");
   wrap.className = "cal-meter";
   const label = document.createElement("span");
-  label.textContent = "channel " + (i + 1);
+  label.textContent = name;  // "channel 1" ..., or a video call's "your microphone", "the call"
   const bar = document.createElement("span");
   bar.className = "level" + (clip ? " clip" : "");
   const fill = document.createElement("i");
@@ -32,7 +32,8 @@ function handle(msg) {
   $("cal-step").textContent = STEPS[msg.step] || msg.step;
   $("cal-prompt").textContent = msg.prompt;
   $("cal-left").textContent = msg.step === "done" ? "" : msg.seconds_left.toFixed(0) + " s left";
-  $("cal-meters").replaceChildren(...msg.levels_db.map((db, i) => meter(i, db, msg.clipping[i])));
+  $("cal-meters").replaceChildren(...msg.levels_db.map((db, i) =>
+    meter(i, db, msg.clipping[i], msg.channels[i])));
   $("cal-lines").replaceChildren(...msg.lines.map((line) => {
     const li = document.createElement("li");
     li.textContent = line;

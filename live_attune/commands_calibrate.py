@@ -4,6 +4,7 @@ and the profile format in calibration/)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from calibration.procedure import Calibration
@@ -22,9 +23,12 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.call:
         from calibration.call import run_call_wizard
 
-        cal = run_call_wizard(mic=args.device, call=args.call_device, out=out,
-                              step_s=args.step_seconds, prompt=not args.no_prompt)
-        print_report(cal, out)
+        def call_wizard(publish: Publish | None = None) -> Calibration:
+            return run_call_wizard(mic=args.device, call=args.call_device, out=out,
+                                   step_s=args.step_seconds, prompt=not args.no_prompt,
+                                   publish=publish)
+
+        print_report(_with_view(call_wizard, args), out)
         return 0
     if args.call_device is not None:
         from live_attune.errors import UsageError
@@ -43,14 +47,18 @@ def calibrate_command(args: argparse.Namespace) -> int:
                           step_s=args.step_seconds, enrol_s=enrol_s,
                           prompt=not args.no_prompt, publish=publish)
 
-    if args.dashboard:
-        import asyncio
-
-        from live_attune.server.app import ServeOptions, serve_calibration
-
-        options = ServeOptions(port=args.port, open_browser=not args.no_browser)
-        cal = asyncio.run(serve_calibration(options, wizard))
-    else:
-        cal = wizard()
-    print_report(cal, out)
+    print_report(_with_view(wizard, args), out)
     return 0
+
+
+def _with_view(wizard: Callable[[Publish | None], Calibration], args: argparse.Namespace
+               ) -> Calibration:
+    """Run the wizard, with --dashboard while the calibration view shows its progress."""
+    if not args.dashboard:
+        return wizard(None)
+    import asyncio
+
+    from live_attune.server.app import ServeOptions, serve_calibration
+
+    options = ServeOptions(port=args.port, open_browser=not args.no_browser)
+    return asyncio.run(serve_calibration(options, wizard))

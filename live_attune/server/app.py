@@ -99,7 +99,7 @@ async def serve_calibration(options: ServeOptions,
 
     hub, latest = Hub(), {"text": encode(envelope(
         "calibration", step="waiting", prompt="Starting…", seconds_left=0.0, levels_db=[],
-        clipping=[], lines=[], profile=None))}
+        clipping=[], lines=[], profile=None, channels=[]))}
     loop = asyncio.get_running_loop()
 
     def publish(progress: dict[str, Any]) -> None:

@@ -327,7 +327,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "prompt": _STR, "seconds_left": _NUM,
         "levels_db": {"type": "array", "items": _NUM},
         "clipping": {"type": "array", "items": {"type": "boolean"}},
-        "lines": {"type": "array", "items": _STR}, "profile": _NSTR}),
+        "lines": {"type": "array", "items": _STR}, "profile": _NSTR,
+        "channels": {"type": "array", "items": _STR}}),  # what each meter is, in words
     "error": _schema("error", {"message": _STR}),
     "pong": _schema("pong", {}),
 }

@@ -387,7 +387,17 @@ def test_the_echo_is_found_at_its_delay_and_level() -> None:
 
 @pytest.mark.slow
 def test_calibrate_call_saves_both_sides_and_the_echo(tmp_path: Path) -> None:
-    """The protocol through the two devices: 6 s quiet, 6 s therapist, 12 s call only."""
+    """The protocol through the two devices: 6 s quiet, 6 s therapist, 12 s call only,
+    followed in the calibration view (--dashboard): each step, both sides' meters by name,
+    the results."""
+    import asyncio
+
+    import jsonschema
+
+    from live_attune.server.app import ws_url
+    from live_attune.server.messages import SCHEMAS
+    from tests.calibration.test_calibrate_cli import collect
+
     conv = make_conversation(5, ScenarioConfig(turns=6))
     quiet = np.zeros(6 * SAMPLE_RATE)
     therapist = 0.08 * conv.tracks[THERAPIST][:6 * SAMPLE_RATE] / _rms(conv.tracks[THERAPIST])
@@ -409,20 +419,34 @@ def test_calibrate_call_saves_both_sides_and_the_echo(tmp_path: Path) -> None:
                          daemon=True).start()
     out = tmp_path / "call.toml"
     env = {**os.environ, "HOME": str(tmp_path), "LIVE_ATTUNE_HOME": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "live_attune.cli", "calibrate", "--call",
+                             "--device", "therapist", "--step-seconds", "6", "--no-prompt",
+                             "--out", str(out), "--dashboard", "--no-browser", "--port", "0"],
+                            env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run([sys.executable, "-m", "live_attune.cli", "calibrate", "--call",
-                               "--device", "therapist", "--step-seconds", "6", "--no-prompt",
-                               "--out", str(out)], env=env, capture_output=True, text=True,
-                              timeout=120)
+        assert proc.stdout is not None
+        url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
+                   if line.startswith("Dashboard: "))
+        messages = asyncio.run(collect(ws_url(url.removesuffix("calibration.html"))))
+        rest, err = proc.communicate(timeout=120)
     finally:
         stop.set()
-    assert done.returncode == 0, done.stderr
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    for m in messages:
+        jsonschema.validate(m, SCHEMAS["calibration"])
+    assert {"quiet", "therapist", "client", "done"} <= {m["step"] for m in messages}
+    meters = [m for m in messages if m["step"] in ("quiet", "therapist", "client")]
+    assert meters and all(m["channels"] == ["your microphone", "the call"] for m in meters)
+    assert messages[-1]["profile"] == str(out)
+    assert any(line.startswith("echo: the call's voice reaches") for line in messages[-1]["lines"])
     profile = load(out)
     assert profile.device == "therapist_mic" and profile.call_device == "call_monitor"
     assert profile.channels.roles == (THERAPIST, CLIENT)
     assert profile.echo_delay_ms is not None and abs(profile.echo_delay_ms - ECHO_MS) <= 5
     assert profile.echo_db is not None and abs(profile.echo_db - ECHO_DB) <= 2
-    assert "echo: the call's voice reaches your microphone" in done.stdout
+    assert "echo: the call's voice reaches your microphone" in rest
 
 
 def test_a_call_profile_seeds_the_crosstalk_model() -> None:

@@ -99,8 +99,8 @@ def test_live_wizard_through_alsa_with_the_dashboard(tmp_path: Path) -> None:
     steps = [m["step"] for m in messages]
     assert {"quiet", "therapist", "client", "done"} <= set(steps)
     assert messages[-1]["profile"] == str(out) and messages[-1]["lines"]
-    assert all(len(m["levels_db"]) == 2 for m in messages
-               if m["step"] not in ("waiting", "done"))
+    assert all(len(m["levels_db"]) == 2 and m["channels"] == ["channel 1", "channel 2"]
+               for m in messages if m["step"] not in ("waiting", "done"))
     profile = load(out)
     assert profile.device == "default"
     assert profile.channels.roles == ("therapist", "client")

@@ -63,6 +63,11 @@ def test_calibration_view_renders_the_golden_message(browser: Browser, pages: st
     assert page.inner_text("#cal-prompt") == message["prompt"]
     assert page.locator(".cal-meter").count() == len(message["levels_db"])
     assert page.inner_text('[data-channel="0"]') == "-24 dB"  # JS rounds -24.5 up
+    assert page.locator(".cal-meter").first.inner_text().startswith("channel 1")
+    call = message | {"channels": ["your microphone", "the call"]}  # calibrate --call
+    page.evaluate("m => window.liveAttuneCalibration.handle(m)", call)
+    assert [t.split("\n")[0] for t in page.locator(".cal-meter").all_inner_texts()] == [
+        "your microphone", "the call"]
     done = message | {"step": "done", "lines": ["SNR 30 dB: good"],
                       "profile": "/p.toml", "levels_db": [], "clipping": []}
     page.evaluate("m => window.liveAttuneCalibration.handle(m)", done)
