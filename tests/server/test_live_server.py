@@ -68,7 +68,12 @@ def test_snapshot_first_then_valid_messages_at_most_4_hz(shared: SharedRun) -> N
     times = [m["_t"] for m in messages if m["type"] == "metrics"]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) > 20
-    assert sorted(gaps)[len(gaps) // 20] >= 0.2  # 95 % of gaps ≥ 0.2 s: ≤ 4 Hz (+ jitter)
+    # ≤ 4 Hz, seen from the client: a loaded machine delivers some messages bunched (the
+    # server's 0.25 s spacing arrives as 0.1 + 0.4), so the rate over the whole stream and
+    # the median spacing are asserted, not every gap (a throttle sending each 0.1 s block
+    # fails both)
+    assert len(gaps) / (times[-1] - times[0]) <= 4.2
+    assert sorted(gaps)[len(gaps) // 2] >= 0.2
     kinds = {m["type"] for m in messages}
     assert {"floor", "interruption", "status", "end"} <= kinds
     session = shared.session
