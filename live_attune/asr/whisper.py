@@ -232,33 +232,41 @@ def transcribe_spans(path: str | Path, spans: Iterable[Span], channel_of: dict[s
     Whisper always encodes a 30 s window, so one call per short utterance wastes most of
     it. Utterances of one speaker are joined (0.3 s of silence between them) up to
     ``PACK_S``, transcribed once with word times, and the words are mapped back to their
-    utterances — as faster-whisper does with its own VAD chunks.
+    utterances — as faster-whisper does with its own VAD chunks. The file is read once, in
+    order: a pack is transcribed as soon as its speaker's next utterance would overflow it,
+    so only the open packs' audio is held, not the whole session's speech.
     """
     model = load_model(model_path or default_model_path())
     ordered = sorted(spans, key=lambda s: s.start_s)
-    audio = dict(span_audio(path, ordered, channel_of))
     out: list[Transcript] = []
-    for speaker in sorted({s.speaker for s in ordered}):
-        for pack in _packs([s for s in ordered if s.speaker == speaker]):
-            out += _transcribe_pack(model, pack, audio)
-    return sorted(out, key=lambda t: t.start_s)
+    for pack, audio in _packed(span_audio(path, ordered, channel_of)):
+        out += _transcribe_pack(model, pack, audio)
+    # equal starts: by speaker, as when each speaker's packs were transcribed in turn
+    return sorted(out, key=lambda t: (t.start_s, t.speaker))
 
 
 PACK_S = 28.0  # seconds of utterances per model window
 GAP = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+Pack = tuple[list[Span], dict[Span, np.ndarray]]  # one speaker's utterances, their audio
 
 
-def _packs(spans: list[Span]) -> Iterator[list[Span]]:
-    pack: list[Span] = []
-    total = 0.0
-    for span in spans:
-        if pack and total + span.duration_s + 0.3 > PACK_S:
-            yield pack
-            pack, total = [], 0.0
-        pack.append(span)
-        total += span.duration_s + 0.3
-    if pack:
-        yield pack
+def _packed(spoken: Iterable[tuple[Span, np.ndarray]]) -> Iterator[Pack]:
+    """Each speaker's utterances (given in start order) gathered greedily into packs of at
+    most ``PACK_S`` seconds; a pack comes out when its speaker's next utterance would
+    overflow it, the last ones at the end."""
+    packs: dict[str, Pack] = {}
+    totals: dict[str, float] = {}
+    for span, audio in spoken:
+        who = span.speaker
+        if who in packs and totals[who] + span.duration_s + 0.3 > PACK_S:
+            yield packs.pop(who)
+        if who not in packs:
+            packs[who], totals[who] = ([], {}), 0.0
+        packs[who][0].append(span)
+        packs[who][1][span] = audio
+        totals[who] += span.duration_s + 0.3
+    for who in sorted(packs):
+        yield packs[who]
 
 
 def _transcribe_pack(model: Any, pack: list[Span], audio: dict[Span, np.ndarray]

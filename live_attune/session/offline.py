@@ -44,23 +44,21 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     if channel_map is not None and channel_map.roles == (SHARED,):
         channel_map = None  # a profile's one shared microphone: the same as no map
     by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
-    kept: list[np.ndarray] | None = [] if by_voice and prosody else None  # decoded once
     result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
                       prosody=prosody and not by_voice,  # by voice: measured after revision
-                      keep=kept, single_mic=single_mic if by_voice else None)
-    if kept:
-        result = replace(result, prosody=_prosody_of(np.concatenate(kept, axis=1)[0],
-                                                     result.layout.speakers, result.history))
+                      single_mic=single_mic if by_voice else None)
+    if by_voice and prosody:
+        result = replace(result, prosody=_prosody_of(path, result.layout.speakers,
+                                                     result.history))
     return result
 
 
 def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              config: PipelineConfig | None, progress: Progress | None,
-             prosody: bool, keep: list[np.ndarray] | None = None,
-             single_mic: SingleMicOptions | None = None) -> SessionResult:
-    """The pipeline over the file's blocks; ``keep`` collects the decoded blocks. With
-    ``single_mic`` (a mono file): the one-microphone pipeline, as live (session/single_mic.py),
-    the number of speakers estimated unless the options give it."""
+             prosody: bool, single_mic: SingleMicOptions | None = None) -> SessionResult:
+    """The pipeline over the file's blocks. With ``single_mic`` (a mono file): the
+    one-microphone pipeline, as live (session/single_mic.py), the number of speakers
+    estimated unless the options give it."""
     info = probe(path)
     pipeline: Pipeline
     if single_mic is not None:
@@ -74,8 +72,6 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     samples = 0
     # the decoder adds its notes (a cut file, NaN/Inf set to silence) when the file is done
     for block in iter_blocks(path, notes=notes):
-        if keep is not None:
-            keep.append(block)
         events = pipeline.process(block)
         if tracker is not None:
             tracker.feed(block[list(layout.channel_indices)])
@@ -108,16 +104,23 @@ def _by_voice_note(pipeline: SingleMicPipeline, options: SingleMicOptions) -> st
             f"({pipeline.method}); {heuristic}{swapped} (--swap-roles turns them round)")
 
 
-def _prosody_of(audio: np.ndarray, roles: tuple[str, ...], history: SessionHistory
+PROSODY_STEP_S = 10.0  # one microphone: prosody reads the file again in blocks this long
+
+
+def _prosody_of(path: str | Path, roles: tuple[str, ...], history: SessionHistory
                 ) -> ProsodyResult:
-    """Per-turn prosody on the one channel, each speaker's frames gated by their segments."""
+    """Per-turn prosody on the one channel, each speaker's frames gated by their segments.
+
+    The file is decoded a second time rather than kept from the first pass: an hour of
+    16 kHz mono float32 is 230 MB (twice that while joined), decoding it again ~2 % of an
+    hour's analysis (bench/bench_memory.py)."""
     tracker = ProsodyTracker(roles)
     both: list[Segment | Turn] = [*history.segments, *history.turns]
     events = sorted(both, key=lambda e: (e.end_s, isinstance(e, Turn)))
-    step, i = SAMPLE_RATE * 10, 0
-    for start in range(0, len(audio), step):
-        tracker.feed(np.repeat(audio[None, start:start + step], len(roles), axis=0))
-        done = (start + step) / SAMPLE_RATE
+    step, i = int(PROSODY_STEP_S * SAMPLE_RATE), 0
+    for n, block in enumerate(iter_blocks(path, block_s=PROSODY_STEP_S)):
+        tracker.feed(np.repeat(block[:1], len(roles), axis=0))
+        done = (n + 1) * step / SAMPLE_RATE
         ready = []
         while i < len(events) and events[i].end_s <= done - 1.0:
             ready.append(events[i])
