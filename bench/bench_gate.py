@@ -35,6 +35,7 @@ from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
 from live_attune.core import ConversationEngine
 from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.conversation import ActivityFrame
 from live_attune.speakers.channels import CrosstalkConfig, CrosstalkGate, make_edges
 from live_attune.speakers.crosstalk import band_power
 from live_attune.synth import MixConfig, ScenarioConfig, make_conversation
@@ -83,16 +84,25 @@ def vad_flags(audio: np.ndarray) -> np.ndarray:
     return np.stack([f[:k] for f in out])
 
 
-def gate(audio: np.ndarray, flags: np.ndarray, config: CrosstalkConfig) -> tuple[np.ndarray,
-                                                                                  float]:
-    """Gated flags, streamed in 100 ms blocks (about 3 windows each); seconds it took."""
+def gate(audio: np.ndarray, flags: np.ndarray, config: CrosstalkConfig
+         ) -> tuple[np.ndarray, list[ActivityFrame], float]:
+    """Gated flags and their activity frames (``make_edges``: on 8 ms ticks of the audio, or
+    shifted ``edge_shift_ms`` into each run's windows; 0: each flagged window counted whole,
+    as before issue 17's edge fix), streamed in 100 ms blocks (about 3 windows) as the
+    pipeline does; the seconds it took (band power and ticks included)."""
     k = min(flags.shape[1], audio.shape[1] // WINDOW)
     g = CrosstalkGate(audio.shape[0], config)
-    started = time.process_time()  # band power included: the pipeline computes it per block
-    parts = [g.push(flags[:, i:i + 3], band_power(audio[:, i * WINDOW:min(i + 3, k) * WINDOW]))
-             for i in range(0, k, 3)]
-    out = np.concatenate([*parts, g.flush()], axis=1)
-    return out, time.process_time() - started
+    edges = make_edges(audio.shape[0], config)
+    started = time.process_time()
+    parts, frames = [], []
+    for i in range(0, k, 3):
+        edges.hear(audio[:, i * WINDOW:min(i + 3, k) * WINDOW], g.delay)
+        parts.append(g.push(flags[:, i:i + 3],
+                            band_power(audio[:, i * WINDOW:min(i + 3, k) * WINDOW])))
+        frames += edges.push(parts[-1])
+    parts.append(g.flush())
+    frames += edges.push(parts[-1]) + edges.flush()
+    return np.concatenate(parts, axis=1), frames, time.process_time() - started
 
 
 @dataclass(frozen=True)
@@ -101,23 +111,12 @@ class _Result:
     metrics: Any
 
 
-def replay(active: np.ndarray, audio: np.ndarray, config: CrosstalkConfig
-           ) -> tuple[_Result, float]:
-    """The engine over gated flags, their edges placed as the pipeline does (``make_edges``:
-    on 8 ms ticks of the audio, or shifted ``edge_shift_ms`` into each run's windows; 0:
-    each flagged window counted whole, as before issue 17's edge fix), streamed in 100 ms
-    blocks; the seconds the edges took."""
+def replay(frames: list[ActivityFrame]) -> _Result:
+    """The engine over the gated activity frames."""
     engine = ConversationEngine(ROLES, sample_rate=SR)
-    edges = make_edges(active.shape[0], config)
-    started, frames = time.process_time(), []
-    for i in range(0, active.shape[1], 3):
-        edges.hear(audio[:, i * WINDOW:(i + 3) * WINDOW])
-        frames += edges.push(active[:, i:i + 3])
-    frames += edges.flush()
-    cpu = time.process_time() - started
     engine.feed(frames)
     metrics = engine.finish()
-    return _Result(engine.history, metrics), cpu
+    return _Result(engine.history, metrics)
 
 
 def onset_errors(truth: dict[str, Any], result: _Result) -> list[float]:
@@ -178,9 +177,8 @@ def run_seed(paths: dict[str, Path], name: str) -> GateRun:
     config = GATES[gate_name]
     if shift_ms:
         config = dataclasses.replace(config, edge_shift_ms=float(shift_ms))
-    active, cpu = gate(audio, flags, config)
-    result, edges_cpu = replay(active, audio, config)
-    cpu += edges_cpu
+    active, frames, cpu = gate(audio, flags, config)
+    result = replay(frames)
     return GateRun(score=score(truth, result), onset_errors_s=onset_errors(truth, result),  # type: ignore[arg-type]
                    bleed=bleed_share(truth, active), cpu_s=cpu,
                    audio_s=audio.shape[1] / SR,

@@ -106,7 +106,7 @@ class ChannelPipeline(EngineViews):
         power = window_power(joined[:, : k * WINDOW])
         bands = band_power(joined[:, : k * WINDOW])
         self._rest = joined[:, k * WINDOW:]
-        self._edges.hear(audio)
+        self._edges.hear(audio, self._gate.delay)
         if k:
             self.last_levels_db = power_db(power[:, -1])
         self._engine.feed(self._frames(self._gated(flags, bands)))

@@ -229,6 +229,11 @@ class CrosstalkGate:
     def flush(self) -> np.ndarray:
         return self._decide(self._flags.shape[1])
 
+    @property
+    def delay(self) -> np.ndarray | None:
+        """The model's path delays (windows, ``[into i, from j]``); None without a model."""
+        return None if self._model is None else self._model.delay.copy()
+
     def _decide(self, k: int) -> np.ndarray:
         channels = self._flags.shape[0]
         if k == 0:
@@ -290,7 +295,7 @@ class EdgeAligner:
         self._pending: np.ndarray | None = None  # the window awaiting its successor
         self.next_sample = 0  # where the next window's frames start
 
-    def hear(self, audio: np.ndarray) -> None:
+    def hear(self, audio: np.ndarray, delay: np.ndarray | None = None) -> None:
         """Audio is not needed: edges are placed within the windows."""
 
     def push(self, active: np.ndarray) -> list[ActivityFrame]:
@@ -355,7 +360,8 @@ class EdgeRefiner:
         self._search = round(config.edge_search_ms * SAMPLE_RATE / 1000.0 / TICK)
         self._db = (config.edge_onset_db, config.edge_offset_db, config.edge_noise_db)
         self._ticks = TickEnergy(channels, mask_db=config.edge_mask_db,
-                                 tail_db_per_tick=config.tail_db_per_frame / _TICKS)
+                                 tail_db_per_tick=config.tail_db_per_frame / _TICKS,
+                                 max_delay_windows=config.model_params().max_delay_frames)
         self._energy = np.zeros((channels, 0))  # dB per tick, from window _w0's first
         self._flags = np.zeros((channels, 0), bool)  # from window _w0
         self._thresholds = np.zeros((2, channels, 0))  # (onset, offset) dB per window
@@ -365,8 +371,11 @@ class EdgeRefiner:
         self._done = 0  # the first window not yet made frames
         self.next_sample = 0
 
-    def hear(self, audio: np.ndarray) -> None:
-        """``(channels, n)`` audio, in order (ahead of or with its windows' flags)."""
+    def hear(self, audio: np.ndarray, delay: np.ndarray | None = None) -> None:
+        """``(channels, n)`` audio, in order (ahead of or with its windows' flags); ``delay``:
+        the crosstalk model's path delays now (``CrosstalkGate.delay``, windows)."""
+        if delay is not None:
+            self._ticks.delay = delay
         self._energy = np.concatenate([self._energy, self._ticks.push(audio)], axis=1)
         self._learn()
 

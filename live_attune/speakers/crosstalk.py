@@ -161,32 +161,37 @@ class _LagCorrelation:
         self._sx, self._sy = np.zeros(shape), np.zeros(shape)
         self._sxx, self._syy, self._sxy = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         self._lags = lags
+        self._touched = np.zeros((channels, channels), bool)  # added to since delays()
 
     def add(self, solo: np.ndarray, past: np.ndarray) -> None:
         """Add window 0 of ``past`` (newest first, ``(lags + 1, channels, BANDS)``) where
-        ``solo[i, j]``: i's levels now against j's ``lag`` windows ago."""
-        x = past[0][:, None, None, :]  # i now
-        y = np.moveaxis(past[: self._lags], 0, 1)[None, :, :, :]  # j at each lag
-        w = solo[:, :, None, None]
-        for acc, value in ((self._sx, x), (self._sy, y), (self._sxx, x * x),
-                           (self._syy, y * y), (self._sxy, x * y)):
-            acc *= np.where(w, _DELAY_FORGET, 1.0)
-            acc += np.where(w, value, 0.0)
-        self.n = np.where(solo, self.n * _DELAY_FORGET + 1.0, self.n)
+        ``solo[i, j]``: i's levels now against j's ``lag`` windows ago. Only the solo pairs'
+        sums are touched (the same numbers as forgetting and adding over all pairs masked,
+        at a fraction of the cost: this runs in every solo window of every session)."""
+        for i, j in zip(*np.nonzero(solo), strict=True):
+            x = past[0, i]  # (BANDS,): i now
+            y = past[: self._lags, j]  # (lags, BANDS): j at each lag
+            for acc, value in ((self._sx, x), (self._sy, y), (self._sxx, x * x),
+                               (self._syy, y * y), (self._sxy, x * y)):
+                acc[i, j] *= _DELAY_FORGET
+                acc[i, j] += value
+            self.n[i, j] = self.n[i, j] * _DELAY_FORGET + 1.0
+        self._touched |= solo
 
     def delays(self, current: np.ndarray) -> np.ndarray:
-        """The best lag per pair where the evidence is enough and clearly better."""
-        if not (self.n >= _DELAY_MIN_SOLO).any():
-            return current
-        n = np.maximum(self.n, 1e-9)[:, :, None, None]
-        cov = self._sxy / n - (self._sx / n) * (self._sy / n)
-        var = (self._sxx / n - (self._sx / n) ** 2) * (self._syy / n - (self._sy / n) ** 2)
-        corr = (cov / np.sqrt(np.maximum(var, 1e-9))).mean(axis=3)  # (i, j, lags)
-        best = corr.argmax(axis=2)
-        now = np.take_along_axis(corr, current[:, :, None], axis=2)[:, :, 0]
-        gain = corr.max(axis=2) - now
-        out: np.ndarray = np.where((self.n >= _DELAY_MIN_SOLO) & (gain > _DELAY_MARGIN),
-                                   best, current)
+        """The best lag per pair where the evidence is enough and clearly better. Only the
+        pairs added to since the last call can change (the others' sums have not)."""
+        out = current.copy()
+        for i, j in zip(*np.nonzero(self._touched & (self.n >= _DELAY_MIN_SOLO)), strict=True):
+            n = self.n[i, j]
+            sx, sy = self._sx[i, j] / n, self._sy[i, j] / n  # (lags, BANDS)
+            cov = self._sxy[i, j] / n - sx * sy
+            var = (self._sxx[i, j] / n - sx**2) * (self._syy[i, j] / n - sy**2)
+            corr = (cov / np.sqrt(np.maximum(var, 1e-9))).mean(axis=1)  # (lags,)
+            best = int(corr.argmax())
+            if corr[best] - corr[current[i, j]] > _DELAY_MARGIN:
+                out[i, j] = best
+        self._touched[:] = False
         return out
 
 
@@ -199,21 +204,27 @@ TICK_FRAME = 384  # Hann frame centred on each tick (24 ms: short enough to plac
 _TICK_HANN = np.hanning(TICK_FRAME + 1)[:TICK_FRAME]
 _TICK_LEAD = (TICK_FRAME - TICK) // 2  # samples of a tick's frame before the tick
 _TICK_BINS = slice(2, 123)  # 83 Hz - 5.1 kHz (41.7 Hz bins)
+_TICKS_PER_WINDOW = WINDOW // TICK
 
 
 class TickEnergy:
     """``(channels, n)`` audio in any pieces → each channel's own energy per 8 ms tick (dB):
     the power of the FFT bins where the channel is over ``mask_db`` above every other
-    channel's power, held with a decay of ``tail_db_per_tick`` (its room's tail). Tick t is
-    samples ``[t * TICK, (t + 1) * TICK)``; its frame reaches one tick ahead, so the ticks of
-    a piece come out one tick late."""
+    channel's power as it reaches this microphone: ``delay[i, j]`` windows late (a call's
+    echo; set from ``CrosstalkModel.delay``, 0 in a room), or up to a window less, held
+    with a decay of ``tail_db_per_tick`` (the room's tail). Tick t is samples
+    ``[t * TICK, (t + 1) * TICK)``; its frame reaches one tick ahead, so the ticks of a
+    piece come out one tick late."""
 
-    def __init__(self, channels: int, *, mask_db: float, tail_db_per_tick: float) -> None:
+    def __init__(self, channels: int, *, mask_db: float, tail_db_per_tick: float,
+                 max_delay_windows: int = 0) -> None:
         self._mask = 10.0 ** (mask_db / 10.0)
         self._decay = 10.0 ** (-tail_db_per_tick / 10.0)
         self._buf = np.zeros((channels, _TICK_LEAD), np.float64)  # tick 0's frame starts early
-        self._held = np.zeros((channels, 0))  # each channel's held power per bin
-        self._others = ~np.eye(channels, dtype=bool)
+        bins = _TICK_BINS.stop - _TICK_BINS.start
+        self._past = np.zeros((_TICKS_PER_WINDOW * max_delay_windows + 1, channels, bins))
+        self._held = np.zeros((channels, channels, bins))  # [into i, from j]
+        self.delay = np.zeros((channels, channels), int)  # windows [into i, from j]
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """The own energy (dB) of the ticks now complete, ``(channels, k)``."""
@@ -232,11 +243,20 @@ class TickEnergy:
         return db
 
     def _own(self, power: np.ndarray) -> np.ndarray:
-        held = power if self._held.size == 0 else np.maximum(power, self._held * self._decay)
-        self._held = held
-        if power.shape[0] == 1:
-            own: np.ndarray = power.sum(axis=1)
-            return own
-        others = np.stack([held[self._others[i]].max(axis=0) for i in range(power.shape[0])])
-        mine: np.ndarray = np.where(power > others * self._mask, power, 0.0).sum(axis=1)
+        channels = power.shape[0]
+        if channels == 1:
+            alone: np.ndarray = power.sum(axis=1)
+            return alone
+        self._past = np.concatenate([power[None], self._past[:-1]])
+        last = self._past.shape[0] - 1
+        mine = np.empty(channels)
+        for i in range(channels):
+            for j in (j for j in range(channels) if j != i):
+                d = int(self.delay[i, j])
+                lo = min(last, _TICKS_PER_WINDOW * max(d - 1, 0))
+                hi = min(last, _TICKS_PER_WINDOW * d)
+                source = self._past[lo:hi + 1, j].max(axis=0)
+                self._held[i, j] = np.maximum(source, self._held[i, j] * self._decay)
+            others = np.delete(self._held[i], i, axis=0).max(axis=0)
+            mine[i] = np.where(power[i] > others * self._mask, power[i], 0.0).sum()
         return mine

@@ -26,7 +26,7 @@ from live_attune.speakers.channels import (
     crosstalk_for,
     make_edges,
 )
-from live_attune.speakers.crosstalk import BANDS, band_power
+from live_attune.speakers.crosstalk import BANDS, TickEnergy, band_power
 from live_attune.synth import MixConfig
 from live_attune.synth.voices import CLIENT_VOICE, THERAPIST_VOICE, active_rms, speak
 from tests.conftest import load_truth, render_seed
@@ -423,3 +423,30 @@ def test_edges_on_ticks_move_only_within_the_search() -> None:
     assert isinstance(make_edges(2, CrosstalkConfig()), EdgeRefiner)
     with pytest.raises(ValueError):
         CrosstalkConfig(edge_search_ms=100.0)
+
+
+def test_ticks_mask_a_call_s_echo_at_the_model_s_delay() -> None:
+    """Issue 21 on the ticks: the client's voice comes back into the therapist's microphone
+    120 ms late at -12 dB. With the model's delay (4 windows: 96-128 ms, a window's
+    uncertainty), the echo's bins are masked and it leaves little own energy on the
+    therapist's ticks; masked at delay 0, the echo counts as the therapist's own."""
+    b = speak(CLIENT_VOICE, _B_TEXT)
+    b = b / active_rms(b) * 0.08
+    n = len(b) + 8_000
+    client = np.zeros(n)
+    client[4_000:4_000 + len(b)] = b
+    rng = np.random.default_rng(21)
+    echo = np.convolve(client, _echo_ir(rng, 0.120, -12.0))[:n]
+    mics = np.stack([echo, client]) + 1e-4 * rng.standard_normal((2, n))
+    full = TickEnergy(1, mask_db=-4.0, tail_db_per_tick=0.75).push(mics[:1])[0]  # unmasked
+    loud = full > np.percentile(full, 90) - 10  # the echo's loud ticks
+    own = {}
+    for delay in (0, 4):
+        ticks = TickEnergy(2, mask_db=-4.0, tail_db_per_tick=0.75, max_delay_windows=10)
+        ticks.delay = np.array([[0, delay], [0, 0]])
+        energy = np.concatenate([ticks.push(mics[:, i:i + 1600]) for i in range(0, n, 1600)],
+                                axis=1)
+        k = min(energy.shape[1], len(loud))
+        own[delay] = float(np.median(energy[0, :k][loud[:k]] - full[:k][loud[:k]]))
+        print(f"delay {delay} windows: the echo's own energy {own[delay]:+.1f} dB of its level")
+    assert own[0] > -6.0 and own[4] < -20.0  # measured -1.8 dB, -132 dB
