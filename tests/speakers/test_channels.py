@@ -450,3 +450,32 @@ def test_ticks_mask_a_call_s_echo_at_the_model_s_delay() -> None:
         own[delay] = float(np.median(energy[0, :k][loud[:k]] - full[:k][loud[:k]]))
         print(f"delay {delay} windows: the echo's own energy {own[delay]:+.1f} dB of its level")
     assert own[0] > -6.0 and own[4] < -20.0  # measured -1.8 dB, -132 dB
+
+
+def test_lag_statistics_touch_only_the_solo_pairs_with_the_same_numbers() -> None:
+    """The delay search's sums updated pair by pair equal the reference update of every pair
+    with the solo mask (forget and add where solo, leave the rest), and the chosen delays
+    follow a lag planted in the data."""
+    from live_attune.speakers.crosstalk import _DELAY_FORGET, _LagCorrelation
+
+    rng = np.random.default_rng(2)
+    lags = 11
+    corr = _LagCorrelation(2, lags)
+    ref = {k: np.zeros((2, 2, lags, BANDS)) for k in ("sx", "sy", "sxx", "syy", "sxy")}
+    source = rng.standard_normal((600, BANDS)) * 10.0
+    delay = np.zeros((2, 2), int)
+    for t in range(20, 400):
+        # channel 0 hears channel 1's source 3 windows late
+        past = np.stack([np.stack([source[t - lag - 3] + rng.standard_normal(BANDS),
+                                   source[t - lag]]) for lag in range(lags + 1)])
+        solo = np.array([[False, rng.random() < 0.7], [rng.random() < 0.3, False]])
+        corr.add(solo, past)
+        delay = corr.delays(delay)
+        x, y = past[0][:, None, None, :], np.moveaxis(past[:lags], 0, 1)[None]
+        w = solo[:, :, None, None]
+        for k, v in (("sx", x), ("sy", y), ("sxx", x * x), ("syy", y * y), ("sxy", x * y)):
+            ref[k] *= np.where(w, _DELAY_FORGET, 1.0)
+            ref[k] += np.where(w, v, 0.0)
+    for k, v in ref.items():
+        assert np.array_equal(getattr(corr, f"_{k}"), v)
+    assert delay[0, 1] == 3
