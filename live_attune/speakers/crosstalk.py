@@ -223,7 +223,9 @@ class TickEnergy:
         self._buf = np.zeros((channels, _TICK_LEAD), np.float64)  # tick 0's frame starts early
         bins = _TICK_BINS.stop - _TICK_BINS.start
         self._past = np.zeros((_TICKS_PER_WINDOW * max_delay_windows + 1, channels, bins))
+        self._pos = 0
         self._held = np.zeros((channels, channels, bins))  # [into i, from j]
+        self._others = ~np.eye(channels, dtype=bool)[:, :, None]
         self.delay = np.zeros((channels, channels), int)  # windows [into i, from j]
 
     def push(self, samples: np.ndarray) -> np.ndarray:
@@ -247,16 +249,18 @@ class TickEnergy:
         if channels == 1:
             alone: np.ndarray = power.sum(axis=1)
             return alone
-        self._past = np.concatenate([power[None], self._past[:-1]])
-        last = self._past.shape[0] - 1
-        mine = np.empty(channels)
-        for i in range(channels):
-            for j in (j for j in range(channels) if j != i):
-                d = int(self.delay[i, j])
-                lo = min(last, _TICKS_PER_WINDOW * max(d - 1, 0))
-                hi = min(last, _TICKS_PER_WINDOW * d)
-                source = self._past[lo:hi + 1, j].max(axis=0)
-                self._held[i, j] = np.maximum(source, self._held[i, j] * self._decay)
-            others = np.delete(self._held[i], i, axis=0).max(axis=0)
-            mine[i] = np.where(power[i] > others * self._mask, power[i], 0.0).sum()
+        size = self._past.shape[0]
+        self._pos = (self._pos + 1) % size
+        self._past[self._pos] = power  # a ring: tick lag L is at (pos - L) % size
+        if self.delay.any():
+            hi = _TICKS_PER_WINDOW * np.minimum(self.delay, (size - 1) // _TICKS_PER_WINDOW)
+            lo = np.maximum(hi - _TICKS_PER_WINDOW, 0)
+            lag = np.minimum(lo[:, :, None] + np.arange(_TICKS_PER_WINDOW + 1), hi[:, :, None])
+            j = np.arange(channels)[None, :, None]
+            source = self._past[(self._pos - lag) % size, j].max(axis=2)  # (i, j, bins)
+        else:
+            source = power[None]
+        self._held = np.maximum(source, self._held * self._decay)
+        others = np.where(self._others, self._held, 0.0).max(axis=1)  # (i, bins)
+        mine: np.ndarray = np.where(power > others * self._mask, power, 0.0).sum(axis=1)
         return mine
