@@ -133,10 +133,13 @@ def dequantised_weights(nodes: list[Node]) -> dict[str, tuple[str, str, str]]:
     casts = {n.outputs[0]: n.inputs[0] for n in nodes if n.op == "Cast"}
     found = {n.outputs[0]: (casts[n.inputs[0]], n.inputs[1], n.inputs[0]) for n in nodes
              if n.op == "Mul" and n.inputs[0] in casts and n.inputs[1].endswith("_scale")}
+    cast_of = {cast: weight for weight, (_, _, cast) in found.items()}
     for n in nodes:
         for k, name in enumerate(n.inputs):
             if name in found and (n.op, k) not in (("MatMul", 1), ("Gather", 0)):
-                del found[name]
+                found.pop(name)  # used some other way: left as it is
+            elif name in cast_of and n.outputs[0] != cast_of[name]:
+                found.pop(cast_of[name], None)
     return found
 
 

@@ -27,6 +27,7 @@ from live_attune.language.int8_graph import (
     int8_model,
     node_bytes,
     parse_node,
+    rewrite_graph,
 )
 
 GRAPH, NODE, INITIALIZER, TENSOR_NAME = 7, 1, 5, 8
@@ -128,3 +129,24 @@ def test_a_long_utterance_counts_its_first_word_pieces_only() -> None:
     assert not np.array_equal(cut, e.embed(start, MAX_TOKENS + 32))
     short = "What would you like to change?"
     assert np.array_equal(e.embed(short), e.embed(short, 512))
+
+
+def test_a_weight_used_some_other_way_is_left_as_it_is() -> None:
+    """Only weights whose every use is a MatMul's right side or a Gather's table go int8."""
+    nodes = b"".join((
+        node_bytes("Cast", ("w_q",), ("w_f",), to=1),
+        node_bytes("Mul", ("w_f", "w_scale"), ("w",)),
+        node_bytes("MatMul", ("x", "w"), ("y",)),
+        node_bytes("Add", ("y", "w"), ("z",)),  # another use: w must stay float
+        node_bytes("Cast", ("u_q",), ("u_f",), to=1),
+        node_bytes("Mul", ("u_f", "u_scale"), ("u",)),
+        node_bytes("Neg", ("u_f",), ("n",)),  # the cast int8 used itself: u stays float
+        node_bytes("MatMul", ("n", "u"), ("m",)),
+        node_bytes("Cast", ("v_q",), ("v_f",), to=1),
+        node_bytes("Mul", ("v_f", "v_scale"), ("v",)),
+        node_bytes("MatMul", ("z", "v"), ("out",))))
+    graph, rewritten = rewrite_graph(memoryview(nodes))
+    ops = [parse_node(f).op for f in fields(memoryview(b"".join(graph)))]
+    assert rewritten == 1
+    assert ops == ["Cast", "Mul", "MatMul", "Add", "Cast", "Mul", "Neg", "MatMul",
+                   "DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul"]
