@@ -36,7 +36,8 @@ def test_session_json_says_with_which_settings_it_was_made(short_conversation: d
     mono = session_dict(analyze_file(short_conversation["mono"], prosody=False,
                                      single_mic=options))
     assert mono["config"]["single_mic"] == {"speakers": 2, "voice_print": None,
-                                            "swap_roles": True, "voices": "encoder"}
+                                            "swap_roles": True, "voices": "encoder",
+                                            "speech_on": 0.1, "speech_off": 0.1}
     assert mono["config"]["crosstalk"]["edge_shift_ms"] == CrosstalkConfig().edge_shift_ms
     stereo = session_dict(analyze_file(short_conversation["stereo"], prosody=False))
     assert stereo["config"]["single_mic"] is None

@@ -3,7 +3,7 @@ one-microphone options. Typed records only; nothing here runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from live_attune.audio.vad import VadConfig
@@ -35,12 +35,29 @@ class SingleMicOptions:
     voice_print: Path | None = None  # the therapist's enrolment (calibrate --enrol)
     swap_roles: bool = False  # the heuristic picked the wrong person as the therapist
     voices: str = "encoder"  # "encoder": learned voices (issue 18); "spectral": MFCC + pitch
+    # The speech a far microphone hears: frames whose Silero probability is >= speech_on
+    # (staying on down to speech_off) count as someone speaking; the windows that describe
+    # voices keep PipelineConfig.vad's stricter thresholds. None: PipelineConfig.vad's.
+    # 0.1/0.1: chosen leave-one-file-out on ../shared/data/conversations (bench_single_mic).
+    speech_on: float | None = 0.1
+    speech_off: float | None = 0.1
 
     def __post_init__(self) -> None:
         if self.voices not in VOICES:
             raise ValueError(f"voices must be one of {', '.join(VOICES)}")
         if self.speakers is not None and not 1 <= self.speakers <= 8:
             raise ValueError("speakers must be between 1 and 8")
+        if (self.speech_on is None) != (self.speech_off is None):
+            raise ValueError("speech_on and speech_off are given together or not at all")
+        if self.speech_on is not None and self.speech_off is not None:
+            VadConfig(threshold=self.speech_on, neg_threshold=self.speech_off)  # checks them
+
+    def speech_vad(self, windows: VadConfig) -> VadConfig:
+        """The VAD config for the speech counted: ``windows`` (the one the voice windows
+        use) with this option's thresholds."""
+        if self.speech_on is None or self.speech_off is None:
+            return windows
+        return replace(windows, threshold=self.speech_on, neg_threshold=self.speech_off)
 
 
 @dataclass(frozen=True, slots=True)

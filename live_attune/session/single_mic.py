@@ -75,9 +75,15 @@ class SingleMicPipeline(EngineViews):
         self.method = ""  # how the revised attribution told the voices apart
         self._engine = ConversationEngine(roles, sample_rate=SAMPLE_RATE,
                                           config=self.config.metrics)
+        # Two readings of the one Silero VAD: the voice windows' (PipelineConfig.vad: only
+        # clear speech describes a voice) and the speech counted (options.speech_on/off: a far
+        # microphone's quiet speech and short pauses inside a turn; every such frame is given
+        # to a voice by the windows around it)
         self._vad = SileroVad(self.config.vad)
-        self._flags = np.zeros(4096, bool)  # the VAD's flags so far: _flags[:_n]
-        self._n = 0
+        heard = self.options.speech_vad(self.config.vad)
+        self._heard_vad = None if heard == self.config.vad else SileroVad(heard)
+        self._voiced = _Flags()  # the windows' flags so far
+        self._heard = _Flags()  # the counted speech's flags so far (the same when one VAD)
         self._emitted = 0  # frames handed to the engine
         self._rest = np.zeros(0, np.float32)
         self.frames = 0
@@ -91,26 +97,30 @@ class SingleMicPipeline(EngineViews):
 
     def process(self, block: np.ndarray) -> list[Event]:
         audio = block[0]
-        self._add_flags(self._vad.flags(audio))
+        voiced = self._vad.flags(audio)
+        self._voiced.add(voiced)
+        self._heard.add(voiced if self._heard_vad is None else self._heard_vad.flags(audio))
         joined = np.concatenate([self._rest, audio])
         k = len(joined) // WINDOW
         if k:
             level = power_db(window_power(joined[None, : k * WINDOW])[:, -1])
             self.last_levels_db = np.repeat(level, len(self._engine.speakers))
         self._rest = joined[k * WINDOW:]
-        speech = self._flags[: self._n]  # a view: nothing copied per block
-        self._attributor.feed(audio, speech)
-        self._emit(min(len(speech), int(self._attributor.decided_until_s() / FRAME_S)))
+        self._attributor.feed(audio, self._voiced.view())
+        self._emit(min(self._heard.n, int(self._attributor.decided_until_s() / FRAME_S)))
         return self._engine.events_received()
 
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the live engine, then replace it by the revised decisions' replay."""
-        self._add_flags(self._vad.flush())
-        self._emit(self._n)
+        voiced = self._vad.flush()
+        self._voiced.add(voiced)
+        self._heard.add(voiced if self._heard_vad is None else self._heard_vad.flush())
+        self._emit(self._heard.n)
         self._engine.finish()
         live_events = self._engine.events_received()
-        speech = self._flags[: self._n].copy()
-        att = self._canonical(self._attributor.revised(speech))
+        speech = self._heard.view().copy()
+        att = self._canonical(self._attributor.revised(self._voiced.view().copy(),
+                                                       heard=speech))
         roles = att.roles
         if self.options.swap_roles:
             roles = tuple(swap_role(r) for r in roles)
@@ -132,21 +142,13 @@ class SingleMicPipeline(EngineViews):
         return Attribution(index[att.labels], index[att.second], tuple(order), att.confidence,
                            att.method)
 
-    def _add_flags(self, flags: np.ndarray) -> None:
-        """Append VAD flags, growing the buffer by doubling (no per-block copy of all)."""
-        need = self._n + len(flags)
-        if need > len(self._flags):
-            self._flags = np.concatenate([self._flags, np.zeros(max(need, 2 * len(self._flags))
-                                                               - len(self._flags), bool)])
-        self._flags[self._n:need] = np.asarray(flags, bool)
-        self._n = need
-
     def _emit(self, upto: int) -> None:
         frames = []
         n = len(self._engine.speakers)
+        heard = self._heard.view()
         for i in range(self._emitted, upto):
             flags = [False] * n
-            if self._flags[i]:
+            if heard[i]:
                 flags[self._attributor.label_at((i + 0.5) * FRAME_S)] = True
             frames.append(ActivityFrame(i * WINDOW, (i + 1) * WINDOW, tuple(flags)))
         self._emitted = max(self._emitted, upto)
@@ -154,3 +156,24 @@ class SingleMicPipeline(EngineViews):
         if frames:
             self._engine.feed(frames)
 
+
+
+class _Flags:
+    """VAD flags so far, appended block by block into a buffer that grows by doubling (no
+    per-block copy of the whole session)."""
+
+    def __init__(self) -> None:
+        self._flags = np.zeros(4096, bool)
+        self.n = 0
+
+    def add(self, flags: np.ndarray) -> None:
+        need = self.n + len(flags)
+        if need > len(self._flags):
+            self._flags = np.concatenate([self._flags, np.zeros(max(need, 2 * len(self._flags))
+                                                               - len(self._flags), bool)])
+        self._flags[self.n:need] = np.asarray(flags, bool)
+        self.n = need
+
+    def view(self) -> np.ndarray:
+        """The flags so far (a view: valid until the next ``add``)."""
+        return self._flags[: self.n]

@@ -70,8 +70,10 @@ class OnlineAttributor(Protocol):
     def label_at(self, t_s: float) -> int:
         """The live decision (index into ``roles``) for a speech frame at ``t_s``."""
 
-    def revised(self, speech: np.ndarray) -> Attribution:
-        """Every frame decided again from all windows, as offline (the end of a session)."""
+    def revised(self, speech: np.ndarray, *, heard: np.ndarray | None = None) -> Attribution:
+        """Every frame decided again from all windows, as offline (the end of a session).
+        ``speech``: the flags the windows were described from (as fed); ``heard``: the
+        frames to attribute (the speech counted; None: ``speech``)."""
 
 
 def make_attributor(roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
@@ -128,9 +130,10 @@ class EncoderAttributor:
         centres = np.array(self._centres[-RECENT:])
         return max(self._labels[-RECENT:][int(np.argmin(np.abs(centres - t_s)))], 0)
 
-    def revised(self, speech: np.ndarray) -> Attribution:
+    def revised(self, speech: np.ndarray, *, heard: np.ndarray | None = None) -> Attribution:
         self.stream.finish(speech)
-        return decide_voices(speech, self.stream.windows(), voice=self.voice, config=self.cfg)
+        return decide_voices(speech if heard is None else heard, self.stream.windows(),
+                             voice=self.voice, config=self.cfg)
 
     def _refit(self) -> None:
         windows = self.stream.windows()
@@ -205,8 +208,10 @@ class SpectralAttributor:
         nearest = self.windows[-8:][int(np.argmin(np.abs(centres - t_s)))]
         return max(nearest.label, 0)
 
-    def revised(self, speech: np.ndarray) -> Attribution:
-        """Every frame's final decision from all windows (single.decide, as offline)."""
+    def revised(self, speech: np.ndarray, *, heard: np.ndarray | None = None) -> Attribution:
+        """Every frame's final decision from all windows (single.decide, as offline);
+        ``heard``: the frames to attribute (None: ``speech``)."""
+        speech = speech if heard is None else heard
         if len(self.windows) < MIN_WINDOWS:
             return Attribution(np.where(speech, 0, -1), np.full(len(speech), -1), self.roles[:1],
                                speech.astype(float), "too little speech to tell voices apart")

@@ -62,3 +62,43 @@ def test_missing_encoder_weights_stop_the_pipeline_before_it_starts(
         SingleMicPipeline(single_mic_layout(), options=SingleMicOptions(voices="spectral"))
     finally:
         encoder.load_weights.cache_clear()
+
+
+def test_speech_thresholds_are_given_together_and_checked() -> None:
+    from live_attune.audio.vad import VadConfig
+
+    base = VadConfig()
+    assert SingleMicOptions(speech_on=None, speech_off=None).speech_vad(base) == base
+    heard = SingleMicOptions().speech_vad(base)
+    assert (heard.threshold, heard.neg_threshold, heard.shift_frames) == (0.1, 0.1, 1)
+    with pytest.raises(ValueError, match="together"):
+        SingleMicOptions(speech_on=0.2, speech_off=None)
+    with pytest.raises(ValueError, match="thresholds"):
+        SingleMicOptions(speech_on=0.1, speech_off=0.2)
+
+
+@pytest.mark.slow
+def test_a_far_microphone_s_speech_is_counted_and_its_voices_kept() -> None:
+    """AMI dev00 (two people, a far microphone): the one-mic speech thresholds (0.1/0.1,
+    chosen leave-one-file-out on the four real recordings) miss less of the reference's speech
+    than the windows' VAD (0.5/0.35) alone, the voices are still described from clear speech
+    only (two speakers found either way) and DER falls (measured: missed 32.0 → 24.6 %,
+    DER 39.2 → 34.4 %, collar 0.25 s)."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from bench.bench_single_mic import REAL, real_wav, rttm, segments_annotation
+    from live_attune.session.offline import analyze_file
+
+    ref = rttm(REAL / "ami" / "dev00.ami_only_words.rttm")
+    found = {}
+    for name, options in (("windows' VAD", SingleMicOptions(speech_on=None, speech_off=None)),
+                          ("one-mic", SingleMicOptions())):
+        result = analyze_file(real_wav("ami/dev00"), single_mic=options, prosody=False)
+        d = DiarizationErrorRate(collar=0.25)(ref, segments_annotation(result),
+                                              uem=ref.get_timeline().extent(), detailed=True)
+        found[name] = (d["missed detection"] / d["total"], d["diarization error rate"],
+                       len(result.layout.speakers))
+        print(name, found[name])
+    assert found["windows' VAD"][2] == found["one-mic"][2] == 2
+    assert found["one-mic"][0] <= found["windows' VAD"][0] - 0.05
+    assert found["one-mic"][1] <= 0.37 < found["windows' VAD"][1]
