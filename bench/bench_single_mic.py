@@ -1,7 +1,7 @@
 """One microphone: the spectral voices against the learned encoder, per file (issue 18).
 
     python bench/bench_single_mic.py [--seeds 1-3] [--hard-seeds 1-8] [--no-live]
-                                     [--approaches spectral,encoder]
+                                     [--approaches spectral,encoder] [--speech ON:OFF|none]
 
 Approaches (SingleMicOptions.voices; live_attune/speakers/single.py):
   spectral  1.5 s windows of mean MFCCs + median pitch, Ward clustering (issue 3)
@@ -13,10 +13,13 @@ default (two voices, SNR 20 dB, RT60 0.3 s) and hard (ScenarioConfig.hard(), Mix
 voices ±6 dB, RT60 0.25-0.7 s, SNR 15-30 dB, the harder interruptions) — and the real
 recordings in ../shared/data/conversations (no profile, number of speakers estimated).
 Per file: DER (pyannote.metrics, collar 0.25 s; references: the generator's truth, the
-RTTMs), the therapist's talk-share error (generator), interruptions precision/recall against
+RTTMs) and its parts (missed speech, false alarm, confusion; each a share of the reference's
+speech), the therapist's talk-share error (generator), interruptions precision/recall against
 the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs), the attribution's CPU
 time (one BLAS thread) per minute of audio and its peak memory (tracemalloc). Then the live
-cost and decision lag (``--no-live`` skips it).
+cost and decision lag (``--no-live`` skips it). ``--speech`` sets SingleMicOptions'
+speech_on/speech_off (the frames counted as speech); ``none``: the windows' VAD alone (as
+before issue 18's session 6).
 """
 
 from __future__ import annotations
@@ -83,8 +86,17 @@ def segments_annotation(result: SessionResult) -> Annotation:
 
 
 def der_of(reference: Annotation, hyp: Annotation) -> float:
+    return der_parts(reference, hyp)[0]
+
+
+def der_parts(reference: Annotation, hyp: Annotation) -> tuple[float, float, float, float]:
+    """DER and its missed speech, false alarm and confusion, each over the reference's
+    speech (collar 0.25 s, scored over the reference's extent)."""
     metric = DiarizationErrorRate(collar=0.25)
-    return float(metric(reference, hyp, uem=reference.get_timeline().extent()))
+    d = metric(reference, hyp, uem=reference.get_timeline().extent(), detailed=True)
+    total = max(float(d["total"]), 1e-9)
+    return (float(d["diarization error rate"]), float(d["missed detection"]) / total,
+            float(d["false alarm"]) / total, float(d["confusion"]) / total)
 
 
 def der(reference: Annotation, att: Attribution) -> float:
@@ -144,6 +156,7 @@ class Row:
     approach: str
     speakers: int
     der: float
+    parts: tuple[float, float, float]  # missed speech, false alarm, confusion
     share_pp: float | None
     interruptions: tuple[int, int, int] | None  # truth, found, matched
     analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
@@ -168,11 +181,13 @@ def attribution_cost(audio: np.ndarray, approach: str) -> tuple[float, float]:
 
 
 def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
-             truth: dict[str, Any] | None, approach: str, tmp: Path, *, cost: bool) -> Row:
+             truth: dict[str, Any] | None, options: SingleMicOptions, tmp: Path, *,
+             cost: bool) -> Row:
+    approach = options.voices
     wav = tmp / "mono.wav"
     write_wav(wav, audio[None])
     t = time.process_time()
-    result = analyze_file(wav, single_mic=SingleMicOptions(voices=approach), prosody=False)
+    result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
     inter = None
@@ -181,8 +196,9 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
         inter = (len(truth["interruptions"]), len(found),
                  len(matched_pairs(truth["interruptions"], found)))
     cpu, peak = attribution_cost(audio, approach) if cost else (float("nan"), float("nan"))
+    parts = der_parts(ref, hyp)
     return Row(data=data, name=name, approach=approach, speakers=len(result.layout.speakers),
-               der=der_of(ref, hyp),
+               der=parts[0], parts=parts[1:],
                share_pp=None if truth is None else share_error_pp(ref, hyp),
                interruptions=inter, analyze_s_per_min=whole, cpu_s_per_min=cpu, peak_mb=peak)
 
@@ -197,12 +213,15 @@ def _pr(t: tuple[int, int, int] | None) -> str:
 
 
 def print_rows(rows: list[Row]) -> None:
-    print(f"{'data':9s}{'file':18s}{'approach':10s}{'spk':>4}{'DER':>8}{'share pp':>10}"
+    print(f"{'data':9s}{'file':18s}{'approach':10s}{'spk':>4}{'DER':>8}{'miss':>7}{'FA':>6}"
+          f"{'conf':>6}{'share pp':>10}"
           f"  {'int t/f/hit   P    R':20s}{'analyze':>9}{'attrib.':>9}{'peak MB':>9}")
     for r in rows:
         share = "" if r.share_pp is None else f"{r.share_pp:.2f}"
+        miss, fa, conf = (100 * x for x in r.parts)
         print(f"{r.data:9s}{r.name:18s}{r.approach:10s}{r.speakers:>4}{100 * r.der:>7.1f}%"
-              f"{share:>10}  {_pr(r.interruptions):20s}{r.analyze_s_per_min:>9.2f}"
+              f"{miss:>7.1f}{fa:>6.1f}{conf:>6.1f}{share:>10}  {_pr(r.interruptions):20s}"
+              f"{r.analyze_s_per_min:>9.2f}"
               f"{r.cpu_s_per_min:>9.2f}{r.peak_mb:>9.1f}")
     print("(analyze: CPU s per minute of audio of the whole offline analysis; attrib.: of the "
           "attribution alone, one BLAS thread, first file of each data set; peak MB: "
@@ -274,6 +293,8 @@ def main() -> None:
     ap.add_argument("--approaches", default=",".join(APPROACHES))
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--only-live", action="store_true")
+    ap.add_argument("--speech", default="", help="speech_on:speech_off, or none (the "
+                    "windows' VAD alone); default: SingleMicOptions'")
     args = ap.parse_args()
     approaches = args.approaches.split(",")
     from live_attune.speakers.encoder import load_weights
@@ -306,13 +327,24 @@ def per_file(args: argparse.Namespace, approaches: list[str], rows: list[Row]) -
         for data, name, make in files:
             audio, ref, truth = make()
             for approach in approaches:
-                rows.append(run_file(data, name, audio, ref, truth, approach, Path(tmp),
+                rows.append(run_file(data, name, audio, ref, truth,
+                                     options_of(approach, args.speech), Path(tmp),
                                      cost=data not in costed))
                 print_rows(rows[-1:])
             costed.add(data)
     print()
     print_rows(rows)
     print_summary(rows)
+
+
+def options_of(approach: str, speech: str) -> SingleMicOptions:
+    """The options for ``approach`` with ``--speech``'s thresholds ("" keeps the default)."""
+    if not speech:
+        return SingleMicOptions(voices=approach)
+    if speech == "none":
+        return SingleMicOptions(voices=approach, speech_on=None, speech_off=None)
+    on, off = (float(x) for x in speech.split(":"))
+    return SingleMicOptions(voices=approach, speech_on=on, speech_off=off)
 
 
 def _mono(path: Path) -> np.ndarray:
