@@ -115,17 +115,21 @@ def test_hard_room_response_latency_median(hard: Pooled) -> None:
 @pytest.mark.slow
 def test_hard_room_does_not_regress(hard: Pooled) -> None:
     """Floors a little under today's numbers (seeds 1-10, hard room): all events, at the
-    thresholds included, and the backchannel precision that has no bar yet."""
+    thresholds included. Issue 17's bars (interruptions P/R >= 0.92, backchannels >= 0.90,
+    none counted as interruptions) are not all met yet: with run edges on 8 ms ticks,
+    measured 0.89/0.96, 1.00/0.88 and 3 (within the 32 ms windows 0.84/0.89, 0.92/0.84, 6;
+    bench/bench_gate.py)."""
     _report(hard)
     i, b, ci, cb = (hard.interruptions, hard.backchannels, hard.clear_interruptions,
                     hard.clear_backchannels)
     assert i.truth >= 60 and b.truth >= 60
-    assert (i.precision or 0) >= 0.72 and (i.recall or 0) >= 0.56  # today 0.79, 0.63
-    assert (b.precision or 0) >= 0.45 and (b.recall or 0) >= 0.70  # today 0.53, 0.77
-    assert (ci.precision or 0) >= 0.76 and (ci.recall or 0) >= 0.67  # today 0.84, 0.75
-    assert (cb.precision or 0) >= 0.38  # today 0.45
-    assert hard.talk_share_error_max <= 0.04  # today 3.21 pp
-    assert hard.latency_median_error_mean_s <= 0.35  # today 0.278 s
+    assert (i.precision or 0) >= 0.85 and (i.recall or 0) >= 0.92  # today 0.89, 0.96
+    assert (b.precision or 0) >= 0.95 and (b.recall or 0) >= 0.84  # today 1.00, 0.88
+    assert hard.backchannels_as_interruptions <= 4  # today 3
+    assert (ci.precision or 0) >= 0.9 and (ci.recall or 0) >= 0.95  # today 0.93, 1.00
+    assert (cb.precision or 0) >= 0.95  # today 1.00
+    assert hard.talk_share_error_max <= 0.01  # today 0.33 pp
+    assert hard.latency_median_error_mean_s <= 0.35
 
 
 # -- the engine on the true speech ------------------------------------------------------------
