@@ -112,8 +112,8 @@ def _prosody_of(path: str | Path, roles: tuple[str, ...], history: SessionHistor
     """Per-turn prosody on the one channel, each speaker's frames gated by their segments.
 
     The file is decoded a second time rather than kept from the first pass: an hour of
-    16 kHz mono float32 is 230 MB (twice that while joined), decoding it again ~2 % of an
-    hour's analysis (bench/bench_memory.py)."""
+    16 kHz mono float32 is 230 MB (twice that while joined); decoding 50 minutes of WAV
+    again took 5 s here, under 1 % of the one-microphone analysis of it."""
     tracker = ProsodyTracker(roles)
     both: list[Segment | Turn] = [*history.segments, *history.turns]
     events = sorted(both, key=lambda e: (e.end_s, isinstance(e, Turn)))

@@ -1,0 +1,180 @@
+"""Peak memory of `analyze`, per configuration and per stage, against faster-whisper alone.
+
+    python bench/bench_memory.py [--minutes 10 50] [--repeat 3] [--file PATH ...]
+                                 [--configs plain transcript language whisper]
+
+Builds a stereo session of each length from generator conversations (crosstalk -14 dB,
+SNR 20 dB; as bench_analyze.py) and runs, each in a fresh process, on the same file:
+  * plain       `analyze --no-transcribe` (decode, VAD, attribution, engine, prosody);
+  * transcript  the same + Whisper (tiny.en, CTranslate2) over the utterances, without
+                the behaviour labels (language's sentence encoder not loaded);
+  * language    the same + the labels: `analyze` as the CLI runs it by default;
+  * whisper     faster-whisper alone: its model on the file (its own decode and Silero
+                VAD filter), the reference for both memory and speed.
+Each analyze child runs the command itself (`live-attune analyze FILE --out DIR --no-store
+--quiet`, `--no-transcribe` for plain): a mono file is attributed by voice, as by default.
+The peak is the child's VmHWM; a sampler thread reads VmRSS every 10 ms and the table of
+stages says where it rose (imports, analyze, model load, transcription, labels, outputs).
+Wall time counts from after the imports to the end (model load included on both sides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CHILD = r"""
+import json, sys, tempfile, threading, time
+from pathlib import Path
+
+def status_mb(key):  # VmHWM, unlike ru_maxrss, is not inherited across fork+exec
+    with open('/proc/self/status') as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(key)) / 1024
+
+stages = []  # (name, wall s, max sampled VmRSS MB, VmHWM MB at its end)
+current = {"name": "start", "t": time.perf_counter(), "max": status_mb("VmRSS")}
+running = True
+
+def sampler():
+    while running:
+        current["max"] = max(current["max"], status_mb("VmRSS"))
+        time.sleep(0.01)
+
+def stage(name):
+    now = time.perf_counter()
+    rss = status_mb("VmRSS")
+    stages.append((current["name"], now - current["t"], max(current["max"], rss),
+                   status_mb("VmHWM")))
+    current.update(name=name, t=now, max=rss)
+
+threading.Thread(target=sampler, daemon=True).start()
+path, config = sys.argv[1], sys.argv[2]
+stage("imports")
+if config == "whisper":
+    import live_attune
+    from live_attune.asr.whisper import default_model_path
+    from faster_whisper import WhisperModel
+    stage("model load")
+    t0 = time.perf_counter()
+    model = WhisperModel(str(default_model_path()), device="cpu", compute_type="int8",
+                         local_files_only=True)
+    stage("transcribe")
+    segments, _ = model.transcribe(path, language="en", beam_size=1, temperature=0.0,
+                                   condition_on_previous_text=False, vad_filter=True)
+    out = {"segments": len(list(segments))}
+else:  # the CLI itself: `live-attune analyze FILE --out DIR --no-store --quiet`
+    import live_attune.asr.whisper as whisper
+    import live_attune.commands as commands
+    from live_attune.cli import main
+
+    def staged(name, fn):
+        def wrapper(*a, **k):
+            stage(name)
+            return fn(*a, **k)
+        return wrapper
+
+    kept = {}
+    def keep(result, out_dir, **kw):
+        stage("outputs")
+        kept["result"] = result
+        return write_outputs(result, out_dir, **kw)
+
+    write_outputs = commands.write_outputs
+    commands.write_outputs = keep
+    whisper.load_model = staged("model load", whisper.load_model)
+    whisper.span_audio = staged("transcribe", whisper.span_audio)
+    if config != "plain":
+        import live_attune.language.labeller as labeller
+        labeller.label_transcripts = (staged("language", labeller.label_transcripts)
+                                      if config == "language" else list)
+    stage("analyze")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out_dir:
+        argv = ["analyze", path, "--out", out_dir, "--no-store", "--quiet"]
+        assert main(argv + (["--no-transcribe"] if config == "plain" else [])) == 0
+        session = json.loads((Path(out_dir) / "session.json").read_text())
+    result = kept["result"]
+    out = {"turns": len(result.history.turns), "transcript": len(result.transcript),
+           "talk_share": session["metrics"]["talk_share"]}
+wall = time.perf_counter() - t0
+stage("end")
+running = False
+out.update(wall_s=wall, peak_mb=status_mb("VmHWM"),
+           stages=[{"name": n, "wall_s": w, "max_rss_mb": m, "hwm_mb": h}
+                   for n, w, m, h in stages[1:]])
+print(json.dumps(out))
+"""
+
+CONFIGS = ("plain", "transcript", "language", "whisper")
+LABELS = {"plain": "analyze, no transcript", "transcript": "analyze + transcript",
+          "language": "analyze + transcript + language",
+          "whisper": "faster-whisper alone (VAD on)"}
+
+
+def run_child(path: Path, config: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), config],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{config} on {path} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def measure(path: Path, configs: list[str], repeat: int) -> dict[str, list[dict[str, Any]]]:
+    """Runs interleaved (config after config, then again), so load drifts hit all alike."""
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
+    for _ in range(repeat):
+        for config in configs:
+            runs[config].append(run_child(path, config))
+    return runs
+
+
+def print_table(name: str, runs: dict[str, list[dict[str, Any]]]) -> None:
+    base = runs.get("whisper")
+    base_mb = statistics.median(r["peak_mb"] for r in base) if base else None
+    base_s = statistics.median(r["wall_s"] for r in base) if base else None
+    print(f"\n{name}: medians of {len(next(iter(runs.values())))} runs, fresh processes")
+    print(f"{'configuration':<34}{'peak MB':>9}{'vs fw':>7}{'wall s':>9}{'vs fw':>7}")
+    for config, rs in runs.items():
+        mb = statistics.median(r["peak_mb"] for r in rs)
+        s = statistics.median(r["wall_s"] for r in rs)
+        print(f"{LABELS[config]:<34}{mb:>9.0f}{_ratio(mb, base_mb):>7}{s:>9.1f}"
+              f"{_ratio(s, base_s):>7}")
+    print("  where it rose (first run; VmHWM at the stage's end / highest sampled VmRSS, MB)")
+    for config, rs in runs.items():
+        cells = "  ".join(f"{st['name']} {st['hwm_mb']:.0f}/{st['max_rss_mb']:.0f}"
+                          for st in rs[0]["stages"])
+        print(f"  {config:<11}{cells}")
+
+
+def _ratio(value: float, base: float | None) -> str:
+    return f"{value / base:.2f}" if base else "-"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, nargs="*", default=[10.0, 50.0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--file", type=Path, nargs="*", default=[], help="also these files")
+    ap.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=CONFIGS)
+    args = ap.parse_args()
+    from bench.bench_analyze import make_session
+
+    for path in args.file:
+        print_table(str(path), measure(path, args.configs, args.repeat))
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in args.minutes:
+            path = Path(tmp) / f"session_{minutes:g}min.wav"
+            audio_s = make_session(minutes, path)
+            runs = measure(path, args.configs, args.repeat)
+            print_table(f"generator stereo session, {audio_s / 60:.1f} min ({path.name})", runs)
+            path.unlink()
+
+
+if __name__ == "__main__":
+    main()
