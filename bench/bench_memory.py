@@ -16,6 +16,18 @@ Each analyze child runs the command itself (`live-attune analyze FILE --out DIR 
 The peak is the child's VmHWM; a sampler thread reads VmRSS every 10 ms and the table of
 stages says where it rose (imports, analyze, model load, transcription, labels, outputs).
 Wall time counts from after the imports to the end (model load included on both sides).
+
+Measured 2026-11-30 (2 cores shared with other workers, load 2-10: wall times are noisy),
+peak MB, commit 8b1b8a3 -> this one (10 min: after = median of 3 runs, before 1 run; 50 min:
+1 run each):
+                                     10 min        50 min
+  analyze, no transcript            312 -> 313    314 -> 315
+  analyze + transcript              556 -> 527    702 -> 552
+  analyze + transcript + language   646 -> 618    741 -> 622
+  faster-whisper alone              759 / 794         2909
+Where the rest is (50 min, after): imports 57, analyze +258 (librosa's YIN: numba, its
+cached guvectorize kernels and scipy ~205 of it), Whisper model load +160 (its float16
+weights read whole, then int8: a ~75 MB transient), transcription +77, labels +70.
 """
 
 from __future__ import annotations
