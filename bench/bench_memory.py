@@ -28,6 +28,9 @@ peak MB, commit 8b1b8a3 -> this one (10 min: after = median of 3 runs, before 1 
 Where the rest is (50 min, after): imports 57, analyze +258 (librosa's YIN: numba, its
 cached guvectorize kernels and scipy ~205 of it), Whisper model load +160 (its float16
 weights read whole, then int8: a ~75 MB transient), transcription +77, labels +70.
+Then YIN in numpy (core/pitch.py, librosa's values exactly) and the Whisper model loaded
+before the analysis, 10 min, one run, quiet machine: no transcript 144 MB, + transcript
+347, + language 348 (all under the 400 MB budget).
 """
 
 from __future__ import annotations

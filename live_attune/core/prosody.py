@@ -61,7 +61,7 @@ class FrameTrack:
 def frame_track(audio: np.ndarray, *, first: int = 0,
                 config: ProsodyConfig | None = None) -> FrameTrack:
     """Measure every whole frame of ``audio`` (float32 mono, 16 kHz)."""
-    import librosa  # lazy: its first call compiles (warm_up() does it at start)
+    from live_attune.core.pitch import yin
 
     cfg = config or ProsodyConfig()
     n = 0 if len(audio) < FRAME else 1 + (len(audio) - FRAME) // HOP
@@ -69,8 +69,8 @@ def frame_track(audio: np.ndarray, *, first: int = 0,
         empty = np.zeros(0, np.float32)
         return FrameTrack(first, empty, empty, empty)
     x = np.ascontiguousarray(audio[: (n - 1) * HOP + FRAME], dtype=np.float32)
-    f0 = librosa.yin(x, fmin=cfg.fmin_hz, fmax=cfg.fmax_hz, sr=SAMPLE_RATE,
-                     frame_length=FRAME, hop_length=HOP, center=False)[:n]
+    f0 = yin(x, fmin_hz=cfg.fmin_hz, fmax_hz=cfg.fmax_hz, sample_rate=SAMPLE_RATE,
+             frame_length=FRAME, hop_length=HOP)[:n]
     frames = np.lib.stride_tricks.sliding_window_view(x, FRAME)[::HOP][:n]
     power = np.mean(frames.astype(np.float64) ** 2, axis=1)
     level = 10 * np.log10(np.maximum(power, 1e-12))

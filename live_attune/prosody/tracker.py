@@ -194,5 +194,5 @@ def _with_wpm(turn: TurnProsody, transcript: Sequence[Transcript]) -> TurnProsod
 
 
 def warm_up(config: ProsodyConfig | None = None) -> None:
-    """Compile librosa's YIN (numba) now, not during the session (issue 8)."""
+    """Run the pitch tracker once before the session (its first call imports scipy.fft)."""
     frame_track(np.zeros(FRAME + 4 * HOP, np.float32), config=config)

@@ -33,6 +33,7 @@ import numpy as np
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
 from live_attune.core.events import Segment
+from live_attune.core.pitch import yin
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 from live_attune.core.roles import THERAPIST, client_role
 from live_attune.speakers import encoder
@@ -430,15 +431,13 @@ def frame_features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def block_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The frames centred on ``samples[BLOCK_CONTEXT:-BLOCK_CONTEXT]`` (one every HOP samples), from
     samples that carry BLOCK_CONTEXT more on each side."""
-    import librosa
-
     samples = samples.astype(np.float32)
     n = (len(samples) - 2 * BLOCK_CONTEXT) // HOP
     first = BLOCK_CONTEXT // HOP
     power = _power(samples)  # one spectrogram for the MFCCs and the mel power
     mf = _mfcc(power)[first:first + n]
-    f0 = librosa.yin(samples, fmin=YIN_FMIN_HZ, fmax=YIN_FMAX_HZ, sr=SAMPLE_RATE,
-                     frame_length=FRAME, hop_length=HOP)[first:first + n]
+    f0 = yin(samples, fmin_hz=YIN_FMIN_HZ, fmax_hz=YIN_FMAX_HZ, sample_rate=SAMPLE_RATE,
+             frame_length=FRAME, hop_length=HOP, center=True)[first:first + n]
     mel = (_mel_bases()[1] @ power).T[first:first + n]
     return mf, f0, mel
 
