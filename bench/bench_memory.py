@@ -29,8 +29,9 @@ Where the rest is (50 min, after): imports 57, analyze +258 (librosa's YIN: numb
 cached guvectorize kernels and scipy ~205 of it), Whisper model load +160 (its float16
 weights read whole, then int8: a ~75 MB transient), transcription +77, labels +70.
 Then YIN in numpy (core/pitch.py, librosa's values exactly) and the Whisper model loaded
-before the analysis, 10 min, one run, quiet machine: no transcript 144 MB, + transcript
-347, + language 348 (all under the 400 MB budget).
+before the analysis, one run each: 10 min (quiet machine) no transcript 144 MB,
++ transcript 347, + language 348; 50 min (beside a test run) + transcript 352, + language
+352 — all under the 400 MB budget.
 """
 
 from __future__ import annotations
