@@ -149,7 +149,8 @@ def _add_store_options(p: argparse.ArgumentParser) -> None:
                    help="the client's code or pseudonym, to follow trends across sessions "
                         "(never a real name: it is stored as written)")
     p.add_argument("--no-transcript", action="store_true",
-                   help="do not keep the transcript text in the store (the measures are kept)")
+                   help="keep no transcript text in the store or in any saved file (the "
+                        "measures are kept)")
     p.add_argument("--no-store", action="store_true",
                    help="do not keep this session in the local session store")
 

@@ -67,8 +67,8 @@ def analyze_command(args: argparse.Namespace) -> int:
     if not args.no_transcribe:
         result = with_transcript(result, args.model)
     new = _new_analysis(result, args)
-    written = (write_outputs(result, args.out, record=session_record(new, "complete"))
-               if args.out else None)
+    written = (write_outputs(result, args.out, record=session_record(new, "complete"),
+                             keep_transcript=new.keep_transcript) if args.out else None)
     stored = None if args.no_store else _store_analysis(result, new, args)
     if not args.quiet:
         print(summary_table(result))
@@ -274,7 +274,8 @@ def _serve(source: BlockSource, layout: Layout, args: argparse.Namespace, *, lin
     return asyncio.run(run_live(source, layout, options,
                                 out_dir=args.out, asr=asr, config=config, recorder=recorder,
                                 prosody=not args.no_prosody, check=check,
-                                single_mic=single_mic))
+                                single_mic=single_mic,
+                                keep_transcript=not args.no_transcript))
 
 
 def _recorder(source: BlockSource, layout: Layout, args: argparse.Namespace,

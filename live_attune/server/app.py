@@ -53,14 +53,16 @@ async def run_live(source: BlockSource, layout: Layout, options: ServeOptions, *
                    recorder: SessionRecorder | None = None,
                    prosody: bool = False, check: InputCheck | None = None,
                    single_mic: SingleMicOptions | None = None,
-                   stop: asyncio.Event | None = None) -> LiveSession:
+                   stop: asyncio.Event | None = None, keep_transcript: bool = True
+                   ) -> LiveSession:
     """Serve the dashboard while ``source`` plays through the pipeline; save at the end.
     The session ends early when ``stop`` is set (Ctrl-C and SIGTERM set it too)."""
     # --lan is plain HTTP: the transcript never goes over it (hub.py).
     hub = Hub(words=not options.lan)
     session = LiveSession(LiveSetup(layout=layout, source=source, config=config,
                                     single_mic=single_mic, asr=asr, prosody=prosody,
-                                    recorder=recorder, check=check, out_dir=out_dir), hub)
+                                    recorder=recorder, check=check, out_dir=out_dir,
+                                    keep_transcript=keep_transcript), hub)
 
     async def handler(connection: ServerConnection) -> None:
         await session.hub.serve(connection, session.snapshot())

@@ -96,6 +96,7 @@ class LiveSetup:
     recorder: SessionRecorder | None = None  # the store's journal of this session, if stored
     check: InputCheck | None = None  # the profile against this input (status-line warnings)
     out_dir: Path | None = None  # --out: session.json and turns.csv also go here
+    keep_transcript: bool = True  # False (--no-transcript): no words in any saved file
 
 
 class LiveRun:
@@ -115,6 +116,8 @@ class LiveRun:
         self.recorder = setup.recorder
         self.check = setup.check
         self.out_dir = setup.out_dir
+        self.keep_transcript = setup.keep_transcript and (
+            setup.recorder is None or setup.recorder.keep_transcript)
         self.state = "running"  # "lost" while the microphone is gone, "ended"
         self.missing: list[MissingAudio] = []  # audio that never arrived
         self.samples = 0
@@ -210,10 +213,11 @@ class LiveRun:
         if self.recorder is not None:
             self.recorder.close(session_dict(result))
         if self.out_dir is not None:
-            self.saved_to, _ = write_outputs(result, self.out_dir, record=record)
+            self.saved_to, _ = write_outputs(result, self.out_dir, record=record,
+                                             keep_transcript=self.keep_transcript)
         elif self.recorder is not None and self.recorder.error:
             self.saved_to = save_elsewhere(result, record,
-                                           keep_transcript=self.recorder.keep_transcript)
+                                           keep_transcript=self.keep_transcript)
 
     def record(self) -> dict[str, Any]:
         """session.json's ``session``: the store's record, or without a store when the

@@ -129,10 +129,15 @@ def schema() -> dict[str, Any]:
 
 
 def write_outputs(result: SessionResult, out_dir: Path, *,
-                  record: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
+                  record: Mapping[str, Any] | None = None, keep_transcript: bool = True
+                  ) -> tuple[Path, Path]:
     """Write ``session.json`` and ``turns.csv`` into ``out_dir`` (created if needed).
-    ``record``: session.json's ``session`` (store.session_record: id, label, start time)."""
+    ``record``: session.json's ``session`` (store.session_record: id, label, start time).
+    Without ``keep_transcript`` (--no-transcript) the words are left out and the measures
+    kept, as the store keeps them."""
     data = session_dict(result)
+    if not keep_transcript:
+        data["transcript"] = []
     if record is not None:
         data["session"] = dict(record)
     try:
@@ -170,22 +175,20 @@ def save_elsewhere(result: SessionResult, record: Mapping[str, Any], *, keep_tra
     disk) to a new private temporary directory. None when nothing could be written.
 
     This stands in for the store, so it keeps what the store would: without
-    ``keep_transcript`` (--no-transcript) the measures but not the words. (``--out`` files
-    are asked for by name and keep the words.) ``record``: the store's record of the
-    session (store.session_record), written into the copy; its id names the folder."""
+    ``keep_transcript`` (--no-transcript) the measures but not the words. ``record``: the
+    store's record of the session (store.session_record), written into the copy; its id
+    names the folder."""
     import tempfile
-    from dataclasses import replace
 
     from live_attune.paths import data_dir
 
     places: list[Callable[[], Path]] = [
         lambda: data_dir() / "unsaved" / record["id"],
         lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{record['id']}-"))]  # mode 0700
-    if not keep_transcript:
-        result = replace(result, transcript=())
     for place in places:
         try:
-            return write_outputs(result, place(), record=record)[0]
+            return write_outputs(result, place(), record=record,
+                                 keep_transcript=keep_transcript)[0]
         except (LiveAttuneError, OSError):
             continue
     return None

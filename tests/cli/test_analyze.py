@@ -333,3 +333,19 @@ def test_fifo_is_refused_at_once(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert one_error_line(proc).endswith(
         "session.wav: is not a regular file (a pipe or device); give an audio file")
+
+
+@pytest.mark.slow
+def test_no_transcript_keeps_no_words_in_the_out_files_either(
+        short_conversation: dict[str, Path], tmp_path: Path, private_data_dir: Path) -> None:
+    """--no-transcript: no words anywhere (the store, --out), the measures kept — the
+    question and reflection counts come from the words and stay."""
+    proc = cli("analyze", short_conversation["stereo"], "--no-transcript", "--no-prosody",
+               "--quiet", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads((tmp_path / "out" / "session.json").read_text())
+    assert saved["transcript"] == []
+    assert saved["metrics"]["language"]["words"]["therapist"] > 0
+    stored = cli("sessions", "export", "last", "--out", tmp_path / "exported.json")
+    assert stored.returncode == 0, stored.stderr
+    assert json.loads((tmp_path / "exported.json").read_text())["transcript"] == []
