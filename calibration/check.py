@@ -9,6 +9,7 @@ on the dashboard's status line; nothing stops the session.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,8 +25,12 @@ MIN_QUIET_S = 2.0  # less silence than this in the first LISTEN_S: no noise-floo
 class ProfileCheck:
     def __init__(self, profile: Profile, device_name: str | None, *,
                  call_device_name: str | None = None) -> None:
-        """``call_device_name``: the call's audio input in a video call (live --call)."""
+        """``call_device_name``: the call's audio input in a video call (live --call): then
+        only the microphone's noise floor is checked (the call's is the far room and the
+        call's own noise suppression, which change from call to call)."""
         self.profile = profile
+        self._floors: tuple[str | None, ...] | None = (
+            None if call_device_name is None else ("your microphone", None))
         self.warnings: list[str] = []
         self._parts: list[np.ndarray] = []
         self._samples = 0
@@ -52,10 +57,13 @@ class ProfileCheck:
                              daemon=True).start()
 
     def _check_floor(self, audio: np.ndarray) -> None:
-        self.warnings.extend(floor_warnings(self.profile, audio))
+        self.warnings.extend(floor_warnings(self.profile, audio, self._floors))
 
 
-def floor_warnings(profile: Profile, audio: np.ndarray) -> list[str]:
+def floor_warnings(profile: Profile, audio: np.ndarray,
+                   names: Sequence[str | None] | None = None) -> list[str]:
+    """A warning per channel whose noise floor moved more than FLOOR_TOLERANCE_DB from the
+    profile's; ``names``: what to call each channel (None: not checked), else "channel N"."""
     expected = profile.noise_floor_dbfs
     if expected is None or len(expected) != len(audio):
         return []
@@ -63,12 +71,13 @@ def floor_warnings(profile: Profile, audio: np.ndarray) -> list[str]:
     if m.quiet_s < MIN_QUIET_S:
         return []
     out = []
-    for i, (want, got) in enumerate(zip(expected, m.channels, strict=True)):
-        if got.noise_floor_dbfs is None:
+    names = names or [f"channel {i + 1}" for i in range(len(expected))]
+    for name, want, got in zip(names, expected, m.channels, strict=True):
+        if got.noise_floor_dbfs is None or name is None:
             continue
         diff = got.noise_floor_dbfs - want
         if abs(diff) > FLOOR_TOLERANCE_DB:
-            out.append(f"channel {i + 1}: noise floor {got.noise_floor_dbfs:.0f} dBFS, "
+            out.append(f"{name}: noise floor {got.noise_floor_dbfs:.0f} dBFS, "
                        f"{abs(diff):.0f} dB {'above' if diff > 0 else 'below'} the "
                        f"profile's {want:.0f}: the room, the microphone or its gain changed; "
                        "calibrate again")

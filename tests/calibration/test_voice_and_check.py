@@ -106,3 +106,25 @@ def test_a_call_profile_warns_when_the_call_audio_comes_from_another_device() ->
     assert ProfileCheck(call, "USB mic", call_device_name="Monitor of HDMI").warnings == [
         "the profile was made with the call audio from 'Monitor of Speakers', the call audio "
         "is 'Monitor of HDMI': calibrate again"]
+
+
+def test_a_call_checks_only_the_microphones_noise_floor_and_names_it() -> None:
+    """In a video call channel 2 is the far room through the call's noise suppression:
+    its floor changes from call to call and is not checked; the microphone's is."""
+    audio = protocol_recording(floors=(-50.0, -56.0), bleeds=(-14.0, -14.0))
+    both_moved = profile((-60.0, -70.0))
+    assert len(floor_warnings(both_moved, audio)) == 2
+    warnings = floor_warnings(both_moved, audio, ("your microphone", None))
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "your microphone: noise floor -50 dBFS, 10 dB above the profile's -60")
+    check = ProfileCheck(replace(both_moved, call_device="Monitor"), "USB mic",
+                         call_device_name="Monitor")
+    audio = np.tile(audio, (1, 2))  # > 30 s
+    for i in range(0, audio.shape[1], 1600):
+        check.feed(audio[:, i:i + 1600])
+    import time
+
+    deadline = time.monotonic() + 20
+    while not check.warnings and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(check.warnings) == 1 and check.warnings[0].startswith("your microphone:")
