@@ -148,8 +148,10 @@ class CrosstalkConfig:
             raise ValueError("need 0 <= delay_ms <= max_delay_ms <= 1000")
         if not 0.0 <= self.edge_shift_ms < 16.0:
             raise ValueError("edge_shift_ms must be >= 0 and under half a window (16 ms)")
-        if not 0.0 <= self.edge_search_ms <= 64.0:
-            raise ValueError("edge_search_ms must be between 0 and 64 ms")
+        if not 0.0 <= self.edge_search_ms <= 32.0:  # farther, an edge could reach into
+            # ticks already emitted: block splits would change the frames (one window of
+            # look-ahead is held back)
+            raise ValueError("edge_search_ms must be between 0 and 32 ms (one window)")
         if not (self.edge_onset_db < 0.0 and self.edge_offset_db < 0.0):
             raise ValueError("edge_onset_db and edge_offset_db are under the speech level: < 0")
 
