@@ -123,6 +123,13 @@ CLIENT_LED = 0.60  # METRICS.md § Context numbers: client share above this is "
 THERAPIST_HEAVY = 0.40  # ... below this "therapist-heavy"; between them "even"
 
 
+def unsuccessful_by(interruptions_by: Mapping[str, int], successful_by: Mapping[str, int]
+                    ) -> dict[str, int]:
+    """Interruptions where the other went on, per speaker, from the two counts (every
+    interruption is successful or not): for sessions saved before core emitted them."""
+    return {s: n - successful_by.get(s, 0) for s, n in interruptions_by.items()}
+
+
 def client_share(share: Mapping[str, float | None]) -> float | None:
     """The clients' combined share (client, client_2 ...); None without a therapist role."""
     if THERAPIST not in share or share[THERAPIST] is None:

@@ -453,16 +453,14 @@ def _alive(pid: int | None) -> bool:
 
 
 def complete_older(result: dict[str, Any]) -> dict[str, Any]:
-    """A session.json written by an older version, given the fields added since.
+    """A session.json written by an older version, given the fields added since
+    (``metrics.unsuccessful_interruptions_by``: from core's two stored counts)."""
+    from live_attune.core.metrics import unsuccessful_by
 
-    ``metrics.unsuccessful_interruptions_by`` (added after schema 1 was first written) is
-    core's two counts subtracted: every interruption is successful or not.
-    """
     m = result.get("metrics")
     if isinstance(m, dict) and "unsuccessful_interruptions_by" not in m \
             and isinstance(m.get("interruptions_by"), dict) \
             and isinstance(m.get("successful_interruptions_by"), dict):
-        done = m["successful_interruptions_by"]
-        m["unsuccessful_interruptions_by"] = {s: n - done.get(s, 0)
-                                              for s, n in m["interruptions_by"].items()}
+        m["unsuccessful_interruptions_by"] = unsuccessful_by(
+            m["interruptions_by"], m["successful_interruptions_by"])
     return result

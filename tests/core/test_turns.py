@@ -20,6 +20,7 @@ from live_attune.core import (
     Turn,
 )
 from live_attune.core.events import Event
+from live_attune.core.metrics import unsuccessful_by
 
 RATE = 100  # one frame = 10 ms
 T, C = "therapist", "client"
@@ -74,6 +75,9 @@ def test_unsuccessful_interruption() -> None:
     events, m = run({T: [(0, 8)], C: [(3, 4.5)]})
     assert of(Interruption, events) == [Interruption(3.0, C, T, False)]
     assert (m.successful_interruptions_by[C], m.unsuccessful_interruptions_by[C]) == (0, 1)
+    # what older stored sessions are given from their two counts is the same
+    assert unsuccessful_by(m.interruptions_by, m.successful_interruptions_by) == dict(
+        m.unsuccessful_interruptions_by)
     assert [t.speaker for t in of(Turn, events)] == [T]
 
 
