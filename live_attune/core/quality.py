@@ -85,8 +85,9 @@ class Reliability:
     One microphone: who spoke is told apart by voice, so the talk share is an estimate, and
     interruptions and backchannels — decided in the moments when two people talk at once —
     were mostly wrong on conversations the project had not seen (interruptions: precision
-    about 0.5, recall about 0.35; backchannels about 0.2). Until that path meets its bars,
-    they are marked, never shown as facts.
+    about 0.5, recall about 0.35; backchannels about 0.2), and a second voice is now called
+    only on strong evidence, so most are not found (hard generator: recall 0.02). Until
+    that path meets its bars, they are marked, never shown as facts.
     """
 
     talk_share: str = MEASURED

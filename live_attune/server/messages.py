@@ -37,8 +37,10 @@ status         about 1 Hz: input levels and clipping per role, overflows, ASR la
 end            the session ended and was saved: ``saved_to`` (a file, or null); without
                words (--lan) ``saved_to`` is null and ``saved_where`` says where in words
 calibration    (``calibrate --dashboard``) up to 10 Hz: ``step``, ``prompt``,
-               ``seconds_left``, ``levels_db`` and ``clipping`` per channel; at the end
-               ``lines`` (the report) and ``profile`` (where it was saved)
+               ``seconds_left``, ``levels_db`` and ``clipping`` per channel, ``channels``
+               (what each meter is, in words: "channel 1" ..., or a call's "your
+               microphone", "the call"); at the end ``lines`` (the report) and ``profile``
+               (where it was saved)
 error          a message from the dashboard was rejected: ``message``
 pong           answer to ``ping``
 =============  =========================================================================
