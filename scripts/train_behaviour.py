@@ -32,6 +32,7 @@ import csv
 import functools
 import json
 import statistics
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -65,7 +66,7 @@ from live_attune.language.labeller import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "annomi" / "annomi_dev.csv"
-DEFAULT_CACHE = Path("/tmp/live_attune_annomi_embeddings_int8.npz")
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "live_attune_annomi_embeddings_int8.npz"
 OUT = ROOT / "live_attune" / "data" / "behaviour_model.json"
 MIN_COUNT = 3  # features seen in fewer training utterances are dropped
 FOLDS = (1, 2, 3, 4)  # transcript id mod 5; 0 is held out
