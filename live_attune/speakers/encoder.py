@@ -256,10 +256,9 @@ def encode(mels: np.ndarray, weights: dict[str, np.ndarray] | None = None) -> np
 
 @functools.cache
 def _mel_basis() -> np.ndarray:
-    import librosa
+    from live_attune.speakers.spectrum import mel_filters
 
-    return np.asarray(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS),
-                      np.float32)
+    return np.asarray(mel_filters(SAMPLE_RATE, N_FFT, N_MELS), np.float32)
 
 
 def mel_frames(audio: np.ndarray, first: int = 0, n: int | None = None) -> np.ndarray:
@@ -267,7 +266,7 @@ def mel_frames(audio: np.ndarray, first: int = 0, n: int | None = None) -> np.nd
     Resemblyzer (25 ms Hann windows, centred, zero-padded): frame i is centred on sample
     i·HOP. ``first``/``n``: only frames first..first+n-1 (each block of a long file or a live
     stream computed once; the same numbers as one pass, to float rounding)."""
-    import librosa
+    from live_attune.speakers.spectrum import power_spectrogram
 
     total = len(audio) // HOP + 1
     n = total - first if n is None else n
@@ -277,7 +276,7 @@ def mel_frames(audio: np.ndarray, first: int = 0, n: int | None = None) -> np.nd
     lo, hi = first * HOP - half, (first + n - 1) * HOP + half  # the samples those frames read
     chunk = np.asarray(audio[max(lo, 0):max(min(hi, len(audio)), 0)], np.float32)
     chunk = np.pad(chunk, (max(0, -lo), hi - lo - len(chunk) - max(0, -lo)))
-    spec = np.abs(librosa.stft(chunk, n_fft=N_FFT, hop_length=HOP, center=False)) ** 2
+    spec = power_spectrogram(chunk, N_FFT, HOP, center=False)
     return np.asarray((_mel_basis() @ spec).T, np.float32)
 
 

@@ -36,7 +36,7 @@ from live_attune.core.events import Segment
 from live_attune.core.pitch import yin
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 from live_attune.core.roles import THERAPIST, client_role
-from live_attune.speakers import encoder
+from live_attune.speakers import encoder, spectrum
 from live_attune.speakers.voiceprint import VoicePrint
 
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
@@ -92,26 +92,20 @@ def mfcc_frames(audio: np.ndarray) -> np.ndarray:
 @functools.cache
 def _mel_bases() -> tuple[np.ndarray, np.ndarray]:
     """librosa's mel filter banks for 512-point FFTs: 128 bands (MFCC), 40 bands (overlap)."""
-    import librosa
-
-    return (librosa.filters.mel(sr=SAMPLE_RATE, n_fft=512, n_mels=128),
-            librosa.filters.mel(sr=SAMPLE_RATE, n_fft=512, n_mels=40))
+    return (spectrum.mel_filters(SAMPLE_RATE, 512, 128),
+            spectrum.mel_filters(SAMPLE_RATE, 512, 40))
 
 
 def _power(audio: np.ndarray) -> np.ndarray:
     """(257, frames) power spectrogram, 512-point Hann frames every HOP samples, centred."""
-    import librosa
-
-    return np.asarray(np.abs(librosa.stft(audio.astype(np.float32), n_fft=512,
-                                          hop_length=HOP)) ** 2)
+    return spectrum.power_spectrogram(audio, 512, HOP)
 
 
 def _mfcc(power: np.ndarray) -> np.ndarray:
     """librosa.feature.mfcc's definition (128 mel bands, dB with an 80 dB floor, DCT-II)."""
-    import librosa
     import scipy.fft
 
-    db = librosa.power_to_db(_mel_bases()[0] @ power)
+    db = spectrum.power_to_db(_mel_bases()[0] @ power)
     return np.asarray(scipy.fft.dct(db, axis=0, type=2, norm="ortho")[:N_MFCC].T)
 
 
