@@ -58,6 +58,9 @@ class FrameTrack:
             FRAME / 2 / SAMPLE_RATE
 
 
+YIN_CHUNK_FRAMES = 1000  # 10 s of frames per YIN call: ~25 MB of working arrays
+
+
 def frame_track(audio: np.ndarray, *, first: int = 0,
                 config: ProsodyConfig | None = None) -> FrameTrack:
     """Measure every whole frame of ``audio`` (float32 mono, 16 kHz)."""
@@ -69,8 +72,12 @@ def frame_track(audio: np.ndarray, *, first: int = 0,
         empty = np.zeros(0, np.float32)
         return FrameTrack(first, empty, empty, empty)
     x = np.ascontiguousarray(audio[: (n - 1) * HOP + FRAME], dtype=np.float32)
-    f0 = yin(x, fmin_hz=cfg.fmin_hz, fmax_hz=cfg.fmax_hz, sample_rate=SAMPLE_RATE,
-             frame_length=FRAME, hop_length=HOP)[:n]
+    # YIN holds a few copies of every frame at once: at most YIN_CHUNK_FRAMES a call (each
+    # frame is measured alone, so the values are the same as in one call)
+    f0 = np.concatenate([
+        yin(x[i * HOP:(min(i + YIN_CHUNK_FRAMES, n) - 1) * HOP + FRAME], fmin_hz=cfg.fmin_hz,
+            fmax_hz=cfg.fmax_hz, sample_rate=SAMPLE_RATE, frame_length=FRAME, hop_length=HOP)
+        for i in range(0, n, YIN_CHUNK_FRAMES)])
     frames = np.lib.stride_tricks.sliding_window_view(x, FRAME)[::HOP][:n]
     power = np.mean(frames.astype(np.float64) ** 2, axis=1)
     level = 10 * np.log10(np.maximum(power, 1e-12))

@@ -394,8 +394,7 @@ def _frame_likeness(speech: np.ndarray, centres: np.ndarray, likeness: np.ndarra
     np.add.at(count, hi, -1)
     mean = np.cumsum(acc, axis=0)[:n] / np.maximum(np.cumsum(count)[:n, None], 1)
     times = (np.arange(n) + 0.5) * FRAME_S
-    nearest = np.abs(times[:, None] - centres[None]).argmin(axis=1) if n * len(centres) < 4e7 \
-        else np.clip(np.searchsorted(centres, times), 0, len(centres) - 1)
+    nearest = nearest_index(centres, times)
     covered = np.cumsum(count)[:n] > 0
     mean = np.where(covered[:, None], mean, likeness[nearest])
     srt = np.sort(mean, axis=1)
@@ -434,6 +433,19 @@ def block_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
              frame_length=FRAME, hop_length=HOP, center=True)[first:first + n]
     mel = (_mel_bases()[1] @ power).T[first:first + n]
     return mf, f0, mel
+
+
+def nearest_index(sorted_s: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """For each time, the index of the nearest of ``sorted_s`` (ascending; the earlier on a
+    tie), without the (times × values) distance matrix (180 MB for 10 minutes)."""
+    right = np.clip(np.searchsorted(sorted_s, times_s), 1, len(sorted_s) - 1) \
+        if len(sorted_s) > 1 else np.zeros(len(times_s), int)
+    if len(sorted_s) <= 1:
+        return right
+    left = right - 1
+    closer_left = np.abs(times_s - sorted_s[left]) <= np.abs(sorted_s[right] - times_s)
+    out: np.ndarray = np.where(closer_left, left, right)
+    return out
 
 
 def speech_at_frames(speech: np.ndarray, first: int, n: int) -> np.ndarray:

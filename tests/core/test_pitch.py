@@ -49,3 +49,19 @@ def test_a_tone_reads_its_pitch() -> None:
     f0 = yin(tone, fmin_hz=YIN_FMIN_HZ, fmax_hz=YIN_FMAX_HZ, sample_rate=SAMPLE_RATE,
              frame_length=FRAME, hop_length=HOP)
     assert np.median(f0) == pytest.approx(147.0, rel=0.005)
+
+
+def test_frame_track_in_chunks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """frame_track measures at most YIN_CHUNK_FRAMES per YIN call (memory): the same values
+    as one call over the whole recording."""
+    from live_attune.core import prosody
+
+    audio = read_all(SHARED / "ami" / "trn00.wav")[0][:25 * SAMPLE_RATE].astype(np.float32)
+    monkeypatch.setattr(prosody, "YIN_CHUNK_FRAMES", 333)
+    chunked = prosody.frame_track(audio)
+    monkeypatch.setattr(prosody, "YIN_CHUNK_FRAMES", 10**9)
+    whole = prosody.frame_track(audio)
+    assert len(chunked.f0_hz) == len(whole.f0_hz) > 2000
+    for a, b in zip((chunked.f0_hz, chunked.periodicity, chunked.level_db),
+                    (whole.f0_hz, whole.periodicity, whole.level_db), strict=True):
+        assert np.array_equal(a, b)
