@@ -80,8 +80,9 @@ def child(route: str, transcripts: int, repeat: int, vectors: Path) -> dict[str,
     """One route in this (fresh) process: memory, times, and every embedding it made."""
     import onnxruntime  # noqa: F401  (loaded before "before", as the VAD has in a session)
 
+    from live_attune._runtime import release_freed_heap
     from live_attune.core.language import default_model
-    from live_attune.language.encoder import SentenceEncoder, _tokenizer, release_freed_memory
+    from live_attune.language.encoder import SentenceEncoder, _tokenizer
     from live_attune.language.labeller import DialogueLabeller
 
     talks = dialogues(transcripts)
@@ -114,7 +115,7 @@ def child(route: str, transcripts: int, repeat: int, vectors: Path) -> dict[str,
     worst = worst_case_ms(encoder.embed, repeat)
     np.save(vectors, np.stack(made))
     after = rss_mb()
-    release_freed_memory()  # what glibc kept of freed activations, handed back
+    release_freed_heap()  # what glibc kept of freed activations, handed back
     therapist = [text for talk in talks for s, text in talk if s == THERAPIST]
     return {"route": route, "utterances": len(cpu_ms), "load_s": round(load_s, 2),
             "rss_load_mb": round(loaded - before, 1), "rss_after_mb": round(after - before, 1),

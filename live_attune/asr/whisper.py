@@ -9,8 +9,6 @@ non-speech is dropped (the hallucination guard).
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import os
 import threading
 import weakref
@@ -21,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from live_attune._runtime import release_freed_heap
 from live_attune.audio.decode import iter_blocks
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.events import Transcript, Word
@@ -246,29 +245,6 @@ def transcribe_spans(path: str | Path, spans: Iterable[Span], channel_of: dict[s
         release_freed_heap()
     # equal starts: by speaker, as when each speaker's packs were transcribed in turn
     return sorted(out, key=lambda t: (t.start_s, t.speaker))
-
-
-def release_freed_heap() -> bool:
-    """Hand memory that is freed but still held by the C allocator back to the system.
-
-    glibc keeps what CTranslate2's threads free in their own arenas: after a few 28 s
-    windows the process held ~85 MB more than it used (tiny.en, 2 threads; measured with
-    /proc/self/status), on top of which the next step (the sentence encoder) then built.
-    ``malloc_trim`` returns it (well under a millisecond). False where the C library has no
-    such call (macOS, Windows, musl): nothing to do there."""
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
-
-
-@functools.cache
-def _malloc_trim() -> Any:
-    try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
-    except (OSError, TypeError):  # no C library to open by None (Windows)
-        return None
 
 
 PACK_S = 28.0  # seconds of utterances per model window

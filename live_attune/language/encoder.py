@@ -19,12 +19,9 @@ sentence-transformers' pooling for this model. Nothing is downloaded at run time
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import gzip
 import hashlib
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-from live_attune._runtime import onnx_session
+from live_attune._runtime import onnx_session, release_freed_heap
 from live_attune.errors import ModelError
 from live_attune.language.int8_graph import int8_model_pieces
 
@@ -98,28 +95,15 @@ class SentenceEncoder:
 def _session(path: str) -> Any:  # onnxruntime.InferenceSession (untyped)
     """The checked model, rewritten to keep its weights int8, on one onnxruntime thread.
 
-    The rewritten graph lies in a temporary file only while onnxruntime reads it (the shared
-    session maker takes a path); it is the package's model with other nodes, nothing else."""
-    pieces = int8_model_pieces(checked_bytes(Path(path)))
-    with tempfile.TemporaryDirectory(prefix="live-attune-encoder-") as folder:
-        rewritten = Path(folder) / "minilm-int8-integer-matmul.onnx"
-        with rewritten.open("wb") as f:
-            f.writelines(pieces)
-        del pieces  # the file's bytes, before onnxruntime reads its own copy
-        session = onnx_session(str(rewritten), f"the sentence encoder (from {path})")
-    release_freed_memory()
+    The rewritten graph goes to onnxruntime as bytes (no file: a temporary copy of a model
+    is still 23 MB of binary outside the data directory). onnxruntime parses it into
+    protobuf objects and frees them when the session is made; glibc keeps ~13 MB of that
+    heap resident unless handed back (measured)."""
+    model = b"".join(int8_model_pieces(checked_bytes(Path(path))))
+    session = onnx_session(model, f"the sentence encoder (from {path})")
+    del model
+    release_freed_heap()
     return session
-
-
-def release_freed_memory() -> None:
-    """Hand the C heap's free pages back to the system (glibc's malloc_trim; elsewhere
-    nothing). onnxruntime parses the 23 MB file into protobuf objects and frees them when the
-    session is made; glibc keeps ~13 MB of that heap resident unless asked (measured)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 @functools.cache

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from live_attune.asr.whisper import release_freed_heap
+from live_attune._runtime import release_freed_heap
 
 
 def rss_mb() -> float:
