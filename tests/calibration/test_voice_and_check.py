@@ -88,16 +88,21 @@ def test_a_changed_device_warns_at_once_and_the_floor_after_listening() -> None:
                               "'Built-in microphone': calibrate again"]
     same = ProfileCheck(profile((-40.0, -56.0)), "USB mic")
     assert same.warnings == []
-    audio = protocol_recording(floors=(-50.0, -56.0), bleeds=(-14.0, -14.0))
-    audio = np.tile(audio, (1, 2))  # > 30 s
-    for i in range(0, audio.shape[1], 1600):
-        same.feed(audio[:, i:i + 1600])
+    listen(same, protocol_recording(floors=(-50.0, -56.0), bleeds=(-14.0, -14.0)))
+    assert same.warnings and "10 dB below" in same.warnings[0]
+
+
+def listen(check: ProfileCheck, audio: np.ndarray) -> None:
+    """Feed the check over 30 s of ``audio`` (repeated) in 100 ms blocks; wait (≤ 20 s) for
+    its noise-floor thread to say something."""
     import time
 
+    audio = np.tile(audio, (1, 2))  # > 30 s
+    for i in range(0, audio.shape[1], 1600):
+        check.feed(audio[:, i:i + 1600])
     deadline = time.monotonic() + 20
-    while not same.warnings and time.monotonic() < deadline:
+    while not check.warnings and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert same.warnings and "10 dB below" in same.warnings[0]
 
 
 def test_a_call_profile_warns_when_the_call_audio_comes_from_another_device() -> None:
@@ -119,12 +124,5 @@ def test_a_call_checks_only_the_microphones_noise_floor_and_names_it() -> None:
         "your microphone: noise floor -50 dBFS, 10 dB above the profile's -60")
     check = ProfileCheck(replace(both_moved, call_device="Monitor"), "USB mic",
                          call_device_name="Monitor")
-    audio = np.tile(audio, (1, 2))  # > 30 s
-    for i in range(0, audio.shape[1], 1600):
-        check.feed(audio[:, i:i + 1600])
-    import time
-
-    deadline = time.monotonic() + 20
-    while not check.warnings and time.monotonic() < deadline:
-        time.sleep(0.05)
+    listen(check, audio)
     assert len(check.warnings) == 1 and check.warnings[0].startswith("your microphone:")
