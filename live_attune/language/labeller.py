@@ -5,15 +5,16 @@ previous utterance and the therapist's previous one: a "?" after the client has 
 something is more often a reflection said with a rising voice; a short question after a
 long client turn is more often open. Every utterance is embedded once, when it arrives; the
 context is the embeddings already made, so the cost per utterance is one encoder pass (two
-when a longer turn closes with a question sentence of its own). The passes are cut to
-MAX_TOKENS and QUESTION_TOKENS word pieces, so that no utterance takes more than ~25 ms of
-one core (bench/bench_language.py).
+when a longer turn closes with a question sentence of its own, or when the client's first
+utterance closes a therapist turn of several utterances: see DialogueLabeller). The passes
+are cut to MAX_TOKENS and QUESTION_TOKENS word pieces, so that no utterance takes more than
+~25 ms of one core (bench/bench_language.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,28 +43,69 @@ def embedded(text: str, client: np.ndarray, therapist: np.ndarray, embed: Embed,
     return Embedded(mine, asked, client, therapist)
 
 
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """One speaker's consecutive utterances (a turn, as AnnoMI transcribes them) and the
+    embedding of their joined text (None: not made yet)."""
+
+    role: str
+    texts: tuple[str, ...] = ()
+    vector: np.ndarray | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.texts)
+
+
 class DialogueLabeller:
-    """Feed (speaker, text) in order; therapist utterances come back labelled."""
+    """Feed (speaker, text) in order; therapist utterances come back labelled.
+
+    The heads were trained on AnnoMI, whose rows are whole turns: a therapist utterance's
+    context is the client's whole previous turn and the therapist's whole turn before that.
+    Live, a turn arrives in pieces (the transcriber cuts at pauses), so the pieces of one
+    speaker are joined until the other speaks: the client's turn is embedded anew with each
+    of its pieces (one pass per client utterance, as before), a therapist turn of several
+    pieces when the client next speaks. Every piece of one therapist turn is labelled with
+    the same context, the turns before that turn.
+    """
 
     def __init__(self, model: BehaviourModel | None = None, embed: Embed | None = None
                  ) -> None:
         self._model = model or default_model()
         self._embed = embed or default_encoder().embed
-        self._last = {THERAPIST: np.zeros(DIM, np.float32), "client": np.zeros(DIM, np.float32)}
-        self._said = {THERAPIST: "", "client": ""}
+        self._turn = _Turn("")  # the turn being said
+        self._before = {THERAPIST: _Turn(THERAPIST), "client": _Turn("client")}  # completed
 
     def feed(self, speaker: str, text: str) -> Labelled | None:
         """The label of a therapist utterance, None for anyone else's (every speaker who is
         not the therapist counts as the client: a couple's two clients are one context)."""
         role = THERAPIST if speaker == THERAPIST else "client"
+        if role != self._turn.role:
+            self._close_turn()
+            self._turn = _Turn(role)
+        texts = (*self._turn.texts, text)
+        if role == "client":
+            self._turn = _Turn(role, texts, self._embed(" ".join(texts), MAX_TOKENS))
+            return None
         own = self._embed(text, MAX_TOKENS)
-        label = None
-        if role == THERAPIST:
-            label = self._model.label(
-                text, embedded(text, self._last["client"], self._last[THERAPIST], self._embed, own),
-                context_features(self._said["client"], self._said[THERAPIST]))
-        self._last[role], self._said[role] = own, text
-        return label
+        self._turn = _Turn(role, texts, own if len(texts) == 1 else None)
+        client, therapist = self._before["client"], self._before[THERAPIST]
+        return self._model.label(
+            text, embedded(text, _vector(client), _vector(therapist), self._embed, own),
+            context_features(client.text, therapist.text))
+
+    def _close_turn(self) -> None:
+        """The turn being said becomes its speaker's previous turn (embedded whole)."""
+        turn = self._turn
+        if not turn.role:
+            return
+        if turn.vector is None:  # a therapist turn of several utterances
+            turn = replace(turn, vector=self._embed(turn.text, MAX_TOKENS))
+        self._before[turn.role] = turn
+
+
+def _vector(turn: _Turn) -> np.ndarray:
+    return turn.vector if turn.vector is not None else np.zeros(DIM, np.float32)
 
 
 def label_dialogue(rows: Iterable[tuple[str, str]], labeller: DialogueLabeller | None = None

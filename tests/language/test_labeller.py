@@ -185,3 +185,63 @@ def test_context_features() -> None:
     assert context_features("", "") == ["c:len:0", "c:none"]
     assert context_features("I drink, maybe too much?", "How much?") == [
         "c:len:1", "c:first:i", "c:last:much", "c:qmark", "t:qmark"]
+
+
+def probabilities(rows: list[tuple[str, str]]) -> tuple[float, ...]:
+    """The last row's (a therapist utterance's) four head probabilities."""
+    label = label_dialogue(rows)[-1]
+    assert label is not None
+    return (label.p_question, label.p_open, label.p_reflection, label.p_complex)
+
+
+CLIENT_TURN = ("I've tried to cut down so many times.", "Every time it comes back by Friday.")
+REPLY = "You're not sure you can do it?"
+
+
+def test_a_client_turn_cut_at_pauses_is_the_context_as_one_turn() -> None:
+    """AnnoMI's rows, which the heads learnt from, are whole turns; live, a turn arrives in
+    pieces: the pieces since the therapist last spoke are the context, joined."""
+    pieces = probabilities([("client", CLIENT_TURN[0]), ("client", CLIENT_TURN[1]),
+                            ("therapist", REPLY)])
+    assert pieces == pytest.approx(probabilities([("client", " ".join(CLIENT_TURN)),
+                                                  ("therapist", REPLY)]), abs=1e-6)
+    assert pieces != probabilities([("client", CLIENT_TURN[1]), ("therapist", REPLY)])
+
+
+def test_a_therapist_turn_in_pieces_is_the_next_turns_context_as_one() -> None:
+    first = [("therapist", "Okay."), ("therapist", "How much do you drink in a week?"),
+             ("client", "Maybe twenty beers."), ("therapist", REPLY)]
+    joined = [("therapist", "Okay. How much do you drink in a week?"),
+              ("client", "Maybe twenty beers."), ("therapist", REPLY)]
+    assert probabilities(first) == pytest.approx(probabilities(joined), abs=1e-6)
+    assert probabilities(first) != probabilities(first[1:])  # the first piece counts
+
+
+def test_every_piece_of_a_therapist_turn_has_the_turns_before_it_as_context() -> None:
+    """The second piece's context is the client's turn, not the therapist's first piece."""
+    after_piece = probabilities([("client", " ".join(CLIENT_TURN)), ("therapist", "Okay."),
+                                 ("therapist", REPLY)])
+    assert after_piece == pytest.approx(probabilities([("client", " ".join(CLIENT_TURN)),
+                                                       ("therapist", REPLY)]), abs=1e-6)
+
+
+def test_passes_per_utterance() -> None:
+    """One encoder pass per client piece (its turn so far); the client's first piece after a
+    therapist turn of several pieces also embeds that turn whole (two passes)."""
+    calls: list[str] = []
+
+    def embed(text: str, max_tokens: int) -> np.ndarray:
+        calls.append(text)
+        return default_encoder().embed(text, max_tokens)
+
+    labeller = DialogueLabeller(embed=embed)
+    passes = []
+    for speaker, text in [("client", "I tried."), ("client", "It failed."),
+                          ("therapist", "Okay."), ("therapist", "And then?"),
+                          ("client", "I gave up.")]:
+        before = len(calls)
+        labeller.feed(speaker, text)
+        passes.append(len(calls) - before)
+    assert passes == [1, 1, 1, 1, 2]
+    assert calls[1] == "I tried. It failed."
+    assert calls[-2:] == ["Okay. And then?", "I gave up."]
