@@ -3,7 +3,7 @@
 The model scores 512-sample windows (32 ms at 16 kHz), each with the previous 64 samples as
 context, carrying its LSTM state (h, c) from call to call; scoring a long file in batches
 gives exactly the probabilities of scoring it window by window. A two-threshold hysteresis
-turns probabilities into speech flags.
+(``Hysteresis``) turns probabilities into speech flags; several may read one model run.
 """
 
 from __future__ import annotations
@@ -57,8 +57,46 @@ def _session(path: str) -> object:
     return onnx_session(path, "VAD model")
 
 
+class Hysteresis:
+    """Speech flags from a stream of probabilities: on at ``threshold``, off below
+    ``neg_threshold``, each flag shifted ``shift_frames`` windows earlier.
+
+    Several readers may consume one VAD's probabilities (one model run, two thresholds).
+    Window k's flag is the hysteresis flag computed at window k + shift: the first
+    ``shift_frames`` flags are dropped here and ``flush`` repeats the last one at the end, so
+    the flags returned over a stream line up one-to-one with its windows.
+    """
+
+    def __init__(self, config: VadConfig | None = None) -> None:
+        self.config = config or VadConfig()
+        self._speaking = False
+        self._to_drop = self.config.shift_frames  # leading flags still to drop
+        self._windows = 0  # windows read so far
+
+    def push(self, probs: np.ndarray) -> np.ndarray:
+        """The flags of these windows' probabilities (the first ``shift_frames`` dropped)."""
+        out = np.empty(len(probs), bool)
+        on, off, speaking = self.config.threshold, self.config.neg_threshold, self._speaking
+        for i, p in enumerate(np.asarray(probs).tolist()):
+            speaking = p >= on or (speaking and p >= off)
+            out[i] = speaking
+        self._speaking = speaking
+        drop = min(self._to_drop, len(out))
+        self._to_drop -= drop
+        self._windows += len(out)
+        return out[drop:]
+
+    def flush(self) -> np.ndarray:
+        """The flags still owed for the last windows: the final flag, repeated."""
+        owed = min(self.config.shift_frames, self._windows)
+        self._to_drop = self.config.shift_frames
+        self._windows = 0
+        return np.full(owed, self._speaking)
+
+
 class SileroVad:
-    """One channel's streaming VAD: samples in, one speech flag per 512-sample window out."""
+    """One channel's streaming VAD: samples in, one speech probability or flag per
+    512-sample window out (``flags``: ``probabilities`` read by its ``Hysteresis``)."""
 
     def __init__(self, config: VadConfig | None = None, *, model: Path | None = None) -> None:
         self.config = config or VadConfig()
@@ -67,9 +105,7 @@ class SileroVad:
         self._c = np.zeros(_STATE_SHAPE, np.float32)
         self._context = np.zeros(CONTEXT, np.float32)
         self._rest = np.zeros(0, np.float32)
-        self._speaking = False
-        self._to_drop = self.config.shift_frames  # leading flags still to drop
-        self._windows = 0  # windows scored so far
+        self._reader = Hysteresis(self.config)
 
     def probabilities(self, samples: np.ndarray) -> np.ndarray:
         """Speech probability of each complete window; a partial window waits for more."""
@@ -89,30 +125,12 @@ class SileroVad:
         return np.asarray(probs, np.float32).reshape(n)
 
     def flags(self, samples: np.ndarray) -> np.ndarray:
-        """Speech flags, hysteresis applied and shifted ``shift_frames`` windows earlier.
-
-        Window k's flag is the hysteresis flag computed at window k + shift: the first
-        ``shift_frames`` flags are dropped here and ``flush`` repeats the last one at the end,
-        so the flags returned over a stream line up one-to-one with its windows.
-        """
-        probs = self.probabilities(samples)
-        out = np.empty(len(probs), bool)
-        on, off, speaking = self.config.threshold, self.config.neg_threshold, self._speaking
-        for i, p in enumerate(probs.tolist()):
-            speaking = p >= on or (speaking and p >= off)
-            out[i] = speaking
-        self._speaking = speaking
-        drop = min(self._to_drop, len(out))
-        self._to_drop -= drop
-        self._windows += len(out)
-        return out[drop:]
+        """Speech flags of the complete windows, read by this VAD's ``Hysteresis``."""
+        return self._reader.push(self.probabilities(samples))
 
     def flush(self) -> np.ndarray:
-        """The flags still owed for the last windows: the final flag, repeated."""
-        owed = min(self.config.shift_frames, self._windows)
-        self._to_drop = self.config.shift_frames
-        self._windows = 0
-        return np.full(owed, self._speaking)
+        """The flags still owed for the last windows (``Hysteresis.flush``)."""
+        return self._reader.flush()
 
 
 def window_power(samples: np.ndarray) -> np.ndarray:

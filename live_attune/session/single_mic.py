@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from live_attune.audio.vad import WINDOW, SileroVad, power_db, window_power
+from live_attune.audio.vad import WINDOW, Hysteresis, SileroVad, power_db, window_power
 from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
@@ -75,13 +75,14 @@ class SingleMicPipeline(EngineViews):
         self.method = ""  # how the revised attribution told the voices apart
         self._engine = ConversationEngine(roles, sample_rate=SAMPLE_RATE,
                                           config=self.config.metrics)
-        # Two readings of the one Silero VAD: the voice windows' (PipelineConfig.vad: only
-        # clear speech describes a voice) and the speech counted (options.speech_on/off: a far
-        # microphone's quiet speech and short pauses inside a turn; every such frame is given
-        # to a voice by the windows around it)
+        # Two readings of the one Silero VAD's probabilities (one model run per block): the
+        # voice windows' (PipelineConfig.vad: only clear speech describes a voice) and the
+        # speech counted (options.speech_on/off: a far microphone's quiet speech and short
+        # pauses inside a turn; every such frame is given to a voice by the windows around it)
         self._vad = SileroVad(self.config.vad)
+        self._voiced_reader = Hysteresis(self.config.vad)
         heard = self.options.speech_vad(self.config.vad)
-        self._heard_vad = None if heard == self.config.vad else SileroVad(heard)
+        self._heard_reader = None if heard == self.config.vad else Hysteresis(heard)
         self._voiced = _Flags()  # the windows' flags so far
         self._heard = _Flags()  # the counted speech's flags so far (the same when one VAD)
         self._emitted = 0  # frames handed to the engine
@@ -97,9 +98,10 @@ class SingleMicPipeline(EngineViews):
 
     def process(self, block: np.ndarray) -> list[Event]:
         audio = block[0]
-        voiced = self._vad.flags(audio)
+        probs = self._vad.probabilities(audio)
+        voiced = self._voiced_reader.push(probs)
         self._voiced.add(voiced)
-        self._heard.add(voiced if self._heard_vad is None else self._heard_vad.flags(audio))
+        self._heard.add(voiced if self._heard_reader is None else self._heard_reader.push(probs))
         joined = np.concatenate([self._rest, audio])
         k = len(joined) // WINDOW
         if k:
@@ -112,9 +114,9 @@ class SingleMicPipeline(EngineViews):
 
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the live engine, then replace it by the revised decisions' replay."""
-        voiced = self._vad.flush()
+        voiced = self._voiced_reader.flush()
         self._voiced.add(voiced)
-        self._heard.add(voiced if self._heard_vad is None else self._heard_vad.flush())
+        self._heard.add(voiced if self._heard_reader is None else self._heard_reader.flush())
         self._emit(self._heard.n)
         self._engine.finish()
         live_events = self._engine.events_received()

@@ -121,3 +121,56 @@ def test_speech_frames_against_real_recordings(shared_data: Path, audio_name: st
     print(f"{ref_name}: {score:.3f} (METRICS.md segmentation, no collar: "
           f"{np.mean(ref == strict):.3f})")
     assert score >= 0.90
+
+
+def test_two_readers_of_one_run_equal_two_vads(shared_data: Path) -> None:
+    """Hysteresis at two thresholds over one model run gives exactly the flags of two
+    separate VADs (the one-microphone pipeline's two readings), on a real recording."""
+    from live_attune.audio.vad import Hysteresis
+
+    audio = read_all(shared_data / "conversations" / "ami" / "dev00.wav")[0]
+    configs = (VadConfig(), VadConfig(threshold=0.1, neg_threshold=0.1))
+    vads = [SileroVad(c) for c in configs]
+    readers = [Hysteresis(c) for c in configs]
+    one, apart = [[], []], [[], []]  # type: ignore[var-annotated]
+    shared = SileroVad()
+    for i in range(0, len(audio), 1600):
+        probs = shared.probabilities(audio[i:i + 1600])
+        for k in range(2):
+            one[k].append(readers[k].push(probs))
+            apart[k].append(vads[k].flags(audio[i:i + 1600]))
+    for k in range(2):
+        got = np.concatenate([*one[k], readers[k].flush()])
+        want = np.concatenate([*apart[k], vads[k].flush()])
+        assert len(got) == len(audio) // 512
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(np.concatenate(one[0]), np.concatenate(one[1]))
+
+
+def test_single_mic_pipeline_reads_its_two_flags_from_one_run(shared_data: Path) -> None:
+    """The pipeline's voice-window flags and counted-speech flags are those of two separate
+    VADs at its two configs (bit-identical to running the model twice)."""
+    from live_attune.session.config import SingleMicOptions, single_mic_layout
+    from live_attune.session.single_mic import SingleMicPipeline
+
+    audio = read_all(shared_data / "conversations" / "ami" / "dev00.wav")[0]
+    pipe = SingleMicPipeline(single_mic_layout())
+    runs: list[int] = []
+    model = pipe._vad
+    original = model.probabilities
+
+    def counted(samples: np.ndarray) -> np.ndarray:
+        runs.append(1)
+        return original(samples)
+
+    model.probabilities = counted  # type: ignore[method-assign]
+    blocks = range(0, len(audio), 1600)
+    for i in blocks:
+        pipe.process(audio[None, i:i + 1600])
+    pipe.finish()
+    assert len(runs) == len(blocks)
+    base = PipelineConfig().vad
+    for flags, config in ((pipe._voiced, base), (pipe._heard, SingleMicOptions().speech_vad(base))):
+        vad = SileroVad(config)
+        want = np.concatenate([vad.flags(audio), vad.flush()])
+        np.testing.assert_array_equal(flags.view(), want)
