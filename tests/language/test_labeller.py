@@ -162,12 +162,12 @@ def test_held_out_question_detection(held_out: dict[str, float]) -> None:
 
 @pytest.mark.slow
 def test_held_out_open_vs_closed(held_out: dict[str, float]) -> None:
-    assert held_out["open"] >= 0.78  # measured 0.813; issue 22's bar (experts: 0.80)
+    assert held_out["open"] >= 0.78  # measured 0.809; issue 22's bar (experts: 0.80)
 
 
 @pytest.mark.slow
 def test_held_out_reflections(held_out: dict[str, float]) -> None:
-    assert held_out["reflection"] >= 0.64  # measured 0.663; issue 22 asks 0.70 (experts: 0.74)
+    assert held_out["reflection"] >= 0.65  # measured 0.673; issue 22 asks 0.70 (experts: 0.74)
 
 
 def test_a_head_says_yes_at_its_own_threshold() -> None:
