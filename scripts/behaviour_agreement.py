@@ -89,7 +89,8 @@ def model_codings(csv_path: Path) -> dict[tuple[int, int], Coding]:
             key = (int(row["transcript_id"]), int(row["utterance_id"]))
             if tb.held_out(key[0]):
                 said[key] = (row["interlocutor"], row["utterance_text"])
-    out, labellers = {}, defaultdict(DialogueLabeller)
+    out: dict[tuple[int, int], Coding] = {}
+    labellers: defaultdict[int, DialogueLabeller] = defaultdict(DialogueLabeller)
     for key in sorted(said):
         label = labellers[key[0]].feed(*said[key])
         if label is not None:

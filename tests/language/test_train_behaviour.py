@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,13 +14,13 @@ from live_attune.core.language import HEADS, model_from_json
 from live_attune.language.encoder import DIM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import train_behaviour as tb  # type: ignore[import-not-found]
+tb = importlib.import_module("train_behaviour")
 
 TEXTS = ("How are you?", "So you feel stuck.", "Did you drink?", "Okay.", "What happened?",
          "You want to stop.", "Is it hard?", "It sounds hard.")
 
 
-def rows_and_dense(n: int = 80) -> tuple[list[tb.Row], np.ndarray]:
+def rows_and_dense(n: int = 80) -> tuple[list[Any], np.ndarray]:
     rng = np.random.default_rng(0)
     rows = []
     for i in range(n):
