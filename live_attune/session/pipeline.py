@@ -115,8 +115,9 @@ class ChannelPipeline(EngineViews):
     def finish(self) -> tuple[SessionMetrics, list[Event]]:
         """Close the session; the trailing partial window (< 32 ms) is not scored."""
         owed = np.stack([vad.flush() for vad in self._vads])
-        self._gated(owed, np.zeros((len(self._vads), 0, BANDS)))
-        self._engine.feed(self._frames(self._gate.flush(), last=True))
+        decided = self._gated(owed, np.zeros((len(self._vads), 0, BANDS)))
+        rest = np.concatenate([decided, self._gate.flush()], axis=1)
+        self._engine.feed(self._frames(rest, last=True))
         metrics = self._engine.finish()
         return metrics, self._engine.events_received()
 

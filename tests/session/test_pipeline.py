@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,26 @@ def test_a_session_result_is_built_by_keyword_only() -> None:
     with pytest.raises(TypeError):
         SessionResult(info, pipeline.layout, pipeline.config, metrics,  # type: ignore[call-arg]
                       pipeline.history, 0.0)  # positional on purpose: refused
+
+
+def test_two_channels_score_every_whole_window_up_to_the_last(
+        brief_conversation: dict[str, Path]) -> None:
+    """Speech running to the file's end is scored to its last whole 32 ms window: the gate's
+    decision on the VAD's owed flags is kept at ``finish`` (it was dropped: one window short)."""
+    from live_attune.audio.decode import read_all
+    from live_attune.audio.vad import WINDOW
+
+    truth = json.loads(brief_conversation["truth"].read_text())
+    alone = next(s for s in truth["segments"] if s["end_s"] - s["start_s"] > 2.0
+                 and not any(o is not s and o["start_s"] < s["end_s"] - 0.5
+                             and o["end_s"] > s["start_s"] + 1.0 for o in truth["segments"]))
+    audio, rate = read_all(brief_conversation["stereo"]), 16_000
+    cut_at = int((alone["start_s"] + 1.5) * rate) + 100  # mid-word, not on a window edge
+    pipeline = ChannelPipeline(layout_for(2, None, "x"))
+    for start in range(0, cut_at, 4_000):
+        pipeline.process(audio[:, start:min(start + 4_000, cut_at)])
+    pipeline.finish()
+    assert pipeline.frames == cut_at // WINDOW
+    last = max(pipeline.history.segments, key=lambda s: s.end_s)
+    assert last.speaker == alone["speaker"]
+    assert last.end_s == pytest.approx(cut_at // WINDOW * WINDOW / rate, abs=1e-6)
