@@ -18,15 +18,17 @@ Theory of operation. Two ways of describing voices, chosen by ``SingleMicConfig.
 Roles: with a therapist voice print (calibration ``--enrol``), the cluster nearest to the
 print is the therapist; without one, the stated heuristic is that **the first person to
 speak is the therapist** (therapists open their sessions), and ``--swap-roles`` turns it
-round. A frame also counts for a second speaker (overlap) when its window's mel spectrum is
-explained by a mix of two speakers' templates much better than by either alone.
+round. A frame also counts for a second speaker (overlap): with the encoder, where YIN's
+pitch keeps jumping between two voices' pitches (speakers/overlap.py); spectral, when its
+window's mel spectrum is explained by a mix of two speakers' templates much better than by
+either alone.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +39,7 @@ from live_attune.core.pitch import yin
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 from live_attune.core.roles import THERAPIST, client_role
 from live_attune.speakers import encoder, spectrum
+from live_attune.speakers.overlap import OverlapConfig, PitchTrack, pitch_overlaps
 from live_attune.speakers.voiceprint import VoicePrint
 
 FRAME_S = WINDOW / SAMPLE_RATE  # the VAD's 32 ms frames
@@ -61,6 +64,8 @@ class SingleMicConfig:
     overlap_gain: float = 0.7
     one_voice_cos: float = 0.78  # encoder windows this alike on average: one voice
     # measured: one voice 0.80-0.84 (a real recording, espeak voices), two or more 0.61-0.74
+    # encoder: two voices at once, by pitch (speakers/overlap.py)
+    overlap: OverlapConfig = field(default_factory=OverlapConfig)
 
     def __post_init__(self) -> None:
         if self.voices not in VOICES:
@@ -152,11 +157,13 @@ MAX_SPECTRAL = 800  # windows the speaker-count estimate looks at (an eigendecom
 
 @dataclass(frozen=True, slots=True)
 class VoiceWindows:
-    """Described encoder windows: centre (s), embedding (n, 256), mean mel power (n, 40)."""
+    """Described encoder windows: centre (s), embedding (n, 256), mean mel power (n, 40);
+    and the stream's YIN pitch every 10 ms (Hz; for overlaps)."""
 
     centres_s: np.ndarray
     embeddings: np.ndarray
     mel: np.ndarray
+    f0_hz: np.ndarray
 
 
 class EncoderWindows:
@@ -181,24 +188,27 @@ class EncoderWindows:
         self._centres: list[float] = []
         self._embeddings: list[np.ndarray] = []
         self._means: list[np.ndarray] = []
+        self._pitch = PitchTrack()
 
     def feed(self, audio: np.ndarray, speech: np.ndarray) -> int:
         """New samples and the VAD flags so far; returns how many windows were added."""
         self._audio = np.concatenate([self._audio, np.asarray(audio, np.float32)])
+        self._pitch.feed(audio)
         end = self._audio_first + len(self._audio)  # samples heard
         return self._advance((end - encoder.N_FFT // 2) // HOP + 1, speech, end)
 
     def finish(self, speech: np.ndarray) -> int:
         """The end of the audio: the last frames read zeros past it (librosa's padding)."""
         end = self._audio_first + len(self._audio)
+        self._pitch.finish()
         return self._advance(end // HOP + 1, speech, end) + self._embed()
 
     def windows(self) -> VoiceWindows:
         if not self._centres:
             return VoiceWindows(np.zeros(0), np.zeros((0, encoder.EMBEDDING), np.float32),
-                                np.zeros((0, encoder.N_MELS), np.float32))
+                                np.zeros((0, encoder.N_MELS), np.float32), self._pitch.f0_hz)
         return VoiceWindows(np.array(self._centres), np.stack(self._embeddings),
-                            np.stack(self._means))
+                            np.stack(self._means), self._pitch.f0_hz)
 
     def __len__(self) -> int:
         return len(self._centres)
@@ -288,7 +298,7 @@ def decide_voices(speech: np.ndarray, windows: VoiceWindows, *,
     cents = centroids(emb, window_labels, k)
     roles = roles_by_embedding(window_labels, windows.centres_s, cents, voice, k)
     labels, conf = _frame_likeness(speech, windows.centres_s, emb @ cents.T)
-    second = _overlaps(labels, windows.centres_s, window_labels, windows.mel, cfg)
+    second, _ = pitch_overlaps(labels, windows.f0_hz, FRAME_S, cfg.overlap)
     if voice is not None and voice.embedding is not None:
         method = "learned voices + voice print"
     elif voice is not None:

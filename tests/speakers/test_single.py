@@ -78,10 +78,10 @@ def test_der_with_a_voice_print_finds_the_therapist_whoever_speaks_first(
 
 
 def test_overlap_is_detected_and_measured(mixes: dict) -> None:  # type: ignore[type-arg]
-    """A second voice is said only where a two-voice mix explains the window far better
-    (overlap_gain 0.7): rarely, and then right. At 0.35 it was 0.60/0.57 here, but on the hard
-    mixes it gave the interrupted person the interrupter's speech and moved talk shares by up
-    to 4 pp (issue 18, session 6)."""
+    """A second voice is said where the pitch keeps jumping between the two voices'
+    (speakers/overlap.py). The spectral two-template fit before it (overlap_gain 0.7) found
+    0.14 of the overlap here at precision 0.96 (at gain 0.35, 0.57 at 0.60, and on the hard
+    mixes it gave the interrupted person the interrupter's speech)."""
     tp = det = true = 0
     for audio, ref, flags in mixes.values():
         att = attribute(audio, flags)
@@ -96,7 +96,7 @@ def test_overlap_is_detected_and_measured(mixes: dict) -> None:  # type: ignore[
     precision, recall = tp / det, tp / true
     print(f"overlap (two at once): precision {precision:.2f}, recall {recall:.2f} over "
           f"{true * FRAME_S:.1f} s of true overlap")
-    assert precision >= 0.85 and recall >= 0.1  # measured 0.96 and 0.14
+    assert precision >= 0.75 and recall >= 0.8  # measured 0.82 and 0.89
 
 
 def test_two_speakers_are_estimated(mixes: dict) -> None:  # type: ignore[type-arg]
