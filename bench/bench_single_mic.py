@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pyannote.core import Annotation, Segment
+from pyannote.core import Annotation, Segment  # type: ignore[import-untyped]
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from calibration import voice
@@ -130,7 +130,8 @@ def generated(seed: int, *, hard: bool = False) -> tuple[np.ndarray, Annotation,
     _, mono = render(conv, cfg)
     truth = truth_dict(conv, cfg)
     ref = Annotation()
-    for s in truth["segments"]:  # type: ignore[union-attr]
+    segments: list[dict[str, Any]] = truth["segments"]  # type: ignore[assignment]
+    for s in segments:
         ref[Segment(s["start_s"], s["end_s"])] = s["speaker"]
     return mono[0], ref, truth
 
@@ -167,7 +168,7 @@ class Row:
 def attribution_cost(audio: np.ndarray, approach: str) -> tuple[float, float]:
     """CPU seconds per minute of audio and peak traced MB of ``attribute`` alone (one BLAS
     thread, VAD excluded; the encoder's weights loaded beforehand)."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     flags = vad_flags(audio[None])[0]
     with threadpool_limits(limits=1, user_api="blas"):
@@ -350,7 +351,8 @@ def options_of(approach: str, speech: str) -> SingleMicOptions:
 def _mono(path: Path) -> np.ndarray:
     from live_attune.audio.decode import read_all
 
-    return read_all(path)[0]
+    mono: np.ndarray = read_all(path)[0]
+    return mono
 
 
 if __name__ == "__main__":

@@ -128,7 +128,8 @@ class SingleMicPipeline(EngineViews):
             roles = tuple(swap_role(r) for r in roles)
         self.method = att.method
         self.layout = Layout(MODE_SINGLE, roles, (0,) * len(roles), 1)
-        self.attribution = tuple(attributed_spans(att.labels, att.confidence, roles))
+        self.attribution = tuple(attributed_spans(att.labels, att.confidence, roles,
+                                                  att.second, att.second_confidence))
         self._engine = replay_segments(roles, role_segments(att.labels, att.second, roles),
                                        end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
                                        config=self.config.metrics)
@@ -142,7 +143,7 @@ class SingleMicPipeline(EngineViews):
         order += [r for r in att.roles if r not in order]
         index = np.array([order.index(r) for r in att.roles] + [-1])  # -1 stays -1
         return Attribution(index[att.labels], index[att.second], tuple(order), att.confidence,
-                           att.method)
+                           att.method, att.second_confidence)
 
     def _emit(self, upto: int) -> None:
         frames = []

@@ -4,13 +4,13 @@ Theory of operation. Two voices often differ in pitch (a man's and a woman's by 
 octave): each voice cluster's median F0 (YIN, every 10 ms) is learned from the speech frames
 given to it. Every speech frame whose pitch is steady (within ``steady_st`` of a neighbour's;
 YIN's values on unvoiced frames jump about) is then read as the nearest voice's pitch
-(within ``near_st`` semitones of its median; otherwise it says nothing). Over a short window (``window_s``), one voice alone
-gives frames of one pitch class, with a stray frame of the other; two voices at once make
-YIN jump between them, so the minority class's share of the window's two largest classes
-(the *pitch mix*) rises. A run of frames whose pitch mix is at least ``min_mix`` for at least
-``min_run_s`` is an overlap: the speaker who is not the frame's main one counts as a second
-speaker there, so METRICS.md's rules (core) see both voices active and decide from that
-whether it was an interruption, a backchannel or neither.
+(within ``near_st`` semitones of its median; otherwise it says nothing). Over a short
+window (``window_s``), one voice alone gives frames of one pitch class, with a stray frame
+of the other; two voices at once make YIN jump between them, so the minority class's share
+of the window's two largest classes (the *pitch mix*) rises. A run of frames whose pitch mix
+is at least ``min_mix`` for at least ``min_run_s`` is an overlap: the speaker who is not the
+frame's main one counts as a second speaker there, so METRICS.md's rules (core) see both
+voices active and decide from that whether it was an interruption, a backchannel or neither.
 
 The 1.6 s encoder windows cannot do this: a window holding an overlap and one holding a
 quick change of speaker look alike to them (hard generator seeds 1-8: interruptions recall

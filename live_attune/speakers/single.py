@@ -87,6 +87,8 @@ class Attribution:
     roles: tuple[str, ...]  # role of each speaker index
     confidence: np.ndarray  # (frames,) 0..1: how clearly the frame's window belongs
     method: str
+    # (frames,) 0..1: how clearly a second voice is heard (None: not measured)
+    second_confidence: np.ndarray | None = None
 
 
 def mfcc_frames(audio: np.ndarray) -> np.ndarray:
@@ -298,14 +300,14 @@ def decide_voices(speech: np.ndarray, windows: VoiceWindows, *,
     cents = centroids(emb, window_labels, k)
     roles = roles_by_embedding(window_labels, windows.centres_s, cents, voice, k)
     labels, conf = _frame_likeness(speech, windows.centres_s, emb @ cents.T)
-    second, _ = pitch_overlaps(labels, windows.f0_hz, FRAME_S, cfg.overlap)
+    second, mix = pitch_overlaps(labels, windows.f0_hz, FRAME_S, cfg.overlap)
     if voice is not None and voice.embedding is not None:
         method = "learned voices + voice print"
     elif voice is not None:
         method = "learned voices (the voice print predates them: enrol again to use it)"
     else:
         method = "learned voices"
-    return Attribution(labels, second, roles, conf, method)
+    return Attribution(labels, second, roles, conf, method, overlap_confidence(mix))
 
 
 def estimate_speakers(emb: np.ndarray, max_k: int, one_voice_cos: float) -> int:
@@ -644,14 +646,34 @@ class AttributedSpan:
     confidence: float
 
 
-def attributed_spans(labels: np.ndarray, confidence: np.ndarray, roles: tuple[str, ...]
-                     ) -> list[AttributedSpan]:
+def attributed_spans(labels: np.ndarray, confidence: np.ndarray, roles: tuple[str, ...],
+                     second: np.ndarray | None = None,
+                     second_confidence: np.ndarray | None = None) -> list[AttributedSpan]:
+    """Runs of frames given to one speaker, in time order: the main speaker's, and with
+    ``second`` the runs where a second voice was heard too (with its own confidence: an
+    interruption or backchannel on one microphone begins in one of these)."""
+    out = _runs_of(labels, confidence, roles)
+    if second is not None:
+        conf = second_confidence if second_confidence is not None else np.zeros(len(second))
+        out = sorted(out + _runs_of(second, conf, roles), key=lambda s: s.start_s)
+    return out
+
+
+def _runs_of(labels: np.ndarray, confidence: np.ndarray, roles: tuple[str, ...]
+             ) -> list[AttributedSpan]:
     out = []
     change = np.flatnonzero(np.diff(np.concatenate([[-2], labels, [-2]])))
     for a, b in itertools.pairwise(change):
         if labels[a] >= 0:
             out.append(AttributedSpan(roles[labels[a]], a * FRAME_S, b * FRAME_S,
                                       round(float(confidence[a:b].mean()), 3)))
+    return out
+
+
+def overlap_confidence(mix: np.ndarray) -> np.ndarray:
+    """A second voice's confidence 0..1 from the pitch mix (0.5: the two voices' pitches
+    alternate evenly, the clearest case)."""
+    out: np.ndarray = np.clip(mix / 0.5, 0.0, 1.0)
     return out
 
 

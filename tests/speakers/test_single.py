@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pyannote.core import Annotation, Segment
+from pyannote.core import Annotation, Segment  # type: ignore[import-untyped]
 
 from bench.bench_single_mic import (
     REAL,
@@ -86,7 +86,7 @@ def test_overlap_is_detected_and_measured(mixes: dict) -> None:  # type: ignore[
     for audio, ref, flags in mixes.values():
         att = attribute(audio, flags)
         t = (np.arange(len(flags)) + 0.5) * FRAME_S
-        act = {}
+        act: dict[str, np.ndarray] = {}
         for seg, _, who in ref.itertracks(yield_label=True):
             act.setdefault(who, np.zeros(len(flags), bool))
             act[who] |= (t >= seg.start) & (t < seg.end)
