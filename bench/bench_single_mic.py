@@ -15,7 +15,9 @@ recordings in ../shared/data/conversations (no profile, number of speakers estim
 Per file: DER (pyannote.metrics, collar 0.25 s; references: the generator's truth, the
 RTTMs) and its parts (missed speech, false alarm, confusion; each a share of the reference's
 speech), the therapist's talk-share error (generator), interruptions precision/recall against
-the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs), the attribution's CPU
+the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs; in the summary also
+away from METRICS.md's thresholds: bench_accuracy_hard.clear_tally, truth events with a
+margin >= 0.1 s, found events matching a bout near a threshold left out), the attribution's CPU
 time (one BLAS thread) per minute of audio and its peak memory (tracemalloc). Then the live
 cost and decision lag (``--no-live`` skips it). ``--speech`` sets SingleMicOptions'
 speech_on/speech_off (the frames counted as speech); ``none``: the windows' VAD alone (as
@@ -54,7 +56,7 @@ from live_attune.synth.voices import THERAPIST_VOICE, speak
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_accuracy_hard import matched_pairs  # noqa: E402
+from bench.bench_accuracy_hard import clear_tally, matched_pairs  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "conversations"
 REAL_FILES = {"ami/dev00": "ami/dev00.ami_only_words.rttm",
@@ -160,6 +162,7 @@ class Row:
     parts: tuple[float, float, float]  # missed speech, false alarm, confusion
     share_pp: float | None
     interruptions: tuple[int, int, int] | None  # truth, found, matched
+    clear: tuple[int, int, int] | None  # the same away from METRICS.md's thresholds
     analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
     cpu_s_per_min: float
     peak_mb: float
@@ -191,17 +194,20 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
     result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
-    inter = None
+    inter = clear = None
     if truth is not None:
         found = result.history.interruptions
         inter = (len(truth["interruptions"]), len(found),
                  len(matched_pairs(truth["interruptions"], found)))
+        tally = clear_tally(truth, "interruptions", found)
+        clear = (tally.truth, tally.found, tally.matched)
     cpu, peak = attribution_cost(audio, approach) if cost else (float("nan"), float("nan"))
     parts = der_parts(ref, hyp)
     return Row(data=data, name=name, approach=approach, speakers=len(result.layout.speakers),
                der=parts[0], parts=parts[1:],
                share_pp=None if truth is None else share_error_pp(ref, hyp),
-               interruptions=inter, analyze_s_per_min=whole, cpu_s_per_min=cpu, peak_mb=peak)
+               interruptions=inter, clear=clear, analyze_s_per_min=whole,
+               cpu_s_per_min=cpu, peak_mb=peak)
 
 
 def _pr(t: tuple[int, int, int] | None) -> str:
@@ -244,10 +250,16 @@ def print_summary(rows: list[Row]) -> None:
             line += f"; share error max {max(shares):.2f} pp"
         ints = [r.interruptions for r in sel if r.interruptions is not None]
         if ints:
-            total = (sum(t[0] for t in ints), sum(t[1] for t in ints), sum(t[2] for t in ints))
-            line += "; interruptions " + _pr(total)
+            line += "; interruptions " + _pr(_total(ints))
+            line += " (away from the thresholds: " + _pr(_total(
+                [r.clear for r in sel if r.clear is not None])).strip() + ")"
         line += f"; analyze CPU {statistics.fmean(r.analyze_s_per_min for r in sel):.2f} s/min"
         print(line)
+
+
+def _total(tallies: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    return (sum(t[0] for t in tallies), sum(t[1] for t in tallies),
+            sum(t[2] for t in tallies))
 
 
 def live_check(approach: str, audio: np.ndarray) -> tuple[float, float, float, float]:
