@@ -39,7 +39,8 @@ class OverlapConfig:
     0.55/0.78 0.74/0.70 0.70/0.61 0.79/0.43, DER 5.7 3.7 3.6 4.5 %; window 0.25 0.3 0.4 s
     and run 0.25 0.3 0.35 s moved P and R the opposite ways; near_st 4 5 7 (steady 1.0)
     0.76/0.59 0.78/0.68 0.75/0.72; joining runs 0.3 0.5 s apart 0.69/0.77 0.64/0.78, pulling
-    each run's ends in by 0.05 0.1 s 0.80/0.52 0.71/0.29 (kept neither)."""
+    each run's ends in by 0.05 0.1 s 0.80/0.52 0.71/0.29, a run kept on while the mix stays
+    >= 0.12 0.1 (hysteresis) 0.71/0.75 0.66/0.75 (kept none of these)."""
 
     min_mix: float = 0.15
     window_s: float = 0.3
