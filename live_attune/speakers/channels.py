@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.signal
 
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import SAMPLE_RATE
@@ -97,7 +98,12 @@ class CrosstalkConfig:
     within this distance of the shifted one, where the channel's own energy (``TickEnergy``:
     the FFT bins ``edge_mask_db`` over the other channels' held power) crosses
     ``edge_onset_db`` (onsets) or ``edge_offset_db`` (offsets; higher, over the room's tail)
-    under the speaker's running speech level, and ``edge_noise_db`` over its noise floor.
+    under the speaker's running speech level, and ``edge_noise_db`` over its noise floor
+    (measured where nobody speaks). An offset tick must also be no more than
+    ``edge_tail_db`` under the channel's own recent energy (a running mean decaying
+    ``tail_db_per_frame`` per window, as a room's tail does): after a voice stops, its own
+    microphone still hears the room's tail of it, starting about the room's
+    direct-to-reverberant ratio (8-16 dB) under the voice and decaying.
 
     ``method="level"`` (the earlier gate; issue 17): a channel ``margin_db`` (a profile's
     ``crosstalk_margin_db``, calibrated for this gate) or more below the other channels'
@@ -122,11 +128,12 @@ class CrosstalkConfig:
     edge_shift_ms: float = 8.0
     max_delay_ms: float = 320.0
     delay_ms: float = 0.0
-    edge_search_ms: float = 32.0
+    edge_search_ms: float = 64.0
     edge_onset_db: float = -20.0
     edge_offset_db: float = -14.0
     edge_noise_db: float = 6.0
     edge_mask_db: float = -4.0
+    edge_tail_db: float = 11.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -148,10 +155,12 @@ class CrosstalkConfig:
             raise ValueError("need 0 <= delay_ms <= max_delay_ms <= 1000")
         if not 0.0 <= self.edge_shift_ms < 16.0:
             raise ValueError("edge_shift_ms must be >= 0 and under half a window (16 ms)")
-        if not 0.0 <= self.edge_search_ms <= 32.0:  # farther, an edge could reach into
-            # ticks already emitted: block splits would change the frames (one window of
-            # look-ahead is held back)
-            raise ValueError("edge_search_ms must be between 0 and 32 ms (one window)")
+        if not 0.0 <= self.edge_search_ms <= 64.0:  # farther, an edge could reach into
+            # ticks already emitted: block splits would change the frames (EdgeRefiner holds
+            # back the windows its search needs; two at most: 64 ms more latency)
+            raise ValueError("edge_search_ms must be between 0 and 64 ms (two windows)")
+        if self.edge_tail_db <= 0.0:
+            raise ValueError("edge_tail_db must be positive")
         if not (self.edge_onset_db < 0.0 and self.edge_offset_db < 0.0):
             raise ValueError("edge_onset_db and edge_offset_db are under the speech level: < 0")
 
@@ -352,9 +361,15 @@ class EdgeRefiner:
     under the speaker's running speech level (the median of the own energy of flagged
     windows) and ``noise_db`` over the running noise floor, both as they stood at the run's
     first (onset) or last (offset) window, so that any pieces give the same frames. An edge
-    with no tick over its threshold stays where the shift put it.
+    with no tick over its threshold stays where the shift put it. An offset also stops where
+    the energy falls ``edge_tail_db`` under the channel's own recent energy (``_own_tail``):
+    what the own microphone still hears then is the room's tail of the voice (hard
+    generator, seeds 1-10: offsets where the speaker is alone, p90 +60 -> +58 ms and under
+    another voice +34 -> +20 ms; a backchannel read as 1.00 s of speech instead of 0.96 s
+    became an interruption).
 
-    Frames lag the flags by a window and the audio by ``shift + search`` ticks more.
+    Frames lag the flags by the windows an edge may move into (``_hold``: one window per
+    32 ms of search, two at the default 64 ms) and the audio by ``shift + search`` ticks.
     """
 
     def __init__(self, channels: int, config: CrosstalkConfig) -> None:
@@ -365,6 +380,12 @@ class EdgeRefiner:
                                  tail_db_per_tick=config.tail_db_per_frame / _TICKS,
                                  max_delay_windows=config.model_params().max_delay_frames)
         self._energy = np.zeros((channels, 0))  # dB per tick, from window _w0's first
+        self._tail = np.zeros((channels, 0))  # own tail limit per tick (dB), as _energy
+        self._recent: np.ndarray | None = None  # one-pole mean of the own power, per channel
+        self._decay = 10.0 ** (-config.tail_db_per_frame / _TICKS / 10.0)  # per tick
+        self._tail_db = config.edge_tail_db
+        # windows held back: an edge moved by the search stays in ticks not yet emitted
+        self._hold = max(1, -(-(self._search + self._shift - 1) // _TICKS))
         self._flags = np.zeros((channels, 0), bool)  # from window _w0
         self._thresholds = np.zeros((2, channels, 0))  # (onset, offset) dB per window
         self._level: np.ndarray | None = None
@@ -378,8 +399,26 @@ class EdgeRefiner:
         the crosstalk model's path delays now (``CrosstalkGate.delay``, windows)."""
         if delay is not None:
             self._ticks.delay = delay
-        self._energy = np.concatenate([self._energy, self._ticks.push(audio)], axis=1)
+        energy = self._ticks.push(audio)
+        self._energy = np.concatenate([self._energy, energy], axis=1)
+        self._tail = np.concatenate([self._tail, self._own_tail(energy)], axis=1)
         self._learn()
+
+    def _own_tail(self, energy: np.ndarray) -> np.ndarray:
+        """The lowest energy (dB) each tick may have and still end a run as speech: the
+        channel's own power before it, averaged with the room's decay, less ``edge_tail_db``."""
+        power = 10.0 ** (energy / 10.0)
+        if self._recent is None:
+            self._recent = np.zeros(energy.shape[0])
+        a = self._decay
+        # recent[t] = a * recent[t-1] + (1 - a) * power[t]; each tick's limit is the mean
+        # before it, decayed one tick
+        out, state = scipy.signal.lfilter([1.0 - a], [1.0, -a], power, axis=1,
+                                          zi=a * self._recent[:, None])
+        before = np.concatenate([self._recent[:, None], out[:, :-1]], axis=1)
+        self._recent = state[:, 0] / a if out.shape[1] else self._recent
+        limit: np.ndarray = 10.0 * np.log10(a * before + 1e-12) - self._tail_db
+        return limit
 
     def push(self, active: np.ndarray) -> list[ActivityFrame]:
         """``(channels, k)`` flags, in order → the frames now decidable."""
@@ -389,7 +428,7 @@ class EdgeRefiner:
         ticks = _TICKS * self._w0 + self._energy.shape[1]
         ready = (ticks - self._shift - self._search) // _TICKS
         stats = self._w0 + self._thresholds.shape[2]
-        return self._decide(min(known - 1, ready, stats - 1), final=False)
+        return self._decide(min(known - self._hold, ready, stats - 1), final=False)
 
     def flush(self) -> list[ActivityFrame]:
         """The frames of every window pushed (nothing follows the last)."""
@@ -412,7 +451,9 @@ class EdgeRefiner:
         if self._floor is None or self._level is None:
             self._floor, self._level = x.copy(), x.copy()
             return
-        self._floor += np.where(x < self._floor, -_FLOOR_DOWN_DB, _FLOOR_UP_DB)
+        if not flagged.any():  # the noise floor where nobody speaks: under another voice
+            # the masked own energy drops far below the noise (few bins are the channel's)
+            self._floor += np.where(x < self._floor, -_FLOOR_DOWN_DB, _FLOOR_UP_DB)
         step = np.where(x > self._level, _LEVEL_STEP_DB, -_LEVEL_STEP_DB)
         self._level += np.where(flagged, step, 0.0)
 
@@ -423,7 +464,7 @@ class EdgeRefiner:
         ticks = np.zeros((self._flags.shape[0], _TICKS * span), bool)
         for c in range(ticks.shape[0]):
             for a, b in _runs(self._flags[c]):
-                if a >= span + 1:
+                if a >= span + self._hold:  # its onset may reach back into the span
                     break
                 on, off = self._run_ticks(c, a, b, open_end=not final
                                           and b == self._flags.shape[1])
@@ -431,9 +472,10 @@ class EdgeRefiner:
         out = _tick_frames(ticks[:, _TICKS * (self._done - self._w0):],
                            self.next_sample, TICK)
         self._done, self.next_sample = upto, upto * WINDOW
-        keep = max(0, min(upto - 2, self._w0 + self._thresholds.shape[2]) - self._w0)
+        keep = max(0, min(upto - self._hold - 1, self._w0 + self._thresholds.shape[2]) - self._w0)
         self._w0 += keep
         self._flags, self._energy = self._flags[:, keep:], self._energy[:, _TICKS * keep:]
+        self._tail = self._tail[:, _TICKS * keep:]
         self._thresholds = self._thresholds[:, :, keep:]
         return out
 
@@ -462,13 +504,17 @@ class EdgeRefiner:
             t += 1
         return t if t < t0 + self._search else t0
 
+    def _over_tail(self, c: int, t: int, limit: float) -> bool:
+        """Over the offset threshold and not the room's tail of the speaker's own voice."""
+        return self._over(c, t, limit) and bool(self._energy[c, t] >= self._tail[c, t])
+
     def _offset(self, c: int, w: int, end0: int) -> int:
         limit, t = self._threshold(1, c, w), end0 - 1
-        if self._over(c, t, limit):
-            while t + 1 < end0 + self._search and self._over(c, t + 1, limit):
+        if self._over_tail(c, t, limit):
+            while t + 1 < end0 + self._search and self._over_tail(c, t + 1, limit):
                 t += 1
             return t + 1
-        while t > end0 - 1 - self._search and not self._over(c, t, limit):
+        while t > end0 - 1 - self._search and not self._over_tail(c, t, limit):
             t -= 1
         return t + 1 if t > end0 - 1 - self._search else end0
 
