@@ -21,7 +21,7 @@ from live_attune.session.config import (
     layout_for,
     single_mic_layout,
 )
-from live_attune.session.offline import analyze_file, with_transcript
+from live_attune.session.offline import analyze_file
 from live_attune.session.output import atomic_write, write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
@@ -63,9 +63,8 @@ def analyze_command(args: argparse.Namespace) -> int:
         load_model(args.model or default_model_path())
     result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet,
                                     prosody=not args.no_prosody,
-                                    single_mic=_single_mic_options(args))
-    if not args.no_transcribe:
-        result = with_transcript(result, args.model)
+                                    single_mic=_single_mic_options(args),
+                                    transcribe=not args.no_transcribe, model=args.model)
     new = _new_analysis(result, args)
     written = (write_outputs(result, args.out, record=session_record(new, "complete"),
                              keep_transcript=new.keep_transcript) if args.out else None)
@@ -418,13 +417,15 @@ def demo_path() -> Path:
 
 def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: PipelineConfig, *,
                            quiet: bool, prosody: bool = True,
-                           single_mic: SingleMicOptions | None = None) -> SessionResult:
+                           single_mic: SingleMicOptions | None = None,
+                           transcribe: bool = False, model: Path | None = None
+                           ) -> SessionResult:
     info = probe(path)
     layout_for(info.channels, cmap, str(path))  # a map that does not fit fails before any bar
     total = info.duration_s or 0.0
     if quiet or total < PROGRESS_MIN_S:
         return analyze_file(path, channel_map=cmap, config=config, prosody=prosody,
-                            single_mic=single_mic)
+                            single_mic=single_mic, transcribe=transcribe, model=model)
     from tqdm import tqdm
 
     with tqdm(total=total, unit="s", desc="analysing", file=sys.stderr,
@@ -434,7 +435,8 @@ def _analyze_with_progress(path: Path, cmap: ChannelMap | None, config: Pipeline
             bar.update(min(done_s, total) - bar.n)
 
         return analyze_file(path, channel_map=cmap, config=config, progress=advance,
-                            prosody=prosody, single_mic=single_mic)
+                            prosody=prosody, single_mic=single_mic, transcribe=transcribe,
+                            model=model)
 
 
 def live_line(m: SessionMetrics) -> str:

@@ -239,8 +239,15 @@ def transcribe_spans(path: str | Path, spans: Iterable[Span], channel_of: dict[s
     """
     model = load_model(model_path or default_model_path())
     ordered = sorted(spans, key=lambda s: s.start_s)
+    return transcribe_spoken(model, span_audio(path, ordered, channel_of))
+
+
+def transcribe_spoken(model: Any, spoken: Iterable[tuple[Span, np.ndarray]]
+                      ) -> list[Transcript]:
+    """(utterance, its audio) pairs — each speaker's in start order — packed and
+    transcribed; the packs, and so the words, depend only on each speaker's own sequence."""
     out: list[Transcript] = []
-    for pack, audio in _packed(span_audio(path, ordered, channel_of)):
+    for pack, audio in _packed(spoken):
         out += _transcribe_pack(model, pack, audio)
         release_freed_heap()
     # equal starts: by speaker, as when each speaker's packs were transcribed in turn

@@ -55,17 +55,48 @@ class UtteranceBuilder:
             del self._open[span.speaker]
         return sorted(done, key=lambda s: s.start_s)
 
+    def open_spans(self) -> list[Span]:
+        return list(self._open.values())
+
     def finish(self) -> list[Span]:
         done = sorted(self._open.values(), key=lambda s: s.start_s)
         self._open.clear()
         return done
 
 
+class SettledUtterances:
+    """Utterances of a running analysis as soon as no later segment can change them.
+
+    ``update`` takes the session's segments so far (a list that only grows, every segment
+    in it ending before any segment added later: the engine's history) and returns the
+    utterances they settle. Fed that way, the spans and their order per speaker are those
+    of ``utterances`` over the finished session: both are one ``UtteranceBuilder`` fed the
+    segments by (end, start).
+    """
+
+    def __init__(self, *, end_gap_s: float = 0.5, max_s: float = 15.0) -> None:
+        self._builder = UtteranceBuilder(end_gap_s=end_gap_s, max_s=max_s)
+        self._fed = 0
+
+    def update(self, segments: list[Segment]) -> list[Span]:
+        new = sorted(segments[self._fed:], key=lambda s: (s.end_s, s.start_s))
+        self._fed = len(segments)
+        out: list[Span] = []
+        for segment in new:
+            out += self._builder.add(segment)
+        return out
+
+    def finish(self, segments: list[Segment]) -> list[Span]:
+        """The rest, once the session is over (``segments``: all of them)."""
+        return self.update(segments) + self._builder.finish()
+
+    def earliest_open_s(self) -> float | None:
+        """Start of the earliest utterance not yet settled (None: none open)."""
+        return min((s.start_s for s in self._builder.open_spans()), default=None)
+
+
 def utterances(segments: list[Segment], *, end_gap_s: float = 0.5, max_s: float = 15.0
                ) -> list[Span]:
     """All utterances of a finished session (segments in any order)."""
-    builder = UtteranceBuilder(end_gap_s=end_gap_s, max_s=max_s)
-    out: list[Span] = []
-    for segment in sorted(segments, key=lambda s: (s.end_s, s.start_s)):
-        out += builder.add(segment)
-    return sorted(out + builder.finish(), key=lambda s: s.start_s)
+    settled = SettledUtterances(end_gap_s=end_gap_s, max_s=max_s)
+    return sorted(settled.finish(list(segments)), key=lambda s: s.start_s)

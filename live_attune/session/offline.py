@@ -13,7 +13,8 @@ from live_attune.audio.decode import iter_blocks, probe
 from live_attune.core import SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
-from live_attune.core.events import Segment, Turn
+from live_attune.core.events import Segment, Transcript, Turn
+from live_attune.core.utterances import SettledUtterances, Span
 from live_attune.errors import AudioInputError
 from live_attune.prosody import ProsodyResult, ProsodyTracker
 from live_attune.session.config import (
@@ -34,28 +35,35 @@ Progress = Callable[[float, SessionMetrics], None]  # seconds of audio done, liv
 
 def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
                  config: PipelineConfig | None = None, progress: Progress | None = None,
-                 prosody: bool = True, single_mic: SingleMicOptions | None = None
-                 ) -> SessionResult:
+                 prosody: bool = True, single_mic: SingleMicOptions | None = None,
+                 transcribe: bool = False, model: Path | None = None) -> SessionResult:
     """Run ``path`` through the pipeline as fast as possible (live replay: audio/replay.py).
 
     With ``prosody`` the per-turn prosody tracker runs on the same blocks. A mono file with
     ``single_mic`` options is then attributed to speakers by voice (speakers/single.py).
+    With ``transcribe`` the utterances are transcribed (``model``, else the bundled one):
+    by channel, on a thread beside the analysis as each utterance settles; by voice, after
+    the end-of-session revision has said who spoke when.
     """
     if channel_map is not None and channel_map.roles == (SHARED,):
         channel_map = None  # a profile's one shared microphone: the same as no map
     by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
     result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
                       prosody=prosody and not by_voice,  # by voice: measured after revision
-                      single_mic=single_mic if by_voice else None)
+                      single_mic=single_mic if by_voice else None,
+                      transcribe=transcribe and not by_voice, model=model)
     if by_voice and prosody:
         result = replace(result, prosody=_prosody_of(path, result.layout.speakers,
                                                      result.history))
+    if by_voice and transcribe:
+        result = with_transcript(result, model)
     return result
 
 
 def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              config: PipelineConfig | None, progress: Progress | None,
-             prosody: bool, single_mic: SingleMicOptions | None = None) -> SessionResult:
+             prosody: bool, single_mic: SingleMicOptions | None = None,
+             transcribe: bool = False, model: Path | None = None) -> SessionResult:
     """The pipeline over the file's blocks. With ``single_mic`` (a mono file): the
     one-microphone pipeline, as live (session/single_mic.py), the number of speakers
     estimated unless the options give it."""
@@ -68,20 +76,29 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
         layout = layout_for(info.channels, channel_map, str(path))
         pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
     tracker = ProsodyTracker(layout.speakers) if prosody else None
+    whisper = _Transcribing(layout, model) if transcribe else None
     notes = _mode_notes(layout)
     samples = 0
-    # the decoder adds its notes (a cut file, NaN/Inf set to silence) when the file is done
-    for block in iter_blocks(path, notes=notes):
-        events = pipeline.process(block)
-        if tracker is not None:
-            tracker.feed(block[list(layout.channel_indices)])
-            tracker.events(events)
-        samples += block.shape[1]
-        if progress is not None:
-            progress(samples / SAMPLE_RATE, pipeline.snapshot())
-    if samples == 0:
-        raise AudioInputError(f"{path}: contains no audio samples")
-    metrics, events = pipeline.finish()
+    try:
+        # the decoder adds its notes (a cut file, NaN/Inf set to silence) when it is done
+        for block in iter_blocks(path, notes=notes):
+            events = pipeline.process(block)
+            if tracker is not None:
+                tracker.feed(block[list(layout.channel_indices)])
+                tracker.events(events)
+            if whisper is not None:
+                whisper.feed(block, pipeline)
+            samples += block.shape[1]
+            if progress is not None:
+                progress(samples / SAMPLE_RATE, pipeline.snapshot())
+        if samples == 0:
+            raise AudioInputError(f"{path}: contains no audio samples")
+        metrics, events = pipeline.finish()
+        transcript = [] if whisper is None else whisper.finish(pipeline)
+    except BaseException:
+        if whisper is not None:
+            whisper.abandon()
+        raise
     if tracker is not None:
         tracker.events(events)
     if not pipeline.history.segments:
@@ -92,7 +109,45 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
                           metrics=metrics, history=pipeline.history,
                           duration_s=samples / SAMPLE_RATE, notes=notes,
                           prosody=None if tracker is None else tracker.finish(),
-                          attribution=pipeline.attribution, single_mic=single_mic)
+                          attribution=pipeline.attribution, single_mic=single_mic,
+                          transcript=transcript)
+
+
+class _Transcribing:
+    """Utterances sent to Whisper (asr/background.py) as soon as they settle: the engine's
+    history holds every segment ending before ``processed_s``, in that order, so
+    ``SettledUtterances`` gives what ``utterances`` gives at the end. Audio is kept from
+    the earliest start an unsettled utterance may still have: the earliest open utterance,
+    open segment, or what the engine has not yet measured."""
+
+    def __init__(self, layout: Layout, model: Path | None) -> None:
+        from live_attune.asr.background import BackgroundTranscriber, SpanAudio
+
+        self._settled = SettledUtterances()
+        self._audio = SpanAudio(dict(zip(layout.speakers, layout.channel_indices,
+                                         strict=True)))
+        self._whisper = BackgroundTranscriber(model)
+
+    def feed(self, block: np.ndarray, pipeline: Pipeline) -> None:
+        self._audio.add(block)
+        self._send(self._settled.update(pipeline.history.segments))
+        starts = [pipeline.processed_s, *pipeline.open_segments_s().values()]
+        if (first := self._settled.earliest_open_s()) is not None:
+            starts.append(first)
+        self._audio.forget_before(int(min(starts) * SAMPLE_RATE))
+
+    def finish(self, pipeline: Pipeline) -> list[Transcript]:
+        from live_attune.language.labeller import label_transcripts
+
+        self._send(self._settled.finish(pipeline.history.segments))
+        return label_transcripts(self._whisper.finish())
+
+    def abandon(self) -> None:
+        self._whisper.abandon()
+
+    def _send(self, spans: list[Span]) -> None:
+        for span in spans:
+            self._whisper.put(span, self._audio.take(span))
 
 
 def _by_voice_note(pipeline: SingleMicPipeline, options: SingleMicOptions) -> str:

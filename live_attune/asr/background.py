@@ -1,0 +1,123 @@
+"""Transcription beside the analysis: utterances are transcribed as soon as they settle.
+
+``analyze`` used to transcribe after the whole file was analysed; Whisper then waited for
+the analysis and the analysis never overlapped Whisper's single-threaded stretches.
+``BackgroundTranscriber`` runs ``transcribe_spoken`` on a thread fed (utterance, audio)
+pairs while the analysis goes on; ``SpanAudio`` keeps only the audio that an unsettled
+utterance may still need. The words are those ``transcribe_spans`` gives for the same
+utterances: the same audio, packed the same way per speaker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from live_attune.asr.whisper import default_model_path, load_model, transcribe_spoken
+from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.events import Transcript
+from live_attune.core.utterances import Span
+
+Spoken = tuple[Span, np.ndarray]
+
+
+class SpanAudio:
+    """The recent audio of a file read block by block: ``take`` cuts an utterance's samples
+    (``int(s * rate)`` at both ends, as ``span_audio`` does); ``forget_before`` drops what no
+    utterance can still need."""
+
+    def __init__(self, channel_of: dict[str, int]) -> None:
+        self._channel_of = channel_of
+        self._blocks: list[tuple[int, np.ndarray]] = []  # (first sample, (channels, n))
+        self._end = 0
+
+    def add(self, block: np.ndarray) -> None:
+        self._blocks.append((self._end, block))
+        self._end += block.shape[1]
+
+    def take(self, span: Span) -> np.ndarray:
+        lo, hi = int(span.start_s * SAMPLE_RATE), int(span.end_s * SAMPLE_RATE)
+        if self._blocks and lo < self._blocks[0][0]:
+            raise ValueError(f"audio before {self._blocks[0][0]} was forgotten; {span} needs it")
+        channel = self._channel_of[span.speaker]
+        parts = [block[channel, max(lo, at) - at: min(hi, at + block.shape[1]) - at]
+                 for at, block in self._blocks if at < hi and at + block.shape[1] > lo]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def forget_before(self, sample: int) -> None:
+        while self._blocks and self._blocks[0][0] + self._blocks[0][1].shape[1] <= sample:
+            self._blocks.pop(0)
+
+    @property
+    def held_samples(self) -> int:
+        return sum(block.shape[1] for _, block in self._blocks)
+
+
+class BackgroundTranscriber:
+    """Whisper on its own thread, fed settled utterances with ``put``; ``finish`` waits for
+    the last and returns every transcript (sorted as ``transcribe_spans`` sorts them).
+
+    The model loads in the caller's thread, so a missing model fails before any audio. At
+    most ``waiting`` utterances queue: a slower Whisper holds the analysis back rather than
+    letting the session's speech pile up in memory. A failure on the thread is raised by the
+    next ``put`` or by ``finish``; ``abandon`` stops the thread without finishing."""
+
+    def __init__(self, model_path: Path | None = None, *, waiting: int = 24) -> None:
+        self._model = load_model(model_path or default_model_path())
+        self._queue: queue.Queue[Spoken | None] = queue.Queue(waiting)
+        self._abandoned = threading.Event()
+        self._error: BaseException | None = None
+        self._out: list[Transcript] = []
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, name="transcribe", daemon=True)
+        self._thread.start()
+
+    def put(self, span: Span, audio: np.ndarray) -> None:
+        self._raise_failure()
+        self._queue.put((span, audio))
+
+    def finish(self) -> list[Transcript]:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_failure()
+        return self._out
+
+    def abandon(self) -> None:
+        self._abandoned.set()
+        with contextlib.suppress(queue.Full):  # a busy thread sees the flag when it asks
+            self._queue.put_nowait(None)        # for the next; this wakes a waiting one
+        self._thread.join()
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            self._out = transcribe_spoken(self._model, self._spoken())
+        except _Abandoned:
+            return
+        except BaseException as exc:  # raised in the caller's thread by put/finish
+            self._error = exc
+            while not self._ended and self._queue.get() is not None:
+                if self._abandoned.is_set():
+                    break  # keep taking work so a waiting put returns and sees the failure
+
+    def _spoken(self) -> Iterator[Spoken]:
+        while True:
+            item = self._queue.get()
+            if self._abandoned.is_set():
+                raise _Abandoned  # not even the packs still open are transcribed
+            if item is None:
+                self._ended = True  # finish's mark: nothing more will come
+                return
+            yield item
+
+
+class _Abandoned(Exception):
+    """The analysis failed or was stopped: the thread ends without its last packs."""
