@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal
 
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import SAMPLE_RATE
@@ -418,12 +417,8 @@ class EdgeRefiner:
         if self._recent is None:
             self._recent = np.zeros(energy.shape[0])
         a = self._decay
-        # recent[t] = a * recent[t-1] + (1 - a) * power[t]; each tick's limit is the mean
-        # before it, decayed one tick
-        out, state = scipy.signal.lfilter([1.0 - a], [1.0, -a], power, axis=1,
-                                          zi=a * self._recent[:, None])
-        before = np.concatenate([self._recent[:, None], out[:, :-1]], axis=1)
-        self._recent = state[:, 0] / a if out.shape[1] else self._recent
+        # each tick's limit is the mean before it, decayed one tick
+        before, self._recent = decayed_means(power, self._recent, a)
         limit: np.ndarray = 10.0 * np.log10(a * before + 1e-12) - self._tail_db
         return limit
 
@@ -571,3 +566,21 @@ def default_map(channels: int, source: str) -> ChannelMap:
 
 def roles_for(channel_map: Sequence[str]) -> tuple[str, ...]:
     return tuple(r for r in channel_map if r != IGNORE)
+
+
+def decayed_means(power: np.ndarray, recent: np.ndarray, a: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``recent[t] = a * recent[t-1] + (1 - a) * power[t]`` along each row of ``(channels,
+    ticks)`` power from ``recent``: (each tick's value before it, the last value). One tick
+    after another, so any split of the ticks gives the same numbers (scipy.signal.lfilter
+    would too, but importing it costs every process ~50 MB)."""
+    before = np.empty_like(power)
+    last = np.array(recent, dtype=np.float64)
+    for c, row in enumerate(power.tolist()):
+        r, values = float(last[c]), []
+        for p in row:
+            values.append(r)
+            r = a * r + (1.0 - a) * p
+        before[c] = values
+        last[c] = r
+    return before, last

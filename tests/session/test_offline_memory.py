@@ -45,3 +45,24 @@ def test_one_microphone_prosody_decoded_again_equals_the_kept_audio(shared_data:
     assert result.prosody is not None and result.prosody.turns
     expected = prosody_from_memory(read_all(path)[0], result)
     assert repr(result.prosody) == repr(expected)  # every number (NaN included) the same
+
+
+HEAVY_MODULES = ("numba", "librosa", "scipy.signal", "scipy.optimize", "scipy.ndimage",
+                 "sklearn", "torch")
+
+
+def test_a_two_microphone_analysis_imports_no_heavy_module(
+        brief_conversation: dict[str, Path]) -> None:
+    """What a module imports at its top every process pays for: scipy.signal alone added
+    ~50 MB to every analyze (a 10-minute session's peak 144 -> 194 MB). A fresh process
+    runs the CLI's analyze of a stereo conversation and lists what it imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from live_attune.cli import main; "
+            f"assert main(['analyze', {str(brief_conversation['stereo'])!r}, '--no-store', "
+            "'--quiet', '--no-transcribe']) == 0; "
+            f"print([m for m in {HEAVY_MODULES!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -587,3 +587,25 @@ def test_lag_statistics_touch_only_the_solo_pairs_with_the_same_numbers() -> Non
     for k, v in ref.items():
         assert np.array_equal(getattr(corr, f"_{k}"), v)
     assert delay[0, 1] == 3
+
+
+def test_the_room_tail_s_running_mean_is_lfilter_s_and_any_split_gives_the_same() -> None:
+    """``decayed_means`` (numpy-free recursion; scipy.signal costs every process ~50 MB to
+    import) against scipy's first-order filter, and split into pieces against whole."""
+    import scipy.signal
+
+    from live_attune.speakers.channels import decayed_means
+
+    rng = np.random.default_rng(3)
+    power = rng.exponential(1e-4, (2, 500))
+    start = np.array([2e-4, 0.0])
+    a = 0.83
+    before, last = decayed_means(power, start, a)
+    out, state = scipy.signal.lfilter([1.0 - a], [1.0, -a], power, axis=1, zi=a * start[:, None])
+    assert np.allclose(before, np.concatenate([start[:, None], out[:, :-1]], axis=1),
+                       rtol=1e-12, atol=0)
+    assert np.allclose(last, state[:, 0] / a, rtol=1e-12, atol=0)
+    first, mid = decayed_means(power[:, :137], start, a)
+    second, end = decayed_means(power[:, 137:], mid, a)
+    assert np.array_equal(np.concatenate([first, second], axis=1), before)
+    assert np.array_equal(end, last)
