@@ -104,7 +104,10 @@ else:  # the CLI itself: `live-attune analyze FILE --out DIR --no-store --quiet`
     write_outputs = commands.write_outputs
     commands.write_outputs = keep
     whisper.load_model = staged("model load", whisper.load_model)
-    whisper.span_audio = staged("transcribe", whisper.span_audio)
+    whisper.span_audio = staged("transcribe", whisper.span_audio)  # after (one microphone)
+    import live_attune.asr.background as background  # beside the analysis (channels)
+    background.BackgroundTranscriber.__init__ = staged(
+        "analyze + transcribe", background.BackgroundTranscriber.__init__)
     if config != "plain":
         import live_attune.language.labeller as labeller
         labeller.label_transcripts = (staged("language", labeller.label_transcripts)

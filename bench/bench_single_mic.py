@@ -213,7 +213,8 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
         found = result.history.interruptions
         inter = (len(truth["interruptions"]), len(found),
                  len(matched_pairs(truth["interruptions"], found)))
-        if all(t["margin_s"] is not None for t in truth["interruptions"]):  # hard: margins
+        if "bouts" in truth and all(t["margin_s"] is not None  # the hard generator's:
+                                    for t in truth["interruptions"]):  # margins, bouts
             tally = clear_tally(truth, "interruptions", found)
             clear = (tally.truth, tally.found, tally.matched)
     cpu, peak = attribution_cost(audio, approach) if cost else (float("nan"), float("nan"))

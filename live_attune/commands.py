@@ -55,12 +55,6 @@ def _profile(args: argparse.Namespace) -> tuple[ChannelMap | None, PipelineConfi
 
 def analyze_command(args: argparse.Namespace) -> int:
     cmap, config = _profile(args)
-    if not args.no_transcribe:
-        # The Whisper model first: a missing or broken model fails before a long analysis,
-        # and its load peak (~75 MB converting the weights) comes while the process is small
-        from live_attune.asr.whisper import default_model_path, load_model
-
-        load_model(args.model or default_model_path())
     result = _analyze_with_progress(args.audio, cmap, config, quiet=args.quiet,
                                     prosody=not args.no_prosody,
                                     single_mic=_single_mic_options(args),

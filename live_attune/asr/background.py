@@ -1,11 +1,14 @@
 """Transcription beside the analysis: utterances are transcribed as soon as they settle.
 
-``analyze`` used to transcribe after the whole file was analysed; Whisper then waited for
-the analysis and the analysis never overlapped Whisper's single-threaded stretches.
-``BackgroundTranscriber`` runs ``transcribe_spoken`` on a thread fed (utterance, audio)
-pairs while the analysis goes on; ``SpanAudio`` keeps only the audio that an unsettled
-utterance may still need. The words are those ``transcribe_spans`` gives for the same
-utterances: the same audio, packed the same way per speaker.
+``analyze`` used to transcribe after the whole file was analysed (analysis, then Whisper
+on both cores). ``BackgroundTranscriber`` runs ``transcribe_spoken`` on a thread fed
+(utterance, audio) pairs while the analysis goes on, Whisper on one thread and the analysis
+on the other core; ``SpanAudio`` keeps only the audio that an unsettled utterance may still
+need. The words are those ``transcribe_spans`` gives for the same utterances: the same
+audio, packed the same way per speaker (CTranslate2's results do not depend on its thread
+count; tested). A 10-minute stereo session (bench/bench_memory.py, quiet 2-core machine):
+after 1.6-1.8 x faster-whisper alone, beside on two threads 1.10 x, on one 0.93 x; peak
+memory 348 MB after, 374 MB beside.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from live_attune.core.events import Transcript
 from live_attune.core.utterances import Span
 
 Spoken = tuple[Span, np.ndarray]
+BESIDE_THREADS = 1  # Whisper's threads beside the analysis, which has the other core
 
 
 class SpanAudio:
@@ -65,10 +69,11 @@ class BackgroundTranscriber:
     The model loads in the caller's thread, so a missing model fails before any audio. At
     most ``waiting`` utterances queue: a slower Whisper holds the analysis back rather than
     letting the session's speech pile up in memory. A failure on the thread is raised by the
-    next ``put`` or by ``finish``; ``abandon`` stops the thread without finishing."""
+    next ``put`` (which ends the thread) or by ``finish``; ``abandon`` stops the thread
+    without finishing."""
 
     def __init__(self, model_path: Path | None = None, *, waiting: int = 24) -> None:
-        self._model = load_model(model_path or default_model_path())
+        self._model = load_model(model_path or default_model_path(), BESIDE_THREADS)
         self._queue: queue.Queue[Spoken | None] = queue.Queue(waiting)
         self._abandoned = threading.Event()
         self._error: BaseException | None = None
@@ -78,7 +83,9 @@ class BackgroundTranscriber:
         self._thread.start()
 
     def put(self, span: Span, audio: np.ndarray) -> None:
-        self._raise_failure()
+        if self._error is not None:
+            self.abandon()  # the thread ends here, whether or not the caller abandons
+            raise self._error
         self._queue.put((span, audio))
 
     def finish(self) -> list[Transcript]:

@@ -8,7 +8,7 @@ context is the embeddings already made, so the cost per utterance is one encoder
 when a longer turn closes with a question sentence of its own, or when the client's first
 utterance closes a therapist turn of several utterances: see DialogueLabeller). The passes
 are cut to MAX_TOKENS and QUESTION_TOKENS word pieces, so that no utterance takes more than
-~25 ms of one core (bench/bench_language.py).
+~28 ms of one core (bench/bench_language.py: the costliest feed, two passes at their limits).
 """
 
 from __future__ import annotations

@@ -48,6 +48,8 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     if channel_map is not None and channel_map.roles == (SHARED,):
         channel_map = None  # a profile's one shared microphone: the same as no map
     by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
+    if transcribe:  # a missing or broken model fails before a long analysis, and its load
+        _load_whisper(model, after=by_voice)  # peak (~75 MB) comes while the process is small
     result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
                       prosody=prosody and not by_voice,  # by voice: measured after revision
                       single_mic=single_mic if by_voice else None,
@@ -58,6 +60,15 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     if by_voice and transcribe:
         result = with_transcript(result, model)
     return result
+
+
+def _load_whisper(model: Path | None, *, after: bool) -> None:
+    """The model ``with_transcript`` (after the analysis: all cores) or ``_Transcribing``
+    (beside it: one thread, the analysis has the other core) will use."""
+    from live_attune.asr.background import BESIDE_THREADS
+    from live_attune.asr.whisper import default_model_path, load_model
+
+    load_model(model or default_model_path(), 0 if after else BESIDE_THREADS)
 
 
 def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
@@ -75,6 +86,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     else:
         layout = layout_for(info.channels, channel_map, str(path))
         pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
+    if transcribe and single_mic is not None:  # its history is replaced at finish
+        raise ValueError("one microphone is transcribed after its revision, not beside it")
     tracker = ProsodyTracker(layout.speakers) if prosody else None
     whisper = _Transcribing(layout, model) if transcribe else None
     notes = _mode_notes(layout)

@@ -31,7 +31,7 @@ from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ
 HALF = FRAME // 2  # YIN's frames are centred on their hop
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OverlapConfig:
     """The pitch-mix detector's settings, chosen on hard generator seeds 9-16 (the bench's
     seeds 1-8 held out; interruptions by METRICS.md's rules, P/R): without it 0.36/0.06, DER
@@ -129,9 +129,11 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
     for a, b in _runs(mix >= cfg.min_mix):
         if (b - a) * HOP_S < cfg.min_run_s:
             continue
-        two = np.bincount(classes[a:b][classes[a:b] >= 0], minlength=k).argsort()[-2:]
-        if abs(medians[two[0]] - medians[two[1]]) < cfg.min_separation_st:
-            continue
+        counts = np.bincount(classes[a:b][classes[a:b] >= 0], minlength=k)
+        two = counts.argsort()[-2:]
+        if (min(counts[two]) == 0 or not np.isfinite(medians[two]).all()
+                or abs(medians[two[0]] - medians[two[1]]) < cfg.min_separation_st):
+            continue  # both voices heard in the run, each with a usual pitch, far apart
         lo, hi = int(a * HOP_S / frame_s), min(int(b * HOP_S / frame_s), n)
         own = labels[lo:hi]
         other = np.where(own == two[0], two[1], np.where(own == two[1], two[0], -1))

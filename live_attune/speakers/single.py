@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -638,24 +638,29 @@ def _one_speaker(speech: np.ndarray) -> Attribution:
 @dataclass(frozen=True, slots=True)
 class AttributedSpan:
     """A run of frames given to one speaker, with how clearly (0..1: the margin between
-    the nearest and the next voice cluster, averaged over the run)."""
+    the nearest and the next voice cluster, averaged over the run). ``second_voice``: a
+    voice heard *over* another speaker's run (overlap), not a run of who holds the speech;
+    the runs without it are a partition of the speech."""
 
     speaker: str
     start_s: float
     end_s: float
     confidence: float
+    second_voice: bool = False
 
 
 def attributed_spans(labels: np.ndarray, confidence: np.ndarray, roles: tuple[str, ...],
                      second: np.ndarray | None = None,
                      second_confidence: np.ndarray | None = None) -> list[AttributedSpan]:
     """Runs of frames given to one speaker, in time order: the main speaker's, and with
-    ``second`` the runs where a second voice was heard too (with its own confidence: an
-    interruption or backchannel on one microphone begins in one of these)."""
+    ``second`` and its confidence the runs where a second voice was heard too, marked
+    ``second_voice`` (an interruption or backchannel on one microphone begins in one of
+    these). Second voices without a measured confidence are not listed."""
     out = _runs_of(labels, confidence, roles)
-    if second is not None:
-        conf = second_confidence if second_confidence is not None else np.zeros(len(second))
-        out = sorted(out + _runs_of(second, conf, roles), key=lambda s: s.start_s)
+    if second is not None and second_confidence is not None:
+        over = [replace(s, second_voice=True)
+                for s in _runs_of(second, second_confidence, roles)]
+        out = sorted(out + over, key=lambda s: (s.start_s, s.second_voice))
     return out
 
 

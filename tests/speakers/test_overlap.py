@@ -78,10 +78,14 @@ def test_second_voices_are_listed_with_their_confidence() -> None:
     mix = np.where(second >= 0, 0.4, 0.0)
     spans = attributed_spans(labels, np.ones(20), ("therapist", "client"), second,
                              overlap_confidence(mix))
-    got = [(s.speaker, round(s.start_s / FRAME_S), round(s.end_s / FRAME_S), s.confidence)
-           for s in spans]
-    assert got == [("therapist", 0, 10, 1.0), ("client", 7, 10, 0.8),
-                   ("client", 10, 20, 1.0), ("therapist", 10, 12, 0.8)]
+    got = [(s.speaker, round(s.start_s / FRAME_S), round(s.end_s / FRAME_S), s.confidence,
+            s.second_voice) for s in spans]
+    assert got == [("therapist", 0, 10, 1.0, False), ("client", 7, 10, 0.8, True),
+                   ("client", 10, 20, 1.0, False), ("therapist", 10, 12, 0.8, True)]
+    main = [s for s in spans if not s.second_voice]  # who holds the speech: a partition
+    assert sum(s.end_s - s.start_s for s in main) == pytest.approx(20 * FRAME_S)
+    unmeasured = attributed_spans(labels, np.ones(20), ("therapist", "client"), second, None)
+    assert unmeasured == main  # no confidence measured: not listed as 0.0
 
 
 @pytest.mark.slow
