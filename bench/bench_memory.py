@@ -32,6 +32,11 @@ Then YIN in numpy (core/pitch.py, librosa's values exactly) and the Whisper mode
 before the analysis, one run each: 10 min (quiet machine) no transcript 144 MB,
 + transcript 347, + language 348; 50 min (beside a test run) + transcript 352, + language
 352 — all under the 400 MB budget.
+2026-11-30, Whisper beside the analysis on one thread (asr/background.py; quiet machine,
+medians of 2, 50 min 1 run): 10 min stereo no transcript 146 MB (10.7 s), + language 378 MB
+(17.8 s = 0.90 x faster-whisper alone, 19.7 s); 50 min + language 394 MB, 84 s (0.87 x);
+10 min mono (transcribed after its revision) 242 / 397 MB, 34.7 s (1.77 x). Stage names:
+"analyze + transcribe" starts the thread (the model it uses is already loaded).
 """
 
 from __future__ import annotations
