@@ -10,11 +10,12 @@ time one core spends; on a shared machine the wall clock also counts other progr
 and in wall-clock seconds. Reported: median, p95 and max per utterance (best of
 ``--repeat`` passes per utterance), the CPU time of the costliest feed there can be (a turn
 past MAX_TOKENS closing with a question sentence past QUESTION_TOKENS, or a long client piece
-closing a therapist turn of several pieces: two passes at their limits), the share of
-therapist utterances needing a second pass for their question sentence, and the resident
-memory the encoder adds (VmRSS after loading, after labelling, and after handing the C
-heap's free pages back, less before; onnxruntime, the tokenizer and the heads are loaded
-before "before", as in a session, where the voice-activity model has loaded onnxruntime).
+closing a therapist turn of several pieces not yet embedded whole: two passes at their
+limits), the share of therapist utterances needing a second pass for their question
+sentence, and the resident memory the encoder adds (VmRSS after loading, after labelling,
+and after handing the C heap's free pages back, less before; onnxruntime, the tokenizer and
+the heads are loaded before "before", as in a session, where the voice-activity model has
+loaded onnxruntime).
 
 Each route runs in a fresh process, one after the other, in the same run:
   int8   the shipped encoder: the graph rewritten to keep its weights int8 (MatMulInteger)
@@ -137,8 +138,9 @@ LONGEST = ("I hear that you have tried to cut down many times before, and that e
 def worst_case_ms(embed: Callable[[str, int], np.ndarray], repeat: int) -> float:
     """CPU ms of the costliest feed, the slower of: a therapist turn past MAX_TOKENS that
     closes with a question sentence past QUESTION_TOKENS (two passes, both at their limits),
-    and a client's piece past MAX_TOKENS that closes a therapist turn of two pieces (two
-    passes at MAX_TOKENS: the client's turn so far, the therapist's turn whole)."""
+    and a client's piece past MAX_TOKENS that closes a therapist turn of two pieces, a short
+    one and a long one (two passes at MAX_TOKENS: the client's turn so far, the therapist's
+    turn whole; a turn whose first piece is past MAX_TOKENS needs no second pass)."""
     from live_attune.language.labeller import DialogueLabeller
 
     def timed(before: list[tuple[str, str]], last: tuple[str, str]) -> float:
@@ -150,7 +152,7 @@ def worst_case_ms(embed: Callable[[str, int], np.ndarray], repeat: int) -> float
         return (time.process_time() - cpu) * 1000
 
     therapist = min(timed([], (THERAPIST, LONGEST)) for _ in range(max(repeat, 3)))
-    client = min(timed([(THERAPIST, LONGEST)] * 2, ("client", LONGEST))
+    client = min(timed([(THERAPIST, "Okay."), (THERAPIST, LONGEST)], ("client", LONGEST))
                  for _ in range(max(repeat, 3)))
     return max(therapist, client)
 

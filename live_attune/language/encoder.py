@@ -106,6 +106,13 @@ def _session(path: str) -> Any:  # onnxruntime.InferenceSession (untyped)
     return session
 
 
+def word_pieces(text: str) -> int:
+    """How many word pieces ``SentenceEncoder.embed`` sees in an uncut text, [CLS] and [SEP]
+    included (0 for a blank text, which is not encoded): at MAX_TOKENS or more, text added
+    after it (with a space) leaves its embedding as it is."""
+    return len(_tokenizer().encode(text).ids) if text.strip() else 0
+
+
 @functools.cache
 def _run_options() -> Any:  # onnxruntime.RunOptions (untyped)
     """Each run gives its activations' memory back (the arena keeps only its first block)."""

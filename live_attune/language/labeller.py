@@ -28,9 +28,10 @@ from live_attune.core.language import (
     question_sentence,
 )
 from live_attune.core.roles import THERAPIST
-from live_attune.language.encoder import DIM, MAX_TOKENS, default_encoder
+from live_attune.language.encoder import DIM, MAX_TOKENS, default_encoder, word_pieces
 
 Embed = Callable[[str, int], np.ndarray]  # text, max tokens → (DIM,) unit-length float32
+Pieces = Callable[[str], int]  # text → its word pieces as the encoder counts them
 QUESTION_TOKENS = 64  # the question sentence's own pass (99 % of AnnoMI's are shorter)
 
 
@@ -46,11 +47,14 @@ def embedded(text: str, client: np.ndarray, therapist: np.ndarray, embed: Embed,
 @dataclass(frozen=True, slots=True)
 class _Turn:
     """One speaker's consecutive utterances (a turn, as AnnoMI transcribes them) and the
-    embedding of their joined text (None: not made yet)."""
+    embedding of their joined text (None: not made yet). ``full``: the text so far already
+    fills MAX_TOKENS word pieces, so the turn's embedding is ``vector`` however it goes on
+    (the encoder keeps a text's first pieces, and pieces never join across a space)."""
 
     role: str
     texts: tuple[str, ...] = ()
     vector: np.ndarray | None = None
+    full: bool = False
 
     @property
     def text(self) -> str:
@@ -64,15 +68,17 @@ class DialogueLabeller:
     context is the client's whole previous turn and the therapist's whole turn before that.
     Live, a turn arrives in pieces (the transcriber cuts at pauses), so the pieces of one
     speaker are joined until the other speaks: the client's turn is embedded anew with each
-    of its pieces (one pass per client utterance, as before), a therapist turn of several
-    pieces when the client next speaks. Every piece of one therapist turn is labelled with
-    the same context, the turns before that turn.
+    of its pieces (one pass per client utterance) until it fills MAX_TOKENS word pieces (no
+    pass after that: the embedding keeps the first pieces), a therapist turn of several
+    pieces when the client next speaks (unless its first piece filled them). Every piece of
+    one therapist turn is labelled with the same context, the turns before that turn.
     """
 
-    def __init__(self, model: BehaviourModel | None = None, embed: Embed | None = None
-                 ) -> None:
+    def __init__(self, model: BehaviourModel | None = None, embed: Embed | None = None,
+                 pieces: Pieces = word_pieces) -> None:
         self._model = model or default_model()
         self._embed = embed or default_encoder().embed
+        self._pieces = pieces
         self._turn = _Turn("")  # the turn being said
         self._before = {THERAPIST: _Turn(THERAPIST), "client": _Turn("client")}  # completed
 
@@ -85,14 +91,27 @@ class DialogueLabeller:
             self._turn = _Turn(role)
         texts = (*self._turn.texts, text)
         if role == "client":
-            self._turn = _Turn(role, texts, self._embed(" ".join(texts), MAX_TOKENS))
+            self._turn = self._client_turn(texts)
             return None
         own = self._embed(text, MAX_TOKENS)
-        self._turn = _Turn(role, texts, own if len(texts) == 1 else None)
+        if len(texts) == 1:
+            self._turn = _Turn(role, texts, own, self._pieces(text) >= MAX_TOKENS)
+        else:  # embedded whole when the client next speaks, unless already full
+            self._turn = replace(self._turn, texts=texts, vector=self._turn.vector
+                                 if self._turn.full else None)
         client, therapist = self._before["client"], self._before[THERAPIST]
         return self._model.label(
             text, embedded(text, _vector(client), _vector(therapist), self._embed, own),
             context_features(client.text, therapist.text))
+
+    def _client_turn(self, texts: tuple[str, ...]) -> _Turn:
+        """The client's turn so far, embedded anew with each piece until it is full (past
+        that, a piece changes its text, not its embedding: no pass)."""
+        if self._turn.full:
+            return replace(self._turn, texts=texts)
+        joined = " ".join(texts)
+        return _Turn("client", texts, self._embed(joined, MAX_TOKENS),
+                     self._pieces(joined) >= MAX_TOKENS)
 
     def _close_turn(self) -> None:
         """The turn being said becomes its speaker's previous turn (embedded whole)."""

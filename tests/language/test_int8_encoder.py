@@ -5,6 +5,7 @@ memory it takes in a fresh process, and the token limit."""
 from __future__ import annotations
 
 import csv
+import itertools
 import subprocess
 import sys
 from collections import Counter
@@ -20,6 +21,7 @@ from live_attune.language.encoder import (
     checked_bytes,
     default_encoder,
     model_path,
+    word_pieces,
 )
 from live_attune.language.int8_graph import (
     Field,
@@ -150,3 +152,20 @@ def test_a_weight_used_some_other_way_is_left_as_it_is() -> None:
     assert rewritten == 1
     assert ops == ["Cast", "Mul", "MatMul", "Add", "Cast", "Mul", "Neg", "MatMul",
                    "DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul"]
+
+
+def test_a_text_of_max_tokens_word_pieces_keeps_its_embedding_whatever_follows() -> None:
+    """word_pieces counts what embed sees: at MAX_TOKENS pieces, more text changes nothing
+    (the labeller stops re-embedding a client's turn there); one piece fewer, it does."""
+    e = default_encoder()
+    words = ("you", "said", "the", "weekends", "are", "hard")
+    text = ""
+    for i in itertools.count():  # one word piece per word: the count grows by one
+        if word_pieces(text) == MAX_TOKENS - 1:
+            break
+        text = f"{text} {words[i % len(words)]}".strip()
+    assert not np.array_equal(e.embed(text), e.embed(text + " really"))
+    full = text + " really"
+    assert word_pieces(full) == MAX_TOKENS
+    assert np.array_equal(e.embed(full), e.embed(full + " and then? Somehow."))
+    assert word_pieces("   ") == 0

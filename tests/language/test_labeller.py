@@ -22,9 +22,11 @@ from live_attune.core.language import (
 from live_attune.errors import ModelError
 from live_attune.language.encoder import (
     ARITHMETIC,
+    MAX_TOKENS,
     MODEL_SHA256,
     SentenceEncoder,
     default_encoder,
+    word_pieces,
 )
 from live_attune.language.labeller import DialogueLabeller, label_dialogue, label_transcripts
 
@@ -245,3 +247,59 @@ def test_passes_per_utterance() -> None:
     assert passes == [1, 1, 1, 1, 2]
     assert calls[1] == "I tried. It failed."
     assert calls[-2:] == ["Okay. And then?", "I gave up."]
+
+
+LONG_CLIENT = ("I tried to cut down after the doctor told me about my liver, and it went well "
+               "for two weeks, but then my brother came to stay and we were out every night. ")
+
+
+def test_a_client_turn_past_the_token_limit_is_not_embedded_again() -> None:
+    """Once the client's turn fills MAX_TOKENS word pieces its embedding is what it will stay:
+    further pieces make no pass, and the next therapist utterance is labelled exactly as
+    after the whole turn fed as one piece."""
+    calls: list[str] = []
+
+    def embed(text: str, max_tokens: int) -> np.ndarray:
+        calls.append(text)
+        return default_encoder().embed(text, max_tokens)
+
+    labeller = DialogueLabeller(embed=embed)
+    pieces = [LONG_CLIENT * 3, LONG_CLIENT, "So yes."]
+    assert word_pieces(pieces[0]) < MAX_TOKENS <= word_pieces(" ".join(pieces[:2]))
+    passes = []
+    for text in pieces:
+        before = len(calls)
+        labeller.feed("client", text)
+        passes.append(len(calls) - before)
+    assert passes == [1, 1, 0]
+    label = labeller.feed("therapist", REPLY)
+    assert label is not None
+    got = (label.p_question, label.p_open, label.p_reflection, label.p_complex)
+    assert got == pytest.approx(probabilities([("client", " ".join(pieces)),
+                                               ("therapist", REPLY)]), abs=1e-6)
+    # the last piece's words still count (the context features: its last word)
+    assert got != pytest.approx(probabilities([("client", " ".join(pieces[:2])),
+                                               ("therapist", REPLY)]), abs=1e-6)
+
+
+def test_a_therapist_turn_whose_first_piece_is_full_is_not_embedded_again() -> None:
+    """A therapist turn closed by the client costs one pass more only when the turn's
+    embedding is not made yet: a first piece past MAX_TOKENS already is the turn's."""
+    calls: list[str] = []
+
+    def embed(text: str, max_tokens: int) -> np.ndarray:
+        calls.append(text)
+        return default_encoder().embed(text, max_tokens)
+
+    first = LONG_CLIENT.replace("I", "you").replace("my", "your") * 4
+    assert word_pieces(first) >= MAX_TOKENS
+    rows = [("therapist", first), ("therapist", "Okay."), ("client", "Yes."),
+            ("therapist", REPLY)]
+    labeller = DialogueLabeller(embed=embed)
+    for speaker, text in rows[:2]:
+        labeller.feed(speaker, text)
+    before = len(calls)
+    labeller.feed(*rows[2])
+    assert calls[before:] == ["Yes."]
+    assert probabilities(rows) == pytest.approx(
+        probabilities([("therapist", f"{first} Okay."), *rows[2:]]), abs=1e-6)
