@@ -60,9 +60,12 @@ def analyze_command(args: argparse.Namespace) -> int:
                                     single_mic=_single_mic_options(args),
                                     transcribe=not args.no_transcribe, model=args.model)
     new = _new_analysis(result, args)
-    written = (write_outputs(result, args.out, record=session_record(new, "complete"),
-                             keep_transcript=new.keep_transcript) if args.out else None)
     stored = None if args.no_store else _store_analysis(result, new, args)
+    record = session_record(new, "complete")
+    if stored is None:  # no store holds it: its report must not name an id to look up
+        del record["id"]
+    written = (write_outputs(result, args.out, record=record,
+                             keep_transcript=new.keep_transcript) if args.out else None)
     if not args.quiet:
         print(summary_table(result))
         if written:

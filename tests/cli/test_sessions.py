@@ -58,6 +58,11 @@ def test_no_store_and_no_transcript(short_conversation: dict[str, Path],
                "--out", tmp_path)
     assert proc.returncode == 0 and "stored as" not in proc.stdout
     assert "no sessions stored" in cli("sessions", "list").stdout
+    record = json.loads((tmp_path / "session.json").read_text())["session"]
+    assert "id" not in record and record["kind"] == "analyze"  # no id that no store holds
+    assert cli("report", tmp_path / "session.json", "--out", tmp_path / "r").returncode == 0
+    page = next((tmp_path / "r").glob("*.html")).read_text()
+    assert "swap-roles" not in page and "session " not in page.split("</header>")[0]
 
 
 @pytest.mark.slow
