@@ -47,6 +47,9 @@ question, ~.008 for open and reflection, ~.011 for complex):
 - a "declarative question" cue ("?" without a wh-word or auxiliary first), with its first
   words, its length, the client turn's length, the sentence count: .898-.899 / .790-.796 /
   .725-.728 / .615-.619;
+- every sentence's first word, a sentence (any, not only the last) opening with a wh-word or
+  an auxiliary and a pronoun, the last sentence's first and last words: .898-.900 /
+  .791-.796 / .723-.726 / .611-.617;
 - no class weighting, positives weighted 1.5, MIN_COUNT 2 or 5: within .003 / .011 / .003 /
   .012, none better on all;
 - the therapist's previous turn cut to its first 64 word pieces (would take ~6 ms from the
