@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -303,3 +304,33 @@ def test_a_therapist_turn_whose_first_piece_is_full_is_not_embedded_again() -> N
     assert calls[before:] == ["Yes."]
     assert probabilities(rows) == pytest.approx(
         probabilities([("therapist", f"{first} Okay."), *rows[2:]]), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_no_feed_encodes_more_than_two_passes_at_their_limits(shared_data: Path) -> None:
+    """The cost bound per utterance (bench_language's costliest feed) in word pieces, free of
+    the machine's load: three held-out transcripts fed one sentence at a time (pieces, as the
+    transcriber cuts them), with the longest possible pieces between; no feed encodes more
+    than MAX_TOKENS + MAX_TOKENS word pieces."""
+    encoded: list[int] = []
+
+    def embed(text: str, max_tokens: int) -> np.ndarray:
+        encoded.append(min(word_pieces(text), max_tokens))
+        return default_encoder().embed(text, max_tokens)
+
+    long_piece = LONG_CLIENT * 4
+    for talk in held_out_dialogues(shared_data / "annomi/annomi_dev.csv")[:3]:
+        labeller = DialogueLabeller(embed=embed)
+        rows = [(str(r["speaker"]), str(r["text"])) for r in talk]
+        pieces = [(s, p) for s, text in rows for p in (*_sentences(text), long_piece)]
+        per_feed = []
+        for speaker, piece in pieces:
+            before = len(encoded)
+            labeller.feed(speaker, piece)
+            per_feed.append(sum(encoded[before:]))
+        assert max(per_feed) <= 2 * MAX_TOKENS
+        assert max(per_feed) > MAX_TOKENS  # the bound is reached: a real test of it
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
