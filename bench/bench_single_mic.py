@@ -20,7 +20,8 @@ bars are read on DER), the therapist's talk-share error (generator), interruptio
 precision/recall against the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs;
 in the summary also away from METRICS.md's thresholds: bench_accuracy_hard.clear_tally,
 truth events with a margin >= 0.1 s, found events matching a bout near a threshold left
-out), the attribution's CPU time (one BLAS thread) per minute of audio and its peak memory
+out; and among the events of confidence >= 0.5, Interruption.confidence), the
+attribution's CPU time (one BLAS thread) per minute of audio and its peak memory
 (tracemalloc). Then the live cost and decision lag (``--no-live`` skips it). ``--speech``
 sets SingleMicOptions' speech_on/speech_off (the frames counted as speech); ``none``: the
 windows' VAD alone (as before issue 18's session 6).
@@ -67,6 +68,7 @@ REAL_FILES = {"ami/dev00": "ami/dev00.ami_only_words.rttm",
               "pyannote_sample": "pyannote_sample/sample.rttm"}
 APPROACHES = ("spectral", "encoder")
 BRIDGE_S = 1.0  # the "DER<1s" column: a speaker's pauses under this are scored as speech
+CONFIDENT = 0.5  # interruptions this sure (Interruption.confidence) are tallied apart too
 
 
 def real_wav(name: str) -> Path:
@@ -177,6 +179,7 @@ class Row:
     share_pp: float | None
     interruptions: tuple[int, int, int] | None  # truth, found, matched
     clear: tuple[int, int, int] | None  # the same away from METRICS.md's thresholds
+    confident: tuple[int, int, int] | None  # the same, events of confidence >= CONFIDENT
     analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
     cpu_s_per_min: float
     peak_mb: float
@@ -208,11 +211,14 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
     result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
-    inter = clear = None
+    inter = clear = confident = None
     if truth is not None:
         found = result.history.interruptions
         inter = (len(truth["interruptions"]), len(found),
                  len(matched_pairs(truth["interruptions"], found)))
+        sure = [e for e in found if e.confidence is not None and e.confidence >= CONFIDENT]
+        confident = (len(truth["interruptions"]), len(sure),
+                     len(matched_pairs(truth["interruptions"], sure)))
         if "bouts" in truth and all(t["margin_s"] is not None  # the hard generator's:
                                     for t in truth["interruptions"]):  # margins, bouts
             tally = clear_tally(truth, "interruptions", found)
@@ -223,7 +229,8 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
                der=parts[0], parts=parts[1:],
                der_bridged=der_of(ref, segments_annotation(result, BRIDGE_S)),
                share_pp=None if truth is None else share_error_pp(ref, hyp),
-               interruptions=inter, clear=clear, analyze_s_per_min=whole,
+               interruptions=inter, clear=clear, confident=confident,
+               analyze_s_per_min=whole,
                cpu_s_per_min=cpu, peak_mb=peak)
 
 
@@ -276,6 +283,9 @@ def print_summary(rows: list[Row]) -> None:
             clear = [r.clear for r in sel if r.clear is not None]
             if clear:
                 line += " (away from the thresholds: " + _pr(_total(clear)).strip() + ")"
+            sure = [r.confident for r in sel if r.confident is not None]
+            if sure:
+                line += (f" (confidence >= {CONFIDENT}: " + _pr(_total(sure)).strip() + ")")
         line += f"; analyze CPU {statistics.fmean(r.analyze_s_per_min for r in sel):.2f} s/min"
         print(line)
 

@@ -71,6 +71,9 @@ class Interruption:
     by: str
     of: str
     successful: bool
+    # how sure the measurement is that the rules hold, 0..1; None: not estimated (one
+    # microphone estimates it: speakers/overlap.interruption_confidence)
+    confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

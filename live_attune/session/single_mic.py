@@ -27,6 +27,7 @@ from live_attune.session.config import (
     swap_role,
 )
 from live_attune.session.engine_views import EngineViews
+from live_attune.speakers.overlap import rate_interruptions
 from live_attune.speakers.single import (
     FRAME_S,
     AttributedSpan,
@@ -139,7 +140,11 @@ class SingleMicPipeline(EngineViews):
         self._engine = replay_segments(roles, role_segments(att.labels, att.second, roles),
                                        end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
                                        config=self.config.metrics)
-        return self._engine.finish(), live_events
+        metrics = self._engine.finish()
+        history = self._engine.history  # each interruption: how sure its bout's length is
+        history.interruptions[:] = rate_interruptions(history.interruptions, history.segments,
+                                                      self.config.metrics)
+        return metrics, live_events
 
     def _canonical(self, att: Attribution) -> Attribution:
         """The same attribution with its roles in the layout's order (therapist first), all of

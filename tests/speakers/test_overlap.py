@@ -113,3 +113,41 @@ def test_one_microphone_interruptions_begin_where_two_voices_are_heard() -> None
     assert both  # two voices at once, listed
     for event in found:
         assert any(start - 0.35 <= event.at_s <= end for start, end in both), event.at_s
+
+
+def test_a_bout_is_the_speech_from_its_onset_across_short_own_silences() -> None:
+    from live_attune.core.events import Segment
+    from live_attune.speakers.overlap import bout_speech_s
+
+    segments = [Segment("client", 1.0, 2.0), Segment("client", 10.0, 10.4),  # onset
+                Segment("therapist", 9.0, 12.0), Segment("client", 10.8, 11.1),  # 0.4 s on
+                Segment("client", 11.7, 13.0)]  # 0.6 s after: another bout
+    assert bout_speech_s(segments, "client", 10.0, 0.5) == pytest.approx(0.7)
+    assert bout_speech_s(segments, "client", 10.0, 0.7) == pytest.approx(2.0)
+    assert bout_speech_s(segments, "therapist", 9.0, 0.5) == pytest.approx(3.0)
+
+
+def test_an_interruption_s_confidence_follows_its_bout_past_the_backchannel_limit() -> None:
+    from live_attune.core.config import MetricsConfig
+    from live_attune.core.events import Interruption, Segment
+    from live_attune.speakers.overlap import (
+        BOUT_BIAS_S,
+        interruption_confidence,
+        rate_interruptions,
+    )
+
+    assert interruption_confidence(1.0 + BOUT_BIAS_S, 1.0) == pytest.approx(0.5)
+    assert interruption_confidence(1.0, 1.0) == pytest.approx(0.43, abs=0.01)
+    assert interruption_confidence(1.5, 1.0) == pytest.approx(0.90, abs=0.01)
+    sure = [interruption_confidence(b, 1.0) for b in (0.5, 1.0, 1.2, 2.0, 5.0)]
+    assert sure == sorted(sure) and 0 < sure[0] < 0.1 and sure[-1] > 0.999
+    events = [Interruption(3.0, "client", "therapist", True),
+              Interruption(20.0, "therapist", "client", False)]
+    segments = [Segment("therapist", 0.0, 8.0), Segment("client", 3.0, 4.1),
+                Segment("client", 4.3, 9.0), Segment("client", 15.0, 25.0),
+                Segment("therapist", 20.0, 21.05)]
+    rated = rate_interruptions(events, segments, MetricsConfig())
+    assert [(e.at_s, e.by, e.successful) for e in rated] == [(3.0, "client", True),
+                                                             (20.0, "therapist", False)]
+    assert rated[0].confidence == 1.0  # a bout of 5.8 s
+    assert rated[1].confidence == pytest.approx(0.49, abs=0.01)  # 1.05 s: a coin toss
