@@ -50,6 +50,8 @@ question, ~.008 for open and reflection, ~.011 for complex):
 - every sentence's first word, a sentence (any, not only the last) opening with a wh-word or
   an auxiliary and a pronoun, the last sentence's first and last words: .898-.900 /
   .791-.796 / .723-.726 / .611-.617;
+- the logits of the HEAD_GRID's fits averaged (one linear head again): all twelve .896 /
+  .781 / .724 / .604, scales 1-3 at C .05-.1 .897 / .784 / .728 / .596;
 - no class weighting, positives weighted 1.5, MIN_COUNT 2 or 5: within .003 / .011 / .003 /
   .012, none better on all;
 - the therapist's previous turn cut to its first 64 word pieces (would take ~6 ms from the
