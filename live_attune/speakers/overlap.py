@@ -205,7 +205,9 @@ def interruption_confidence(bout_s: float, backchannel_max_s: float) -> float:
     """The chance that a bout measured at ``bout_s`` on one microphone really lasted
     ``backchannel_max_s`` (an interruption, not a backchannel), given the measured bouts'
     error (normal, BOUT_BIAS_S, BOUT_SPREAD_S): 0.43 at the limit itself, 0.90 half a second
-    past it."""
+    past it. It weighs the bout rule only (not an onset placed early or a change of voice
+    heard without its overlap) and tells right events from wrong ones weakly: AUC 0.64 on
+    hard seeds 9-24 (117 events), 0.61 on the held-out seeds 1-8 (49 events)."""
     z = (bout_s - BOUT_BIAS_S - backchannel_max_s) / BOUT_SPREAD_S
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
