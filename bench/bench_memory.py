@@ -110,9 +110,20 @@ else:  # the CLI itself: `live-attune analyze FILE --out DIR --no-store --quiet`
     commands.write_outputs = keep
     whisper.load_model = staged("model load", whisper.load_model)
     whisper.span_audio = staged("transcribe", whisper.span_audio)  # after (one microphone)
-    import live_attune.asr.background as background  # beside the analysis (channels)
-    background.BackgroundTranscriber.__init__ = staged(
+    import live_attune.asr.background as background  # beside the analysis
+    import live_attune.session.single_mic as single_mic
+
+    def staged_after(name, fn):
+        def wrapper(*a, **k):
+            out = fn(*a, **k)
+            stage(name)
+            return out
+        return wrapper
+
+    background.BackgroundTranscriber.__init__ = staged_after(  # its model load is staged
         "analyze + transcribe", background.BackgroundTranscriber.__init__)
+    single_mic.SingleMicPipeline.finish = staged_after("after the revision", staged(
+        "revision", single_mic.SingleMicPipeline.finish))  # one microphone's
     if config != "plain":
         import live_attune.language.labeller as labeller
         labeller.label_transcripts = (staged("language", labeller.label_transcripts)
