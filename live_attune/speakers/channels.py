@@ -98,8 +98,10 @@ class CrosstalkConfig:
     the FFT bins ``edge_mask_db`` over the other channels' held power) crosses
     ``edge_onset_db`` (onsets) or ``edge_offset_db`` (offsets; higher, over the room's tail)
     under the speaker's running speech level, and ``edge_noise_db`` over its noise floor
-    (measured where nobody speaks) and, for an onset under another voice, over what that
-    voice's bleed leaves (the median own energy where only others speak). An offset tick
+    (measured where nobody speaks) and, for an onset under another voice, ``edge_bleed_db``
+    over what that voice's bleed leaves (the ``edge_bleed_quantile`` of the own energy where
+    only others speak: bleed swings with the other voice's syllables, and onsets crept back
+    over its louder moments). An offset tick
     must also be no more than ``edge_tail_db`` under the channel's own recent energy (a
     running mean decaying ``tail_db_per_frame`` per window, as a room's tail does): after a
     voice stops, its own microphone still hears the room's tail of it, starting about the
@@ -135,6 +137,8 @@ class CrosstalkConfig:
     edge_noise_db: float = 6.0
     edge_mask_db: float = -4.0
     edge_tail_db: float = 11.0
+    edge_bleed_quantile: float = 0.8
+    edge_bleed_db: float = 2.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -162,6 +166,8 @@ class CrosstalkConfig:
             raise ValueError("edge_search_ms must be between 0 and 64 ms (two windows)")
         if self.edge_tail_db <= 0.0:
             raise ValueError("edge_tail_db must be positive")
+        if not 0.0 < self.edge_bleed_quantile < 1.0:
+            raise ValueError("edge_bleed_quantile must be between 0 and 1")
         if not (self.edge_onset_db < 0.0 and self.edge_offset_db < 0.0):
             raise ValueError("edge_onset_db and edge_offset_db are under the speech level: < 0")
 
@@ -362,9 +368,12 @@ class EdgeRefiner:
     under the speaker's running speech level (the median of the own energy of flagged
     windows) and ``noise_db`` over the running noise floor, both as they stood at the run's
     first (onset) or last (offset) window, so that any pieces give the same frames. Under
-    another voice an onset must also be ``noise_db`` over the bleed's running median (the
-    own energy where only other channels speak; hard seeds 21-40: backchannels counted as
-    interruptions 8 -> 6, bc P/R 0.89/0.88 -> 0.92/0.90). An edge
+    another voice an onset must also be ``edge_bleed_db`` over the bleed's running
+    ``edge_bleed_quantile`` (the own energy where only other channels speak; hard seeds
+    21-40, 6 dB over the median: backchannels counted as interruptions 8 -> 6, bc P/R
+    0.89/0.88 -> 0.92/0.90; seeds 1-40, 2 dB over the 0.8 quantile: 7 -> 4, see
+    bench/bench_gate.py: backchannel onsets crept back 60-90 ms over the bleed's louder
+    syllables, hard seeds 37 and 38). An edge
     with no tick over its threshold stays where the shift put it. An offset also stops where
     the energy falls ``edge_tail_db`` under the channel's own recent energy (``_own_tail``):
     what the own microphone still hears then is the room's tail of the voice (hard
@@ -380,6 +389,7 @@ class EdgeRefiner:
         self._shift = round(config.edge_shift_samples / TICK)
         self._search = round(config.edge_search_ms * SAMPLE_RATE / 1000.0 / TICK)
         self._db = (config.edge_onset_db, config.edge_offset_db, config.edge_noise_db)
+        self._bleed_q, self._bleed_db = config.edge_bleed_quantile, config.edge_bleed_db
         self._ticks = TickEnergy(channels, mask_db=config.edge_mask_db,
                                  tail_db_per_tick=config.tail_db_per_frame / _TICKS,
                                  max_delay_windows=config.model_params().max_delay_frames)
@@ -394,7 +404,7 @@ class EdgeRefiner:
         self._thresholds = np.zeros((3, channels, 0))  # onset, offset, onset under
         # another voice: dB per window
         self._level: np.ndarray | None = None
-        self._bleed: np.ndarray | None = None  # the masked energy bleed leaves, dB
+        self._bleed: np.ndarray | None = None  # a high quantile of what bleed leaves, dB
         self._floor: np.ndarray | None = None
         self._w0 = 0  # the first window held
         self._done = 0  # the first window not yet made frames
@@ -448,7 +458,7 @@ class EdgeRefiner:
             onset, offset, noise = self._db
             first = np.maximum(self._level + onset, self._floor + noise)
             limit = np.stack([first, np.maximum(self._level + offset, self._floor + noise),
-                              np.maximum(first, self._bleed + noise)])
+                              np.maximum(first, self._bleed + self._bleed_db)])
             self._thresholds = np.concatenate([self._thresholds, limit[:, :, None]], axis=2)
 
     def _track(self, x: np.ndarray, flagged: np.ndarray) -> None:
@@ -460,10 +470,12 @@ class EdgeRefiner:
             self._floor += np.where(x < self._floor, -_FLOOR_DOWN_DB, _FLOOR_UP_DB)
         step = np.where(x > self._level, _LEVEL_STEP_DB, -_LEVEL_STEP_DB)
         self._level += np.where(flagged, step, 0.0)
-        # the bleed's level: the running median where only other channels speak
+        # the bleed's level: a running quantile where only other channels speak (up q
+        # steps where above, down 1 - q where below: q = 0.5 is the median)
         bled = ~flagged & (flagged.sum() - flagged > 0)
-        self._bleed += np.where(bled, np.where(x > self._bleed, _LEVEL_STEP_DB, -_LEVEL_STEP_DB),
-                                0.0)
+        up = 2.0 * self._bleed_q * _LEVEL_STEP_DB
+        down = 2.0 * (1.0 - self._bleed_q) * _LEVEL_STEP_DB
+        self._bleed += np.where(bled, np.where(x > self._bleed, up, -down), 0.0)
 
     def _decide(self, upto: int, *, final: bool) -> list[ActivityFrame]:
         if upto <= self._done:
