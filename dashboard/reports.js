@@ -20,6 +20,9 @@ const FORMAT = {
 const RATE_MIN_S = 20 * 60;  // rates per hour only for longer sessions (report/html.py)
 const CONTEXT_S = 3;  // words shown around a moment, each side (report/moments.py)
 const CONTEXT_LINES = 3;
+// one microphone: an interruption less sure than this says so (report/words.py UNSURE_BELOW)
+const UNSURE_BELOW = 0.7;
+const UNSURE = "unsure: it may have been a brief acknowledgement, not coming in";
 const PACE = [100, 165];  // comfortable words a minute (core/context.py PACE_COMFORT_WPM)
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December"];
@@ -100,7 +103,9 @@ function interruptionMoments(s, by, successful) {
       what: [person(i.by), " came in while " + (i.of === "therapist" ? "you" : "the " + who(i.of)) +
              (i.of === "therapist" ? " were" : " was") + " speaking; " +
              (i.of === "therapist" ? "you" : "the " + who(i.of)) +
-             (successful ? " stopped" : " went on")],
+             (successful ? " stopped" : " went on"),
+             ...(i.confidence != null && i.confidence < UNSURE_BELOW
+               ? [" ", el("span", "(" + UNSURE + ")", "unsure")] : [])],
       words: wordsNear(s, i.at_s - CONTEXT_S, i.at_s + CONTEXT_S),
     }));
 }

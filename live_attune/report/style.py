@@ -32,6 +32,7 @@ a.evidence { color: inherit; text-decoration: underline dotted; }
 .quality.flagged li { color: var(--flag); }
 .notes { color: var(--muted); font-size: 12px; }
 tr.unreliable td { color: var(--muted); }
+span.unsure { color: var(--flag); font-style: italic; }
 tr.unreliable td.ctx, p.unreliable { color: var(--flag); font-style: italic; }
 table.events td:first-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
 table.events td { font-size: 13px; }

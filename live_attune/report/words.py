@@ -23,6 +23,11 @@ COMPLEX_THRESHOLDS = (f"fair from {100 * context.COMPLEX_FAIR:.0f} %, good from 
 EVEN = (f"{100 * context.THERAPIST_HEAVY:.0f}–{100 * context.CLIENT_LED:.0f} %")
 MODALITIES = {"person-centred": "person-centred", "cbt": "CBT", "mi": "MI"}
 # Prosody measures by their plain name (session.json keys stay out of the page).
+# One microphone: an interruption whose confidence (session.json, speakers/overlap.py: the
+# chance its bout really reached the backchannel limit) is under this is said to be unsure;
+# 0.7 is where bench/bench_single_mic.py's confident tally starts (chosen on hard seeds 9-24)
+UNSURE_BELOW = 0.7
+UNSURE = "unsure: it may have been a brief acknowledgement, not coming in"
 FEATURES = {"f0_mean_st": "pitch", "f0_sd_st": "pitch movement", "loudness_db": "loudness",
             "rate_syl_s": "speech rate"}
 

@@ -150,3 +150,32 @@ def test_every_flagged_number_opens_its_moment(browser: Browser) -> None:
         page.close()
     finally:
         server.close()
+
+
+def test_an_unsure_interruption_says_so_in_its_moment(browser: Browser) -> None:
+    """One microphone's interruption under 0.7 confidence (issue 18) says it may have been
+    a brief acknowledgement; at 0.9 it does not."""
+    sid, data = store_golden()
+    for confidence, said in ((0.45, True), (0.9, False)):
+        data["metrics"]["interruptions"][0]["confidence"] = confidence
+        with Store() as store:
+            store.save_result(sid, data, state="complete")
+        server = start_reports(default_store_path())
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(server.url)
+            page.locator(f'#sessions li[data-id="{sid}"] button').click()
+            page.wait_for_selector("#session-detail:not([hidden])")
+            buttons = page.locator("button.evidence")
+            for k in range(buttons.count()):
+                buttons.nth(k).click()
+                if "came in" in page.inner_text("#moment-title"):
+                    break
+            text = " ".join(moment_texts(page))
+            assert ("(unsure: it may have been a brief acknowledgement, not coming in)"
+                    in text) is said, text
+            if said:
+                page.screenshot(path=str(ARTIFACTS / "reports-view-unsure.png"))
+            page.close()
+        finally:
+            server.close()
