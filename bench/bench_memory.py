@@ -36,7 +36,16 @@ before the analysis, one run each: 10 min (quiet machine) no transcript 144 MB,
 medians of 2, 50 min 1 run): 10 min stereo no transcript 146 MB (10.7 s), + language 378 MB
 (17.8 s = 0.90 x faster-whisper alone, 19.7 s); 50 min + language 394 MB, 84 s (0.87 x);
 10 min mono (transcribed after its revision) 242 / 397 MB, 34.7 s (1.77 x). Stage names:
-"analyze + transcribe" starts the thread (the model it uses is already loaded).
+"analyze + transcribe" starts once the thread is up (its model was loaded before the
+analysis); "revision" is one microphone's end-of-session decision.
+Tried 2026-11-30 and not kept (0948c1c, 895a781; reverted): one microphone's speech sent to
+Whisper beside its analysis as one voice, the words given to the revised speakers at the
+end. Words as good (WER over whole generator conversations 0.234 against 0.229 transcribing
+each revised utterance after), but the analysis's own memory (+160 MB over imports, two
+microphones' +65) and Whisper's (+77 while transcribing) then stand at once: 10 min mono
+peaked at 473-474 MB (median of 2; 400 MB budget), and under the other workers' load it
+took 52 s (2.53 x). The mono speed budget stays unmet until one microphone's analysis
+holds less.
 """
 
 from __future__ import annotations
