@@ -46,6 +46,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from calibration import voice
 from calibration.measure import vad_flags
 from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.events import CONFIDENT_INTERRUPTION
 from live_attune.core.roles import THERAPIST
 from live_attune.session.config import SingleMicOptions
 from live_attune.session.offline import analyze_file
@@ -71,7 +72,7 @@ BRIDGE_S = 1.0  # the "DER<1s" column: a speaker's pauses under this are scored 
 # interruptions this sure (Interruption.confidence) are tallied apart too. 0.7: chosen on hard
 # seeds 9-24 (all events P/R 0.735/0.694; confidence >= 0.5 0.743/0.677, >= 0.7 0.784/0.645,
 # >= 0.8 0.793/0.589); hard seeds 1-8 held out
-CONFIDENT = 0.7
+CONFIDENT = CONFIDENT_INTERRUPTION
 
 
 def real_wav(name: str) -> Path:

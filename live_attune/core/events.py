@@ -71,9 +71,16 @@ class Interruption:
     by: str
     of: str
     successful: bool
-    # how sure the measurement is that the rules hold, 0..1; None: not estimated (one
-    # microphone estimates it: speakers/overlap.interruption_confidence)
+    # one microphone: the chance the interrupter's bout really reached backchannel_max,
+    # 0..1 — the bout's length only; who spoke and where the onset lies are not weighed (a
+    # successful interruption's bout runs on into its turn: ~1.0). None: not estimated
+    # (two microphones, live). speakers/overlap.interruption_confidence
     confidence: float | None = None
+
+
+# Under this confidence the report and the dashboard call an interruption unsure (0.7: where
+# bench/bench_single_mic.py's confident tally starts, chosen on hard seeds 9-24)
+CONFIDENT_INTERRUPTION = 0.7
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from live_attune.core.config import MetricsConfig
@@ -454,3 +455,19 @@ class FloorTracker:
 def _speaking_at(pieces: list[list[int]], at: int) -> bool:
     """Was one of ``pieces`` going on at sample ``at``?"""
     return any(s <= at and (e == OPEN or e > at) for s, e in pieces)
+
+
+def bout_speech_s(segments: Sequence[Segment], speaker: str, onset_s: float,
+                  bridge_s: float) -> float:
+    """The bout of ``speaker`` from its onset at ``onset_s``, as the tracker above groups it
+    (a finished session's segments, in seconds): their speech from there on, across their
+    own silences shorter than ``bridge_s`` (``_bridged``), summed — not its span."""
+    own = sorted((s for s in segments if s.speaker == speaker and s.end_s > onset_s),
+                 key=lambda s: s.start_s)
+    total, end = 0.0, onset_s
+    for seg in own:
+        if not seg.start_s - end < bridge_s:
+            break
+        total += seg.end_s - max(seg.start_s, onset_s)
+        end = seg.end_s
+    return total

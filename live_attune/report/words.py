@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from live_attune.core import context
+from live_attune.core.events import CONFIDENT_INTERRUPTION
 from live_attune.core.roles import THERAPIST, is_client
 from live_attune.session.config import MODE_ACTIVITY, MODE_CHANNELS, MODE_SINGLE
 
@@ -22,12 +23,11 @@ COMPLEX_THRESHOLDS = (f"fair from {100 * context.COMPLEX_FAIR:.0f} %, good from 
                       f"{100 * context.COMPLEX_GOOD:.0f} %")
 EVEN = (f"{100 * context.THERAPIST_HEAVY:.0f}–{100 * context.CLIENT_LED:.0f} %")
 MODALITIES = {"person-centred": "person-centred", "cbt": "CBT", "mi": "MI"}
+# One microphone: an interruption whose confidence (session.json: the chance its bout
+# really reached the backchannel limit) is under core's CONFIDENT_INTERRUPTION says so
+UNSURE_BELOW = CONFIDENT_INTERRUPTION
+UNSURE = "unsure: this may have been only a listening sound, like “mm-hm”"
 # Prosody measures by their plain name (session.json keys stay out of the page).
-# One microphone: an interruption whose confidence (session.json, speakers/overlap.py: the
-# chance its bout really reached the backchannel limit) is under this is said to be unsure;
-# 0.7 is where bench/bench_single_mic.py's confident tally starts (chosen on hard seeds 9-24)
-UNSURE_BELOW = 0.7
-UNSURE = "unsure: it may have been a brief acknowledgement, not coming in"
 FEATURES = {"f0_mean_st": "pitch", "f0_sd_st": "pitch movement", "loudness_db": "loudness",
             "rate_syl_s": "speech rate"}
 

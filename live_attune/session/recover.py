@@ -11,9 +11,10 @@ from live_attune.core import MetricsConfig, Segment
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Transcript, Word
-from live_attune.session.config import Layout, PipelineConfig
+from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig
 from live_attune.session.output import session_dict
 from live_attune.session.result import SessionResult, session_result
+from live_attune.session.single_mic import rate_interruptions_of
 from live_attune.speakers.channels import CrosstalkConfig
 from live_attune.store.db import Journal, Store
 from live_attune.store.recorder import repair_wav
@@ -41,13 +42,16 @@ def recovered_result(journal: Journal) -> SessionResult:
     segments.sort(key=lambda s: s.start_s)
     engine = replay_segments(row.speakers, segments, end_s=end_s, sample_rate=SAMPLE_RATE,
                              config=config.metrics)
+    metrics = engine.finish()
+    if row.mode == MODE_SINGLE:
+        rate_interruptions_of(engine.history, config.metrics)
     transcripts = tuple(_transcript(d) for d in journal.transcripts if d["start_s"] < end_s)
     layout = Layout(row.mode, row.speakers, tuple(range(len(row.speakers))),
                     len(row.speakers))
     info = AudioInfo(row.source, len(row.speakers), SAMPLE_RATE, end_s, "live")
     note = (f"recovered from the store after the live session stopped unexpectedly; "
             f"measured up to {end_s:.1f} s (the last committed checkpoint)")
-    return session_result(info=info, layout=layout, config=config, metrics=engine.finish(),
+    return session_result(info=info, layout=layout, config=config, metrics=metrics,
                           history=engine.history, duration_s=end_s,
                           notes=(f"live session from {row.source}", note),
                           transcript=transcripts)

@@ -14,10 +14,11 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.language.labeller import label_transcripts
-from live_attune.session.config import Layout, swap_role
+from live_attune.session.config import MODE_SINGLE, Layout, swap_role
 from live_attune.session.output import session_dict
 from live_attune.session.recover import pipeline_config
 from live_attune.session.result import session_result
+from live_attune.session.single_mic import rate_interruptions_of
 from live_attune.speakers.single import FRAME_S
 
 
@@ -30,12 +31,15 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     end_s = data["metrics"].get("at_s") or math.floor(data["duration_s"] / FRAME_S) * FRAME_S
     engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=SAMPLE_RATE,
                              config=config.metrics)
+    metrics = engine.finish()
+    if data["mode"] == MODE_SINGLE:
+        rate_interruptions_of(engine.history, config.metrics)
     source = data["source"]
     result = session_result(
         info=AudioInfo(source["path"], source["channels"], source["source_rate_hz"],
                        data["duration_s"], source["codec"]),
         layout=Layout(data["mode"], speakers, tuple(range(len(speakers))), source["channels"]),
-        config=config, metrics=engine.finish(), history=engine.history,
+        config=config, metrics=metrics, history=engine.history,
         duration_s=data["duration_s"],
         notes=(*data["notes"], "therapist and client swapped after the analysis"),
         transcript=label_transcripts(_transcript(t) for t in data.get("transcript", [])),

@@ -17,7 +17,8 @@ import numpy as np
 from live_attune.audio.vad import WINDOW, Hysteresis, SileroVad, power_db, window_power
 from live_attune.core import ActivityFrame, ConversationEngine, SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.core.conversation import replay_segments
+from live_attune.core.config import MetricsConfig
+from live_attune.core.conversation import SessionHistory, replay_segments
 from live_attune.core.events import Event
 from live_attune.session.config import (
     MODE_SINGLE,
@@ -46,6 +47,15 @@ def voice_print_of(options: SingleMicOptions | None) -> VoicePrint | None:
     if options is None or options.voice_print is None:
         return None
     return load_voice_print(options.voice_print)
+
+
+def rate_interruptions_of(history: SessionHistory, config: MetricsConfig) -> None:
+    """A one-microphone session's interruptions given their confidence (how sure each
+    bout's length is), in place: the history's list is what session.json reads. The same
+    wherever such a history is made: the revision, ``sessions swap-roles``, a recovered
+    live session."""
+    history.interruptions[:] = rate_interruptions(history.interruptions, history.segments,
+                                                  config)
 
 
 class SingleMicPipeline(EngineViews):
@@ -135,9 +145,7 @@ class SingleMicPipeline(EngineViews):
                                        end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
                                        config=self.config.metrics)
         metrics = self._engine.finish()
-        history = self._engine.history  # each interruption: how sure its bout's length is
-        history.interruptions[:] = rate_interruptions(history.interruptions, history.segments,
-                                                      self.config.metrics)
+        rate_interruptions_of(self._engine.history, self.config.metrics)
         return metrics, live_events
 
     def _canonical(self, att: Attribution) -> Attribution:

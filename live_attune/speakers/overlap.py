@@ -31,6 +31,7 @@ from live_attune.core.config import MetricsConfig
 from live_attune.core.events import Interruption, Segment
 from live_attune.core.pitch import yin
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ
+from live_attune.core.turns import bout_speech_s
 
 HALF = FRAME // 2  # YIN's frames are centred on their hop
 
@@ -184,21 +185,6 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 # median +0.06 s and spread 0.34 s (interquartile range / 1.349); the bench's tuning seeds.
 BOUT_BIAS_S = 0.06
 BOUT_SPREAD_S = 0.34
-
-
-def bout_speech_s(segments: Sequence[Segment], speaker: str, onset_s: float,
-                  bridge_s: float) -> float:
-    """METRICS.md's bout of ``speaker`` from its onset at ``onset_s``: the speech of their
-    segments from there on, grouped across their own silences shorter than ``bridge_s``."""
-    own = sorted((s for s in segments if s.speaker == speaker and s.end_s > onset_s),
-                 key=lambda s: s.start_s)
-    total, end = 0.0, onset_s
-    for seg in own:
-        if seg.start_s - end >= bridge_s:
-            break
-        total += seg.end_s - max(seg.start_s, onset_s)
-        end = seg.end_s
-    return total
 
 
 def interruption_confidence(bout_s: float, backchannel_max_s: float) -> float:

@@ -154,7 +154,7 @@ def test_every_flagged_number_opens_its_moment(browser: Browser) -> None:
 
 def test_an_unsure_interruption_says_so_in_its_moment(browser: Browser) -> None:
     """One microphone's interruption under 0.7 confidence (issue 18) says it may have been
-    a brief acknowledgement; at 0.9 it does not."""
+    only a listening sound; at 0.9 it does not."""
     sid, data = store_golden()
     for confidence, said in ((0.45, True), (0.9, False)):
         data["metrics"]["interruptions"][0]["confidence"] = confidence
@@ -172,10 +172,21 @@ def test_an_unsure_interruption_says_so_in_its_moment(browser: Browser) -> None:
                 if "came in" in page.inner_text("#moment-title"):
                     break
             text = " ".join(moment_texts(page))
-            assert ("(unsure: it may have been a brief acknowledgement, not coming in)"
+            assert ("(unsure: this may have been only a listening sound, like “mm-hm”)"
                     in text) is said, text
             if said:
                 page.screenshot(path=str(ARTIFACTS / "reports-view-unsure.png"))
             page.close()
         finally:
             server.close()
+
+
+def test_the_dashboard_says_unsure_where_the_report_does() -> None:
+    """The cut and the words are the report's (report/words.py), mirrored in reports.js."""
+    from live_attune.report.words import UNSURE, UNSURE_BELOW
+
+    js = (Path(__file__).resolve().parents[2] / "dashboard" / "reports.js").read_text()
+    below = re.search(r"^const UNSURE_BELOW = ([0-9.]+);", js, re.M)
+    words = re.search(r'^const UNSURE = "(.*)";', js, re.M)
+    assert below and words
+    assert float(below.group(1)) == UNSURE_BELOW and words.group(1) == UNSURE

@@ -117,7 +117,7 @@ def test_one_microphone_interruptions_begin_where_two_voices_are_heard() -> None
 
 def test_a_bout_is_the_speech_from_its_onset_across_short_own_silences() -> None:
     from live_attune.core.events import Segment
-    from live_attune.speakers.overlap import bout_speech_s
+    from live_attune.core.turns import bout_speech_s
 
     segments = [Segment("client", 1.0, 2.0), Segment("client", 10.0, 10.4),  # onset
                 Segment("therapist", 9.0, 12.0), Segment("client", 10.8, 11.1),  # 0.4 s on
