@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
@@ -60,12 +60,15 @@ def analyze_command(args: argparse.Namespace) -> int:
                                     single_mic=_single_mic_options(args),
                                     transcribe=not args.no_transcribe, model=args.model)
     new = _new_analysis(result, args)
-    stored = None if args.no_store else _store_analysis(result, new, args)
     record = session_record(new, "complete")
-    if stored is None:  # no store holds it: its report must not name an id to look up
-        del record["id"]
-    written = (write_outputs(result, args.out, record=record,
+    # --out first, without an id (no store holds it yet: its report must not name one), so
+    # a store that fails or is interrupted cannot lose it; then, once stored, with the id
+    written = (write_outputs(result, args.out, record=_unstored(record),
                              keep_transcript=new.keep_transcript) if args.out else None)
+    stored = None if args.no_store else _store_analysis(result, new, args)
+    if stored and args.out:
+        written = write_outputs(result, args.out, record=record,
+                                keep_transcript=new.keep_transcript)
     if not args.quiet:
         print(summary_table(result))
         if written:
@@ -73,6 +76,12 @@ def analyze_command(args: argparse.Namespace) -> int:
         if stored:
             print(f"stored as session {stored} (live-attune report {stored})")
     return 0
+
+
+def _unstored(record: dict[str, Any]) -> dict[str, Any]:
+    """The session's record without its id, for a copy no store holds (its report would
+    offer "sessions swap-roles ID", which would fail)."""
+    return {k: v for k, v in record.items() if k != "id"}
 
 
 def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
@@ -117,8 +126,8 @@ def _store_analysis(result: SessionResult, new: NewSession, args: argparse.Names
             return None
         from live_attune.session.output import save_elsewhere
 
-        saved = save_elsewhere(result, session_record(new, "complete"),
-                               keep_transcript=new.keep_transcript)
+        saved = save_elsewhere(result, _unstored(session_record(new, "complete")),
+                               keep_transcript=new.keep_transcript, name=new.id)
         if saved is None:
             raise StoreError(f"{exc}; nor could the result be saved elsewhere") from exc
         print(f"live-attune: warning: {exc}; saved {saved} instead (live-attune report "

@@ -168,23 +168,24 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def save_elsewhere(result: SessionResult, record: Mapping[str, Any], *, keep_transcript: bool
-                   ) -> Path | None:
+def save_elsewhere(result: SessionResult, record: Mapping[str, Any], *, keep_transcript: bool,
+                   name: str | None = None) -> Path | None:
     """The store could not keep the session and no --out was given: its session.json and
     turns.csv go to the data directory's ``unsaved/ID``, or failing that (the same full
     disk) to a new private temporary directory. None when nothing could be written.
 
     This stands in for the store, so it keeps what the store would: without
     ``keep_transcript`` (--no-transcript) the measures but not the words. ``record``: the
-    store's record of the session (store.session_record), written into the copy; its id
-    names the folder."""
+    store's record of the session (store.session_record), written into the copy; ``name``,
+    else the record's id, names the folder."""
     import tempfile
 
     from live_attune.paths import data_dir
 
+    folder = name or str(record["id"])
     places: list[Callable[[], Path]] = [
-        lambda: data_dir() / "unsaved" / record["id"],
-        lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{record['id']}-"))]  # mode 0700
+        lambda: data_dir() / "unsaved" / folder,
+        lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{folder}-"))]  # mode 0700
     for place in places:
         try:
             return write_outputs(result, place(), record=record,

@@ -60,6 +60,11 @@ def test_no_store_and_no_transcript(short_conversation: dict[str, Path],
     assert "no sessions stored" in cli("sessions", "list").stdout
     record = json.loads((tmp_path / "session.json").read_text())["session"]
     assert "id" not in record and record["kind"] == "analyze"  # no id that no store holds
+    stored = cli("analyze", short_conversation["stereo"], "--no-transcribe", "--quiet",
+                 "--out", tmp_path / "kept")  # stored: the --out copy names its id
+    assert stored.returncode == 0, stored.stderr
+    sid = json.loads((tmp_path / "kept" / "session.json").read_text())["session"]["id"]
+    assert sid in cli("sessions", "list").stdout
     assert cli("report", tmp_path / "session.json", "--out", tmp_path / "r").returncode == 0
     page = next((tmp_path / "r").glob("*.html")).read_text()
     assert "swap-roles" not in page and "session " not in page.split("</header>")[0]
@@ -286,6 +291,7 @@ def test_analyze_on_an_unusable_store_saves_where_live_does(
     assert line.startswith("live-attune: warning: cannot open the session store ")
     assert line.endswith(f"(live-attune report {saved})")
     assert json.loads(saved.read_text())["duration_s"] > 50
+    assert "id" not in json.loads(saved.read_text())["session"]  # no store holds one
     assert (saved.parent / "turns.csv").exists()
     report = cli("report", saved, "--format", "json", "--out", private_data_dir / "r")
     assert report.returncode == 0, report.stderr
