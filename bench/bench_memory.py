@@ -37,7 +37,8 @@ medians of 2, 50 min 1 run): 10 min stereo no transcript 146 MB (10.7 s), + lang
 (17.8 s = 0.90 x faster-whisper alone, 19.7 s); 50 min + language 394 MB, 84 s (0.87 x);
 10 min mono (transcribed after its revision) 242 / 397 MB, 34.7 s (1.77 x). Stage names:
 "analyze + transcribe" starts once the thread is up (its model was loaded before the
-analysis); "revision" is one microphone's end-of-session decision.
+analysis; the per-stage figures above were taken when it started before that load);
+"revision" is one microphone's end-of-session decision.
 Tried 2026-11-30 and not kept (0948c1c, 895a781; reverted): one microphone's speech sent to
 Whisper beside its analysis as one voice, the words given to the revised speakers at the
 end. Words as good (WER over whole generator conversations 0.234 against 0.229 transcribing

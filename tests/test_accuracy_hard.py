@@ -114,19 +114,20 @@ def test_hard_room_response_latency_median(hard: Pooled) -> None:
 
 @pytest.mark.slow
 def test_hard_room_does_not_regress(hard: Pooled) -> None:
-    """Floors a little under today's numbers (seeds 1-10, hard room): all events, at the
-    thresholds included. Issue 17's bars (interruptions P/R >= 0.92, backchannels >= 0.90,
-    none counted as interruptions) are not all met yet: with onsets under another voice
-    placed 2 dB over the bleed's running 0.8 quantile (session 8), measured 0.97/0.93 (66 of
-    71), 0.96/0.97 and 1 (session 7: 0.97/0.915, 0.97/0.97, 1; session 6: 0.89/0.96,
-    1.00/0.88, 3; bench/bench_gate.py)."""
+    """Floors a little under today's numbers (seeds 1-10, hard room; about two events of
+    slack, one event being 1.4 pp of recall): all events, at the thresholds included.
+    Issue 17's bars (interruptions P/R >= 0.92, backchannels >= 0.90, none counted as
+    interruptions) are not all met yet: with onsets under another voice placed 2 dB over
+    the bleed's running 0.8 quantile (session 8), measured 0.97/0.93 (66 of 71), 0.96/0.97
+    and 1 (session 7: 0.97/0.915, 0.97/0.97, 1; session 6: 0.89/0.96, 1.00/0.88, 3;
+    bench/bench_gate.py)."""
     _report(hard)
     i, b, ci, cb = (hard.interruptions, hard.backchannels, hard.clear_interruptions,
                     hard.clear_backchannels)
     assert i.truth >= 60 and b.truth >= 60
-    assert (i.precision or 0) >= 0.93 and (i.recall or 0) >= 0.92  # today 0.97, 0.93
+    assert (i.precision or 0) >= 0.93 and (i.recall or 0) >= 0.90  # today 0.97, 0.93
     assert (b.precision or 0) >= 0.93 and (b.recall or 0) >= 0.93  # today 0.96, 0.97
-    assert hard.backchannels_as_interruptions <= 1  # today 1
+    assert hard.backchannels_as_interruptions <= 2  # today 1
     assert (ci.precision or 0) >= 0.95 and (ci.recall or 0) >= 0.95  # today 1.00, 1.00
     assert (cb.precision or 0) >= 0.95  # today 1.00
     assert hard.talk_share_error_max <= 0.01  # today 0.44 pp

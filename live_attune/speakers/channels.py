@@ -168,6 +168,8 @@ class CrosstalkConfig:
             raise ValueError("edge_tail_db must be positive")
         if not 0.0 < self.edge_bleed_quantile < 1.0:
             raise ValueError("edge_bleed_quantile must be between 0 and 1")
+        if not 0.0 <= self.edge_bleed_db < 40.0:  # (NaN fails too)
+            raise ValueError("edge_bleed_db must be between 0 and 40 dB")
         if not (self.edge_onset_db < 0.0 and self.edge_offset_db < 0.0):
             raise ValueError("edge_onset_db and edge_offset_db are under the speech level: < 0")
 
@@ -470,8 +472,9 @@ class EdgeRefiner:
             self._floor += np.where(x < self._floor, -_FLOOR_DOWN_DB, _FLOOR_UP_DB)
         step = np.where(x > self._level, _LEVEL_STEP_DB, -_LEVEL_STEP_DB)
         self._level += np.where(flagged, step, 0.0)
-        # the bleed's level: a running quantile where only other channels speak (up q
-        # steps where above, down 1 - q where below: q = 0.5 is the median)
+        # the bleed's level: a running quantile where only other channels speak (up 2q
+        # steps where above, down 2(1 - q) where below: it settles where a share q of the
+        # energy lies under it; q = 0.5 steps 1 each way, the running median)
         bled = ~flagged & (flagged.sum() - flagged > 0)
         up = 2.0 * self._bleed_q * _LEVEL_STEP_DB
         down = 2.0 * (1.0 - self._bleed_q) * _LEVEL_STEP_DB

@@ -48,3 +48,6 @@ def test_the_bleed_level_is_a_running_quantile_of_what_bleed_leaves() -> None:
     assert abs(levels[0.8] - (-44.0)) <= 1.0 and abs(levels[0.5] - (-50.0)) <= 1.0
     with pytest.raises(ValueError, match="edge_bleed_quantile"):
         CrosstalkConfig(edge_bleed_quantile=1.0)
+    for bad in (float("nan"), -1.0):
+        with pytest.raises(ValueError, match="edge_bleed_db"):
+            CrosstalkConfig(edge_bleed_db=bad)
