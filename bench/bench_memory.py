@@ -45,8 +45,11 @@ end. Words as good (WER over whole generator conversations 0.234 against 0.229 t
 each revised utterance after), but the analysis's own memory (+160 MB over imports, two
 microphones' +65) and Whisper's (+77 while transcribing) then stand at once: 10 min mono
 peaked at 473-474 MB (median of 2; 400 MB budget), and under the other workers' load it
-took 52 s (2.53 x). The mono speed budget stays unmet until one microphone's analysis
-holds less.
+took 52 s (2.53 x). With the encoder's batch cut to 16 windows (842a589: the analysis's own
+peak 239 -> 165 MB), measured again on a quiet machine: 408 MB and 29.3 s = 1.52 x
+(faster-whisper alone 19.3 s; analysis alone 12.9 s) — Whisper on its one thread over the
+mono speech is the long pole. Both budgets still missed, so not landed; transcribing after
+stays (397 MB, 1.77 x).
 """
 
 from __future__ import annotations
