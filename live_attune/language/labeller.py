@@ -72,6 +72,8 @@ class DialogueLabeller:
     pass after that: the embedding keeps the first pieces), a therapist turn of several
     pieces when the client next speaks (unless its first piece filled them). Every piece of
     one therapist turn is labelled with the same context, the turns before that turn.
+    ``pieces`` must count word pieces as ``embed`` cuts them (the default counts the shipped
+    encoder's; a wrapper of it, as the tests and bench use, keeps that count).
     """
 
     def __init__(self, model: BehaviourModel | None = None, embed: Embed | None = None,
