@@ -19,7 +19,7 @@ from live_attune.session.output import session_dict
 from live_attune.session.recover import pipeline_config
 from live_attune.session.result import session_result
 from live_attune.session.single_mic import rate_interruptions_of
-from live_attune.speakers.single import FRAME_S
+from live_attune.speakers.single import FRAME_S, AttributedSpan
 
 
 def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
                              config=config.metrics)
     metrics = engine.finish()
     if data["mode"] == MODE_SINGLE:
-        rate_interruptions_of(engine.history, config.metrics)
+        rate_interruptions_of(engine.history, config.metrics, _spans(data))
     source = data["source"]
     result = session_result(
         info=AudioInfo(source["path"], source["channels"], source["source_rate_hz"],
@@ -49,6 +49,15 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     out["attribution"] = [a | {"speaker": swap_role(a["speaker"])}
                           for a in data.get("attribution", [])]
     return out
+
+
+def _spans(data: dict[str, Any]) -> list[AttributedSpan] | None:
+    """The stored attribution with its speakers swapped (None: a session.json without one;
+    the interruptions' confidence then weighs the bout alone)."""
+    if "attribution" not in data:
+        return None
+    return [AttributedSpan(**(a | {"speaker": swap_role(a["speaker"])}))
+            for a in data["attribution"]]
 
 
 def _transcript(t: dict[str, Any]) -> Transcript:

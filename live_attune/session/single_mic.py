@@ -12,6 +12,8 @@ and estimates the number of speakers in the revision when ``options.speakers`` i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from live_attune.audio.vad import WINDOW, Hysteresis, SileroVad, power_db, window_power
@@ -49,13 +51,15 @@ def voice_print_of(options: SingleMicOptions | None) -> VoicePrint | None:
     return load_voice_print(options.voice_print)
 
 
-def rate_interruptions_of(history: SessionHistory, config: MetricsConfig) -> None:
-    """A one-microphone session's interruptions given their confidence (how sure each
-    bout's length is), in place: the history's list is what session.json reads. The same
-    wherever such a history is made: the revision, ``sessions swap-roles``, a recovered
-    live session."""
+def rate_interruptions_of(history: SessionHistory, config: MetricsConfig,
+                          attribution: Sequence[AttributedSpan] | None = None) -> None:
+    """A one-microphone session's interruptions given their confidence (how likely each is
+    a true one: its bout's length and, with the revised ``attribution``, the second voice
+    heard at its onset), in place: the history's list is what session.json reads. The same
+    wherever such a history is made: the revision, ``sessions swap-roles`` (from the stored
+    attribution), a recovered live session (no attribution kept: the bout alone)."""
     history.interruptions[:] = rate_interruptions(history.interruptions, history.segments,
-                                                  config)
+                                                  config, attribution)
 
 
 class SingleMicPipeline(EngineViews):
@@ -145,7 +149,7 @@ class SingleMicPipeline(EngineViews):
                                        end_s=len(speech) * FRAME_S, sample_rate=SAMPLE_RATE,
                                        config=self.config.metrics)
         metrics = self._engine.finish()
-        rate_interruptions_of(self._engine.history, self.config.metrics)
+        rate_interruptions_of(self._engine.history, self.config.metrics, self.attribution)
         return metrics, live_events
 
     def _canonical(self, att: Attribution) -> Attribution:

@@ -127,27 +127,57 @@ def test_a_bout_is_the_speech_from_its_onset_across_short_own_silences() -> None
     assert bout_speech_s(segments, "therapist", 9.0, 0.5) == pytest.approx(3.0)
 
 
-def test_an_interruption_s_confidence_follows_its_bout_past_the_backchannel_limit() -> None:
+def test_an_interruption_s_confidence_weighs_its_bout_and_the_second_voice_at_its_onset(
+        ) -> None:
+    from live_attune.core.events import Interruption
+    from live_attune.speakers.overlap import interruption_confidence
+
+    # the bout: longer is surer, with or without the second voice's evidence
+    for voice in (None, 0.0, 0.5, 1.0):
+        sure = [interruption_confidence(b, 1.0, voice) for b in (0.05, 0.5, 1.0, 2.0, 8.0)]
+        assert sure == sorted(sure) and sure[0] > 0.0 and sure[-1] < 1.0
+    # a long bout heard only as a change of voice (no second voice) stays unsure: the old
+    # bout-only confidence read 1.0 for every bout this long, right or wrong
+    assert interruption_confidence(5.0, 1.0, 0.0) < 0.7 < interruption_confidence(5.0, 1.0, 0.8)
+    heard = [interruption_confidence(1.2, 1.0, v) for v in (0.0, 0.3, 0.6, 1.0)]
+    assert heard == sorted(heard) and heard[-1] - heard[0] > 0.3
+    # the bout is read against the configured backchannel limit
+    assert interruption_confidence(2.0, 2.0, 0.5) == pytest.approx(
+        interruption_confidence(1.0, 1.0, 0.5))
+    assert interruption_confidence(1.0, 1.0, None) == pytest.approx(0.47, abs=0.01)
+    assert Interruption(1.0, "client", "therapist", True).confidence is None
+
+
+def test_the_second_voice_at_an_onset_is_its_runs_confidence_over_the_first_second() -> None:
     from live_attune.core.config import MetricsConfig
     from live_attune.core.events import Interruption, Segment
     from live_attune.speakers.overlap import (
-        BOUT_BIAS_S,
         interruption_confidence,
         rate_interruptions,
+        second_voice_at,
     )
+    from live_attune.speakers.single import AttributedSpan
 
-    assert interruption_confidence(1.0 + BOUT_BIAS_S, 1.0) == pytest.approx(0.5)
-    assert interruption_confidence(1.0, 1.0) == pytest.approx(0.43, abs=0.01)
-    assert interruption_confidence(1.5, 1.0) == pytest.approx(0.90, abs=0.01)
-    sure = [interruption_confidence(b, 1.0) for b in (0.5, 1.0, 1.2, 2.0, 5.0)]
-    assert sure == sorted(sure) and 0 < sure[0] < 0.1 and sure[-1] > 0.999
+    spans = [AttributedSpan("therapist", 0.0, 8.0, 0.9),
+             AttributedSpan("client", 2.8, 3.2, 0.8, second_voice=True),  # 0.2 s after 3.0
+             AttributedSpan("client", 3.6, 4.4, 0.4, second_voice=True),  # 0.4 s before 4.0
+             AttributedSpan("therapist", 3.0, 9.0, 0.7, second_voice=True),  # another voice
+             AttributedSpan("client", 3.0, 9.0, 0.95)]  # main runs are not second voices
+    assert second_voice_at(spans, "client", 3.0) == pytest.approx((0.2 * 0.8 + 0.4 * 0.4) / 0.6)
+    assert second_voice_at(spans, "client", 5.0) == 0.0
+    assert second_voice_at(spans, "client", 2.0) == pytest.approx(0.8)
     events = [Interruption(3.0, "client", "therapist", True),
               Interruption(20.0, "therapist", "client", False)]
     segments = [Segment("therapist", 0.0, 8.0), Segment("client", 3.0, 4.1),
                 Segment("client", 4.3, 9.0), Segment("client", 15.0, 25.0),
                 Segment("therapist", 20.0, 21.05)]
-    rated = rate_interruptions(events, segments, MetricsConfig())
+    rated = rate_interruptions(events, segments, MetricsConfig(), spans)
     assert [(e.at_s, e.by, e.successful) for e in rated] == [(3.0, "client", True),
                                                              (20.0, "therapist", False)]
-    assert rated[0].confidence == 1.0  # a bout of 5.8 s
-    assert rated[1].confidence == pytest.approx(0.49, abs=0.01)  # 1.05 s: a coin toss
+    mix = (0.2 * 0.8 + 0.4 * 0.4) / 0.6
+    assert rated[0].confidence == round(interruption_confidence(5.8, 1.0, mix), 3)
+    assert rated[1].confidence == round(interruption_confidence(1.05, 1.0, 0.0), 3)
+    assert rated[1].confidence < rated[0].confidence
+    bout_only = rate_interruptions(events, segments, MetricsConfig())  # no attribution kept
+    assert [e.confidence for e in bout_only] == [
+        round(interruption_confidence(b, 1.0, None), 3) for b in (5.8, 1.05)]
