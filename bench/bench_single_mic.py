@@ -20,7 +20,8 @@ bars are read on DER), the therapist's talk-share error (generator), interruptio
 precision/recall against the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs;
 in the summary also away from METRICS.md's thresholds: bench_accuracy_hard.clear_tally,
 truth events with a margin >= 0.1 s, found events matching a bout near a threshold left
-out; and among the events of confidence >= 0.7, Interruption.confidence), the
+out; and among the events of confidence >= 0.7, Interruption.confidence; and the
+confidence's AUC, right events against wrong ones, beside session 8's bout-only one), the
 attribution's CPU time (one BLAS thread) per minute of audio and its peak memory
 (tracemalloc). Then the live cost and decision lag (``--no-live`` skips it). ``--speech``
 sets SingleMicOptions' speech_on/speech_off (the frames counted as speech); ``none``: the
@@ -30,6 +31,7 @@ windows' VAD alone (as before issue 18's session 6).
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import tempfile
@@ -46,8 +48,9 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from calibration import voice
 from calibration.measure import vad_flags
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.core.events import CONFIDENT_INTERRUPTION
+from live_attune.core.events import CONFIDENT_INTERRUPTION, Interruption
 from live_attune.core.roles import THERAPIST
+from live_attune.core.turns import bout_speech_s
 from live_attune.session.config import SingleMicOptions
 from live_attune.session.offline import analyze_file
 from live_attune.session.result import SessionResult
@@ -183,6 +186,8 @@ class Row:
     interruptions: tuple[int, int, int] | None  # truth, found, matched
     clear: tuple[int, int, int] | None  # the same away from METRICS.md's thresholds
     confident: tuple[int, int, int] | None  # the same, events CONFIDENT_INTERRUPTION sure
+    # each found interruption: its confidence, session 8's bout-only one, and whether right
+    rated: tuple[tuple[float, float, bool], ...] | None
     analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
     cpu_s_per_min: float
     peak_mb: float
@@ -214,11 +219,13 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
     result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
-    inter = clear = confident = None
+    inter = clear = confident = rated = None
     if truth is not None:
         found = result.history.interruptions
-        inter = (len(truth["interruptions"]), len(found),
-                 len(matched_pairs(truth["interruptions"], found)))
+        right = {id(f) for _, f in matched_pairs(truth["interruptions"], found)}
+        inter = (len(truth["interruptions"]), len(found), len(right))
+        rated = tuple((e.confidence or 0.0, bout_only_confidence(result, e), id(e) in right)
+                      for e in found)
         sure = [e for e in found
                 if e.confidence is not None and e.confidence >= CONFIDENT_INTERRUPTION]
         confident = (len(truth["interruptions"]), len(sure),
@@ -233,9 +240,28 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
                der=parts[0], parts=parts[1:],
                der_bridged=der_of(ref, segments_annotation(result, BRIDGE_S)),
                share_pp=None if truth is None else share_error_pp(ref, hyp),
-               interruptions=inter, clear=clear, confident=confident,
+               interruptions=inter, clear=clear, confident=confident, rated=rated,
                analyze_s_per_min=whole,
                cpu_s_per_min=cpu, peak_mb=peak)
+
+
+def bout_only_confidence(result: SessionResult, event: Interruption) -> float:
+    """Session 8's confidence, kept for comparison: the chance the bout really reached
+    backchannel_max given a normal error of +0.06 +- 0.34 s (hard seeds 9-24)."""
+    config = result.config.metrics
+    bout = bout_speech_s(result.history.segments, event.by, event.at_s, config.bridge_s)
+    z = (bout - 0.06 - config.backchannel_max_s) / 0.34
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def auc(rated: list[tuple[float, bool]]) -> float:
+    """The chance a right event's confidence lies above a wrong one's (ties: half)."""
+    right = [c for c, ok in rated if ok]
+    wrong = [c for c, ok in rated if not ok]
+    if not right or not wrong:
+        return float("nan")
+    wins = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r in right for w in wrong)
+    return wins / (len(right) * len(wrong))
 
 
 def _pr(t: tuple[int, int, int] | None) -> str:
@@ -291,6 +317,9 @@ def print_summary(rows: list[Row]) -> None:
             if sure:
                 line += (f" (confidence >= {CONFIDENT_INTERRUPTION}: "
                          + _pr(_total(sure)).strip() + ")")
+            rated = [x for r in sel if r.rated is not None for x in r.rated]
+            line += (f"; confidence AUC {auc([(c, ok) for c, _, ok in rated]):.3f} (bout-only, "
+                     f"session 8: {auc([(b, ok) for _, b, ok in rated]):.3f})")
         line += f"; analyze CPU {statistics.fmean(r.analyze_s_per_min for r in sel):.2f} s/min"
         print(line)
 
