@@ -110,9 +110,9 @@ def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
     """A hard generator mix (tuning seed 17) analysed on one microphone: each interruption in
     session.json has a confidence (how likely a true one, from its bout and the second voice
     heard at its onset), the less sure ones are right less often (measured: under the
-    report's 0.7, 2 of 5 right; the rest 5 of 7), the confidences rank right events above
-    wrong ones (AUC 0.80; the bout-only confidence before: 0.74), and ``sessions
-    swap-roles`` keeps them (from the stored attribution)."""
+    report's 0.7, 1 of 3 right; the rest 5 of 8), the confidences rank right events above
+    wrong ones (AUC 0.87; session 8's bout-only confidence on the same events: 0.65), and
+    ``sessions swap-roles`` keeps them (from the stored attribution)."""
     import jsonschema
 
     from bench.bench_accuracy_hard import matched_pairs
@@ -144,7 +144,7 @@ def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
     pairs = [(r, w) for r, ok in ranked if ok for w, bad in ranked if not bad]
     auc = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r, w in pairs) / len(pairs)
     print(f"AUC {auc:.3f}")
-    assert auc >= 0.78
+    assert auc >= 0.8
     swapped = swap_roles(saved)["metrics"]["interruptions"]
     assert [(e["at_s"], e["confidence"]) for e in swapped] == [
         (e["at_s"], e["confidence"]) for e in events]

@@ -65,9 +65,36 @@ def test_lone_frames_of_another_pitch_are_not_read() -> None:
     assert (pitch_overlaps(labels, f0, HOP_S, unsteady)[0] >= 0).sum() > 300
 
 
+def _first_word(gap: int, *, then: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """10 s at 10 ms of speaker 0 (220 Hz), speaker 1 (110 Hz) from 7 s; over speaker 0, a
+    first word of 0.15 s where the pitch jumps between both voices, ``gap`` frames of
+    speaker 0 alone, then (``then``) 1 s of jumping: "No, — I don't think so"."""
+    f0 = np.full(1000, 220.0)
+    f0[700:] = 110.0
+    f0[300:315] = np.where((np.arange(15) // 5) % 2 == 0, 220.0, 110.0)
+    if then:
+        f0[315 + gap:415 + gap] = np.where((np.arange(100) // 5) % 2 == 0, 220.0, 110.0)
+    return np.where(np.arange(1000) < 700, 0, 1), f0
+
+
+def test_a_first_word_before_a_short_pause_belongs_to_the_overlap_after_it() -> None:
+    labels, f0 = _first_word(50)
+    called = np.flatnonzero(pitch_overlaps(labels, f0, HOP_S)[0] >= 0)
+    assert 290 <= called.min() <= 300  # the first word's onset (was 360: the words after)
+    assert set(pitch_overlaps(labels, f0, HOP_S)[0][called]) == {1}
+    alone = OverlapConfig(first_word_s=1.0)  # no run is a first word
+    assert np.flatnonzero(pitch_overlaps(labels, f0, HOP_S, alone)[0] >= 0).min() >= 355
+    labels, f0 = _first_word(90)  # 0.84 s between the runs: another bout
+    assert np.flatnonzero(pitch_overlaps(labels, f0, HOP_S)[0] >= 0).min() >= 395
+    labels, f0 = _first_word(50, then=False)  # a lone short run stays too short to call
+    assert (pitch_overlaps(labels, f0, HOP_S)[0] >= 0).sum() == 0
+
+
 def test_config_is_checked() -> None:
     with pytest.raises(ValueError, match="min_mix"):
         OverlapConfig(min_mix=0.6)
+    with pytest.raises(ValueError, match="first_word"):
+        OverlapConfig(first_word_gap_s=-0.1)
 
 
 def test_second_voices_are_listed_with_their_confidence() -> None:
@@ -92,7 +119,7 @@ def test_second_voices_are_listed_with_their_confidence() -> None:
 def test_one_microphone_interruptions_begin_where_two_voices_are_heard() -> None:
     """A hard generator mix (voices 17 st apart) through the one-microphone pipeline: the
     interruptions METRICS.md's rules find begin at a second voice listed in the attribution,
-    and most of the true ones are found (measured: 7 of 13 found, 9 events)."""
+    and most of the true ones are found (measured: 8 of 13 found, 10 events)."""
     from bench.bench_accuracy_hard import matched_pairs
     from bench.bench_single_mic import generated
     from live_attune.session.config import SingleMicOptions, single_mic_layout
@@ -144,7 +171,7 @@ def test_an_interruption_s_confidence_weighs_its_bout_and_the_second_voice_at_it
     # the bout is read against the configured backchannel limit
     assert interruption_confidence(2.0, 2.0, 0.5) == pytest.approx(
         interruption_confidence(1.0, 1.0, 0.5))
-    assert interruption_confidence(1.0, 1.0, None) == pytest.approx(0.47, abs=0.01)
+    assert interruption_confidence(1.0, 1.0, None) == pytest.approx(0.46, abs=0.01)
     assert Interruption(1.0, "client", "therapist", True).confidence is None
 
 
