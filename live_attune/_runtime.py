@@ -12,6 +12,24 @@ event may already be queued), so it is only a second line (``audio/vad.py``).
 matplotlib (report charts) and numba (librosa's pitch and onset code) write caches into the
 home directory; they go to the data directory's ``cache/`` instead, so that nothing is
 written outside the data directory, ``--out`` and the temporary directory.
+
+numpy's BLAS (OpenBLAS) runs on one thread. By default it starts a thread per core that
+spins while it waits for the next matrix product; the one-microphone speaker encoder's LSTM
+does thousands of small ones, so the spinning took the other core from Whisper's thread
+beside the analysis, and under any other load it was ruinous: a 10-minute one-microphone
+`analyze --no-transcribe` took 69 CPU s and 101 s with the machine's default, 15.7 CPU s and
+24 s with one BLAS thread, same load (bench/bench_memory.py, 2 cores shared with three other
+jobs). Every budget here is per core (onnxruntime runs one thread too). A user's own
+``OPENBLAS_NUM_THREADS`` is kept; a numpy imported before this package is limited through
+threadpoolctl, its BLAS having already started.
+
+glibc's allocator keeps one arena for every thread that allocates at once; what Whisper's
+thread frees stays in its arena while the analysis grows in another. With one arena a
+10-minute one-microphone `analyze` with transcript beside the analysis peaked at 368 MB
+instead of 398 (``MALLOC_ARENA_MAX=1`` in the environment: 375; same measure). It is set
+when the package is imported, before any thread of ours allocates: glibc fixes its arena
+limit when a second thread first needs one, so later calls have no effect (a user's own
+``MALLOC_ARENA_MAX`` is kept).
 """
 
 from __future__ import annotations
@@ -20,6 +38,7 @@ import ctypes
 import functools
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +46,7 @@ from live_attune.errors import ModelError
 
 ORT_TELEMETRY_DIR = Path(".cache") / "Microsoft" / "DeveloperTools" / ".onnxruntime"
 FORCED = {"ORT_DISABLE_TELEMETRY": "1"}
+BLAS_THREADS = 1
 
 
 def quiet_third_party_runtimes() -> None:
@@ -35,6 +55,31 @@ def quiet_third_party_runtimes() -> None:
     cache = _cache_dir()
     os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache / "numba"))
+    one_blas_thread()
+    one_malloc_arena()
+
+
+def one_blas_thread() -> None:
+    """numpy's matrix products on one thread (above), unless the user set a number."""
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = str(BLAS_THREADS)
+    if "numpy" in sys.modules:  # its BLAS read the environment when it loaded
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        threadpool_limits(limits=BLAS_THREADS, user_api="blas")
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def one_malloc_arena() -> bool:
+    """One glibc allocator arena for every thread (above); False where there is no
+    ``mallopt`` (macOS, Windows, musl) or the user chose their own."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    mallopt = _libc_function("mallopt")
+    return mallopt is not None and bool(mallopt(M_ARENA_MAX, 1))
 
 
 def _cache_dir() -> Path:
@@ -82,7 +127,7 @@ def release_freed_heap() -> bool:
     /proc/self/status), on top of which the next step (the sentence encoder) then built.
     ``malloc_trim`` returns it (well under a millisecond). False where the C library has no
     such call (macOS, Windows, musl): nothing to do there."""
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     if trim is None:
         return False
     trim(0)
@@ -90,8 +135,8 @@ def release_freed_heap() -> bool:
 
 
 @functools.cache
-def _malloc_trim() -> Any:
+def _libc_function(name: str) -> Any:
     try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+        return getattr(ctypes.CDLL(None), name, None)
     except (OSError, TypeError):  # no C library to open by None (Windows)
         return None
