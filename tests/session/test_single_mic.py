@@ -107,12 +107,12 @@ def test_a_far_microphone_s_speech_is_counted_and_its_voices_kept() -> None:
 @pytest.mark.slow
 def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
         tmp_path: Path) -> None:
-    """A hard generator mix (tuning seed 17) analysed on one microphone: each interruption in
-    session.json has a confidence (how likely a true one, from its bout and the second voice
-    heard at its onset), the less sure ones are right less often (measured: under the
-    report's 0.7, 1 of 3 right; the rest 5 of 8), the confidences rank right events above
-    wrong ones (AUC 0.87; session 8's bout-only confidence on the same events: 0.65), and
-    ``sessions swap-roles`` keeps them (from the stored attribution)."""
+    """A hard generator mix (tuning seed 25) analysed on one microphone: each interruption in
+    session.json has a confidence (how likely a true one, from its bout, the overlap after
+    its onset and the second voice heard there), the less sure ones are right less often
+    (measured: under the report's 0.7, 1 of 2 right; the rest 6 of 7), the confidences rank
+    right events above wrong ones (AUC 0.93; session 8's bout-only confidence on the same
+    events: 0.57), and ``sessions swap-roles`` keeps them (from the stored attribution)."""
     import jsonschema
 
     from bench.bench_accuracy_hard import matched_pairs
@@ -124,7 +124,7 @@ def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
     from live_attune.session.rescore import swap_roles
     from live_attune.synth.truth import write_wav
 
-    audio, _, truth = generated(17, hard=True)
+    audio, _, truth = generated(25, hard=True)
     write_wav(tmp_path / "mono.wav", audio[None])
     result = analyze_file(tmp_path / "mono.wav", single_mic=SingleMicOptions(), prosody=False)
     saved = session_dict(result)
@@ -144,7 +144,7 @@ def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
     pairs = [(r, w) for r, ok in ranked if ok for w, bad in ranked if not bad]
     auc = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r, w in pairs) / len(pairs)
     print(f"AUC {auc:.3f}")
-    assert auc >= 0.8
+    assert auc >= 0.85
     swapped = swap_roles(saved)["metrics"]["interruptions"]
     assert [(e["at_s"], e["confidence"]) for e in swapped] == [
         (e["at_s"], e["confidence"]) for e in events]

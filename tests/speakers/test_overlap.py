@@ -42,7 +42,10 @@ def test_a_second_voice_is_called_where_the_pitch_jumps_between_two_voices() -> 
     labels, f0 = _jumping(220.0, 110.0)
     second, mix = pitch_overlaps(labels, f0, HOP_S)
     called = np.flatnonzero(second >= 0)
-    assert 395 <= called.min() <= 410 and 490 <= called.max() <= 505  # the 1 s of jumping
+    assert (called.min(), called.max()) == (400, 499)  # the 1 s of jumping, no more
+    untrimmed = np.flatnonzero(pitch_overlaps(labels, f0, HOP_S, OverlapConfig(
+        edge_trim_s=0.0))[0] >= 0)  # the centred 0.3 s window smears it by 0.05 s each side
+    assert (untrimmed.min(), untrimmed.max()) == (395, 505)
     assert set(second[called[called < 470]]) == {1} and set(second[called[called >= 470]]) == {0}
     assert np.all(mix[called] > 0.3) and np.all(mix[second < 0] == 0)
 
@@ -95,6 +98,8 @@ def test_config_is_checked() -> None:
         OverlapConfig(min_mix=0.6)
     with pytest.raises(ValueError, match="first_word"):
         OverlapConfig(first_word_gap_s=-0.1)
+    with pytest.raises(ValueError, match="edge_trim_s"):
+        OverlapConfig(edge_trim_s=-0.01)
 
 
 def test_second_voices_are_listed_with_their_confidence() -> None:
@@ -119,7 +124,7 @@ def test_second_voices_are_listed_with_their_confidence() -> None:
 def test_one_microphone_interruptions_begin_where_two_voices_are_heard() -> None:
     """A hard generator mix (voices 17 st apart) through the one-microphone pipeline: the
     interruptions METRICS.md's rules find begin at a second voice listed in the attribution,
-    and most of the true ones are found (measured: 8 of 13 found, 10 events)."""
+    and most of the true ones are found (measured: 7 of 13 found, 8 events)."""
     from bench.bench_accuracy_hard import matched_pairs
     from bench.bench_single_mic import generated
     from live_attune.session.config import SingleMicOptions, single_mic_layout
@@ -154,24 +159,27 @@ def test_a_bout_is_the_speech_from_its_onset_across_short_own_silences() -> None
     assert bout_speech_s(segments, "therapist", 9.0, 0.5) == pytest.approx(3.0)
 
 
-def test_an_interruption_s_confidence_weighs_its_bout_and_the_second_voice_at_its_onset(
+def test_an_interruption_s_confidence_weighs_its_bout_the_overlap_and_the_second_voice(
         ) -> None:
     from live_attune.core.events import Interruption
     from live_attune.speakers.overlap import interruption_confidence
 
     # the bout: longer is surer, with or without the second voice's evidence
     for voice in (None, 0.0, 0.5, 1.0):
-        sure = [interruption_confidence(b, 1.0, voice) for b in (0.05, 0.5, 1.0, 2.0, 8.0)]
+        sure = [interruption_confidence(b, 1.0, 0.5, voice) for b in (0.05, 0.5, 1.0, 2.0, 8.0)]
         assert sure == sorted(sure) and sure[0] > 0.0 and sure[-1] < 1.0
-    # a long bout heard only as a change of voice (no second voice) stays unsure: the old
-    # bout-only confidence read 1.0 for every bout this long, right or wrong
-    assert interruption_confidence(5.0, 1.0, 0.0) < 0.7 < interruption_confidence(5.0, 1.0, 0.8)
-    heard = [interruption_confidence(1.2, 1.0, v) for v in (0.0, 0.3, 0.6, 1.0)]
+        both = [interruption_confidence(1.5, 1.0, o, voice) for o in (0.0, 0.3, 1.0, 2.0)]
+        assert both == sorted(both) and both[0] < both[-1]  # both heard longer: surer
+    # a long bout heard only as a change of voice (no second voice) stays unsure: session
+    # 8's bout-only confidence read 1.0 for every bout this long, right or wrong
+    assert (interruption_confidence(5.0, 1.0, 0.5, 0.0) < 0.7
+            < interruption_confidence(5.0, 1.0, 0.5, 0.8))
+    heard = [interruption_confidence(1.2, 1.0, 0.5, v) for v in (0.0, 0.3, 0.6, 1.0)]
     assert heard == sorted(heard) and heard[-1] - heard[0] > 0.3
     # the bout is read against the configured backchannel limit
-    assert interruption_confidence(2.0, 2.0, 0.5) == pytest.approx(
-        interruption_confidence(1.0, 1.0, 0.5))
-    assert interruption_confidence(1.0, 1.0, None) == pytest.approx(0.46, abs=0.01)
+    assert interruption_confidence(2.0, 2.0, 0.5, 0.5) == pytest.approx(
+        interruption_confidence(1.0, 1.0, 0.5, 0.5))
+    assert interruption_confidence(1.0, 1.0, 0.0, None) == pytest.approx(0.42, abs=0.01)
     assert Interruption(1.0, "client", "therapist", True).confidence is None
 
 
@@ -180,6 +188,7 @@ def test_the_second_voice_at_an_onset_is_its_runs_confidence_over_the_first_seco
     from live_attune.core.events import Interruption, Segment
     from live_attune.speakers.overlap import (
         interruption_confidence,
+        overlap_after_s,
         rate_interruptions,
         second_voice_at,
     )
@@ -201,10 +210,13 @@ def test_the_second_voice_at_an_onset_is_its_runs_confidence_over_the_first_seco
     rated = rate_interruptions(events, segments, MetricsConfig(), spans)
     assert [(e.at_s, e.by, e.successful) for e in rated] == [(3.0, "client", True),
                                                              (20.0, "therapist", False)]
+    assert overlap_after_s(segments, "client", "therapist", 3.0, 2.0) == pytest.approx(1.8)
+    assert overlap_after_s(segments, "therapist", "client", 20.0, 2.0) == pytest.approx(1.05)
+    assert overlap_after_s(segments, "client", "therapist", 7.5, 2.0) == pytest.approx(0.5)
     mix = (0.2 * 0.8 + 0.4 * 0.4) / 0.6
-    assert rated[0].confidence == round(interruption_confidence(5.8, 1.0, mix), 3)
-    assert rated[1].confidence == round(interruption_confidence(1.05, 1.0, 0.0), 3)
+    assert rated[0].confidence == round(interruption_confidence(5.8, 1.0, 1.8, mix), 3)
+    assert rated[1].confidence == round(interruption_confidence(1.05, 1.0, 1.05, 0.0), 3)
     assert rated[1].confidence < rated[0].confidence
     bout_only = rate_interruptions(events, segments, MetricsConfig())  # no attribution kept
     assert [e.confidence for e in bout_only] == [
-        round(interruption_confidence(b, 1.0, None), 3) for b in (5.8, 1.05)]
+        round(interruption_confidence(b, 1.0, o, None), 3) for b, o in ((5.8, 1.8), (1.05, 1.05))]
