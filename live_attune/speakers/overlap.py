@@ -20,6 +20,7 @@ overlapping (their pitch cannot tell them apart): fewer events there, not invent
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -156,7 +157,8 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
     classes, medians = _pitch_classes(main, f0_hz, k, cfg)
     mix = _pitch_mix(classes, k, cfg)
     runs = _runs(mix >= cfg.min_mix)
-    for a, b in runs:
+    ends = [b for _, b in runs]  # ascending: the runs are disjoint and in order
+    for i, (a, b) in enumerate(runs):
         if (b - a) * HOP_S < cfg.min_run_s:
             continue
         counts = np.bincount(classes[a:b][classes[a:b] >= 0], minlength=k)
@@ -165,7 +167,8 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
                 or abs(medians[two[0]] - medians[two[1]]) < cfg.min_separation_st):
             continue  # both voices heard in the run, each with a usual pitch, far apart
         trim = round(cfg.edge_trim_s / HOP_S)
-        for lo, hi in [*_first_words(runs, a, cfg), (a, b)]:
+        near = runs[bisect.bisect_left(ends, a - cfg.first_word_gap_s / HOP_S - 1):i]
+        for lo, hi in [*_first_words(near, a, cfg), (a, b)]:
             _add_second(labels, second, mix_out, two, (lo + trim, hi - trim),
                         float(mix[lo:hi].mean()), frame_s)
     return second, mix_out
@@ -174,7 +177,8 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
 def _first_words(runs: list[tuple[int, int]], start: int, cfg: OverlapConfig
                  ) -> list[tuple[int, int]]:
     """The short runs (first_word_s to min_run_s) ending at most first_word_gap_s before
-    the overlap starting at pitch frame ``start``: its speaker's first word before a pause."""
+    the overlap starting at pitch frame ``start``: its speaker's first word before a pause.
+    ``runs``: those that end near ``start`` (a session has thousands)."""
     return [(a, b) for a, b in runs
             if b <= start and (start - b) * HOP_S <= cfg.first_word_gap_s
             and cfg.first_word_s <= (b - a) * HOP_S < cfg.min_run_s]
