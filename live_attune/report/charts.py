@@ -16,6 +16,7 @@ from matplotlib.figure import Figure  # used without pyplot: no GUI backend, no 
 
 from live_attune.core import context
 from live_attune.core.roles import CLIENT, THERAPIST, client_role
+from live_attune.report.words import unsure
 
 COLOURS = {THERAPIST: "#4e79a7", CLIENT: "#e49444", client_role(2): "#76b7b2",
            client_role(3): "#b07aa1", "speech": "#7f7f7f"}
@@ -29,13 +30,17 @@ EVEN_BAND = (100 * context.THERAPIST_HEAVY, 100 * context.CLIENT_LED)
 EVEN_LABEL = f"even ({EVEN_BAND[0]:.0f}–{EVEN_BAND[1]:.0f} %)"
 
 
+MARK = "#333333"  # the timeline's interruption markers
+
+
 def colour(speaker: str) -> str:
     return COLOURS.get(speaker, "#9c755f")
 
 
 def timeline(speakers: Sequence[str], segments: Sequence[Mapping[str, Any]],
              interruptions: Sequence[Mapping[str, Any]], duration_s: float) -> str:
-    """Who spoke when: one lane per speaker, interruptions marked (▼)."""
+    """Who spoke when: one lane per speaker, interruptions marked (▼; ▽ where one
+    microphone is unsure of it)."""
     fig = Figure(figsize=(10, 0.5 + 0.45 * len(speakers)))
     ax = fig.add_subplot()
     minutes = duration_s / 60
@@ -45,7 +50,8 @@ def timeline(speakers: Sequence[str], segments: Sequence[Mapping[str, Any]],
         ax.broken_barh(bars, (lane - 0.35, 0.7), facecolors=colour(speaker), linewidth=0)
     for i in interruptions:
         lane = speakers.index(i["by"]) if i["by"] in speakers else 0
-        ax.plot(i["at_s"] / 60, lane + 0.5, marker="v", markersize=5, color="#333333")
+        ax.plot(i["at_s"] / 60, lane + 0.5, marker="v", markersize=5, color=MARK,
+                markerfacecolor="white" if unsure(i) else MARK)
     ax.set_yticks(range(len(speakers)), list(speakers))
     ax.set_xlim(0, max(minutes, 0.1))
     ax.set_ylim(-0.6, len(speakers) - 0.1)

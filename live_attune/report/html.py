@@ -30,6 +30,7 @@ from live_attune.report.words import (
     RQ_THRESHOLDS,
     session_date,
     setup,
+    unsure,
     who,
 )
 
@@ -296,10 +297,13 @@ def _likely(p: Page, name: str, fmt: str) -> str:
 def _charts(p: Page) -> None:
     s = p.s
     speakers = s["speakers"]
+    events = s["metrics"]["interruptions"]
+    doubt = (" ▽ the same, unsure: it may have been only a listening sound, like “mm-hm”."
+             if any(unsure(i) for i in events) else "")
     p.add("<section><h2>Who spoke when</h2>" + charts.timeline(
-        speakers, s["segments"], s["metrics"]["interruptions"], s["duration_s"])
+        speakers, s["segments"], events, s["duration_s"])
         + "<p class=\"legend\">▼ someone came in while the other spoke, on the lane of who "
-          "came in.</p></section>")
+          f"came in.{doubt}</p></section>")
     series = s.get("talk_share_series") or []
     if series:
         window = s.get("config", {}).get("metrics", {}).get("window_s", 300.0)

@@ -14,7 +14,7 @@ from typing import Any
 
 from live_attune.core.quality import MEASURED
 from live_attune.report.page import Page
-from live_attune.report.words import UNSURE, UNSURE_BELOW, other_of, who
+from live_attune.report.words import UNSURE, other_of, unsure, who
 from live_attune.session.config import ACTIVITY_SPEAKER
 
 CONTEXT_S = 3.0  # transcript shown around an interruption, each side
@@ -83,12 +83,10 @@ def interruptions(p: Page) -> str:
                    else f"{other_of(i['by'])} went on")
         near = words_near(p.s.get("transcript", []), i["at_s"] - CONTEXT_S,
                           i["at_s"] + CONTEXT_S)
-        sure = i.get("confidence")  # one microphone's (None: not estimated)
-        unsure = (f' <span class="unsure">({_e(UNSURE)})</span>'
-                  if sure is not None and sure < UNSURE_BELOW else "")
+        doubt = f' <span class="unsure">({_e(UNSURE)})</span>' if unsure(i) else ""
         rows.append(f'<tr id="interruption-{k}"><td>'
                     f'{p.num(f"metrics.interruptions.{k}.at_s", "clock")}</td><td>'
-                    f"{speaker_tag(i['by'])} came in; {_e(outcome)}{unsure}</td>"
+                    f"{speaker_tag(i['by'])} came in; {_e(outcome)}{doubt}</td>"
                     f"<td>{near}</td></tr>")
     word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
     caveat = "" if word == MEASURED else (

@@ -4,7 +4,9 @@ technical names (issue 20: no raw keys, no ISO timestamps, no "channels mode" in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from live_attune.core import context
 from live_attune.core.events import CONFIDENT_INTERRUPTION
@@ -30,6 +32,13 @@ UNSURE = "unsure: this may have been only a listening sound, like “mm-hm”"
 # Prosody measures by their plain name (session.json keys stay out of the page).
 FEATURES = {"f0_mean_st": "pitch", "f0_sd_st": "pitch movement", "loudness_db": "loudness",
             "rate_syl_s": "speech rate"}
+
+
+def unsure(interruption: Mapping[str, Any]) -> bool:
+    """An interruption whose confidence is under ``UNSURE_BELOW`` (none given: two
+    microphones, or live, where it is not estimated)."""
+    sure = interruption.get("confidence")
+    return sure is not None and bool(sure < UNSURE_BELOW)
 
 
 def who(speaker: str) -> str:

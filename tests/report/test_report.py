@@ -223,3 +223,24 @@ def test_an_unsure_interruption_says_so(session_json: dict[str, Any], confidence
     section = page[page.index("<h3>Coming in while the other spoke</h3>"):
                    page.index("<h3>Longest turns</h3>")]
     assert ("this may have been only a listening sound" in section) is said
+
+
+def test_the_timeline_marks_an_unsure_interruption_hollow(session_json: dict[str, Any]) -> None:
+    """Who spoke when: ▼ filled for an interruption, hollow (▽) where one microphone is unsure
+    of it, and the legend says what ▽ means only when there is one."""
+    data = json.loads(json.dumps(session_json))
+    events = data["metrics"]["interruptions"]
+    assert len(events) >= 2
+    sure = build_html(data)
+    events[0]["confidence"] = 0.3
+    events[1]["confidence"] = 0.9
+    mixed = build_html(data)
+
+    def timeline(page: str) -> str:
+        return page[page.index("<h2>Who spoke when</h2>"):page.index("</section>",
+                                                                    page.index("Who spoke"))]
+
+    assert "▽" not in timeline(sure) and "▽ the same, unsure" in timeline(mixed)
+    hollow = 'style="fill: #ffffff; stroke: #333333'
+    assert hollow not in timeline(sure)
+    assert timeline(mixed).count(hollow) == 1
