@@ -22,7 +22,7 @@ const CONTEXT_S = 3;  // words shown around a moment, each side (report/moments.
 const CONTEXT_LINES = 3;
 // one microphone: an interruption less sure than this says so (report/words.py UNSURE_BELOW)
 const UNSURE_BELOW = 0.7;
-const UNSURE = "unsure: this may have been only a listening sound, like “mm-hm”";
+const UNSURE = "unsure: with one microphone this may not have been an interruption; listen to it";
 const PACE = [100, 165];  // comfortable words a minute (core/context.py PACE_COMFORT_WPM)
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December"];

@@ -20,16 +20,17 @@ beside the analysis, and under any other load it was ruinous: a 10-minute one-mi
 `analyze --no-transcribe` took 69 CPU s and 101 s with the machine's default, 15.7 CPU s and
 24 s with one BLAS thread, same load (bench/bench_memory.py, 2 cores shared with three other
 jobs). Every budget here is per core (onnxruntime runs one thread too). A user's own
-``OPENBLAS_NUM_THREADS`` is kept; a numpy imported before this package is limited through
-threadpoolctl, its BLAS having already started.
+``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` (which OpenBLAS also reads) is kept; a numpy
+imported before this package is limited through threadpoolctl, its BLAS having already
+started.
 
 glibc's allocator keeps one arena for every thread that allocates at once; what Whisper's
 thread frees stays in its arena while the analysis grows in another. With one arena a
 10-minute one-microphone `analyze` with transcript beside the analysis peaked at 368 MB
 instead of 398 (``MALLOC_ARENA_MAX=1`` in the environment: 375; same measure). It is set
-when the package is imported, before any thread of ours allocates: glibc fixes its arena
-limit when a second thread first needs one, so later calls have no effect (a user's own
-``MALLOC_ARENA_MAX`` is kept).
+when the package is imported, before any thread of ours allocates: arenas already made are
+kept (in a process that started threads before importing the package it limits only new
+ones; a user's own ``MALLOC_ARENA_MAX`` is kept).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from live_attune.errors import ModelError
 ORT_TELEMETRY_DIR = Path(".cache") / "Microsoft" / "DeveloperTools" / ".onnxruntime"
 FORCED = {"ORT_DISABLE_TELEMETRY": "1"}
 BLAS_THREADS = 1
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 
 
 def quiet_third_party_runtimes() -> None:
@@ -61,16 +63,13 @@ def quiet_third_party_runtimes() -> None:
 
 def one_blas_thread() -> None:
     """numpy's matrix products on one thread (above), unless the user set a number."""
-    if "OPENBLAS_NUM_THREADS" in os.environ:
+    if "OPENBLAS_NUM_THREADS" in os.environ or "OMP_NUM_THREADS" in os.environ:
         return
     os.environ["OPENBLAS_NUM_THREADS"] = str(BLAS_THREADS)
     if "numpy" in sys.modules:  # its BLAS read the environment when it loaded
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         threadpool_limits(limits=BLAS_THREADS, user_api="blas")
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 
 
 def one_malloc_arena() -> bool:

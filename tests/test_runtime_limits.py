@@ -47,6 +47,7 @@ def test_numpy_first_is_limited_too() -> None:
 
 def test_a_users_own_setting_is_kept() -> None:
     assert blas_threads("import live_attune", OPENBLAS_NUM_THREADS="2") == [2]
+    assert blas_threads("import live_attune", OMP_NUM_THREADS="2") == [2]
 
 
 ARENAS = """

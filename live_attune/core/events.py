@@ -71,15 +71,16 @@ class Interruption:
     by: str
     of: str
     successful: bool
-    # one microphone: the chance the interrupter's bout really reached backchannel_max,
-    # 0..1 — the bout's length only; who spoke and where the onset lies are not weighed (a
-    # successful interruption's bout runs on into its turn: ~1.0). None: not estimated
-    # (two microphones, live). speakers/overlap.interruption_confidence
+    # one microphone: the chance, 0..1, that it is a true interruption, from the bout as
+    # measured, how long both voices were heard after its onset and how clearly a second
+    # voice was heard there (a weak logistic model). None: not estimated (two microphones,
+    # live). speakers/overlap.interruption_confidence
     confidence: float | None = None
 
 
 # Under this confidence the report and the dashboard call an interruption unsure (0.7: where
-# bench/bench_single_mic.py's confident tally starts, chosen on hard seeds 9-24)
+# bench/bench_single_mic.py's confident tally starts; chosen in session 8 for the bout-only
+# confidence on hard seeds 9-24 and kept for today's model, not chosen again)
 CONFIDENT_INTERRUPTION = 0.7
 
 

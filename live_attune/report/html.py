@@ -28,6 +28,7 @@ from live_attune.report.words import (
     GLOSSARY,
     MODALITIES,
     RQ_THRESHOLDS,
+    UNSURE,
     session_date,
     setup,
     unsure,
@@ -298,8 +299,7 @@ def _charts(p: Page) -> None:
     s = p.s
     speakers = s["speakers"]
     events = s["metrics"]["interruptions"]
-    doubt = (" ▽ the same, unsure: it may have been only a listening sound, like “mm-hm”."
-             if any(unsure(i) for i in events) else "")
+    doubt = f" ▽ the same, {_e(UNSURE)}." if any(unsure(i) for i in events) else ""
     p.add("<section><h2>Who spoke when</h2>" + charts.timeline(
         speakers, s["segments"], events, s["duration_s"])
         + "<p class=\"legend\">▼ someone came in while the other spoke, on the lane of who "

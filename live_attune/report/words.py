@@ -25,10 +25,11 @@ COMPLEX_THRESHOLDS = (f"fair from {100 * context.COMPLEX_FAIR:.0f} %, good from 
                       f"{100 * context.COMPLEX_GOOD:.0f} %")
 EVEN = (f"{100 * context.THERAPIST_HEAVY:.0f}–{100 * context.CLIENT_LED:.0f} %")
 MODALITIES = {"person-centred": "person-centred", "cbt": "CBT", "mi": "MI"}
-# One microphone: an interruption whose confidence (session.json: the chance its bout
-# really reached the backchannel limit) is under core's CONFIDENT_INTERRUPTION says so
+# One microphone: an interruption whose confidence (session.json: the chance it is a true
+# one, from its bout and the overlap and second voice heard) is under core's
+# CONFIDENT_INTERRUPTION says so
 UNSURE_BELOW = CONFIDENT_INTERRUPTION
-UNSURE = "unsure: this may have been only a listening sound, like “mm-hm”"
+UNSURE = "unsure: with one microphone this may not have been an interruption; listen to it"
 # Prosody measures by their plain name (session.json keys stay out of the page).
 FEATURES = {"f0_mean_st": "pitch", "f0_sd_st": "pitch movement", "loudness_db": "loudness",
             "rate_syl_s": "speech rate"}

@@ -52,9 +52,10 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spans(data: dict[str, Any]) -> list[AttributedSpan] | None:
-    """The stored attribution with its speakers swapped (None: a session.json without one;
-    the interruptions' confidence then weighs the bout alone)."""
-    if "attribution" not in data:
+    """The stored attribution with its speakers swapped (None: a session.json without one,
+    or with an empty one as a recovered live session stores: the interruptions' confidence
+    is then rated as recovery rated it, without the second voice)."""
+    if not data.get("attribution"):
         return None
     return [AttributedSpan(**(a | {"speaker": swap_role(a["speaker"])}))
             for a in data["attribution"]]

@@ -54,10 +54,12 @@ def voice_print_of(options: SingleMicOptions | None) -> VoicePrint | None:
 def rate_interruptions_of(history: SessionHistory, config: MetricsConfig,
                           attribution: Sequence[AttributedSpan] | None = None) -> None:
     """A one-microphone session's interruptions given their confidence (how likely each is
-    a true one: its bout's length and, with the revised ``attribution``, the second voice
-    heard at its onset), in place: the history's list is what session.json reads. The same
-    wherever such a history is made: the revision, ``sessions swap-roles`` (from the stored
-    attribution), a recovered live session (no attribution kept: the bout alone)."""
+    a true one: its bout, the overlap after its onset and, with the revised
+    ``attribution``, the second voice heard there), in place: the history's list is what
+    session.json reads. The same wherever such a history is made: the revision, ``sessions
+    swap-roles`` (from the stored attribution), a recovered live session (no attribution
+    kept: the bout and the overlap, which is none, live decisions giving each frame one
+    voice)."""
     history.interruptions[:] = rate_interruptions(history.interruptions, history.segments,
                                                   config, attribution)
 

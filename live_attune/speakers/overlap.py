@@ -249,7 +249,9 @@ CONFIDENCE_PER_SECOND_VOICE = 1.57
 CONFIDENCE_PER_OVERLAP_S = 0.83
 # Without the second-voice evidence (a recovered live session keeps no attribution): the
 # bout and the overlap, fitted on the same events (AUC in sample 0.715 on 9-24, 0.554 on
-# 25-40)
+# 25-40). A recovered session replays the live decisions, which give each frame to one
+# voice, so its overlap is always 0 and its unsuccessful interruptions mostly read unsure
+# (under 0.7 unless the bout is over ~6.5 s): not fitted on such input
 BOUT_ONLY_INTERCEPT = -0.31
 BOUT_ONLY_PER_LOG_BOUT = 0.62
 BOUT_ONLY_PER_OVERLAP_S = 0.93
@@ -293,9 +295,11 @@ def overlap_after_s(segments: Sequence[Segment], by: str, of: str, onset_s: floa
                     within_s: float) -> float:
     """How long ``by`` and ``of`` both spoke in the ``within_s`` after ``onset_s``."""
     end_s = onset_s + within_s
-    theirs = [s for s in segments if s.speaker == of and s.end_s > onset_s]
+    theirs = [s for s in segments
+              if s.speaker == of and s.end_s > onset_s and s.start_s < end_s]
     total = 0.0
-    for mine in (s for s in segments if s.speaker == by and s.end_s > onset_s):
+    for mine in (s for s in segments
+                 if s.speaker == by and s.end_s > onset_s and s.start_s < end_s):
         for other in theirs:
             total += max(0.0, min(mine.end_s, other.end_s, end_s)
                          - max(mine.start_s, other.start_s, onset_s))

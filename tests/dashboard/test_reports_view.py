@@ -153,8 +153,8 @@ def test_every_flagged_number_opens_its_moment(browser: Browser) -> None:
 
 
 def test_an_unsure_interruption_says_so_in_its_moment(browser: Browser) -> None:
-    """One microphone's interruption under 0.7 confidence (issue 18) says it may have been
-    only a listening sound; at 0.9 it does not."""
+    """One microphone's interruption under 0.7 confidence (issue 18) says it may not have
+    been one; at 0.9 it does not."""
     sid, data = store_golden()
     for confidence, said in ((0.45, True), (0.9, False)):
         data["metrics"]["interruptions"][0]["confidence"] = confidence
@@ -172,7 +172,8 @@ def test_an_unsure_interruption_says_so_in_its_moment(browser: Browser) -> None:
                 if "came in" in page.inner_text("#moment-title"):
                     break
             text = " ".join(moment_texts(page))
-            assert ("(unsure: this may have been only a listening sound, like “mm-hm”)"
+            assert ("(unsure: with one microphone this may not have been an interruption; "
+                    "listen to it)"
                     in text) is said, text
             if said:
                 page.screenshot(path=str(ARTIFACTS / "reports-view-unsure.png"))

@@ -1,0 +1,51 @@
+"""session/rescore.py: ``sessions swap-roles`` rebuilds a stored session with therapist and
+client swapped; what it does not recompute it must keep."""
+
+from __future__ import annotations
+
+from live_attune.audio.decode import AudioInfo
+from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.conversation import replay_segments
+from live_attune.core.events import Segment
+from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig
+from live_attune.session.output import session_dict
+from live_attune.session.rescore import swap_roles
+from live_attune.session.result import session_result
+from live_attune.session.single_mic import rate_interruptions_of
+
+
+def recovered_single_mic_session() -> dict[str, object]:
+    """A one-microphone live session as recovery rebuilds it: its live segments replayed,
+    each interruption rated without the attribution (none is kept), stored with an empty
+    ``attribution``. The client comes in over each of the therapist's turns."""
+    config = PipelineConfig()
+    segments = []
+    for k in range(12):
+        t = 12.0 * k
+        segments += [Segment("therapist", t, t + 6.0),
+                     Segment("client", t + 4.0 + (k % 3) * 0.3, t + 5.5 + (k % 4))]
+    segments.sort(key=lambda s: s.start_s)
+    end_s = 12.0 * 12
+    engine = replay_segments(("therapist", "client"), segments, end_s=end_s,
+                             sample_rate=SAMPLE_RATE, config=config.metrics)
+    metrics = engine.finish()
+    rate_interruptions_of(engine.history, config.metrics)  # as session/recover.py does
+    result = session_result(
+        info=AudioInfo("live", 1, SAMPLE_RATE, end_s, "live"),
+        layout=Layout(MODE_SINGLE, ("therapist", "client"), (0, 0), 1), config=config,
+        metrics=metrics, history=engine.history, duration_s=end_s)
+    return session_dict(result)
+
+
+def test_swapping_a_recovered_session_keeps_each_interruptions_confidence() -> None:
+    """Its stored attribution is empty, not missing: read as 'no second voice anywhere' the
+    swap rated every interruption again with the full model (3 of 4 fell under 0.7)."""
+    data = recovered_single_mic_session()
+    assert data["attribution"] == []
+    before = [(e["by"], e["at_s"], e["confidence"]) for e in data["metrics"]["interruptions"]]
+    assert before and all(c is not None for _, _, c in before)
+    swapped = swap_roles(data)
+    other = {"therapist": "client", "client": "therapist"}
+    after = [(other[e["by"]], e["at_s"], e["confidence"])
+             for e in swapped["metrics"]["interruptions"]]
+    assert after == before
