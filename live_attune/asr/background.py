@@ -13,17 +13,24 @@ memory 348 MB after, 374 MB beside.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
-from live_attune.asr.whisper import default_model_path, load_model, transcribe_spoken
+from live_attune.asr.whisper import (
+    default_model_path,
+    joined_words,
+    load_model,
+    transcribe_spoken,
+)
 from live_attune.core.audio_facts import SAMPLE_RATE
-from live_attune.core.events import Transcript
+from live_attune.core.events import Segment, Transcript, Word
 from live_attune.core.utterances import Span
 
 Spoken = tuple[Span, np.ndarray]
@@ -79,6 +86,8 @@ class BackgroundTranscriber:
         self._error: BaseException | None = None
         self._out: list[Transcript] = []
         self._ended = False
+        self._put = self._done = 0  # utterances put; taken with every pack they closed done
+        self._progress = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="transcribe", daemon=True)
         self._thread.start()
 
@@ -87,6 +96,14 @@ class BackgroundTranscriber:
             self.abandon()  # the thread ends here, whether or not the caller abandons
             raise self._error
         self._queue.put((span, audio))
+        self._put += 1
+
+    def wait(self) -> None:
+        """Return once every utterance put so far has been taken and every pack it closed
+        has been transcribed (the pack still open is left for ``finish``)."""
+        with self._progress:
+            self._progress.wait_for(lambda: self._done >= self._put or self._error is not None)
+        self._raise_failure()
 
     def finish(self) -> list[Transcript]:
         self._queue.put(None)
@@ -110,7 +127,9 @@ class BackgroundTranscriber:
         except _Abandoned:
             return
         except BaseException as exc:  # raised in the caller's thread by put/finish
-            self._error = exc
+            with self._progress:
+                self._error = exc
+                self._progress.notify_all()
             while not self._ended and self._queue.get() is not None:
                 if self._abandoned.is_set():
                     break  # keep taking work so a waiting put returns and sees the failure
@@ -124,7 +143,57 @@ class BackgroundTranscriber:
                 self._ended = True  # finish's mark: nothing more will come
                 return
             yield item
+            with self._progress:  # asked for the next: this one and any pack it closed
+                self._done += 1  # are done
+                self._progress.notify_all()
 
 
 class _Abandoned(Exception):
     """The analysis failed or was stopped: the thread ends without its last packs."""
+
+
+
+def attribute_words(spoken: list[Transcript], spans: list[Span], main_runs: list[Segment]
+                    ) -> list[Transcript]:
+    """Words transcribed from one microphone's speech, whoever spoke them, given to the
+    utterances of the one heard saying them.
+
+    Each word goes to the speaker holding the speech at its middle (``main_runs``: who
+    holds it, one at a time, as the end-of-session revision decided; the nearest run where
+    none covers the word), then to that speaker's utterance in ``spans`` around it (the
+    nearest of theirs where none does). An utterance gets its words in order and the text
+    they make; one without words gets no line, as on the per-utterance path."""
+    runs = _Timeline(main_runs)
+    own: dict[str, list[Span]] = {}
+    for span in spans:
+        own.setdefault(span.speaker, []).append(span)
+    by_speaker = {who: _Timeline(theirs) for who, theirs in own.items()}
+    words: dict[Span, list[Word]] = {}
+    for word in sorted((w for t in spoken for w in t.words), key=lambda w: w.start_s):
+        mid_s = (word.start_s + word.end_s) / 2
+        run = runs.around(mid_s)
+        if run is None or run.speaker not in by_speaker:
+            continue  # nobody was heard in the whole session: no utterance to give it to
+        if (theirs := by_speaker[run.speaker].around(mid_s)) is not None:
+            words.setdefault(theirs, []).append(word)
+    return sorted((Transcript(u.speaker, u.start_s, u.end_s, joined_words(ws), tuple(ws))
+                   for u, ws in words.items()),
+                  key=lambda t: (t.start_s, t.speaker))
+
+
+_Timed = TypeVar("_Timed", Span, Segment)
+
+
+class _Timeline(Generic[_Timed]):
+    """Stretches of time that do not overlap, found by the time they cover."""
+
+    def __init__(self, items: list[_Timed]) -> None:
+        self._items: list[_Timed] = sorted(items, key=lambda x: x.start_s)
+        self._starts: list[float] = [x.start_s for x in self._items]
+
+    def around(self, at_s: float) -> _Timed | None:
+        """The stretch covering ``at_s``, else the nearest one (None: there are none)."""
+        i = bisect.bisect_right(self._starts, at_s)
+        near = self._items[max(i - 1, 0): i + 1]
+        return min(near, key=lambda x: max(x.start_s - at_s, at_s - x.end_s, 0.0),
+                   default=None)

@@ -294,10 +294,12 @@ def _transcribe_pack(model: Any, pack: list[Span], audio: dict[Span, np.ndarray]
                        default=starts[0])
         shift = span.start_s - at
         by_span[span].append(Word(w.text, w.start_s + shift, w.end_s + shift))
-    return [transcript_event(span, _join(ws), tuple(ws)) for span, ws in by_span.items() if ws]
+    return [transcript_event(span, joined_words(ws), tuple(ws))
+            for span, ws in by_span.items() if ws]
 
 
-def _join(words: list[Word]) -> str:
+def joined_words(words: list[Word]) -> str:
+    """The text timed words make (punctuation back against its word)."""
     text = " ".join(w.text for w in words)
     return text.replace(" ,", ",").replace(" .", ".").replace(" ?", "?").replace(" !", "!")
 

@@ -113,6 +113,12 @@ class SingleMicPipeline(EngineViews):
         """Speech up to here has its live decision (handed to the engine)."""
         return self._emitted * FRAME_S
 
+    @property
+    def heard(self) -> np.ndarray:
+        """The speech counted so far, one flag per 32 ms frame, whoever spoke (a view:
+        valid until the next block)."""
+        return self._heard.view()
+
     def process(self, block: np.ndarray) -> list[Event]:
         audio = block[0]
         probs = self._vad.probabilities(audio)
