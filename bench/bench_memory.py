@@ -64,8 +64,9 @@ from pathlib import Path
 from typing import Any
 
 CHILD = r"""
-import json, sys, tempfile, threading, time
+import json, os, sys, tempfile, threading, time
 from pathlib import Path
+import live_attune  # first, as in the CLI: it sets the runtimes up before any thread starts
 
 def status_mb(key):  # VmHWM, unlike ru_maxrss, is not inherited across fork+exec
     with open('/proc/self/status') as f:
@@ -99,6 +100,7 @@ if config == "whisper":
     model = WhisperModel(str(default_model_path()), device="cpu", compute_type="int8",
                          local_files_only=True)
     stage("transcribe")
+    cpu0 = sum(os.times()[:2])
     segments, _ = model.transcribe(path, language="en", beam_size=1, temperature=0.0,
                                    condition_on_previous_text=False, vad_filter=True)
     out = {"segments": len(list(segments))}
@@ -143,6 +145,7 @@ else:  # the CLI itself: `live-attune analyze FILE --out DIR --no-store --quiet`
                                       if config == "language" else list)
     stage("analyze")
     t0 = time.perf_counter()
+    cpu0 = sum(os.times()[:2])
     with tempfile.TemporaryDirectory() as out_dir:
         argv = ["analyze", path, "--out", out_dir, "--no-store", "--quiet"]
         assert main(argv + (["--no-transcribe"] if config == "plain" else [])) == 0
@@ -151,9 +154,10 @@ else:  # the CLI itself: `live-attune analyze FILE --out DIR --no-store --quiet`
     out = {"turns": len(result.history.turns), "transcript": len(result.transcript),
            "talk_share": session["metrics"]["talk_share"]}
 wall = time.perf_counter() - t0
+cpu = sum(os.times()[:2]) - cpu0
 stage("end")
 running = False
-out.update(wall_s=wall, peak_mb=status_mb("VmHWM"),
+out.update(wall_s=wall, cpu_s=cpu, peak_mb=status_mb("VmHWM"),
            stages=[{"name": n, "wall_s": w, "max_rss_mb": m, "hwm_mb": h}
                    for n, w, m, h in stages[1:]])
 print(json.dumps(out))
@@ -187,15 +191,19 @@ def print_table(name: str, runs: dict[str, list[dict[str, Any]]]) -> None:
     base_mb = statistics.median(r["peak_mb"] for r in base) if base else None
     base_s = statistics.median(r["wall_s"] for r in base) if base else None
     print(f"\n{name}: medians of {len(next(iter(runs.values())))} runs, fresh processes")
-    print(f"{'configuration':<34}{'peak MB':>9}{'vs fw':>7}{'wall s':>9}{'vs fw':>7}")
+    base_cpu = statistics.median(r["cpu_s"] for r in base) if base else None
+    print(f"{'configuration':<34}{'peak MB':>9}{'vs fw':>7}{'wall s':>9}{'vs fw':>7}"
+          f"{'cpu s':>8}{'vs fw':>7}")
     for config, rs in runs.items():
         mb = statistics.median(r["peak_mb"] for r in rs)
         s = statistics.median(r["wall_s"] for r in rs)
+        cpu = statistics.median(r["cpu_s"] for r in rs)
         print(f"{LABELS[config]:<34}{mb:>9.0f}{_ratio(mb, base_mb):>7}{s:>9.1f}"
-              f"{_ratio(s, base_s):>7}")
+              f"{_ratio(s, base_s):>7}{cpu:>8.1f}{_ratio(cpu, base_cpu):>7}")
     print("  where it rose (first run; VmHWM at the stage's end / highest sampled VmRSS, MB)")
     for config, rs in runs.items():
         cells = "  ".join(f"{st['name']} {st['hwm_mb']:.0f}/{st['max_rss_mb']:.0f}"
+                          f" {st['wall_s']:.1f}s"
                           for st in rs[0]["stages"])
         print(f"  {config:<11}{cells}")
 
