@@ -86,8 +86,6 @@ class BackgroundTranscriber:
         self._error: BaseException | None = None
         self._out: list[Transcript] = []
         self._ended = False
-        self._put = self._done = 0  # utterances put; taken with every pack they closed done
-        self._progress = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="transcribe", daemon=True)
         self._thread.start()
 
@@ -96,14 +94,6 @@ class BackgroundTranscriber:
             self.abandon()  # the thread ends here, whether or not the caller abandons
             raise self._error
         self._queue.put((span, audio))
-        self._put += 1
-
-    def wait(self) -> None:
-        """Return once every utterance put so far has been taken and every pack it closed
-        has been transcribed (the pack still open is left for ``finish``)."""
-        with self._progress:
-            self._progress.wait_for(lambda: self._done >= self._put or self._error is not None)
-        self._raise_failure()
 
     def finish(self) -> list[Transcript]:
         self._queue.put(None)
@@ -127,9 +117,7 @@ class BackgroundTranscriber:
         except _Abandoned:
             return
         except BaseException as exc:  # raised in the caller's thread by put/finish
-            with self._progress:
-                self._error = exc
-                self._progress.notify_all()
+            self._error = exc
             while not self._ended and self._queue.get() is not None:
                 if self._abandoned.is_set():
                     break  # keep taking work so a waiting put returns and sees the failure
@@ -143,9 +131,6 @@ class BackgroundTranscriber:
                 self._ended = True  # finish's mark: nothing more will come
                 return
             yield item
-            with self._progress:  # asked for the next: this one and any pack it closed
-                self._done += 1  # are done
-                self._progress.notify_all()
 
 
 class _Abandoned(Exception):

@@ -4,7 +4,6 @@ steps after it (one microphone by voice, transcription)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,14 +51,9 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
     if transcribe:  # a missing or broken model fails before a long analysis, and its load
         _load_whisper(model)  # peak (~75 MB) comes while the process is small
-    result = _analyze(path, channel_map=channel_map, config=config, progress=progress,
-                      prosody=prosody and not by_voice,  # by voice: measured after revision
-                      single_mic=single_mic if by_voice else None,
-                      transcribe=transcribe, model=model)
-    if by_voice and prosody:
-        result = replace(result, prosody=_prosody_of(path, result.layout.speakers,
-                                                     result.history))
-    return result
+    return _analyze(path, channel_map=channel_map, config=config, progress=progress,
+                    prosody=prosody, single_mic=single_mic if by_voice else None,
+                    transcribe=transcribe, model=model)
 
 
 def _load_whisper(model: Path | None) -> None:
@@ -77,7 +71,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              transcribe: bool = False, model: Path | None = None) -> SessionResult:
     """The pipeline over the file's blocks. With ``single_mic`` (a mono file): the
     one-microphone pipeline, as live (session/single_mic.py), the number of speakers
-    estimated unless the options give it."""
+    estimated unless the options give it, and prosody measured once its end-of-session
+    revision has said who spoke when — while Whisper's thread catches up."""
     info = probe(path)
     pipeline: Pipeline
     if single_mic is not None:
@@ -86,7 +81,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     else:
         layout = layout_for(info.channels, channel_map, str(path))
         pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
-    tracker = ProsodyTracker(layout.speakers) if prosody else None
+    by_voice = isinstance(pipeline, SingleMicPipeline)
+    tracker = ProsodyTracker(layout.speakers) if prosody and not by_voice else None
     whisper: _Transcribing | _TranscribingSpeech | None = None
     if transcribe:
         whisper = (_TranscribingSpeech(pipeline, model)
@@ -107,9 +103,9 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
                 progress(samples / SAMPLE_RATE, pipeline.snapshot())
         if samples == 0:
             raise AudioInputError(f"{path}: contains no audio samples")
-        if isinstance(whisper, _TranscribingSpeech):
-            whisper.wait()  # Whisper's backlog before the revision: their peaks do not add
         metrics, events = pipeline.finish()
+        voiced = (_prosody_of(path, pipeline.layout.speakers, pipeline.history)
+                  if prosody and by_voice else None)
         transcript = [] if whisper is None else whisper.finish()
     except BaseException:
         if whisper is not None:
@@ -124,7 +120,7 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     return session_result(info=info, layout=pipeline.layout, config=pipeline.config,
                           metrics=metrics, history=pipeline.history,
                           duration_s=samples / SAMPLE_RATE, notes=notes,
-                          prosody=None if tracker is None else tracker.finish(),
+                          prosody=voiced if tracker is None else tracker.finish(),
                           attribution=pipeline.attribution, single_mic=single_mic,
                           transcript=transcript)
 
@@ -213,12 +209,6 @@ class _TranscribingSpeech:
                  if not a.second_voice]
         return label_transcripts(attribute_words(
             self._whisper.finish(), utterances(pipeline.history.segments), holds))
-
-    def wait(self) -> None:
-        """Until Whisper has done what was sent (not the pack still open): called before the
-        revision, whose memory peak (~100 MB on 10 minutes) would otherwise come on top of
-        Whisper's (~75 MB)."""
-        self._whisper.wait()
 
     def abandon(self) -> None:
         self._whisper.abandon()

@@ -220,20 +220,3 @@ def test_one_microphone_transcribed_beside_gives_the_words_to_their_speakers(
         theirs = " ".join(u.text for u in conv.utterances if u.speaker == role)
         assert wer(theirs, " ".join(t.text for t in beside.transcript
                                     if t.speaker == role)) < 0.4
-
-
-def test_wait_returns_once_the_closed_packs_are_transcribed() -> None:
-    """One microphone waits for Whisper before its revision: ``wait`` returns after every
-    pack closed so far is done — so a failure in one is raised by ``wait`` itself — and
-    leaves the open pack to ``finish``."""
-    whisper = BackgroundTranscriber()
-    whisper.put(Span("speech", 0.0, 15.0), np.zeros((2, 2, 2), np.float32))  # not audio
-    whisper.put(Span("speech", 15.0, 30.0), np.zeros(15 * 16_000, np.float32))  # closes it
-    with pytest.raises(ValueError):
-        whisper.wait()
-    whisper.abandon()
-    fine = BackgroundTranscriber()
-    for i in range(3):
-        fine.put(Span("speech", 15.0 * i, 15.0 * (i + 1)), np.zeros(15 * 16_000, np.float32))
-    fine.wait()
-    assert fine.finish() == [] and not _transcribe_threads()
