@@ -55,12 +55,16 @@ class _Channel:
 
 
 class ProsodyTracker:
-    """Per-turn prosody for a fixed set of speakers (one audio channel each)."""
+    """Per-turn prosody for a fixed set of speakers: one audio channel each, or with
+    ``shared`` one channel for all (one microphone, voices told apart): its frames are
+    measured once and each speaker's turns read them inside their own segments."""
 
-    def __init__(self, speakers: Sequence[str], config: ProsodyConfig | None = None) -> None:
+    def __init__(self, speakers: Sequence[str], config: ProsodyConfig | None = None, *,
+                 shared: bool = False) -> None:
         self.speakers = tuple(speakers)
         self.config = config or ProsodyConfig()
-        self._channels = [_Channel() for _ in self.speakers]
+        self.shared = shared
+        self._channels = [_Channel() for _ in ((None,) if shared else self.speakers)]
         self._segments: dict[str, list[Segment]] = {s: [] for s in self.speakers}
         self._turns: list[TurnProsody] = []
         self._gaps: list[tuple[float, float]] = []
@@ -70,7 +74,7 @@ class ProsodyTracker:
     # -- input ------------------------------------------------------------------------------
 
     def feed(self, block: np.ndarray) -> None:
-        """Take a ``(speakers, n)`` float32 block at 16 kHz."""
+        """Take a ``(speakers, n)`` float32 block at 16 kHz (``(1, n)`` if ``shared``)."""
         t0 = time.process_time()
         for channel, audio in zip(self._channels, block, strict=True):
             self._measure(channel, audio)
@@ -129,7 +133,7 @@ class ProsodyTracker:
         channel.pending = joined[n * HOP:]
 
     def _summarize(self, turn: Turn) -> TurnProsody:
-        index = self.speakers.index(turn.speaker)
+        index = 0 if self.shared else self.speakers.index(turn.speaker)
         track = _slice(self._channels[index].tracks, turn.start_s, turn.end_s)
         speech = [(max(s.start_s, turn.start_s), min(s.end_s, turn.end_s))
                   for s in self._segments[turn.speaker]

@@ -13,10 +13,10 @@ from live_attune.audio.vad import WINDOW
 from live_attune.core import SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
-from live_attune.core.events import Segment, Transcript, Turn
+from live_attune.core.events import Event, Segment, Transcript, Turn
 from live_attune.core.utterances import SettledUtterances, Span
 from live_attune.errors import AudioInputError
-from live_attune.prosody import ProsodyResult, ProsodyTracker
+from live_attune.prosody import ProsodyTracker
 from live_attune.session.config import (
     MODE_ACTIVITY,
     Layout,
@@ -71,8 +71,9 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              transcribe: bool = False, model: Path | None = None) -> SessionResult:
     """The pipeline over the file's blocks. With ``single_mic`` (a mono file): the
     one-microphone pipeline, as live (session/single_mic.py), the number of speakers
-    estimated unless the options give it, and prosody measured once its end-of-session
-    revision has said who spoke when — while Whisper's thread catches up."""
+    estimated unless the options give it; its channel's prosody frames are measured as the
+    blocks come and summarised per turn once the end-of-session revision has said who
+    spoke when."""
     info = probe(path)
     pipeline: Pipeline
     if single_mic is not None:
@@ -82,7 +83,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
         layout = layout_for(info.channels, channel_map, str(path))
         pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
     by_voice = isinstance(pipeline, SingleMicPipeline)
-    tracker = ProsodyTracker(layout.speakers) if prosody and not by_voice else None
+    tracker = ProsodyTracker(layout.speakers, shared=by_voice) if prosody else None
+    channels = [0] if by_voice else list(layout.channel_indices)
     whisper: _Transcribing | _TranscribingSpeech | None = None
     if transcribe:
         whisper = (_TranscribingSpeech(pipeline, model)
@@ -94,8 +96,9 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
         for block in iter_blocks(path, notes=notes):
             events = pipeline.process(block)
             if tracker is not None:
-                tracker.feed(block[list(layout.channel_indices)])
-                tracker.events(events)
+                tracker.feed(block[channels])
+                if not by_voice:  # by voice: who spoke is settled by the revision
+                    tracker.events(events)
             if whisper is not None:
                 whisper.feed(block)
             samples += block.shape[1]
@@ -104,8 +107,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
         if samples == 0:
             raise AudioInputError(f"{path}: contains no audio samples")
         metrics, events = pipeline.finish()
-        voiced = (_prosody_of(path, pipeline.layout.speakers, pipeline.history)
-                  if prosody and by_voice else None)
+        if by_voice:
+            events = _in_order(pipeline.history)
         transcript = [] if whisper is None else whisper.finish()
     except BaseException:
         if whisper is not None:
@@ -120,7 +123,7 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     return session_result(info=info, layout=pipeline.layout, config=pipeline.config,
                           metrics=metrics, history=pipeline.history,
                           duration_s=samples / SAMPLE_RATE, notes=notes,
-                          prosody=voiced if tracker is None else tracker.finish(),
+                          prosody=None if tracker is None else tracker.finish(),
                           attribution=pipeline.attribution, single_mic=single_mic,
                           transcript=transcript)
 
@@ -261,30 +264,15 @@ def _by_voice_note(pipeline: SingleMicPipeline, options: SingleMicOptions) -> st
             f"({pipeline.method}); {heuristic}{swapped} (--swap-roles turns them round)")
 
 
-PROSODY_STEP_S = 10.0  # one microphone: prosody reads the file again in blocks this long
-
-
-def _prosody_of(path: str | Path, roles: tuple[str, ...], history: SessionHistory
-                ) -> ProsodyResult:
-    """Per-turn prosody on the one channel, each speaker's frames gated by their segments.
-
-    The file is decoded a second time rather than kept from the first pass: an hour of
-    16 kHz mono float32 is 230 MB (twice that while joined); decoding 50 minutes of WAV
-    again took 5 s here, under 1 % of the one-microphone analysis of it."""
-    tracker = ProsodyTracker(roles)
+def _in_order(history: SessionHistory) -> list[Event]:
+    """The revised session's segments and turns as the engine would have closed them: by
+    end, a turn after the segments that end with it."""
     both: list[Segment | Turn] = [*history.segments, *history.turns]
-    events = sorted(both, key=lambda e: (e.end_s, isinstance(e, Turn)))
-    step, i = int(PROSODY_STEP_S * SAMPLE_RATE), 0
-    for n, block in enumerate(iter_blocks(path, block_s=PROSODY_STEP_S)):
-        tracker.feed(np.repeat(block[:1], len(roles), axis=0))
-        done = (n + 1) * step / SAMPLE_RATE
-        ready = []
-        while i < len(events) and events[i].end_s <= done - 1.0:
-            ready.append(events[i])
-            i += 1
-        tracker.events(ready)
-    tracker.events(events[i:])
-    return tracker.finish()
+    return [*sorted(both, key=_closing)]
+
+
+def _closing(event: Segment | Turn) -> tuple[float, bool]:
+    return event.end_s, isinstance(event, Turn)
 
 
 def _mode_notes(layout: Layout) -> list[str]:

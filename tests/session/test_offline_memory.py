@@ -17,8 +17,9 @@ from live_attune.session.result import SessionResult
 
 
 def prosody_from_memory(audio: np.ndarray, result: SessionResult) -> ProsodyResult:
-    """One microphone's prosody from the whole file held in memory, in 10 s steps (how
-    analyze measured it before it decoded the file a second time)."""
+    """One microphone's prosody from the whole file held in memory, in 10 s steps, the
+    channel measured once per speaker (how analyze measured it before it decoded the file
+    a second time, and before its frames were measured once as they stream)."""
     roles = result.layout.speakers
     tracker = ProsodyTracker(roles)
     both: list[Segment | Turn] = [*result.history.segments, *result.history.turns]
@@ -36,10 +37,11 @@ def prosody_from_memory(audio: np.ndarray, result: SessionResult) -> ProsodyResu
 
 
 @pytest.mark.slow
-def test_one_microphone_prosody_decoded_again_equals_the_kept_audio(shared_data: Path
+def test_one_microphone_prosody_measured_once_equals_the_kept_audio(shared_data: Path
                                                                      ) -> None:
-    """A real two-person recording (AMI, 30 s, mono): the per-turn prosody analyze gives
-    by reading the file again is the one from the audio kept whole."""
+    """A real two-person recording (AMI, 30 s, mono): the per-turn prosody analyze gives —
+    the one channel's frames measured once as its blocks come, summarised per turn after
+    the revision — is the one from the audio kept whole, each speaker measured apart."""
     path = shared_data / "conversations/ami/dev00.wav"
     result = analyze_file(path, single_mic=SingleMicOptions())
     assert result.prosody is not None and result.prosody.turns
