@@ -50,6 +50,20 @@ peak 239 -> 165 MB), measured again on a quiet machine: 408 MB and 29.3 s = 1.52
 (faster-whisper alone 19.3 s; analysis alone 12.9 s) — Whisper on its one thread over the
 mono speech is the long pole. Both budgets still missed, so not landed; transcribing after
 stays (397 MB, 1.77 x).
+2026-11-30 (session 9), why: numpy's OpenBLAS ran a thread per core that spins between
+products (the one-microphone encoder's LSTM does thousands of small ones), taking the core
+Whisper's thread needed, and each thread kept its own malloc arena. With one BLAS thread
+and one arena (live_attune/_runtime.py), the beside route back, the revision and prosody
+running while Whisper catches up, and one microphone's prosody measured as its blocks
+stream (not decoded again after the revision): 10 min mono, this bench run at nice -15
+beside other workers' nice +5 jobs (medians of 3; CPU s are the process's user+sys):
+  analyze, no transcript             169 MB  11.8 s (0.64 x)  11.8 CPU s
+  analyze + transcript + language    369 MB  17.4 s (0.94 x)  29.0 CPU s
+  faster-whisper alone               792 MB  18.5 s           21.2 CPU s
+(4 more runs of the second: 367-372 MB, 17.3-18.1 s). Steps, same conditions: the beside
+route with one BLAS thread and the process's default arenas 411 MB / 31.1 s (1.82 x); one
+arena 375 MB / 24.0 s (1.42 x); then the prosody 17.4 s. Transcribing after the revision,
+one BLAS thread and one arena: 350 MB, 36.9 s (1.87 x).
 """
 
 from __future__ import annotations
