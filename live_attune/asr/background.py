@@ -4,11 +4,13 @@
 on both cores). ``BackgroundTranscriber`` runs ``transcribe_spoken`` on a thread fed
 (utterance, audio) pairs while the analysis goes on, Whisper on one thread and the analysis
 on the other core; ``SpanAudio`` keeps only the audio that an unsettled utterance may still
-need. The words are those ``transcribe_spans`` gives for the same utterances: the same
-audio, packed the same way per speaker (CTranslate2's results do not depend on its thread
-count; tested). A 10-minute stereo session (bench/bench_memory.py, quiet 2-core machine):
-after 1.6-1.8 x faster-whisper alone, beside on two threads 1.10 x, on one 0.93 x; peak
-memory 348 MB after, 374 MB beside.
+need. With one microphone per person the words are those ``transcribe_spans`` gives for the
+same utterances: the same audio, packed the same way per speaker (CTranslate2's results do
+not depend on its thread count; tested). One microphone sends its speech as one voice and
+gives the words to the revised speakers at the end (``attribute_words``). A 10-minute
+stereo session (bench/bench_memory.py, quiet 2-core machine): after 1.6-1.8 x
+faster-whisper alone, beside on two threads 1.10 x, on one 0.93 x; peak memory 348 MB
+after, 374 MB beside.
 """
 
 from __future__ import annotations
@@ -137,7 +139,6 @@ class _Abandoned(Exception):
     """The analysis failed or was stopped: the thread ends without its last packs."""
 
 
-
 def attribute_words(spoken: list[Transcript], spans: list[Span], main_runs: list[Segment]
                     ) -> list[Transcript]:
     """Words transcribed from one microphone's speech, whoever spoke them, given to the
@@ -146,18 +147,22 @@ def attribute_words(spoken: list[Transcript], spans: list[Span], main_runs: list
     Each word goes to the speaker holding the speech at its middle (``main_runs``: who
     holds it, one at a time, as the end-of-session revision decided; the nearest run where
     none covers the word), then to that speaker's utterance in ``spans`` around it (the
-    nearest of theirs where none does). An utterance gets its words in order and the text
-    they make; one without words gets no line, as on the per-utterance path."""
-    runs = _Timeline(main_runs)
+    nearest of theirs where none does). A run no utterance of its speaker overlaps (a
+    sliver of a few frames the engine did not count as speech) holds nothing: its words go
+    to the runs around it, as their audio went to the utterance around it when each
+    utterance was transcribed. An utterance gets its words in order and the text they make;
+    one without words gets no line, as on the per-utterance path."""
     own: dict[str, list[Span]] = {}
     for span in spans:
         own.setdefault(span.speaker, []).append(span)
     by_speaker = {who: _Timeline(theirs) for who, theirs in own.items()}
+    runs = _Timeline([r for r in main_runs
+                      if r.speaker in by_speaker and by_speaker[r.speaker].overlaps(r)])
     words: dict[Span, list[Word]] = {}
     for word in sorted((w for t in spoken for w in t.words), key=lambda w: w.start_s):
         mid_s = (word.start_s + word.end_s) / 2
         run = runs.around(mid_s)
-        if run is None or run.speaker not in by_speaker:
+        if run is None:
             continue  # nobody was heard in the whole session: no utterance to give it to
         if (theirs := by_speaker[run.speaker].around(mid_s)) is not None:
             words.setdefault(theirs, []).append(word)
@@ -175,6 +180,12 @@ class _Timeline(Generic[_Timed]):
     def __init__(self, items: list[_Timed]) -> None:
         self._items: list[_Timed] = sorted(items, key=lambda x: x.start_s)
         self._starts: list[float] = [x.start_s for x in self._items]
+
+    def overlaps(self, other: Segment) -> bool:
+        """Whether any stretch overlaps ``other`` (the nearest to its middle does if any
+        does: the stretches do not overlap each other)."""
+        near = self.around((other.start_s + other.end_s) / 2)
+        return near is not None and near.start_s < other.end_s and near.end_s > other.start_s
 
     def around(self, at_s: float) -> _Timed | None:
         """The stretch covering ``at_s``, else the nearest one (None: there are none)."""

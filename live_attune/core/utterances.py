@@ -90,6 +90,12 @@ class SettledUtterances:
         """The rest, once the session is over (``segments``: all of them)."""
         return self.update(segments) + self._builder.finish()
 
+    def advance(self, now_s: float) -> list[Span]:
+        """Utterances settled by the clock, where no segment still to come starts before
+        ``now_s``: a speaker silent ``end_gap_s`` by then is done (what ``update`` would
+        close at their next segment, so the spans are the same)."""
+        return self._builder.advance(now_s)
+
     def earliest_open_s(self) -> float | None:
         """Start of the earliest utterance not yet settled (None: none open)."""
         return min((s.start_s for s in self._builder.open_spans()), default=None)

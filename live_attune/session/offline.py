@@ -107,8 +107,10 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
         if samples == 0:
             raise AudioInputError(f"{path}: contains no audio samples")
         metrics, events = pipeline.finish()
-        if by_voice:
+        if by_voice:  # the revision's speakers, who may be more or fewer than laid out
             events = _in_order(pipeline.history)
+            if tracker is not None:
+                tracker.name_speakers(pipeline.layout.speakers)
         transcript = [] if whisper is None else whisper.finish()
     except BaseException:
         if whisper is not None:
@@ -128,22 +130,37 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
                           transcript=transcript)
 
 
-class _Transcribing:
-    """Utterances sent to Whisper (asr/background.py) as soon as they settle: the engine's
-    history holds every segment ending before ``processed_s``, in that order, so
-    ``SettledUtterances`` gives what ``utterances`` gives at the end. Audio is kept from
-    the earliest start an unsettled utterance may still have: the earliest open utterance,
-    open segment, or what the engine has not yet measured."""
+class _Beside:
+    """Whisper's thread beside the analysis (asr/background.py), fed settled utterances
+    with the recent audio they are cut from."""
 
-    def __init__(self, pipeline: Pipeline, model: Path | None) -> None:
+    def __init__(self, channel_of: dict[str, int], model: Path | None) -> None:
         from live_attune.asr.background import BackgroundTranscriber, SpanAudio
 
-        layout = pipeline.layout
-        self._pipeline = pipeline
         self._settled = SettledUtterances()
-        self._audio = SpanAudio(dict(zip(layout.speakers, layout.channel_indices,
-                                         strict=True)))
+        self._audio = SpanAudio(channel_of)
         self._whisper = BackgroundTranscriber(model)
+
+    def abandon(self) -> None:
+        self._whisper.abandon()
+
+    def _send(self, spans: list[Span]) -> None:
+        for span in spans:
+            self._whisper.put(span, self._audio.take(span))
+
+
+class _Transcribing(_Beside):
+    """Utterances sent to Whisper as soon as they settle: the engine's history holds every
+    segment ending before ``processed_s``, in that order, so ``SettledUtterances`` gives
+    what ``utterances`` gives at the end. Audio is kept from the earliest start an
+    unsettled utterance may still have: the earliest open utterance, open segment, or what
+    the engine has not yet measured."""
+
+    def __init__(self, pipeline: Pipeline, model: Path | None) -> None:
+        layout = pipeline.layout
+        super().__init__(dict(zip(layout.speakers, layout.channel_indices, strict=True)),
+                         model)
+        self._pipeline = pipeline
 
     def feed(self, block: np.ndarray) -> None:
         pipeline = self._pipeline
@@ -160,15 +177,8 @@ class _Transcribing:
         self._send(self._settled.finish(self._pipeline.history.segments))
         return label_transcripts(self._whisper.finish())
 
-    def abandon(self) -> None:
-        self._whisper.abandon()
 
-    def _send(self, spans: list[Span]) -> None:
-        for span in spans:
-            self._whisper.put(span, self._audio.take(span))
-
-
-class _TranscribingSpeech:
+class _TranscribingSpeech(_Beside):
     """One microphone: who said what is settled only by the end-of-session revision, so
     the speech itself goes to Whisper as it settles — the runs of frames counted as speech,
     joined into utterances by the same rule, as one voice — and at the end its words are
@@ -176,29 +186,30 @@ class _TranscribingSpeech:
     transcribed once: where two voices overlap it goes to the one holding the speech.
 
     Measured against transcribing each revised utterance after the analysis (generator
-    sessions, default seeds 1-4 and hard seeds 1-3, 2-3 minutes each, word error rate over
-    the whole conversation): 0.234 against 0.229 mean; cutting Whisper's utterances by the
-    live decisions instead gave 0.248 (a wrong live decision packs one person's words with
-    the other's)."""
+    sessions of 20 turns, word error rate over the whole conversation; after / beside):
+    default seeds 1-4 0.240/0.273, 0.102/0.137, 0.174/0.196, 0.157/0.182 (beside worse by
+    0.02-0.035), hard seeds 1-3 0.247/0.236, 0.401/0.370, 0.283/0.243 (beside better); mean
+    0.229 after, 0.234 beside. Cutting Whisper's utterances by the live decisions instead
+    gave 0.248 (a wrong live decision packs one person's words with the other's)."""
 
     SPEECH = "speech"  # the one voice Whisper's utterances are cut for
 
     def __init__(self, pipeline: SingleMicPipeline, model: Path | None) -> None:
-        from live_attune.asr.background import BackgroundTranscriber, SpanAudio
-
+        super().__init__({self.SPEECH: 0}, model)
         self._pipeline = pipeline
-        self._settled = SettledUtterances()
-        self._audio = SpanAudio({self.SPEECH: 0})
-        self._whisper = BackgroundTranscriber(model)
         self._runs = SpeechRuns(self.SPEECH)
 
     def feed(self, block: np.ndarray) -> None:
         self._audio.add(block)
         self._send(self._settled.update(self._runs.read(self._pipeline.heard)))
-        keep = [self._runs.open_from * WINDOW]
+        # no run to come starts before the open one (or the frames read): an utterance
+        # silent end_gap_s by then is done, and its audio need not wait for the next run
+        self._send(self._settled.advance(self._runs.open_from * FRAME_S))
+        keep_samples = [self._runs.open_from * WINDOW]
         if (first_s := self._settled.earliest_open_s()) is not None:
-            keep.append(int(first_s * SAMPLE_RATE))
-        self._audio.forget_before(min(keep))
+            keep_samples.append(int(first_s * SAMPLE_RATE))
+        # a span's first sample is int(start_s * rate), which can round one under
+        self._audio.forget_before(min(keep_samples) - 1)
 
     def finish(self) -> list[Transcript]:
         """The words given to the revised utterances (after the pipeline's ``finish``)."""
@@ -212,13 +223,6 @@ class _TranscribingSpeech:
                  if not a.second_voice]
         return label_transcripts(attribute_words(
             self._whisper.finish(), utterances(pipeline.history.segments), holds))
-
-    def abandon(self) -> None:
-        self._whisper.abandon()
-
-    def _send(self, spans: list[Span]) -> None:
-        for span in spans:
-            self._whisper.put(span, self._audio.take(span))
 
 
 class SpeechRuns:

@@ -32,3 +32,20 @@ def test_advance_closes_after_the_end_gap() -> None:
     assert b.advance(2.4) == []
     assert b.advance(2.5) == [Span(C, 0.0, 2.0)]
     assert b.finish() == []
+
+
+def test_settled_utterances_advanced_by_the_clock_are_the_same_spans_earlier() -> None:
+    """One microphone's speech is cut for Whisper as it settles: without ``advance`` the
+    last utterance before a long silence stayed open (its audio kept) until the next
+    segment; advanced to where no segment still to come starts, it closes after end_gap_s
+    and the spans are those of the whole session."""
+    from live_attune.core.utterances import SettledUtterances
+
+    segs = [Segment(C, 0.0, 2.0), Segment(C, 2.3, 3.0), Segment(C, 300.0, 302.0)]
+    settled = SettledUtterances()
+    assert settled.update(segs[:2]) == []
+    assert settled.advance(3.4) == [] and settled.earliest_open_s() == 0.0
+    assert settled.advance(3.5) == [Span(C, 0.0, 3.0)]
+    assert settled.earliest_open_s() is None  # nothing held through the silence
+    assert settled.finish(segs) == [Span(C, 300.0, 302.0)]
+    assert utterances(segs) == [Span(C, 0.0, 3.0), Span(C, 300.0, 302.0)]

@@ -127,3 +127,26 @@ def test_one_prosody_record_per_turn_on_the_demo() -> None:
     assert result.prosody is not None
     assert [(t.speaker, t.start_s, t.end_s) for t in result.prosody.turns] == [
         (t.speaker, t.start_s, t.end_s) for t in result.history.turns]
+
+
+def test_a_shared_tracker_measures_once_and_reads_the_speakers_named_after() -> None:
+    """One microphone: the frames are measured once for everyone, and the speakers whose
+    turns read them are named once the revision has found them (three, where two were laid
+    out when the frames began); naming them after an event, or on a tracker with a
+    channel per speaker, is refused."""
+    tracker = ProsodyTracker(("therapist", "client"), shared=True)
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    pitch_hz = np.where(t < 1.0, 120.0, np.where(t < 2.0, 200.0, 260.0))
+    tone = (0.2 * np.sin(2 * np.pi * np.cumsum(pitch_hz) / SAMPLE_RATE)).astype(np.float32)
+    tracker.feed(tone[None])
+    tracker.name_speakers(("therapist", "client", "client_2"))
+    events = []
+    for k, who in enumerate(("therapist", "client", "client_2")):
+        events += [Segment(who, k + 0.1, k + 0.9), Turn(who, k + 0.1, k + 0.9, 0.8, None)]
+    turns = tracker.events(events)
+    assert [x.speaker for x in turns] == ["therapist", "client", "client_2"]
+    assert [x.f0_mean_hz for x in turns] == pytest.approx([120, 200, 260], rel=0.02)
+    with pytest.raises(ValueError):
+        tracker.name_speakers(("therapist", "client"))
+    with pytest.raises(ValueError):
+        ProsodyTracker(("therapist",)).name_speakers(("therapist", "client"))

@@ -191,14 +191,26 @@ def test_a_word_between_runs_goes_to_the_nearest_and_nobody_heard_means_no_lines
     assert attribute_words(spoken, [], []) == []
 
 
+def test_a_sliver_of_a_run_holds_no_words_of_its_own() -> None:
+    """A run of a few frames the engine did not count as speech (no utterance of its
+    speaker overlaps it) holds nothing: its word goes to the run around it, not to that
+    speaker's nearest utterance 10 s away (found on a real file by review)."""
+    spoken = [_words(("long", 0.2, 0.58), ("story", 0.6, 0.7), ("short.", 0.72, 1.2))]
+    spans = [Span("therapist", 0.0, 2.0), Span("client", 12.0, 13.0)]
+    holds = [Segment("therapist", 0.0, 0.6), Segment("client", 0.6, 0.696),
+             Segment("therapist", 0.696, 2.0), Segment("client", 12.0, 13.0)]
+    lines = attribute_words(spoken, spans, holds)
+    assert [(t.speaker, t.text) for t in lines] == [("therapist", "long story short.")]
+
+
 @pytest.mark.slow
 def test_one_microphone_transcribed_beside_gives_the_words_to_their_speakers(
         conversation: dict[str, Path]) -> None:
     """The real model on a generator conversation on one microphone (seed 1, 24 turns): the
-    lines are the revised utterances, their words in order, and the words are as
-    right as transcribing each revised utterance after the analysis (word error rate over
-    the whole conversation within 0.06 of it; measured 2026-11-30 on seeds 1-4 of 20 turns:
-    0.240/0.102/0.174/0.157 after, 0.273/0.137/0.196/0.182 beside)."""
+    lines are the revised utterances, their words in order and inside them (within 0.5 s),
+    and the word error rate over the whole conversation under 0.35 and within 0.06 of
+    transcribing each revised utterance after the analysis (measured on 20-turn
+    conversations: _TranscribingSpeech's docstring)."""
     mono = conversation["mono"]
     options = SingleMicOptions()
     plain = analyze_file(mono, single_mic=options)
@@ -211,11 +223,13 @@ def test_one_microphone_transcribed_beside_gives_the_words_to_their_speakers(
     for line in beside.transcript:
         starts = [w.start_s for w in line.words]
         assert starts == sorted(starts) and line.text.split() == [w.text for w in line.words]
+        assert all(line.start_s - 0.5 <= (w.start_s + w.end_s) / 2 <= line.end_s + 0.5
+                   for w in line.words), line  # no word given to a line far from it
     conv = scripted(1)
     said = " ".join(u.text for u in sorted(conv.utterances, key=lambda u: u.start_s))
     heard = {name: wer(said, " ".join(t.text for t in r.transcript))
              for name, r in (("after", after), ("beside", beside))}
-    assert heard["beside"] <= heard["after"] + 0.06, heard
+    assert heard["beside"] < 0.35 and heard["beside"] <= heard["after"] + 0.06, heard
     for role in ("therapist", "client"):  # words given to the wrong person would show here
         theirs = " ".join(u.text for u in conv.utterances if u.speaker == role)
         assert wer(theirs, " ".join(t.text for t in beside.transcript
