@@ -5,12 +5,18 @@ after the analysis; only the time they take may differ."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from live_attune.asr.background import BackgroundTranscriber, SpanAudio, attribute_words
+from live_attune.asr.background import (
+    BackgroundTranscriber,
+    SpanAudio,
+    Spoken,
+    attribute_words,
+)
 from live_attune.asr.wer import wer
 from live_attune.asr.whisper import span_audio
 from live_attune.audio.decode import iter_blocks
@@ -234,3 +240,50 @@ def test_one_microphone_transcribed_beside_gives_the_words_to_their_speakers(
         theirs = " ".join(u.text for u in conv.utterances if u.speaker == role)
         assert wer(theirs, " ".join(t.text for t in beside.transcript
                                     if t.speaker == role)) < 0.4
+
+
+class Boom(RuntimeError):
+    """The failure made to happen, to be told apart from any other."""
+
+
+def _fails_in_the_analysis(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    def progress(done_s: float, _metrics: object) -> None:
+        if done_s > 30.0:
+            raise Boom("the analysis stopped half-way")
+    return {"progress": progress}
+
+
+def _fails_in_the_revision(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    from live_attune.session.single_mic import SingleMicPipeline
+
+    def finish(self: SingleMicPipeline) -> object:
+        raise Boom("the revision failed")
+    monkeypatch.setattr(SingleMicPipeline, "finish", finish)
+    return {}
+
+
+def _fails_on_whisper_s_thread(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    import live_attune.asr.background as background
+    from live_attune.asr.whisper import transcribe_spoken as real  # what the thread runs
+
+    def transcribe_spoken(model: object, spoken: Iterable[Spoken]) -> list[Transcript]:
+        real(model, spoken)
+        raise Boom("Whisper failed at its last pack")
+    monkeypatch.setattr(background, "transcribe_spoken", transcribe_spoken)
+    return {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fail", [_fails_in_the_analysis, _fails_in_the_revision,
+                                  _fails_on_whisper_s_thread])
+def test_one_microphone_beside_whisper_fails_with_its_own_error_and_no_thread_left(
+        conversation: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+        fail: Callable[[pytest.MonkeyPatch], dict[str, object]]) -> None:
+    """Whisper's thread beside one microphone's analysis: a failure in the analysis, in its
+    end-of-session revision or on Whisper's thread reaches the caller as itself, and the
+    thread is gone (no hang, nothing left running)."""
+    kwargs = fail(monkeypatch)
+    with pytest.raises(Boom):
+        analyze_file(conversation["mono"], single_mic=SingleMicOptions(), transcribe=True,
+                     **kwargs)  # type: ignore[arg-type]
+    assert not _transcribe_threads()
