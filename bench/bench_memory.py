@@ -63,7 +63,9 @@ beside other workers' nice +5 jobs (medians of 3; CPU s are the process's user+s
 (4 more runs of the second: 367-372 MB, 17.3-18.1 s). Steps, same conditions: the beside
 route with one BLAS thread and the process's default arenas 411 MB / 31.1 s (1.82 x); one
 arena 375 MB / 24.0 s (1.42 x); then the prosody 17.4 s. Transcribing after the revision,
-one BLAS thread and one arena: 350 MB, 36.9 s (1.87 x).
+one BLAS thread and one arena: 350 MB, 36.9 s (1.87 x). Stereo with transcript + language,
+same conditions: 10 min 346 MB, 18.9 s (1.01 x; with the default arenas 377 MB, 0.90 x);
+50 min 372 MB, 83.8 s (0.86 x; faster-whisper alone 97.1 s), 1 run.
 """
 
 from __future__ import annotations
