@@ -154,7 +154,9 @@ class _Transcribing(_Beside):
     segment ending before ``processed_s``, in that order, so ``SettledUtterances`` gives
     what ``utterances`` gives at the end. Audio is kept from the earliest start an
     unsettled utterance may still have: the earliest open utterance, open segment, or what
-    the engine has not yet measured."""
+    the engine has not yet measured. No segment still to come starts before the earliest
+    open segment or what is not yet measured, so an utterance silent ``end_gap_s`` by then
+    is settled by the clock: a long silence does not hold its audio until the next one."""
 
     def __init__(self, pipeline: Pipeline, model: Path | None) -> None:
         layout = pipeline.layout
@@ -167,6 +169,7 @@ class _Transcribing(_Beside):
         self._audio.add(block)
         self._send(self._settled.update(pipeline.history.segments))
         starts = [pipeline.processed_s, *pipeline.open_segments_s().values()]
+        self._send(self._settled.advance(min(starts)))
         if (first := self._settled.earliest_open_s()) is not None:
             starts.append(first)
         self._audio.forget_before(int(min(starts) * SAMPLE_RATE))

@@ -40,13 +40,18 @@ def hard_render(root: Path, seed: int) -> Path:
     return out / "stereo.wav"
 
 
-@pytest.mark.parametrize(("seed", "block"), [(1, 4_000), (2, 1_000), (3, 16_000)])
+@pytest.mark.parametrize(("seed", "block", "silence_s"),
+                         [(1, 4_000, 0), (2, 1_000, 0), (3, 16_000, 0), (1, 4_000, 120)])
 def test_utterances_settled_as_the_analysis_goes_are_the_finished_sessions(
-        synth_dir: Path, seed: int, block: int) -> None:
+        synth_dir: Path, seed: int, block: int, silence_s: int, tmp_path: Path) -> None:
     """Hard conversations (overlaps, backchannels, pauses in first phrases): the spans
     settled block by block, and their audio cut from the blocks kept, equal ``utterances``
-    over the finished session and ``span_audio`` reading the file afterwards."""
+    over the finished session and ``span_audio`` reading the file afterwards — also with
+    two minutes of silence in the middle, which holds no audio (the last utterance before
+    it is settled by the clock; it was held until the next segment)."""
     stereo = hard_render(synth_dir, seed)
+    if silence_s:
+        stereo = _with_silence(stereo, silence_s, tmp_path / "silent.wav")
     pipeline = ChannelPipeline(layout_for(2, None, str(stereo)))
     settled, audio = SettledUtterances(), SpanAudio(CHANNEL_OF)
     got: list[tuple[Span, np.ndarray]] = []
@@ -60,6 +65,7 @@ def test_utterances_settled_as_the_analysis_goes_are_the_finished_sessions(
         before_s, seen = pipeline.processed_s, len(segments)
         got += [(s, audio.take(s)) for s in settled.update(segments)]
         starts = [pipeline.processed_s, *pipeline.open_segments_s().values()]
+        got += [(s, audio.take(s)) for s in settled.advance(min(starts))]
         if (first := settled.earliest_open_s()) is not None:
             starts.append(first)
         audio.forget_before(int(min(starts) * 16_000))
@@ -75,6 +81,17 @@ def test_utterances_settled_as_the_analysis_goes_are_the_finished_sessions(
     after = dict(span_audio(stereo, spans, CHANNEL_OF))
     assert all(np.array_equal(a, after[s]) for s, a in got)
     assert most_held < 25 * 16_000  # only what an open utterance (≤ 15 s) may need
+
+
+def _with_silence(path: Path, silence_s: int, out: Path) -> Path:
+    """The file with ``silence_s`` of silence at its middle."""
+    from live_attune.synth.truth import write_wav
+
+    audio = np.concatenate(list(iter_blocks(path)), axis=1)
+    half = audio.shape[1] // 2
+    quiet = np.zeros((audio.shape[0], silence_s * 16_000), np.float32)
+    write_wav(out, np.concatenate([audio[:, :half], quiet, audio[:, half:]], axis=1))
+    return out
 
 
 def _pieces(path: Path, block: int) -> list[np.ndarray]:
