@@ -75,42 +75,14 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     blocks come and summarised per turn once the end-of-session revision has said who
     spoke when."""
     info = probe(path)
-    pipeline: Pipeline
-    if single_mic is not None:
-        layout = single_mic_layout(single_mic.speakers or 2)
-        pipeline = SingleMicPipeline(layout, config, options=single_mic, offline=True)
-    else:
-        layout = layout_for(info.channels, channel_map, str(path))
-        pipeline = make_pipeline(layout, config, sample_rate=SAMPLE_RATE)
+    pipeline = _pipeline_for(path, info.channels, channel_map, config, single_mic)
     by_voice = isinstance(pipeline, SingleMicPipeline)
-    tracker = ProsodyTracker(layout.speakers, shared=by_voice) if prosody else None
-    channels = [0] if by_voice else list(layout.channel_indices)
-    whisper: _Transcribing | _TranscribingSpeech | None = None
-    if transcribe:
-        whisper = (_TranscribingSpeech(pipeline, model)
-                   if isinstance(pipeline, SingleMicPipeline) else _Transcribing(pipeline, model))
-    notes = _mode_notes(layout)
-    samples = 0
+    tracker = ProsodyTracker(pipeline.layout.speakers, shared=by_voice) if prosody else None
+    whisper = _beside(pipeline, model) if transcribe else None
+    notes = _mode_notes(pipeline.layout)
     try:
-        # the decoder adds its notes (a cut file, NaN/Inf set to silence) when it is done
-        for block in iter_blocks(path, notes=notes):
-            events = pipeline.process(block)
-            if tracker is not None:
-                tracker.feed(block[channels])
-                if not by_voice:  # by voice: who spoke is settled by the revision
-                    tracker.events(events)
-            if whisper is not None:
-                whisper.feed(block)
-            samples += block.shape[1]
-            if progress is not None:
-                progress(samples / SAMPLE_RATE, pipeline.snapshot())
-        if samples == 0:
-            raise AudioInputError(f"{path}: contains no audio samples")
-        metrics, events = pipeline.finish()
-        if by_voice:  # the revision's speakers, who may be more or fewer than laid out
-            events = _in_order(pipeline.history)
-            if tracker is not None:
-                tracker.name_speakers(pipeline.layout.speakers)
+        samples = _feed(path, pipeline, tracker, whisper, progress, notes)
+        metrics, events = _finish(pipeline, tracker)
         transcript = [] if whisper is None else whisper.finish()
     except BaseException:
         if whisper is not None:
@@ -128,6 +100,62 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
                           prosody=None if tracker is None else tracker.finish(),
                           attribution=pipeline.attribution, single_mic=single_mic,
                           transcript=transcript)
+
+
+def _pipeline_for(path: str | Path, channels: int, channel_map: ChannelMap | None,
+                  config: PipelineConfig | None, single_mic: SingleMicOptions | None
+                  ) -> Pipeline:
+    """By voice where ``single_mic`` is given (a mono file), else by channel."""
+    if single_mic is not None:
+        return SingleMicPipeline(single_mic_layout(single_mic.speakers or 2), config,
+                                 options=single_mic, offline=True)
+    return make_pipeline(layout_for(channels, channel_map, str(path)), config,
+                         sample_rate=SAMPLE_RATE)
+
+
+def _beside(pipeline: Pipeline, model: Path | None) -> _Transcribing | _TranscribingSpeech:
+    """Whisper's thread beside the analysis: by speech (one microphone) or by channel."""
+    if isinstance(pipeline, SingleMicPipeline):
+        return _TranscribingSpeech(pipeline, model)
+    return _Transcribing(pipeline, model)
+
+
+def _feed(path: str | Path, pipeline: Pipeline, tracker: ProsodyTracker | None,
+          whisper: _Transcribing | _TranscribingSpeech | None, progress: Progress | None,
+          notes: list[str]) -> int:
+    """Every block of the file through the pipeline, the prosody tracker and Whisper's
+    thread; the samples read per channel. The decoder adds its notes (a cut file, NaN/Inf
+    set to silence) when it is done."""
+    by_voice = isinstance(pipeline, SingleMicPipeline)
+    channels = [0] if by_voice else list(pipeline.layout.channel_indices)
+    samples = 0
+    for block in iter_blocks(path, notes=notes):
+        events = pipeline.process(block)
+        if tracker is not None:
+            tracker.feed(block[channels])
+            if not by_voice:  # by voice: who spoke is settled by the revision
+                tracker.events(events)
+        if whisper is not None:
+            whisper.feed(block)
+        samples += block.shape[1]
+        if progress is not None:
+            progress(samples / SAMPLE_RATE, pipeline.snapshot())
+    if samples == 0:
+        raise AudioInputError(f"{path}: contains no audio samples")
+    return samples
+
+
+def _finish(pipeline: Pipeline, tracker: ProsodyTracker | None
+            ) -> tuple[SessionMetrics, list[Event]]:
+    """The pipeline's last measures and the events the prosody tracker is still owed: by
+    voice, the revision's segments and turns, its speakers named for the tracker (they may
+    be more or fewer than laid out)."""
+    metrics, events = pipeline.finish()
+    if isinstance(pipeline, SingleMicPipeline):
+        events = _in_order(pipeline.history)
+        if tracker is not None:
+            tracker.name_speakers(pipeline.layout.speakers)
+    return metrics, events
 
 
 class _Beside:
