@@ -141,8 +141,9 @@ SCALES = (1.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.12, 0.1)  # ... then widened by
 COVERAGE_AIM = 0.825  # the middle of the 75-90 % band of issue 22
 THRESHOLDS = tuple(round(float(t), 2) for t in np.arange(0.3, 0.701, 0.05))  # per head, on CV
 # input parts of a configuration → slices of core.language.dense_input (DIM numbers each)
+# ("all": every column, for a wider input such as two encoders' side by side)
 PARTS = {"utterance": slice(0, DIM), "question": slice(DIM, 2 * DIM),
-         "context": np.r_[2 * DIM:4 * DIM + 4]}
+         "context": np.r_[2 * DIM:4 * DIM + 4], "all": slice(None)}
 # per head, after the input parts are chosen: the dense columns' scale (the sparse cues and
 # the embeddings are penalised alike by one L2 strength; a scale s > 1 penalises the dense
 # weights s^2 times less) and C, the pair with the best out-of-fold score of that head
@@ -244,29 +245,41 @@ HEADS_TARGETS = TARGETS  # the name behaviour_agreement.py used
 ENCODER = f"{MODEL_SHA256} {ARITHMETIC}"  # a cache made another way is not used
 
 
-class Embeddings:
-    """Every (text, token limit) embedded once with the shipped encoder, cached on disk."""
+def _shipped(text: str, max_tokens: int) -> np.ndarray:
+    return default_encoder().embed(text, max_tokens)
 
-    def __init__(self, cache: Path) -> None:
+
+class Embeddings:
+    """Every (text, token limit) embedded once, cached on disk: by the shipped encoder, or
+    by ``encode`` (another encoder, named by ``encoder``: a cache made by another is not
+    used; scripts/compare_encoders.py)."""
+
+    def __init__(self, cache: Path, encode: Callable[[str, int], np.ndarray] = _shipped,
+                 encoder: str = ENCODER) -> None:
         self._cache = cache
+        self._encode, self._encoder = encode, encoder
         self._vectors: dict[str, np.ndarray] = {}
         if cache.exists():
             data = np.load(cache, allow_pickle=False)
-            if str(data["encoder"]) == ENCODER:
+            if str(data["encoder"]) == encoder:
                 self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
         self._new = 0
+
+    def __contains__(self, key: tuple[str, int]) -> bool:
+        """Whether (text, max_tokens) is embedded already."""
+        return f"{key[1]}\t{key[0]}" in self._vectors
 
     def __call__(self, text: str, max_tokens: int = MAX_TOKENS) -> np.ndarray:
         key = f"{max_tokens}\t{text}"
         if key not in self._vectors:
-            self._vectors[key] = default_encoder().embed(text, max_tokens)
+            self._vectors[key] = self._encode(text, max_tokens)
             self._new += 1
         return self._vectors[key]
 
     def save(self) -> None:
         if self._new:
             keys = sorted(self._vectors)
-            np.savez(self._cache, keys=np.array(keys), encoder=np.array(ENCODER),
+            np.savez(self._cache, keys=np.array(keys), encoder=np.array(self._encoder),
                      vectors=np.stack([self._vectors[k] for k in keys]))
 
 

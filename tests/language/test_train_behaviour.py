@@ -64,3 +64,32 @@ def test_each_head_keeps_the_setting_it_scored_best_with(monkeypatch: pytest.Mon
         "question": (1.0, 0.1), "open": (3.0, 0.05), "reflection": (3.0, 0.05),
         "complex": (1.0, 0.1)}
     assert probs["open"][0] == 3.0 and probs["question"][0] == 1.0
+
+
+def test_embeddings_of_another_encoder_are_cached_apart(tmp_path: Path) -> None:
+    """A cache is used again only by the encoder that made it (compare_encoders' e5)."""
+    calls: list[tuple[str, int]] = []
+
+    def encode(text: str, max_tokens: int) -> np.ndarray:
+        calls.append((text, max_tokens))
+        return np.full(3, len(text) + max_tokens, np.float32)
+
+    cache = tmp_path / "e.npz"
+    first = tb.Embeddings(cache, encode, "encoder A")
+    assert ("Hi.", 64) not in first
+    assert first("Hi.", 64).tolist() == [67.0] * 3
+    assert ("Hi.", 64) in first and ("Hi.", 128) not in first
+    first("Hi.", 64)
+    first.save()
+    assert calls == [("Hi.", 64)]
+    again = tb.Embeddings(cache, encode, "encoder A")
+    assert ("Hi.", 64) in again and again("Hi.", 64).tolist() == [67.0] * 3
+    assert calls == [("Hi.", 64)]  # read from disk
+    other = tb.Embeddings(cache, encode, "encoder B")
+    assert ("Hi.", 64) not in other
+
+
+def test_all_parts_take_every_column_of_a_wider_input() -> None:
+    width = 2 * (4 * DIM + 4)  # two encoders side by side
+    assert tb.columns(("all",), width).tolist() == list(range(width))
+    assert len(tb.columns(("utterance", "question", "context"), width)) == 4 * DIM + 4
