@@ -20,8 +20,10 @@ bars are read on DER), the therapist's talk-share error (generator), interruptio
 precision/recall against the truth (same speaker, ±0.5 s: bench_accuracy_hard.matched_pairs;
 in the summary also away from METRICS.md's thresholds: bench_accuracy_hard.clear_tally,
 truth events with a margin >= 0.1 s, found events matching a bout near a threshold left
-out; and among the events of confidence >= 0.7, Interruption.confidence; and the
-confidence's AUC, right events against wrong ones, beside session 8's bout-only one), the
+out; the missed ones by cause (miss_cause), near a threshold and clear, and the wrong found
+ones near a threshold's bout and not; among the events of confidence >= 0.7,
+Interruption.confidence; and the confidence's AUC, right events against wrong ones, beside
+session 8's bout-only one), the
 attribution's CPU time (one BLAS thread) per minute of audio and its peak memory
 (tracemalloc). Then the live cost and decision lag (``--no-live`` skips it). ``--speech``
 sets SingleMicOptions' speech_on/speech_off (the frames counted as speech); ``none``: the
@@ -48,6 +50,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from calibration import voice
 from calibration.measure import vad_flags
 from live_attune.core.audio_facts import SAMPLE_RATE
+from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import CONFIDENT_INTERRUPTION, Interruption
 from live_attune.core.roles import THERAPIST
 from live_attune.core.turns import bout_speech_s
@@ -63,7 +66,12 @@ from live_attune.synth.voices import THERAPIST_VOICE, speak
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_accuracy_hard import clear_tally, matched_pairs  # noqa: E402
+from bench.bench_accuracy_hard import (  # noqa: E402
+    CLEAR_S,
+    TOLERANCE_S,
+    clear_tally,
+    matched_pairs,
+)
 
 REAL = ROOT.parent / "shared" / "data" / "conversations"
 REAL_FILES = {"ami/dev00": "ami/dev00.ami_only_words.rttm",
@@ -189,6 +197,9 @@ class Row:
     confident: tuple[int, int, int] | None  # the same, events CONFIDENT_INTERRUPTION sure
     # each found interruption: its confidence, session 8's bout-only one, and whether right
     rated: tuple[tuple[float, float, bool], ...] | None
+    # each missed true interruption: why (miss_cause), and whether away from the thresholds
+    misses: tuple[tuple[str, bool], ...] | None
+    false_near: tuple[int, int] | None  # wrong found ones: near a threshold's bout, others
     analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
     cpu_s_per_min: float
     peak_mb: float
@@ -220,7 +231,7 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
     result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
-    inter = clear = confident = rated = None
+    inter = clear = confident = rated = misses = false_near = None
     if truth is not None:
         found = result.history.interruptions
         right = {id(f) for _, f in matched_pairs(truth["interruptions"], found)}
@@ -235,6 +246,7 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
                                     for t in truth["interruptions"]):  # margins, bouts
             tally = clear_tally(truth, "interruptions", found)
             clear = (tally.truth, tally.found, tally.matched)
+            misses, false_near = misses_and_falses(truth, result.history)
     cpu, peak = attribution_cost(audio, approach) if cost else (float("nan"), float("nan"))
     parts = der_parts(ref, hyp)
     return Row(data=data, name=name, approach=approach, speakers=len(result.layout.speakers),
@@ -242,6 +254,7 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
                der_bridged=der_of(ref, segments_annotation(result, BRIDGE_S)),
                share_pp=None if truth is None else share_error_pp(ref, hyp),
                interruptions=inter, clear=clear, confident=confident, rated=rated,
+               misses=misses, false_near=false_near,
                analyze_s_per_min=whole,
                cpu_s_per_min=cpu, peak_mb=peak)
 
@@ -255,6 +268,47 @@ def bout_only_confidence(result: SessionResult, event: Interruption) -> float:
     bout = bout_speech_s(result.history.segments, event.by, event.at_s, config.bridge_s)
     z = (bout - 0.06 - config.backchannel_max_s) / 0.34
     return round(0.5 * (1.0 + math.erf(z / math.sqrt(2.0))), 3)
+
+
+MISS_CAUSES = ("found > 0.5 s off", "bout measured < 1 s", "seen as a floor-taking",
+               "onset found, other", "change of voice late", "not heard near")
+
+
+def miss_cause(event: dict[str, Any], history: SessionHistory) -> str:
+    """Why a true interruption was not found, from what the session made of its interrupter
+    near its onset (the first that holds, in MISS_CAUSES' order): an interruption within 1 s,
+    a backchannel (its bout measured under backchannel_max), a floor-taking (the holder's
+    speech measured ended, terminal, or under floor_min), a segment of theirs beginning there
+    (something else), their speech beginning 0.5-3 s later (the change of voice late)."""
+    by, at, tol = event["by"], event["at_s"], TOLERANCE_S
+    if any(e.by == by and abs(e.at_s - at) <= 1.0 for e in history.interruptions):
+        return MISS_CAUSES[0]
+    if any(e.by == by and abs(e.at_s - at) <= tol for e in history.backchannels):
+        return MISS_CAUSES[1]
+    if any(e.speaker == by and abs(e.at_s - at) <= tol for e in history.floor_changes):
+        return MISS_CAUSES[2]
+    starts = [s.start_s - at for s in history.segments if s.speaker == by]
+    if any(abs(d) <= tol for d in starts):
+        return MISS_CAUSES[3]
+    if any(tol < d <= 3.0 for d in starts):
+        return MISS_CAUSES[4]
+    return MISS_CAUSES[5]
+
+
+def misses_and_falses(truth: dict[str, Any], history: SessionHistory
+                      ) -> tuple[tuple[tuple[str, bool], ...], tuple[int, int]]:
+    """Each missed true interruption's cause and whether its margin is at least CLEAR_S; the
+    wrong found ones that match a bout near a threshold (whatever the rules made of it: the
+    clear tally leaves these out) and the others."""
+    found = history.interruptions
+    pairs = matched_pairs(truth["interruptions"], found)
+    got = {id(t) for t, _ in pairs}
+    hit = {id(f) for _, f in pairs}
+    misses = tuple((miss_cause(t, history), t["margin_s"] >= CLEAR_S)
+                   for t in truth["interruptions"] if id(t) not in got)
+    wrong = [f for f in found if id(f) not in hit]
+    near = len(matched_pairs([b for b in truth["bouts"] if b["margin_s"] < CLEAR_S], wrong))
+    return misses, (near, len(wrong) - near)
 
 
 def auc(rated: list[tuple[float, bool]]) -> float:
@@ -320,6 +374,14 @@ def print_summary(rows: list[Row]) -> None:
             if sure:
                 line += (f" (confidence >= {CONFIDENT_INTERRUPTION}: "
                          + _pr(_total(sure)).strip() + ")")
+            missed = [m for r in sel if r.misses is not None for m in r.misses]
+            if clear:
+                line += "; missed (near a threshold/clear): " + ", ".join(
+                    f"{cause} {sum(m == (cause, False) for m in missed)}/"
+                    f"{sum(m == (cause, True) for m in missed)}" for cause in MISS_CAUSES)
+                falses = [r.false_near for r in sel if r.false_near is not None]
+                line += (f"; wrong found ones near a threshold's bout/others "
+                         f"{sum(f[0] for f in falses)}/{sum(f[1] for f in falses)}")
             rated = [x for r in sel if r.rated is not None for x in r.rated]
             line += (f"; confidence AUC {auc([(c, ok) for c, _, ok in rated]):.3f} (bout-only, "
                      f"session 8: {auc([(b, ok) for _, b, ok in rated]):.3f})")
