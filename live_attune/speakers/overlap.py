@@ -81,35 +81,14 @@ class OverlapConfig:
     # 0.733/0.632, the end alone 0.746/0.685 0.728/0.641. (Without the first word, session
     # 7 pulled in 50 ms on seeds 9-16 at a loss of recall: 0.80/0.52.)
     edge_trim_s: float = 0.05
-    # A run in which the main voice changes (the floor passes while both are heard) is
-    # pulled in by these instead: at its start (the incomer's onset) and at its end (the
-    # holder's). Its overlap decides METRICS.md's terminal (0.25 s), and a run only just
-    # long enough to be called read under it, trimmed by 2 edge_trim_s, where the truth
-    # mostly lay over it: hard seeds 9-24 / 25-40, long bouts beginning in the holder's
-    # speech with true overlaps under 0.6 s, runs of 0.30-0.35 s (read 0.20-0.25 s) had
-    # true overlaps of median 0.37 / 0.38 s, over 0.25 s in 6 of 6 and 3 of 4; runs of
-    # 0.35-0.40 s median 0.28 / 0.33 s. Conditioned on the truth instead, the overlaps seen
-    # read long already (true 0.25-0.35 s: +0.08 s median) and half are not seen at all
-    # (read 0): a spread that no trim mends. On a clean alternation of two pitches the
-    # holder's end now reads 0.05 s late and the incomer's onset 0.02 s early.
-    # Interruptions P/R (124 / 117 true) by start/end trim: 50/50 ms 0.787/0.685
-    # 0.772/0.607; 50/0 0.786/0.710 0.766/0.615; 40/0 0.786/0.710 0.774/0.615; 30/0
-    # 0.793/0.710 0.774/0.615; 30/10 the same; 20/0 0.793/0.710 0.772/0.607; 50/0 with
-    # min_run_s 0.25 s for such runs 0.788/0.718 0.753/0.624; backchannels counted as
-    # interruptions 4 / 3 in each. Reading each voice's end from its own pitch frames
-    # instead told true overlaps over and under 0.25 s apart worse (0.25-0.35 s: 47 % read
-    # over it, 0.15-0.25 s: 30 %; the runs trimmed 50/50 ms: 49 % and 20 %).
-    change_start_trim_s: float = 0.03
-    change_end_trim_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_mix <= 0.5:
             raise ValueError("min_mix must be in (0, 0.5]")
         if self.window_s < 2 * HOP_S or self.min_run_s < 0:
             raise ValueError("window_s must hold two 10 ms frames; min_run_s >= 0")
-        if min(self.first_word_s, self.first_word_gap_s, self.edge_trim_s,
-               self.change_start_trim_s, self.change_end_trim_s) < 0:
-            raise ValueError("first_word_s, first_word_gap_s and the trims must be >= 0")
+        if self.first_word_s < 0 or self.first_word_gap_s < 0 or self.edge_trim_s < 0:
+            raise ValueError("first_word_s, first_word_gap_s and edge_trim_s must be >= 0")
 
 
 class PitchTrack:
@@ -189,23 +168,10 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
             continue  # both voices heard in the run, each with a usual pitch, far apart
         trim = round(cfg.edge_trim_s / HOP_S)
         near = runs[bisect.bisect_left(ends, a - cfg.first_word_gap_s / HOP_S - 1):i]
-        for lo, hi in _first_words(near, a, cfg):
+        for lo, hi in [*_first_words(near, a, cfg), (a, b)]:
             _add_second(labels, second, mix_out, two, (lo + trim, hi - trim),
                         float(mix[lo:hi].mean()), frame_s)
-        first, last = _trims(main[a:b], cfg)
-        _add_second(labels, second, mix_out, two, (a + first, b - last),
-                    float(mix[a:b].mean()), frame_s)
     return second, mix_out
-
-
-def _trims(main: np.ndarray, cfg: OverlapConfig) -> tuple[int, int]:
-    """Pitch frames a run is pulled in by at its start and its end, from its frames' main
-    voices ``main``: the change_ trims where the main voice changes in it, else edge_trim_s."""
-    heard = main[main >= 0]
-    if len(heard) and heard[0] != heard[-1]:
-        return round(cfg.change_start_trim_s / HOP_S), round(cfg.change_end_trim_s / HOP_S)
-    trim = round(cfg.edge_trim_s / HOP_S)
-    return trim, trim
 
 
 def _first_words(runs: list[tuple[int, int]], start: int, cfg: OverlapConfig
@@ -277,9 +243,6 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 # most wrong events apart (bout and pitch mix alone, read across halves: 0.527 / 0.580).
 # Not weighed: who held the floor and for how long (the generator's scenarios, not the
 # sound), the encoder's margin (no gain read across halves).
-# Not refitted for the trims at a change of voice (OverlapConfig.change_start_trim_s):
-# on the events found since (204 on seeds 9-40) this model's AUC is 0.731 / 0.703, a
-# refit read across halves 0.631 / 0.611 (before them: 0.593 / 0.591).
 CONFIDENCE_INTERCEPT = -1.19
 CONFIDENCE_PER_LOG_BOUT = 0.65
 CONFIDENCE_PER_SECOND_VOICE = 1.57
