@@ -132,6 +132,32 @@ microphone whose bleed is -9 dB (voices 2 dB apart, far DRR -2 dB). Tried on 21-
 and not kept: dropping gated runs of <= 2 windows wholly under another voice (also where the
 own window is quieter than the other microphone's): a clear interruption's first word
 ("No,") lost on each, bc precision unchanged.
+
+Two rooms added in session 10 to see what the crosstalk leaves aside: ``nobleed`` (the hard
+room of the seed with each voice 80 dB down in the other microphone) and ``dry`` (that, and
+no reverberation, no noise). Hard seeds 1-20, session 8's code:
+
+    room     interruptions (t/f/m)     backchannels (t/f/m)      bc->int (clear)
+    hard     0.986/0.935 (155/147/145)  0.960/0.976 (123/125/120)  1 (0)
+    nobleed  0.915/0.903 (155/153/140)  0.932/0.894 (123/118/110)  10 (2)
+    dry      0.973/0.929 (155/148/144)  0.961/1.000 (123/128/123)  0 (0)
+
+Edge errors there (each true edge against the nearest found one within 0.2 s, ms,
+p10/25/50/75/90): onsets -8..+8 in every room; ends with the speaker alone hard
+-33/-10/-2/4/24, nobleed -20/-6/0/6/34, dry -32/-10/-2/2/8; ends under the other voice hard
+-66/-16/-4/4/16, nobleed -48/-14/-4/4/32, dry -34/-10/-4/0/5. Without crosstalk, ends run
+late into the voice's own reverberant tail: the bleed's mask had been cutting them. In
+about 10 % of offsets nothing within the 64 ms search is over the offset threshold and the
+end stays at the flags' end. Tried and not kept: searching 96 ms (one window more of
+latency): tuning seeds nobleed 1-20 bc->int 10 -> 1, 21-40 8 -> 5, hard 1-20 and 21-40
+unchanged (int matched -1/+2); then, run once, nobleed 41-100 bc->int 18 -> 14, false
+backchannels 28 -> 31, interruptions found right 407 -> 403; hard 41-100 bc->int 23 -> 21,
+false backchannels 27 -> 32 (41-60: precision 0.913 -> 0.892, under the bar), right
+interruptions 405 -> 401. Also not kept: an end with nothing over its threshold placed at
+the search's far edge (nobleed 1-20 bc->int 1, interruptions recall 0.877; hard recall
+0.935 -> 0.923), or where the energy falls 11 dB lower (the same), or only where no other
+voice speaks (no change); the own-tail limit 9 or 7 dB under the recent energy instead of
+11 (no change: nobleed bc->int 11, 11).
 """
 
 from __future__ import annotations
@@ -176,11 +202,25 @@ def render(root: Path, seed: int, room: str, turns: int = 28) -> dict[str, Path]
              "flags": out / "flags.npy"}
     if not paths["truth"].exists():
         mix = {"hard": MixConfig.hard(seed), "plain": MixConfig(seed=seed),
-               "bleed8": MixConfig(seed=seed, bleed_db=-8.0), "echo": echo_room(seed)}[room]
+               "bleed8": MixConfig(seed=seed, bleed_db=-8.0), "echo": echo_room(seed),
+               "nobleed": no_bleed(seed), "dry": no_bleed(seed, dry=True)}[room]
         write(make_conversation(seed, ScenarioConfig.hard(turns)), out, mix)
     if not paths["flags"].exists():
         np.save(paths["flags"], vad_flags(read_all(paths["stereo"])))
     return paths
+
+
+def no_bleed(seed: int, *, dry: bool = False) -> MixConfig:
+    """The hard room of ``seed`` with no crosstalk at all (each voice 80 dB down in the
+    other microphone): what its reverberation, noise and the VAD alone leave of the edges,
+    for any crosstalk model. ``dry``: no reverberation (own tail 60 dB down) and no noise
+    either: the voices as the truth measures them, but for their levels."""
+    hard = MixConfig.hard(seed, noise=not dry)
+    assert hard.paths is not None
+    paths = dataclasses.replace(hard.paths, bleed_db=(-80.0, -80.0))
+    if dry:
+        paths = dataclasses.replace(paths, own_drr_db=60.0)
+    return dataclasses.replace(hard, paths=paths)
 
 
 def echo_room(seed: int) -> MixConfig:
