@@ -2,7 +2,7 @@
 while within ``margin_db`` of the other's held level) against the crosstalk model (a channel
 counts where it carries clearly more, band by band, than the other channels explain).
 
-    python bench/bench_gate.py [--seeds 1-10] [--rooms hard,plain,bleed8] [--out DIR]
+    python bench/bench_gate.py [--seeds 1-10] [--rooms hard,plain,bleed8,...] [--out DIR]
 
 Each seed is rendered once (hard scripts, ``ScenarioConfig.hard()``) and its per-channel VAD
 flags computed once; both gates then run on the same flags and audio and the engine replays
@@ -11,7 +11,8 @@ events and the "clear" ones (margin >= 0.1 s); interruption onset error (matched
 |found - true|); bleed: gated speech on a channel whose speaker is silent (no true segment
 within 0.25 s) while the other speaks, as a share of all true talk time. Rooms: ``hard``
 (MixConfig.hard(seed)), ``plain`` (MixConfig(seed=seed)), ``bleed8`` (the plain room with
-bleed at -8 dB), ``echo`` (a video call's echo, issue 21).
+bleed at -8 dB), ``echo`` (a video call's echo, issue 21), ``nobleed`` and ``dry`` (the hard
+room without crosstalk, and without reverberation and noise either; session 10, below).
 
 Measured (gate ``model``, ``--out /tmp/gatecache``; issue 17's session 6, f28692a, against
 2ddaf82): int / bc P/R, true backchannels counted as interruptions, share error max (pp).

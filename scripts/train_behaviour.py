@@ -254,17 +254,20 @@ def _shipped(text: str, max_tokens: int) -> np.ndarray:
 class Embeddings:
     """Every (text, token limit) embedded once, cached on disk: by the shipped encoder, or
     by ``encode`` (another encoder, named by ``encoder``: a cache made by another is not
-    used; scripts/compare_encoders.py)."""
+    used, and ``save`` refuses to write over it; scripts/compare_encoders.py)."""
 
     def __init__(self, cache: Path, encode: Callable[[str, int], np.ndarray] = _shipped,
                  encoder: str = ENCODER) -> None:
         self._cache = cache
         self._encode, self._encoder = encode, encoder
         self._vectors: dict[str, np.ndarray] = {}
+        self._others = False  # the file holds another encoder's vectors
         if cache.exists():
             data = np.load(cache, allow_pickle=False)
             if str(data["encoder"]) == encoder:
                 self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+            else:
+                self._others = True
         self._new = 0
 
     def __contains__(self, key: tuple[str, int]) -> bool:
@@ -279,6 +282,8 @@ class Embeddings:
         return self._vectors[key]
 
     def save(self) -> None:
+        if self._others:
+            raise SystemExit(f"{self._cache} holds another encoder's vectors: not written over")
         if self._new:
             keys = sorted(self._vectors)
             np.savez(self._cache, keys=np.array(keys), encoder=np.array(self._encoder),

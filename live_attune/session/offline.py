@@ -78,7 +78,7 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     pipeline = _pipeline_for(path, info.channels, channel_map, config, single_mic)
     by_voice = isinstance(pipeline, SingleMicPipeline)
     tracker = ProsodyTracker(pipeline.layout.speakers, shared=by_voice) if prosody else None
-    whisper = _beside(pipeline, model) if transcribe else None
+    whisper = _whisper_for(pipeline, model) if transcribe else None
     notes = _mode_notes(pipeline.layout)
     try:
         samples = _feed(path, pipeline, tracker, whisper, progress, notes)
@@ -113,7 +113,7 @@ def _pipeline_for(path: str | Path, channels: int, channel_map: ChannelMap | Non
                          sample_rate=SAMPLE_RATE)
 
 
-def _beside(pipeline: Pipeline, model: Path | None) -> _Transcribing | _TranscribingSpeech:
+def _whisper_for(pipeline: Pipeline, model: Path | None) -> _Transcribing | _TranscribingSpeech:
     """Whisper's thread beside the analysis: by speech (one microphone) or by channel."""
     if isinstance(pipeline, SingleMicPipeline):
         return _TranscribingSpeech(pipeline, model)

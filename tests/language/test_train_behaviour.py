@@ -87,6 +87,11 @@ def test_embeddings_of_another_encoder_are_cached_apart(tmp_path: Path) -> None:
     assert calls == [("Hi.", 64)]  # read from disk
     other = tb.Embeddings(cache, encode, "encoder B")
     assert ("Hi.", 64) not in other
+    other("Hi.", 64)
+    with pytest.raises(SystemExit, match="another encoder"):
+        other.save()  # encoder A's file is not written over
+    assert tb.Embeddings(cache, encode, "encoder A")("Hi.", 64).tolist() == [67.0] * 3
+    assert calls == [("Hi.", 64), ("Hi.", 64)]
 
 
 def test_all_parts_take_every_column_of_a_wider_input() -> None:
