@@ -254,7 +254,8 @@ def _shipped(text: str, max_tokens: int) -> np.ndarray:
 class Embeddings:
     """Every (text, token limit) embedded once, cached on disk: by the shipped encoder, or
     by ``encode`` (another encoder, named by ``encoder``: a cache made by another is not
-    used, and ``save`` refuses to write over it; scripts/compare_encoders.py)."""
+    used, and another encoder's ``save`` refuses to write over it, while the shipped one
+    replaces a stale cache as before; scripts/compare_encoders.py)."""
 
     def __init__(self, cache: Path, encode: Callable[[str, int], np.ndarray] = _shipped,
                  encoder: str = ENCODER) -> None:
@@ -266,8 +267,8 @@ class Embeddings:
             data = np.load(cache, allow_pickle=False)
             if str(data["encoder"]) == encoder:
                 self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-            else:
-                self._others = True
+            else:  # the shipped encoder's own cache, stale, is simply made again
+                self._others = encoder != ENCODER
         self._new = 0
 
     def __contains__(self, key: tuple[str, int]) -> bool:
