@@ -51,3 +51,26 @@ def test_the_bleed_level_is_a_running_quantile_of_what_bleed_leaves() -> None:
     for bad in (float("nan"), -1.0):
         with pytest.raises(ValueError, match="edge_bleed_db"):
             CrosstalkConfig(edge_bleed_db=bad)
+
+
+def test_bout_errors_measure_each_near_threshold_bout_from_its_own_onset() -> None:
+    """bench_gate's bout-length error: a true 0.96 s bout of two segments measured as
+    0.48 + 0.52 s (an end 40 ms late) reads +40 ms; a bout outside 0.5-1.6 s and one with no
+    segment of its speaker within 0.2 s of its onset are left out; the other speaker's
+    segments and the bout after a 0.5 s silence do not count. The backchannel found as an
+    interruption gives its margin."""
+    from bench.bench_gate import _Result, bc_as_int_margins, bout_errors
+    from live_attune.core.events import Interruption, Segment
+
+    truth = {"bouts": [{"at_s": 10.0, "by": "client", "speech_s": 0.96},
+                       {"at_s": 20.0, "by": "client", "speech_s": 3.0},
+                       {"at_s": 30.0, "by": "therapist", "speech_s": 0.7}],
+             "backchannels": [{"at_s": 10.0, "by": "client", "margin_s": 0.04}]}
+    segments = [Segment("client", 10.01, 10.49), Segment("client", 10.8, 11.32),
+                Segment("therapist", 10.2, 12.0), Segment("client", 11.83, 12.5),
+                Segment("client", 20.0, 23.0), Segment("therapist", 30.3, 31.0)]
+    history = type("H", (), {"segments": segments,
+                             "interruptions": [Interruption(10.01, "client", "therapist", False)]})
+    result = _Result(history, None)
+    assert bout_errors(truth, result) == pytest.approx([0.04])
+    assert bc_as_int_margins(truth, result) == [0.04]
