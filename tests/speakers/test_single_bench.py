@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.bench_single_mic import MISS_CAUSES, miss_cause, misses_and_falses
+import pytest
+
+from bench.bench_single_mic import (
+    BOUT_PARTS,
+    MISS_CAUSES,
+    bout_errors,
+    miss_cause,
+    misses_and_falses,
+)
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Backchannel, FloorChange, Interruption, Segment
+from live_attune.speakers.single import AttributedSpan
 
 
 def _true(at_s: float, by: str, margin_s: float) -> dict[str, Any]:
@@ -45,3 +54,46 @@ def test_each_missed_interruption_gets_its_cause_and_whether_it_was_near_a_thres
     assert false_near == (1, 2)  # 70.1 matches a bout 0.03 s from a threshold; 40.8, 80.0
     assert {miss_cause(t, SessionHistory()) for t in truth["interruptions"]} == {
         MISS_CAUSES[-1]}
+
+
+def _seg(speaker: str, start_s: float, end_s: float) -> dict[str, Any]:
+    return {"speaker": speaker, "start_s": start_s, "end_s": end_s}
+
+
+def _bout(at_s: float, label: str) -> dict[str, Any]:
+    return {"at_s": at_s, "by": "client", "of": "therapist", "label": label}
+
+
+def test_each_true_bout_s_error_is_split_into_where_its_speech_went() -> None:
+    truth = {"segments": [
+        _seg("therapist", 8.0, 45.0),
+        _seg("client", 10.0, 10.6), _seg("client", 10.9, 11.5),  # 1.2 s, read 0.8 s
+        _seg("client", 20.0, 20.4),  # a backchannel read 0.1 s long at both ends
+        _seg("client", 30.0, 30.5), _seg("client", 30.7, 31.4),  # read as 0.5 s, cut off
+        _seg("client", 40.0, 40.5),  # never heard as the client's
+    ], "bouts": [_bout(10.0, "unsuccessful_interruption"), _bout(20.0, "backchannel"),
+                 _bout(30.0, "interruption"), _bout(40.0, "backchannel"),
+                 _bout(1.0, "takes_floor")]}  # not one of the bouts compared
+    segments = [Segment("client", 10.2, 10.6), Segment("client", 10.9, 11.3),
+                Segment("client", 19.9, 20.5),
+                Segment("client", 30.0, 30.5), Segment("client", 31.1, 31.4)]
+    heard = [AttributedSpan("therapist", 8.0, 11.4, 0.9),
+             AttributedSpan("therapist", 19.0, 21.0, 0.9),
+             AttributedSpan("therapist", 29.0, 41.0, 0.9)]
+    second = [AttributedSpan("client", 10.2, 10.6, 0.5, second_voice=True)]
+    errors = bout_errors(truth, segments, heard + second)
+    parts = [dict(zip(BOUT_PARTS, e.parts_s, strict=True)) for e in errors]
+    assert [e.label for e in errors] == ["unsuccessful_interruption", "backchannel",
+                                         "interruption", "backchannel"]
+    assert [e.true_s for e in errors] == pytest.approx([1.2, 0.4, 1.2, 0.5])
+    assert [e.measured_s for e in errors] == pytest.approx([0.8, 0.6, 0.5, 0.0])
+    expected = [{"onset: given to the other": 0.2, "end: given to the other": 0.1,
+                 "end: not heard": 0.1},  # the speech counted stops at 11.4 s
+                {"gained before": 0.1, "gained after": 0.1},
+                {"end: given to the other": 0.4, "split off": 0.3},  # a 0.6 s gap cut it
+                {"onset: given to the other": 0.5}]
+    for got, want in zip(parts, expected, strict=True):
+        assert got == {k: pytest.approx(want.get(k, 0.0), abs=1e-9) for k in BOUT_PARTS}
+    for e in errors:  # measured - true = gains - losses
+        losses, gains = sum(e.parts_s[:7]), sum(e.parts_s[7:])
+        assert e.measured_s - e.true_s == pytest.approx(gains - losses, abs=0.011)
