@@ -62,6 +62,12 @@ pitch-mix runs joins them (1-2 s bouts median -0.08 / -0.17 s): interruptions 9-
 -> 0.657/0.557 (244/207/136), backchannels counted as interruptions 7 -> 8 and 7 -> 15
 (near-threshold ones, now read whole); trims, min_run_s and the bout threshold move P and
 R the opposite ways on both sets.
+
+Held out, hard seeds 73-88, run once (session 11, the code of a16bd8c: one-microphone code
+as in session 10; ``--approaches encoder --no-live --seeds "" --hard-seeds 73-88
+--bouts``): interruptions 0.705/0.598 (112/95/67), clear 0.732/0.556 (54/41/30),
+confidence >= 0.7 0.747/0.500 (112/75/56), AUC 0.658, DER 3.9 % mean, max 5.8 %, share
+error max 2.48 pp; 1-2 s bouts (45) median -0.16 s, mean -0.13 s.
 """
 
 from __future__ import annotations
