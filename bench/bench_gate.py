@@ -169,15 +169,15 @@ backchannels counted as interruptions by margin). Hard seeds 101-120, rendered a
 
 Bout-length error (true bouts of 0.5-1.6 s, p10/50/90 ms): -68/-6/+15 and -34/+4/+86; seeds
 1-100: -81/-4/+31 (1-20), -48/+2/+68 (21-60), -45/+2/+51 (61-100), 75-84 % within 50 ms.
-Over seeds 1-100, 27 backchannels counted as interruptions: 22 with a margin under 0.05 s,
-5 at 0.05-0.1 s, none further. 118 of the 673 true backchannels lie within 0.05 s of
-floor_min (29 within 0.02 s): drawing each bout's error from the errors measured, about 30
-of the 673 would read 1.0 s or more (43 did); with every error a quarter as large (p10/p90
--14/+14 ms), still about 7 over 100 seeds. The 17 false backchannels on 101-120: 7 near a threshold (margin under
-0.1 s), 5 bouts split where an end read 70-100 ms early (under the other voice, or the VAD's
-flags ending 100 ms before the voice on seed 102 at 87.17 s) so that a 0.42 s gap read over
-bridge, 3 bleed blips on seed 118 (the client reaches the therapist's microphone at -8.8 dB
-direct with a far DRR of -2.7 dB: about -4 dB in all), 2 others.
+Over seeds 1-100, 27 backchannels counted as interruptions: 22 with a margin under 0.05 s, 5
+at 0.05-0.1 s, none further. 118 of the 673 true backchannels lie within 0.05 s of floor_min
+(29 within 0.02 s): drawing each bout's error from the errors measured, about 30 of the 673
+would read 1.0 s or more (43 did); with every error a quarter as large (p10/p90 -14/+14 ms),
+still about 7 over 100 seeds. The 17 false backchannels on 101-120: 7 near a threshold
+(margin under 0.1 s), 5 bouts split where an end read 70-100 ms early (under the other
+voice, or the VAD's flags ending 100 ms before the voice on seed 102 at 87.17 s) so that a
+0.42 s gap read over bridge, 3 bleed blips on seed 118 (the client reaches the therapist's
+microphone at -8.8 dB direct with a far DRR of -2.7 dB: about -4 dB in all), 2 others.
 
 Tried on seeds 1-20 (nobleed) and not kept: the own-tail limit set from the seed's true
 RT60 and own DRR (an oracle: decay 60/RT60 dB/s, limit 0 or 3 dB over the predicted tail):
