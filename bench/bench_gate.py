@@ -164,26 +164,30 @@ Session 11 (code unchanged; the bench now also prints the bout-length error and 
 backchannels counted as interruptions by margin). Hard seeds 101-120, rendered and run once:
 
     seeds    interruptions (t/f/m)   backchannels (t/f/m)    clear bc P   bc->int (by margin)
-    101-110  0.987/0.949 (79/76/75)  0.870/0.984 (61/69/60)  0.848        1 (<0.05 s)
-    111-120  0.972/0.946 (74/72/70)  0.887/0.955 (66/71/63)  0.902        1 (<0.05 s)
+    101-110  0.987/0.949 (79/76/75)  0.870/0.984 (61/69/60)  0.848        1 (<=0.05 s)
+    111-120  0.972/0.946 (74/72/70)  0.887/0.955 (66/71/63)  0.902        1 (<=0.05 s)
 
-Every held-out seed pooled (41-120, each scored once as held-out in sessions 8-11; one run,
-``--seeds 41-120``): interruptions 0.950/0.934 (589/579/550), clear 1.000/0.995 (200);
-backchannels 0.918/0.930 (532/539/495), clear 0.931/1.000 (284); bc->int 25 (21 with a
-margin under 0.05 s, 4 at 0.05-0.1, none further); onset median 4 ms; share error max 0.90
-pp; bleed max 0.41 %; 1.06 % of a core.
+Seeds 41-120 pooled (each first scored as held-out on this code, in sessions 8-11; since then
+looked into and used to judge the rejected rules below, so development seeds from now on:
+held-out seeds start at 121; one run, ``--seeds 41-120``): interruptions 0.950/0.934
+(589/579/550), clear 1.000/0.995 (200); backchannels 0.918/0.930 (532/539/495), clear
+0.931/1.000 (284); bc->int 25 (23 with a margin of 0.05 s or less, 2 at 0.05-0.1, none
+further); onset median 4 ms; share error max 0.90 pp; bleed max 0.41 %; 1.06 % of a core.
 
 Bout-length error (true bouts of 0.5-1.6 s, p10/50/90 ms): -68/-6/+15 and -34/+4/+86; seeds
-1-100: -81/-4/+31 (1-20), -48/+2/+68 (21-60), -45/+2/+51 (61-100), 75-84 % within 50 ms.
-Over seeds 1-100, 27 backchannels counted as interruptions: 22 with a margin under 0.05 s, 5
-at 0.05-0.1 s, none further. 118 of the 673 true backchannels lie within 0.05 s of floor_min
+1-100: -81/-4/+31 (1-20), -48/+2/+68 (21-60), -45/+2/+51 (61-100), 75-80 % within 50 ms
+(101-120: 84 and 76 %). Over seeds 1-100, 27 backchannels counted as interruptions: 24 with
+a margin of 0.05 s or less, 3 at 0.05-0.1 s, none further (this generator often cuts bouts
+to exactly 0.95 s). 118 of the 673 true backchannels lie within 0.05 s of backchannel_max
 (29 within 0.02 s): drawing each bout's error from the errors measured, about 30 of the 673
 would read 1.0 s or more (43 did); with every error a quarter as large (p10/p90 -14/+14 ms),
 still about 7 over 100 seeds. The 17 false backchannels on 101-120: 7 near a threshold
-(margin under 0.1 s), 5 bouts split where an end read 70-100 ms early (under the other
-voice, or the VAD's flags ending 100 ms before the voice on seed 102 at 87.17 s) so that a
-0.42 s gap read over bridge, 3 bleed blips on seed 118 (the client reaches the therapist's
-microphone at -8.8 dB direct with a far DRR of -2.7 dB: about -4 dB in all), 2 others.
+(margin under 0.1 s); 5 from four bouts split where an end read 88-100 ms early so that a
+0.42-0.43 s pause read over the 0.5 s bridge (seed 102 twice, once where the VAD's flags
+ended 100 ms before the voice, at 87.17 s; seed 103, whose split gave two; seed 107); a turn
+start read as a backchannel, its end read 72 ms early under the other voice (seed 101); 3
+bleed blips on seed 118 (the client reaches the therapist's microphone at -8.8 dB direct
+with a far DRR of -2.7 dB: about -4 dB in all); 1 other.
 
 Tried on seeds 1-20 (nobleed) and not kept: the own-tail limit set from the seed's true
 RT60 and own DRR (an oracle: decay 60/RT60 dB/s, limit 0 or 3 dB over the predicted tail):
@@ -214,7 +218,7 @@ import numpy as np
 from bench.bench_accuracy_hard import CLEAR_S, RunScore, Tally, _seeds, matched_pairs, pool, score
 from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
-from live_attune.core import ConversationEngine
+from live_attune.core import ConversationEngine, MetricsConfig
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import ActivityFrame
 from live_attune.core.turns import bout_speech_s
@@ -320,16 +324,16 @@ def onset_errors(truth: dict[str, Any], result: _Result) -> list[float]:
             for t, f in matched_pairs(truth["interruptions"], result.history.interruptions)]
 
 
-BOUT_RANGE_S = (0.5, 1.6)  # true bouts whose length error is shown: those near floor_min
-BRIDGE_S = 0.5  # METRICS.md's bridge: a bout goes on across shorter own silences
+BOUT_RANGE_S = (0.5, 1.6)  # true bouts whose length error is shown: near backchannel_max
 MARGIN_BINS_S = (0.05, CLEAR_S)  # bc->int split by the event's margin: METRICS.md's ±50 ms
 
 
 def bout_errors(truth: dict[str, Any], result: _Result) -> list[float]:
     """Measured minus true speech (s) of each true bout of BOUT_RANGE_S, the measured bout
-    taken from the speaker's segment starting nearest its onset (within 0.2 s; none: left
-    out). What decides backchannel against interruption at floor_min = 1.0 s."""
-    segments = result.history.segments
+    summed from the speaker's segment starting nearest its onset (less than 0.2 s away; none:
+    left out, 1 of 858 bouts on hard seeds 1-100) across own pauses under METRICS.md's
+    bridge. What decides backchannel against interruption at backchannel_max = 1.0 s."""
+    segments, bridge_s = result.history.segments, MetricsConfig().bridge_s
     out = []
     lo, hi = BOUT_RANGE_S
     for bout in truth["bouts"]:
@@ -339,7 +343,7 @@ def bout_errors(truth: dict[str, Any], result: _Result) -> list[float]:
                 if s.speaker == bout["by"] and abs(s.start_s - bout["at_s"]) < 0.2]
         if near:
             first = min(near, key=lambda s: abs(s.start_s - bout["at_s"]))
-            out.append(bout_speech_s(segments, bout["by"], first.start_s, BRIDGE_S)
+            out.append(bout_speech_s(segments, bout["by"], first.start_s, bridge_s)
                        - bout["speech_s"])
     return out
 
@@ -446,18 +450,19 @@ def summary(name: str, runs: Sequence[GateRun]) -> str:
 
 def _bouts(runs: Sequence[GateRun]) -> str:
     """The bout-length error's spread, and the backchannels counted as interruptions by
-    their margin: what a measurement within METRICS.md's ±50 ms can and cannot decide."""
+    their margin: what a measurement within METRICS.md's ±50 ms can and cannot decide (a
+    margin of exactly 0.05 s is within it: a bout becomes long on reaching 1.0 s)."""
     errors = [1000 * e for r in runs for e in r.bout_errors_s]
     spread = ("/".join(f"{q:+.0f}" for q in np.percentile(errors, [10, 50, 90]))
               if errors else "n/a")
-    within = np.mean(np.abs(errors) <= 50.0) if errors else float("nan")
+    within = f"{100 * np.mean(np.abs(errors) <= 50.0):.0f} %" if errors else "n/a"
     margins = [m for r in runs for m in r.bc_int_margins_s]
     a, b = MARGIN_BINS_S
-    bins = (sum(m < a for m in margins), sum(a <= m < b for m in margins),
+    bins = (sum(m <= a for m in margins), sum(a < m < b for m in margins),
             sum(m >= b for m in margins))
     return (f"bouts of {BOUT_RANGE_S[0]}-{BOUT_RANGE_S[1]} s: length error p10/50/90 {spread} ms"
-            f" (n {len(errors)}, {100 * within:.0f} % within 50 ms) | bc→int by margin "
-            f"< {a} / {a}-{b} / >= {b} s: {bins[0]}/{bins[1]}/{bins[2]}")
+            f" (n {len(errors)}, {within} within 50 ms) | bc→int by margin "
+            f"<= {a} / {a}-{b} / >= {b} s: {bins[0]}/{bins[1]}/{bins[2]}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
