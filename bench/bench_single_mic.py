@@ -53,7 +53,7 @@ never to the VAD (0 with speech_on 0.1); gained before/inside/after 0.08 0.04 0.
 0.03 0.03 0.02. In the cases looked at (seed 56) the end went to the holder where YIN
 followed the interrupter's pitch alone: the pitch mix falls to 0 inside the run, which
 ends or splits. The gap between the sets (-0.18 s; permutation over seeds p = 0.05) is
-half fewer gains, half more losses; it follows the interrupter's level at the microphone
+half fewer gains, half more losses; it goes with the interrupter's level at the microphone
 (1-2 s bouts of an interrupter 3 dB or more under the holder: -0.52 / -0.50 s on both
 sets), and it is not a few seeds (12 of 28 / 16 of 32 seeds read their 1-2 s bouts 0.3 s
 or more short on average). Tried and not kept: the other voice's steady pitch between two
@@ -369,16 +369,18 @@ GRID_S = 0.01
 
 @dataclass(frozen=True, kw_only=True)
 class BoutError:
-    """One true bout (an interruption's, an unsuccessful one's or a backchannel's) against
-    the measured bout of the same speaker: its summed speech both ways and the difference
-    split into BOUT_PARTS (s; measured - true = gains - losses). A lost 10 ms of the true
-    bout is placed before the measured onset (onset), after the measured bout's end (end)
-    or between them (inside), and is: given to the other voice (heard, attributed to
-    someone else), not heard (no speech counted), or split off (the speaker's, but outside
-    this measured bout: a gap of 0.5 s or more cut it off, or the segment rules dropped
-    it). Gains: the measured bout's speech outside the true bout's speech, before its onset,
-    inside its span (a pause filled) or after its end. A bout with no measured speech of
-    its speaker overlapping it loses everything at the onset."""
+    """One true bout (an interruption's, an unsuccessful one's or a backchannel's) against the
+    measured bout of the same speaker: its summed speech both ways and the difference split
+    into BOUT_PARTS (s; measured - true = gains - losses to within the 10 ms grid the parts
+    are counted on: up to ~0.03 s a bout, ~0 on average). A lost 10 ms of the true bout is
+    placed before the measured onset (onset), after the measured bout's end (end) or between
+    them (inside), and is: given to the other voice (heard, attributed to someone else) or
+    not heard (no speech counted), each by where; or split off, wherever it lies (the
+    speaker's, but outside this measured bout: a gap of 0.5 s or more cut it off, or the
+    segment rules dropped it). Gains: the measured bout's speech outside the true bout's
+    speech, before its onset, inside its span (a pause filled) or after its end. A bout with
+    no measured speech of its speaker overlapping it loses its speech at the onset (or split
+    off, where the speaker's attribution spans hold it)."""
 
     label: str
     true_s: float
@@ -442,7 +444,7 @@ def bout_errors(truth: dict[str, Any], segments: Sequence[Any], spans: Sequence[
 def print_bout_errors(errors: Sequence[BoutError], title: str) -> None:
     """Mean measured - true bout speech and its parts per bin of true bout speech."""
     print(f"\n{title}: true bouts ({', '.join(BOUT_LABELS)}) against the measured ones, "
-          "mean s per bout (measured - true = gains - losses)")
+          "mean s per bout (measured - true = gains - losses, to within the 10 ms grid)")
     print(f"{'true speech':12s}{'n':>5}{'median':>8}{'mean':>8}  "
           + "  ".join(p for p in BOUT_PARTS))
     edges = (0.0, *BOUT_LENGTHS_S, math.inf)
