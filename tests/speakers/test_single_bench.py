@@ -97,3 +97,28 @@ def test_each_true_bout_s_error_is_split_into_where_its_speech_went() -> None:
     for e in errors:  # measured - true = gains - losses
         losses, gains = sum(e.parts_s[:7]), sum(e.parts_s[7:])
         assert e.measured_s - e.true_s == pytest.approx(gains - losses, abs=0.011)
+
+
+def test_bout_errors_keep_three_labels_split_at_the_bridge_and_count_second_voices() -> None:
+    """Only interruptions, unsuccessful ones and backchannels are compared (an overlap and a
+    turn start are not); a pause of exactly the 0.5 s bridge ends a bout (METRICS.md: a bout
+    goes on across shorter silences); true speech lost where a second-voice span gives it to
+    its own speaker counts as split off, not as given to the other voice."""
+    truth = {"segments": [
+        _seg("therapist", 48.0, 95.0),
+        _seg("client", 50.0, 50.5), _seg("client", 51.0, 51.5),  # 0.5 s pause: two bouts
+        _seg("client", 60.0, 60.4), _seg("client", 70.0, 70.4),
+        _seg("client", 80.0, 80.6),  # read 0.3 s; the rest heard as a second voice
+    ], "bouts": [_bout(50.0, "backchannel"), _bout(60.0, "overlap"),
+                 _bout(70.0, "turn_start"), _bout(80.0, "backchannel")]}
+    segments = [Segment("client", 50.0, 50.5), Segment("client", 51.0, 51.5),
+                Segment("client", 80.0, 80.3)]
+    spans = [AttributedSpan("therapist", 48.0, 95.0, 0.9),
+             AttributedSpan("client", 80.3, 80.6, 0.5, second_voice=True)]
+    errors = bout_errors(truth, segments, spans)
+    assert [e.label for e in errors] == ["backchannel", "backchannel"]
+    assert [e.true_s for e in errors] == pytest.approx([0.5, 0.6])
+    assert [e.measured_s for e in errors] == pytest.approx([0.5, 0.3])
+    parts = dict(zip(BOUT_PARTS, errors[1].parts_s, strict=True))
+    assert parts == {k: pytest.approx(0.3 if k == "split off" else 0.0, abs=1e-9)
+                     for k in BOUT_PARTS}
