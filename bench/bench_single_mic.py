@@ -415,23 +415,30 @@ def bout_errors(truth: dict[str, Any], segments: Sequence[Any], spans: Sequence[
     n = round(max(ends, default=0.0) / GRID_S) + 2
     t = (np.arange(n) + 0.5) * GRID_S
     heard = _on_grid([(s.start_s, s.end_s) for s in spans if not s.second_voice], n)
+    speakers = {b["by"] for b in truth["bouts"]}
+    true_ivs = {by: [(s["start_s"], s["end_s"]) for s in truth["segments"]
+                     if s["speaker"] == by] for by in speakers}
+    mine_ivs = {by: [(s.start_s, s.end_s) for s in segments if s.speaker == by]
+                for by in speakers}
+    # each speaker's grids once, not once per bout
+    true_on = {by: _on_grid(iv, n) for by, iv in true_ivs.items()}
+    mine_on = {by: _on_grid(iv, n) for by, iv in mine_ivs.items()}
+    theirs = {by: mine_on[by] | _on_grid([(s.start_s, s.end_s) for s in spans
+                                          if s.speaker == by], n) for by in speakers}
     out = []
     for bout in truth["bouts"]:
         if bout["label"] not in BOUT_LABELS:
             continue
         by, t0 = bout["by"], bout["at_s"]
-        true_iv = [(s["start_s"], s["end_s"]) for s in truth["segments"] if s["speaker"] == by]
-        mine_iv = [(s.start_s, s.end_s) for s in segments if s.speaker == by]
-        t1, true_s = _bout_span(true_iv, t0, bridge_s)
+        mine_iv = mine_ivs[by]
+        t1, true_s = _bout_span(true_ivs[by], t0, bridge_s)
         found = [a for a, b in mine_iv if b > t0 and a < t1]
         m0 = min(found, default=t1)
         m1, measured_s = _bout_span(mine_iv, m0, bridge_s) if found else (t1, 0.0)
-        mine = _on_grid(mine_iv, n)
-        true_bout = _on_grid(true_iv, n) & (t >= t0) & (t < t1)
-        measured = mine & (t >= m0) & (t < m1)
+        true_bout = true_on[by] & (t >= t0) & (t < t1)
+        measured = mine_on[by] & (t >= m0) & (t < m1)
         lost, gained = true_bout & ~measured, measured & ~true_bout
-        split = lost & (mine | _on_grid([(s.start_s, s.end_s) for s in spans
-                                         if s.speaker == by], n))
+        split = lost & theirs[by]
         other, unheard = lost & ~split & heard, lost & ~split & ~heard
         where = (t < m0, (t >= m0) & (t < m1), t >= m1)
         parts = [x & w for w in where for x in (other, unheard)]
