@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bench.bench_single_mic import (
@@ -12,9 +14,13 @@ from bench.bench_single_mic import (
     bout_errors,
     miss_cause,
     misses_and_falses,
+    overlap_from_truth,
+    segments_annotation,
+    true_second_voice,
 )
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Backchannel, FloorChange, Interruption, Segment
+from live_attune.speakers import single
 from live_attune.speakers.single import AttributedSpan
 
 
@@ -122,3 +128,37 @@ def test_bout_errors_keep_three_labels_split_at_the_bridge_and_count_second_voic
     parts = dict(zip(BOUT_PARTS, errors[1].parts_s, strict=True))
     assert parts == {k: pytest.approx(0.3 if k == "split off" else 0.0, abs=1e-9)
                      for k in BOUT_PARTS}
+
+
+def test_the_oracle_second_voice_is_the_true_other_speaker_on_heard_overlap_frames() -> None:
+    # frames of 0.1 s; cluster 1 is the therapist (alone on frames 0-4), cluster 0 the
+    # client (alone on 7-9); both speak on 5-6 (0.5-0.7 s); frame 8 is not heard
+    labels = np.array([1, 1, 1, 1, 1, 1, 0, 0, -1, 0])
+    segments = [{"speaker": "therapist", "start_s": 0.0, "end_s": 0.69},  # rounds to 7
+                {"speaker": "client", "start_s": 0.51, "end_s": 1.0}]  # rounds to 5
+    second, mix = true_second_voice(labels, segments, 0.1)
+    assert second.tolist() == [-1, -1, -1, -1, -1, 0, 1, -1, -1, -1]
+    assert mix.tolist() == [0, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0]
+    one_voice = true_second_voice(np.zeros(10, int), segments, 0.1)[0]  # one cluster only
+    assert (one_voice == -1).all()
+
+
+def test_the_oracle_replaces_the_pitch_only_inside_and_only_with_a_truth() -> None:
+    real = single.pitch_overlaps
+    with overlap_from_truth(None):
+        assert single.pitch_overlaps is real
+    with overlap_from_truth({"segments": []}):
+        assert single.pitch_overlaps is not real
+    assert single.pitch_overlaps is real
+
+
+def test_two_speakers_segments_with_the_same_ends_are_both_scored() -> None:
+    history = SessionHistory()
+    history.segments = [Segment("therapist", 1.0, 2.0), Segment("client", 1.0, 2.0),
+                        Segment("client", 2.3, 3.0)]
+    ann = segments_annotation(SimpleNamespace(history=history))  # type: ignore[arg-type]
+    assert ann.label_duration("therapist") == pytest.approx(1.0)
+    assert ann.label_duration("client") == pytest.approx(1.7)
+    bridged = segments_annotation(SimpleNamespace(history=history), 0.5)  # type: ignore[arg-type]
+    assert bridged.label_duration("client") == pytest.approx(2.0)
+    assert bridged.label_duration("therapist") == pytest.approx(1.0)
