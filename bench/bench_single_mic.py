@@ -119,8 +119,9 @@ from calibration.measure import vad_flags
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import CONFIDENT_INTERRUPTION, Interruption
+from live_attune.core.events import Segment as SpeechSegment
 from live_attune.core.roles import THERAPIST
-from live_attune.core.turns import bout_speech_s
+from live_attune.core.turns import bout_end_and_speech_s, bout_speech_s
 from live_attune.session.config import SingleMicOptions
 from live_attune.session.offline import analyze_file
 from live_attune.session.result import SessionResult
@@ -433,7 +434,8 @@ def misses_and_falses(truth: dict[str, Any], history: SessionHistory
     return misses, (near, len(wrong) - near)
 
 
-BOUT_LABELS = ("interruption", "unsuccessful_interruption", "backchannel")
+BOUT_KINDS = ("interruption", "unsuccessful_interruption", "backchannel")  # of synth's labels
+BOUT_OWNER = "speaker"  # the one speaker of _bout_span's intervals
 BOUT_PARTS = ("onset: given to the other", "onset: not heard", "inside: given to the other",
               "inside: not heard", "end: given to the other", "end: not heard",
               "split off", "gained before", "gained inside", "gained after")
@@ -464,14 +466,10 @@ class BoutError:
 
 def _bout_span(intervals: Sequence[tuple[float, float]], onset_s: float, bridge_s: float
                ) -> tuple[float, float]:
-    """End and summed speech of the bout from ``onset_s`` over sorted intervals."""
-    total, end = 0.0, onset_s
-    for a, b in sorted(i for i in intervals if i[1] > onset_s):
-        if not a - end < bridge_s:
-            break
-        total += b - max(a, onset_s)
-        end = b
-    return end, total
+    """End and summed speech of the bout from ``onset_s`` over one speaker's intervals
+    (METRICS.md's bout, as core groups it)."""
+    return bout_end_and_speech_s([SpeechSegment(BOUT_OWNER, a, b) for a, b in intervals],
+                                 BOUT_OWNER, onset_s, bridge_s)
 
 
 def _on_grid(intervals: Sequence[tuple[float, float]], n: int) -> np.ndarray:
@@ -483,7 +481,7 @@ def _on_grid(intervals: Sequence[tuple[float, float]], n: int) -> np.ndarray:
 
 def bout_errors(truth: dict[str, Any], segments: Sequence[Any], spans: Sequence[Any],
                 bridge_s: float = 0.5) -> tuple[BoutError, ...]:
-    """Each true bout of BOUT_LABELS against the measured one (``segments``: the session's,
+    """Each true bout of BOUT_KINDS against the measured one (``segments``: the session's,
     ``spans``: its attribution, AttributedSpan), on a 10 ms grid (see BoutError)."""
     ends = [s["end_s"] for s in truth["segments"]] + [s.end_s for s in segments]
     n = round(max(ends, default=0.0) / GRID_S) + 2
@@ -501,7 +499,7 @@ def bout_errors(truth: dict[str, Any], segments: Sequence[Any], spans: Sequence[
                                           if s.speaker == by], n) for by in speakers}
     out = []
     for bout in truth["bouts"]:
-        if bout["label"] not in BOUT_LABELS:
+        if bout["label"] not in BOUT_KINDS:
             continue
         by, t0 = bout["by"], bout["at_s"]
         mine_iv = mine_ivs[by]
@@ -524,7 +522,7 @@ def bout_errors(truth: dict[str, Any], segments: Sequence[Any], spans: Sequence[
 
 def print_bout_errors(errors: Sequence[BoutError], title: str) -> None:
     """Mean measured - true bout speech and its parts per bin of true bout speech."""
-    print(f"\n{title}: true bouts ({', '.join(BOUT_LABELS)}) against the measured ones, "
+    print(f"\n{title}: true bouts ({', '.join(BOUT_KINDS)}) against the measured ones, "
           "mean s per bout (measured - true = gains - losses, to within the 10 ms grid)")
     print(f"{'true speech':12s}{'n':>5}{'median':>8}{'mean':>8}  "
           + "  ".join(p for p in BOUT_PARTS))

@@ -462,6 +462,12 @@ def bout_speech_s(segments: Sequence[Segment], speaker: str, onset_s: float,
     """The bout of ``speaker`` from its onset at ``onset_s``, as the tracker above groups it
     (a finished session's segments, in seconds): their speech from there on, across their
     own silences shorter than ``bridge_s`` (``_bridged``), summed — not its span."""
+    return bout_end_and_speech_s(segments, speaker, onset_s, bridge_s)[1]
+
+
+def bout_end_and_speech_s(segments: Sequence[Segment], speaker: str, onset_s: float,
+                          bridge_s: float) -> tuple[float, float]:
+    """That bout's end (s; ``onset_s`` where it holds no speech) and its summed speech."""
     own = sorted((s for s in segments if s.speaker == speaker and s.end_s > onset_s),
                  key=lambda s: s.start_s)
     total, end = 0.0, onset_s
@@ -470,4 +476,4 @@ def bout_speech_s(segments: Sequence[Segment], speaker: str, onset_s: float,
             break
         total += seg.end_s - max(seg.start_s, onset_s)
         end = seg.end_s
-    return total
+    return end, total
