@@ -59,7 +59,7 @@ def make_session(minutes: float, out: Path) -> float:
         total += stereo.shape[1] / SAMPLE_RATE
     audio = np.concatenate(pieces, axis=1)[:, : int(minutes * 60 * SAMPLE_RATE)]
     write_wav(out, audio)
-    return audio.shape[1] / SAMPLE_RATE
+    return float(audio.shape[1] / SAMPLE_RATE)
 
 
 def time_decode(path: Path) -> float:

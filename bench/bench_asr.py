@@ -51,11 +51,11 @@ def wer_rows(model: object, conv_dir: Path) -> list[tuple[str, float]]:
     conv = make_conversation(1)
     paths = write(conv, conv_dir, MixConfig(seed=1))
     result = analyze_file(paths["stereo"])
-    lines = transcribe_spans(paths["stereo"], utterances(result.history.segments),
-                             {"therapist": 0, "client": 1})
+    spoken = transcribe_spans(paths["stereo"], utterances(result.history.segments),
+                              {"therapist": 0, "client": 1})
     for role in ("therapist", "client"):
         ref = " ".join(u.text for u in conv.utterances if u.speaker == role)
-        hyp = " ".join(t.text for t in lines if t.speaker == role)
+        hyp = " ".join(t.text for t in spoken if t.speaker == role)
         rows.append((f"conversation, {role} channel", wer(ref, hyp)))
     return rows
 
@@ -101,7 +101,7 @@ def offline_speed(path: Path, repeat: int) -> list[tuple[str, float]]:
     def whisper_alone() -> float:
         mono = read_all(path).mean(axis=0)
         t = time.perf_counter()
-        segments, _ = model.transcribe(mono, language="en", beam_size=1, temperature=0.0,  # type: ignore[attr-defined]
+        segments, _ = model.transcribe(mono, language="en", beam_size=1, temperature=0.0,
                                        condition_on_previous_text=False, vad_filter=True)
         list(segments)
         return time.perf_counter() - t

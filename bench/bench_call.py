@@ -32,9 +32,9 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.server.app import ws_url
 from live_attune.synth import MixConfig, make_conversation, render
 
-sys.path.insert(0, str(Path(__file__).parent))
-from alsa_rig import feed  # the FIFO-fed capture devices (shared with the tests)
-from bench_live import cpu_s, dashboards  # the sibling bench's helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.alsa_rig import feed  # the FIFO-fed capture devices (shared with the tests)
+from bench.bench_live import cpu_s, dashboards  # the sibling bench's helpers
 
 PPM = 100.0
 DEVICE = ('pcm.{name} {{ type file; slave.pcm "null"; file "/dev/null"; infile "{fifo}"; '

@@ -107,7 +107,7 @@ def run(hours: float, mark_min: float, audio: np.ndarray) -> tuple[list[Mark], f
         kind="live", source=source.description, mode=layout.mode, speakers=layout.speakers,
         config=config_dict(PipelineConfig())), channels=2)
     t0 = time.perf_counter()
-    asyncio.run(run_live(source, layout, ServeOptions(port=0, open_browser=False),  # type: ignore[arg-type]
+    asyncio.run(run_live(source, layout, ServeOptions(port=0, open_browser=False),
                          recorder=recorder, prosody=True))
     return source.marks, time.perf_counter() - t0
 
