@@ -137,7 +137,7 @@ def eer(same: np.ndarray, other: np.ndarray) -> float:
     return best
 
 
-def rates(vectors: np.ndarray, who: list[str]) -> float:
+def pair_eer(vectors: np.ndarray, who: list[str]) -> float:
     likeness = vectors @ vectors.T
     upper = np.triu_indices(len(who), 1)
     one = (np.array(who)[:, None] == np.array(who)[None])[upper]
@@ -214,8 +214,8 @@ def main() -> None:
         who = [w for w, _ in pieces]
         if len(set(who)) < 2:
             continue
-        ours = rates(np.stack([ge2e(x) for _, x in pieces]), who)
-        theirs = rates(np.stack([dvector(embedder, x) for _, x in pieces]), who)
+        ours = pair_eer(np.stack([ge2e(x) for _, x in pieces]), who)
+        theirs = pair_eer(np.stack([dvector(embedder, x) for _, x in pieces]), who)
         print(f"{name:16s} {len(pieces):7d} {100 * ours:8.1f}% {100 * theirs:12.1f}%",
               flush=True)
     print(mask_check(masker, embedder, seeds[0] if seeds else 9))

@@ -159,6 +159,18 @@ def test_a_bout_is_the_speech_from_its_onset_across_short_own_silences() -> None
     assert bout_speech_s(segments, "therapist", 9.0, 0.5) == pytest.approx(3.0)
 
 
+def test_a_bout_ends_where_its_last_bridged_speech_ends() -> None:
+    from live_attune.core.events import Segment
+    from live_attune.core.turns import bout_end_and_speech_s
+
+    segments = [Segment("client", 10.0, 10.4), Segment("client", 10.8, 11.1),
+                Segment("client", 11.7, 13.0), Segment("therapist", 9.0, 12.0)]
+    assert bout_end_and_speech_s(segments, "client", 10.0, 0.5) == pytest.approx((11.1, 0.7))
+    assert bout_end_and_speech_s(segments, "client", 10.2, 0.7) == pytest.approx((13.0, 1.8))
+    # no speech of theirs from there on: the bout ends where it began, empty
+    assert bout_end_and_speech_s(segments, "client", 14.0, 0.5) == (14.0, 0.0)
+
+
 def test_an_interruption_s_confidence_weighs_its_bout_the_overlap_and_the_second_voice(
         ) -> None:
     from live_attune.core.events import Interruption

@@ -12,6 +12,7 @@ from bench.bench_single_mic import (
     BOUT_PARTS,
     MISS_CAUSES,
     bout_errors,
+    hypothesis,
     miss_cause,
     misses_and_falses,
     overlap_from_truth,
@@ -21,7 +22,7 @@ from bench.bench_single_mic import (
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Backchannel, FloorChange, Interruption, Segment
 from live_attune.speakers import single
-from live_attune.speakers.single import AttributedSpan
+from live_attune.speakers.single import FRAME_S, AttributedSpan
 
 
 def _true(at_s: float, by: str, margin_s: float) -> dict[str, Any]:
@@ -132,9 +133,9 @@ def test_bout_errors_keep_three_labels_split_at_the_bridge_and_count_second_voic
 
 def test_the_oracle_second_voice_is_the_true_other_speaker_on_heard_overlap_frames() -> None:
     # frames of 0.1 s; cluster 1 is the therapist (alone on frames 0-4), cluster 0 the
-    # client (alone on 7-9); both speak on 5-6 (0.5-0.7 s); frame 8 is not heard
-    labels = np.array([1, 1, 1, 1, 1, 1, 0, 0, -1, 0])
-    segments = [{"speaker": "therapist", "start_s": 0.0, "end_s": 0.69},  # rounds to 7
+    # client (alone on 8-9); both speak on 5-7 (0.5-0.8 s), of which frame 7 is not heard
+    labels = np.array([1, 1, 1, 1, 1, 1, 0, -1, 0, 0])
+    segments = [{"speaker": "therapist", "start_s": 0.0, "end_s": 0.79},  # rounds to 8
                 {"speaker": "client", "start_s": 0.51, "end_s": 1.0}]  # rounds to 5
     second, mix = true_second_voice(labels, segments, 0.1)
     assert second.tolist() == [-1, -1, -1, -1, -1, 0, 1, -1, -1, -1]
@@ -143,13 +144,25 @@ def test_the_oracle_second_voice_is_the_true_other_speaker_on_heard_overlap_fram
     assert (one_voice == -1).all()
 
 
-def test_the_oracle_replaces_the_pitch_only_inside_and_only_with_a_truth() -> None:
-    real = single.pitch_overlaps
-    with overlap_from_truth(None):
-        assert single.pitch_overlaps is real
-    with overlap_from_truth({"segments": []}):
-        assert single.pitch_overlaps is not real
-    assert single.pitch_overlaps is real
+def test_the_oracle_reaches_the_encoder_path_s_decisions() -> None:
+    rng = np.random.default_rng(0)
+    n = 400  # 32 ms frames, ~12.8 s
+    a, b = np.eye(256, dtype=np.float32)[0], np.eye(256, dtype=np.float32)[1]
+    centres = np.arange(0.8, 12.0, 0.5)
+    vectors = np.stack([(a if c < 6.4 else b) + 0.05 * rng.standard_normal(256)
+                        for c in centres]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    windows = single.VoiceWindows(centres, vectors, np.zeros((len(centres), 40), np.float32),
+                                  np.zeros(n * 4))
+    speech = np.ones(n, bool)
+    truth = {"segments": [{"speaker": "therapist", "start_s": 0.0, "end_s": 7.68},
+                          {"speaker": "client", "start_s": 5.12, "end_s": 12.8}]}
+    alone = single.decide_voices(speech, windows)
+    with overlap_from_truth(truth):
+        known = single.decide_voices(speech, windows)
+    assert (alone.second == -1).all()
+    assert np.flatnonzero(known.second >= 0).tolist() == list(range(160, 240))
+    assert (known.second[160:240] != known.labels[160:240]).all()
 
 
 def test_two_speakers_segments_with_the_same_ends_are_both_scored() -> None:
@@ -157,8 +170,19 @@ def test_two_speakers_segments_with_the_same_ends_are_both_scored() -> None:
     history.segments = [Segment("therapist", 1.0, 2.0), Segment("client", 1.0, 2.0),
                         Segment("client", 2.3, 3.0)]
     ann = segments_annotation(SimpleNamespace(history=history))  # type: ignore[arg-type]
+    assert sorted(ann.labels()) == ["client", "therapist"]
     assert ann.label_duration("therapist") == pytest.approx(1.0)
     assert ann.label_duration("client") == pytest.approx(1.7)
     bridged = segments_annotation(SimpleNamespace(history=history), 0.5)  # type: ignore[arg-type]
     assert bridged.label_duration("client") == pytest.approx(2.0)
     assert bridged.label_duration("therapist") == pytest.approx(1.0)
+
+
+def test_a_frame_two_voices_share_is_scored_for_both() -> None:
+    # both voices on exactly the same frames: one segment, two speakers
+    att = single.Attribution(labels=np.array([0, 0, -1]), second=np.array([1, 1, -1]),
+                             roles=("therapist", "client"), confidence=np.ones(3),
+                             method="test")
+    ann = hypothesis(att)
+    assert ann.label_duration("therapist") == pytest.approx(2 * FRAME_S)
+    assert ann.label_duration("client") == pytest.approx(2 * FRAME_S)
