@@ -315,19 +315,3 @@ def _mode_notes(layout: Layout) -> list[str]:
         return ["mono input: speech activity only, not attributed to therapist or client "
                 "(single-microphone attribution is not used)"]
     return []
-
-
-def with_transcript(result: SessionResult, model: Path | None) -> SessionResult:
-    """The result with its utterances transcribed (the bundled model unless ``model``)."""
-    from live_attune.asr.whisper import transcribe_spans
-    from live_attune.core.utterances import utterances
-    from live_attune.language.labeller import label_transcripts
-
-    channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
-    spans = utterances(result.history.segments)
-    lines = label_transcripts(transcribe_spans(result.info.path, spans, channel_of, model))
-    return session_result(info=result.info, layout=result.layout, config=result.config,
-                          metrics=result.metrics, history=result.history,
-                          duration_s=result.duration_s, notes=result.notes, transcript=lines,
-                          prosody=result.prosody, missing_audio=result.missing_audio,
-                          attribution=result.attribution, single_mic=result.single_mic)

@@ -23,14 +23,31 @@ from live_attune.audio.decode import iter_blocks
 from live_attune.core.events import Segment, Transcript, Word
 from live_attune.core.utterances import SettledUtterances, Span, utterances
 from live_attune.errors import AudioInputError
+from live_attune.language.labeller import label_transcripts
 from live_attune.session.config import SingleMicOptions, layout_for
-from live_attune.session.offline import SpeechRuns, analyze_file, with_transcript
+from live_attune.session.offline import SpeechRuns, analyze_file
 from live_attune.session.pipeline import ChannelPipeline
+from live_attune.session.result import SessionResult, session_result
 from live_attune.synth import MixConfig, ScenarioConfig
 from live_attune.synth.truth import write
 from tests.conftest import scripted
 
 CHANNEL_OF = {"therapist": 0, "client": 1}
+
+
+def with_transcript(result: SessionResult, model: Path | None) -> SessionResult:
+    """The reference: the result with its utterances transcribed after the analysis (the
+    bundled model unless ``model``), one span after another."""
+    from live_attune.asr.whisper import transcribe_spans
+
+    channel_of = dict(zip(result.layout.speakers, result.layout.channel_indices, strict=True))
+    spans = utterances(result.history.segments)
+    lines = label_transcripts(transcribe_spans(result.info.path, spans, channel_of, model))
+    return session_result(info=result.info, layout=result.layout, config=result.config,
+                          metrics=result.metrics, history=result.history,
+                          duration_s=result.duration_s, notes=result.notes, transcript=lines,
+                          prosody=result.prosody, missing_audio=result.missing_audio,
+                          attribution=result.attribution, single_mic=result.single_mic)
 
 
 def hard_render(root: Path, seed: int) -> Path:
