@@ -90,14 +90,19 @@ def annomi_texts(shared_data: Path, n: int) -> list[str]:
 
 @pytest.mark.slow
 def test_int8_embeddings_stay_near_the_float_ones(shared_data: Path) -> None:
-    """Measured over these 120: median cosine 0.991; over 317: max |Δ| 0.043 per number,
-    cosine ≥ 0.974 (the activations are quantised to 8 bits per product)."""
+    """The activations are quantised to 8 bits per product, and onnxruntime's integer
+    kernels differ by CPU. Measured on a CPU with AVX-512 VNNI over these 120: median cosine
+    0.991; over 317: max |Δ| 0.043 per number, cosine ≥ 0.974. On one with AVX2 only (AMD
+    EPYC, session 12; its kernels likely sum pairs of uint8 × int8 products in 16 bits, with
+    saturation): these 120 max |Δ| 0.055, cosine ≥ 0.965, median 0.990; over 317 max |Δ|
+    0.063, cosine ≥ 0.951; of the first 600 training utterances' labels (with their
+    context), 6 differ from the float encoder's. The bounds hold on both."""
     texts = annomi_texts(shared_data, 120)
     reference = SentenceEncoder(int8=False)
     ours = np.stack([default_encoder().embed(t) for t in texts])
     theirs = np.stack([reference.embed(t) for t in texts])
-    assert float(np.abs(ours - theirs).max()) <= 0.05
-    assert float((ours * theirs).sum(1).min()) >= 0.97
+    assert float(np.abs(ours - theirs).max()) <= 0.07
+    assert float((ours * theirs).sum(1).min()) >= 0.95
     assert float(np.median((ours * theirs).sum(1))) >= 0.985
 
 
