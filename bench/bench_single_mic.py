@@ -340,24 +340,24 @@ def true_second_voice(labels: np.ndarray, segments: Sequence[dict[str, Any]],
     speakers, the other one (the speaker a voice cluster is: the one its frames hold most
     often alone); the mix 0.5 there. Segments are put on the frame grid by rounding."""
     n = len(labels)
-    active: dict[str, np.ndarray] = {}
-    for s in segments:
-        a = active.setdefault(s["speaker"], np.zeros(n, bool))
-        a[round(s["start_s"] / frame_s):round(s["end_s"] / frame_s)] = True
-    names = sorted(active)
+    names = sorted({s["speaker"] for s in segments})
     second, mix = np.full(n, -1), np.zeros(n)
     if len(names) != 2:
         return second, mix
+    active = {name: _on_grid([(s["start_s"], s["end_s"]) for s in segments
+                              if s["speaker"] == name], n, frame_s) for name in names}
     alone = {name: active[name] & ~active[other]
              for name, other in zip(names, names[::-1], strict=True)}
-    speaker_of = {c: max(names, key=lambda name: int((alone[name] & (labels == c)).sum()))
-                  for c in range(int(labels.max(initial=-1)) + 1)}
-    cluster_of = {name: c for c, name in speaker_of.items()}
-    both = active[names[0]] & active[names[1]] & (labels >= 0)
-    for i in np.flatnonzero(both):
-        other = names[1] if speaker_of[int(labels[i])] == names[0] else names[0]
-        if other in cluster_of:
-            second[i], mix[i] = cluster_of[other], 0.5
+    clusters = range(int(labels.max(initial=-1)) + 1)
+    speaker_of = [max(names, key=lambda name: int((alone[name] & (labels == c)).sum()))
+                  for c in clusters]
+    cluster_of = {name: c for c, name in enumerate(speaker_of)}
+    # each cluster's partner: the cluster of the other speaker (-1: none has them)
+    partner = np.array([cluster_of.get(names[name == names[0]], -1) for name in speaker_of]
+                       + [-1])  # labels of -1 read the last entry
+    both = active[names[0]] & active[names[1]]
+    second = np.where(both, partner[labels], -1)
+    mix = np.where(second >= 0, 0.5, 0.0)
     return second, mix
 
 
@@ -479,10 +479,12 @@ def _bout_span(intervals: Sequence[tuple[float, float]], onset_s: float, bridge_
                                  BOUT_OWNER, onset_s, bridge_s)
 
 
-def _on_grid(intervals: Sequence[tuple[float, float]], n: int) -> np.ndarray:
+def _on_grid(intervals: Sequence[tuple[float, float]], n: int, step_s: float = GRID_S
+             ) -> np.ndarray:
+    """(n,) flags of the ``step_s`` frames the intervals cover, their ends rounded."""
     mask = np.zeros(n, bool)
     for a, b in intervals:
-        mask[round(a / GRID_S):round(b / GRID_S)] = True
+        mask[round(a / step_s):round(b / step_s)] = True
     return mask
 
 
