@@ -53,6 +53,7 @@ from bench.bench_single_mic import (  # noqa: E402
     REAL,
     REAL_FILES,
     _mono,
+    _on_grid,
     _seeds,
     generated,
     real_wav,
@@ -162,11 +163,9 @@ def mask_check(masker: Any, embedder: Any, seed: int) -> str:
     audio, _, truth = generated(seed, hard=True)
     cfg = config(masker)
     n = len(audio) // 160
-    active: dict[str, np.ndarray] = {}
-    for s in truth["segments"]:
-        a = active.setdefault(s["speaker"], np.zeros(n, bool))
-        a[round(s["start_s"] * 100):round(s["end_s"] * 100)] = True
-    therapist, client = active["therapist"], active["client"]
+    therapist, client = (_on_grid([(s["start_s"], s["end_s"]) for s in truth["segments"]
+                                   if s["speaker"] == who], n, 0.01)
+                         for who in ("therapist", "client"))
     solo = np.flatnonzero(therapist & ~client)[:2000]
     enrolled = dvector(embedder, np.concatenate([audio[i * 160:(i + 1) * 160] for i in solo]))
     import librosa
