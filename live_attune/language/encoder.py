@@ -6,8 +6,9 @@ Its graph is rewritten when it loads so that the weights stay int8 and the matri
 run on onnxruntime's integer GEMM (``int8_graph``): as exported, onnxruntime turned them into
 float32 at load (the session added ~168 MB; now ~35 MB, plus up to ~15 MB of freed working
 memory the C heap keeps) and ran ~3 times slower (bench/bench_language.py). The
-activations are quantised to 8 bits per product, so the embeddings differ from the float
-products' by up to ~0.05 per number (cosine ≥ 0.97); the heads are trained on these.
+activations are quantised to 8 bits per product (the integer products themselves exact on
+every CPU), so the embeddings differ from the float products' by up to ~0.05 per number
+(cosine ≥ 0.97); the heads are trained on these.
 An utterance is cut to its first MAX_TOKENS tokens (0.9 % of AnnoMI's therapist utterances
 are longer; uncut, the cross-validated scores are the same to ±0.001): the time per
 utterance grows with its length, and the budget is per utterance.
@@ -37,7 +38,8 @@ DIM = 384  # numbers per embedding
 MAX_TOKENS = 128  # longer utterances keep their first 126 word pieces (with [CLS], [SEP])
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # how the weights are run (the heads are trained on this arithmetic's embeddings)
-ARITHMETIC = "int8 MatMulInteger, activations uint8 per product; first 128 word pieces"
+ARITHMETIC = ("int8 weights, exact integer products (as uint8, zero point 128), activations uint8 "
+              "per product; first 128 word pieces")
 TOKENIZER = "data/behaviour_model.tokenizer.json.gz"
 
 

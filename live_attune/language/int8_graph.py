@@ -7,13 +7,20 @@ onnxruntime folds those constant subgraphs when it loads the model, so the sessi
 onnxruntime sees it:
 
 - a MatMul with such a weight becomes DynamicQuantizeLinear (the activations to uint8, one
-  scale per call) → MatMulInteger with the int8 weight → Cast → × (activation scale × the
-  weight's column scales): onnxruntime's integer GEMM; the weights stay int8;
+  scale per call) → MatMulInteger with the weight → Cast → × (activation scale × the
+  weight's column scales): onnxruntime's integer GEMM; the weights stay 8-bit;
 - an embedding Gather takes the int8 rows and their scales; only the rows taken become float.
 
-The rewrite edits the protobuf wire format of ``ModelProto.graph.node`` directly: the
-initializers are copied byte for byte, every other node keeps its bytes and its place. (The
-``onnx`` package would do the same but keeps ~90 MB of Python objects in the process.)
+A product's weight goes to MatMulInteger as uint8 (each int8 value plus 128) with zero point
+128, which is the same integer product: onnxruntime's uint8 × int8 kernel for CPUs with AVX2
+and no AVX-512 VNNI adds pairs of products in 16 bits with saturation (measured on an AMD
+EPYC: a 4×64 by 64×16 product of extreme values off by up to 281,045), so the embeddings,
+and a few labels, depended on the CPU; its uint8 × uint8 kernels are exact on every CPU.
+
+The rewrite edits the protobuf wire format of ``ModelProto.graph`` directly: every other
+node keeps its bytes and its place, the tables and the other initializers are copied byte
+for byte. (The ``onnx`` package would do the same but keeps ~90 MB of Python objects in
+the process.)
 """
 
 from __future__ import annotations
@@ -21,10 +28,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from live_attune.errors import ModelError
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
-_MODEL_GRAPH, _GRAPH_NODE = 7, 1  # ModelProto.graph, GraphProto.node
+_MODEL_GRAPH, _GRAPH_NODE, _GRAPH_INITIALIZER = 7, 1, 5  # ModelProto.graph, GraphProto's
+_TENSOR_TYPE, _TENSOR_NAME, _TENSOR_RAW = 2, 8, 9  # TensorProto.data_type, .name, .raw_data
+_INT8, _UINT8 = 3, 2  # TensorProto.DataType
+UINT8_SUFFIX = "/uint8"  # a product's weight as uint8: its int8 initializer's name + this
+ZERO_POINT = "int8_graph/zero_point_128"  # the uint8 weights' zero point (a scalar)
 _NODE_INPUT, _NODE_OUTPUT, _NODE_OP = 1, 2, 4  # NodeProto fields
 _NODE_ATTRIBUTE = 5
 _ATTR_NAME, _ATTR_INT, _ATTR_TYPE, _ATTR_TYPE_INT = 1, 3, 20, 2  # AttributeProto
@@ -144,10 +157,12 @@ def dequantised_weights(nodes: list[Node]) -> dict[str, tuple[str, str, str]]:
 
 
 def integer_matmul(x: str, q: str, scale: str, out: str) -> bytes:
-    """``x @ dequantised(q)`` with the weight left int8 (the activations quantised per call)."""
+    """``x @ dequantised(q)`` with the weight left 8-bit (the activations quantised per call;
+    the weight read as uint8 with zero point 128: ``q + UINT8_SUFFIX``)."""
     return b"".join((
         node_bytes("DynamicQuantizeLinear", (x,), (f"{out}/xq", f"{out}/xs", f"{out}/xz")),
-        node_bytes("MatMulInteger", (f"{out}/xq", q, f"{out}/xz"), (f"{out}/int",)),
+        node_bytes("MatMulInteger", (f"{out}/xq", q + UINT8_SUFFIX, f"{out}/xz", ZERO_POINT),
+                   (f"{out}/int",)),
         node_bytes("Cast", (f"{out}/int",), (f"{out}/float",), to=_FLOAT),
         node_bytes("Mul", (f"{out}/xs", scale), (f"{out}/scale",)),
         node_bytes("Mul", (f"{out}/float", f"{out}/scale"), (out,))))
@@ -165,17 +180,62 @@ def gathered_rows(q: str, scale: str, index: str, out: str) -> bytes:
 Pieces = list[bytes | memoryview]  # a message's bytes in order, slices of the input kept as such
 
 
+def tensor_name(tensor: memoryview) -> str:
+    return next((bytes(f.payload).decode() for f in fields(tensor) if f.number == _TENSOR_NAME),
+                "")
+
+
+def as_uint8(tensor: memoryview) -> Pieces:
+    """A GraphProto.initializer field, in pieces: the int8 TensorProto as uint8 (every value
+    plus 128), named with UINT8_SUFFIX; its other fields (the dimensions) as they are."""
+    body: Pieces = []
+    for f in fields(tensor):
+        if f.number == _TENSOR_TYPE:
+            if _varint(f.raw, 1)[0] != _INT8:
+                raise ModelError("the sentence encoder has a product weight that is not int8")
+            body.append(_int_field(_TENSOR_TYPE, _UINT8))
+        elif f.number == _TENSOR_NAME:
+            body.append(_len_field(_TENSOR_NAME, (tensor_name(tensor) + UINT8_SUFFIX).encode()))
+        elif f.number == _TENSOR_RAW:
+            shifted = np.frombuffer(f.payload, np.uint8) ^ np.uint8(0x80)  # int8 v → v + 128
+            body += [_encode_varint(_TENSOR_RAW << 3 | _LEN) + _encode_varint(len(f.payload)),
+                     shifted.tobytes()]
+        else:
+            body.append(f.raw)
+    size = sum(len(b) for b in body)
+    return [_encode_varint(_GRAPH_INITIALIZER << 3 | _LEN) + _encode_varint(size), *body]
+
+
+def zero_point_128() -> bytes:
+    """A GraphProto.initializer field: ZERO_POINT, the uint8 scalar 128."""
+    return _len_field(_GRAPH_INITIALIZER, _int_field(_TENSOR_TYPE, _UINT8)
+                      + _len_field(_TENSOR_NAME, ZERO_POINT.encode())
+                      + _len_field(_TENSOR_RAW, b"\x80"))
+
+
+def _initializer(f: Field, products: set[str], tables: set[str]) -> Pieces:
+    """An initializer as it goes into the rewritten graph: a product's weight as uint8 (and
+    kept as int8 only if a table too), everything else as it is."""
+    name = tensor_name(f.payload) if f.number == _GRAPH_INITIALIZER else ""
+    if name not in products:
+        return [f.raw]
+    return [*as_uint8(f.payload), *([f.raw] if name in tables else [])]
+
+
 def rewrite_graph(graph: memoryview) -> tuple[Pieces, int]:
-    """The GraphProto with its int8 weights used as int8; how many uses were rewritten."""
+    """The GraphProto with its int8 weights used as 8-bit; how many uses were rewritten."""
     parts: list[Field] = list(fields(graph))
     nodes = [parse_node(f) for f in parts if f.number == _GRAPH_NODE]
     weights = dequantised_weights(nodes)
     dequant = set(weights) | {cast for _, _, cast in weights.values()}
-    out: Pieces = []
+    products = {weights[n.inputs[1]][0] for n in nodes
+                if n.op == "MatMul" and n.inputs[1] in weights}
+    tables = {weights[n.inputs[0]][0] for n in nodes if n.op == "Gather" and n.inputs[0] in weights}
+    out: Pieces = [zero_point_128()] if products else []
     rewritten, i = 0, 0
     for f in parts:
         if f.number != _GRAPH_NODE:
-            out.append(f.raw)
+            out += _initializer(f, products, tables)
             continue
         node, i = nodes[i], i + 1
         if node.op == "MatMul" and node.inputs[1] in weights:
@@ -194,8 +254,9 @@ def rewrite_graph(graph: memoryview) -> tuple[Pieces, int]:
 
 
 def int8_model_pieces(model: bytes) -> Pieces:
-    """The ModelProto with every int8 weight used as int8 (``rewrite_graph``), in pieces:
-    the weights stay slices of ``model`` (no 23 MB copy until the pieces are written)."""
+    """The ModelProto with every int8 weight used as 8-bit (``rewrite_graph``), in pieces:
+    the tables and other initializers stay slices of ``model``, the product weights are
+    their uint8 copies (no further copy until the pieces are written)."""
     out: Pieces = []
     rewritten = 0
     for f in fields(memoryview(model)):
