@@ -93,11 +93,43 @@ def test_a_first_word_before_a_short_pause_belongs_to_the_overlap_after_it() -> 
     assert (pitch_overlaps(labels, f0, HOP_S)[0] >= 0).sum() == 0
 
 
+def _held(*, heard: bool = True, change_at: int = 700) -> tuple[np.ndarray, np.ndarray]:
+    """10 s at 10 ms: speaker 0 (220 Hz) holds the floor until ``change_at``; two 0.6 s runs
+    where the pitch jumps between both voices, 0.3 s apart; in the gap (``heard``) three
+    frames of speaker 1's pitch: its voice lost for a moment under the louder one."""
+    f0 = np.full(1000, 220.0)
+    f0[700:] = 110.0
+    f0[300:360] = f0[390:450] = np.where((np.arange(60) // 5) % 2 == 0, 220.0, 110.0)
+    if heard:
+        f0[374:377] = 110.0
+    return np.where(np.arange(1000) < change_at, 0, 1), f0
+
+
+def _spans(second: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (second >= 0).astype(int), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def test_runs_a_held_floor_apart_are_one_overlap() -> None:
+    """The quieter voice heard in the gap while the other holds the floor: one overlap of
+    1.56 s, not two bouts of 0.66 s (an unsuccessful interruption read as backchannels)."""
+    labels, f0 = _held()
+    assert _spans(pitch_overlaps(labels, f0, HOP_S)[0]) == [(300, 456)]
+    apart = OverlapConfig(join_gap_s=0.0)
+    assert _spans(pitch_overlaps(labels, f0, HOP_S, apart)[0]) == [(300, 369), (387, 456)]
+    labels, f0 = _held(heard=False)  # nobody else heard in the gap: two overlaps
+    assert len(_spans(pitch_overlaps(labels, f0, HOP_S)[0])) == 2
+    labels, f0 = _held(change_at=380)  # the floor changes hands in the gap: two
+    assert len(_spans(pitch_overlaps(labels, f0, HOP_S)[0])) == 2
+
+
 def test_config_is_checked() -> None:
     with pytest.raises(ValueError, match="min_mix"):
         OverlapConfig(min_mix=0.6)
     with pytest.raises(ValueError, match="first_word"):
         OverlapConfig(first_word_gap_s=-0.1)
+    with pytest.raises(ValueError, match="join_gap_s"):
+        OverlapConfig(join_gap_s=-0.1)
     with pytest.raises(ValueError, match="edge_trim_s"):
         OverlapConfig(edge_trim_s=-0.01)
 
