@@ -69,6 +69,11 @@ as in session 10; ``--approaches encoder --no-live --seeds "" --hard-seeds 73-88
 confidence >= 0.7 0.747/0.500 (112/75/56), AUC 0.658, DER 3.9 % mean, max 5.8 %, share
 error max 2.48 pp; 1-2 s bouts (45) median -0.16 s, mean -0.13 s.
 
+Session 13, overlap runs joined across a held floor (OverlapConfig.join_gap_s 0.3 s; the
+same commands): 9-24 0.769/0.726 (124/117/90), 25-40 0.762/0.658 (117/101/77), 41-64
+0.665/0.566 (189/161/107), 65-88 0.637/0.653 (167/171/109); all 80 seeds 0.696/0.642
+(597/550/383); DER mean 3.0 / 3.2 / 3.4 / 3.6 %, share error max 2.01 / 3.92 / 2.56 / 2.75 pp.
+
 ``--oracle-overlap`` (session 12): the encoder's second voice taken from the truth instead
 of the pitch (true_second_voice: on each frame the attribution gives to someone and the truth
 has both speakers on, the other one), the rest as is — what the voices, the VAD and
