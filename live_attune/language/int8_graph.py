@@ -1,4 +1,4 @@
-"""The sentence encoder's int8 weights kept int8 at run time: its ONNX graph rewritten.
+"""The sentence encoder's int8 weights kept 8-bit at run time: its ONNX graph rewritten.
 
 The export stores every weight matrix as int8 with one float scale per output column (per
 row for the embedding tables) and turns it back into float32 inside the graph (Cast, Mul).
@@ -185,9 +185,18 @@ def tensor_name(tensor: memoryview) -> str:
                 "")
 
 
+_TENSOR_OTHER_DATA = {5, 13, 14}  # int32_data, external_data, data_location
+
+
 def as_uint8(tensor: memoryview) -> Pieces:
     """A GraphProto.initializer field, in pieces: the int8 TensorProto as uint8 (every value
-    plus 128), named with UINT8_SUFFIX; its other fields (the dimensions) as they are."""
+    plus 128), named with UINT8_SUFFIX; its other fields (the dimensions) as they are. Its
+    values must lie in raw_data (the export's way; int32_data or an external file are
+    refused, not copied unshifted)."""
+    numbers = {f.number for f in fields(tensor)}
+    if _TENSOR_RAW not in numbers or numbers & _TENSOR_OTHER_DATA:
+        raise ModelError("the sentence encoder has a product weight stored other than as "
+                         "raw bytes")
     body: Pieces = []
     for f in fields(tensor):
         if f.number == _TENSOR_TYPE:
@@ -199,7 +208,7 @@ def as_uint8(tensor: memoryview) -> Pieces:
         elif f.number == _TENSOR_RAW:
             shifted = np.frombuffer(f.payload, np.uint8) ^ np.uint8(0x80)  # int8 v → v + 128
             body += [_encode_varint(_TENSOR_RAW << 3 | _LEN) + _encode_varint(len(f.payload)),
-                     shifted.tobytes()]
+                     memoryview(shifted)]
         else:
             body.append(f.raw)
     size = sum(len(b) for b in body)
@@ -213,13 +222,14 @@ def zero_point_128() -> bytes:
                       + _len_field(_TENSOR_RAW, b"\x80"))
 
 
-def _initializer(f: Field, products: set[str], tables: set[str]) -> Pieces:
+def _initializer(f: Field, products: set[str], read_int8: set[str]) -> Pieces:
     """An initializer as it goes into the rewritten graph: a product's weight as uint8 (and
-    kept as int8 only if a table too), everything else as it is."""
+    kept as int8 too only if a node still reads it: a table, another Cast), everything else
+    as it is."""
     name = tensor_name(f.payload) if f.number == _GRAPH_INITIALIZER else ""
     if name not in products:
         return [f.raw]
-    return [*as_uint8(f.payload), *([f.raw] if name in tables else [])]
+    return [*as_uint8(f.payload), *([f.raw] if name in read_int8 else [])]
 
 
 def rewrite_graph(graph: memoryview) -> tuple[Pieces, int]:
@@ -231,11 +241,15 @@ def rewrite_graph(graph: memoryview) -> tuple[Pieces, int]:
     products = {weights[n.inputs[1]][0] for n in nodes
                 if n.op == "MatMul" and n.inputs[1] in weights}
     tables = {weights[n.inputs[0]][0] for n in nodes if n.op == "Gather" and n.inputs[0] in weights}
+    kept = [n for n in nodes if n.outputs[0] not in dequant
+            and not (n.op == "MatMul" and n.inputs[1] in weights)
+            and not (n.op == "Gather" and n.inputs[0] in weights)]
+    read_int8 = tables | {name for n in kept for name in n.inputs}
     out: Pieces = [zero_point_128()] if products else []
     rewritten, i = 0, 0
     for f in parts:
         if f.number != _GRAPH_NODE:
-            out += _initializer(f, products, tables)
+            out += _initializer(f, products, read_int8)
             continue
         node, i = nodes[i], i + 1
         if node.op == "MatMul" and node.inputs[1] in weights:
@@ -267,7 +281,7 @@ def int8_model_pieces(model: bytes) -> Pieces:
         else:
             out.append(f.raw)
     if not rewritten:
-        raise ModelError("the sentence encoder's graph has no int8 weights to keep int8")
+        raise ModelError("the sentence encoder's graph has no int8 weights to keep 8-bit")
     return out
 
 

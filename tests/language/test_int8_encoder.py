@@ -218,7 +218,7 @@ def test_a_long_utterance_counts_its_first_word_pieces_only() -> None:
 
 
 def test_a_weight_used_some_other_way_is_left_as_it_is() -> None:
-    """Only weights whose every use is a MatMul's right side or a Gather's table go int8."""
+    """Only weights whose every use is a MatMul's right side or a Gather's table stay 8-bit."""
     nodes = b"".join((
         node_bytes("Cast", ("w_q",), ("w_f",), to=1),
         node_bytes("Mul", ("w_f", "w_scale"), ("w",)),
@@ -274,3 +274,34 @@ def test_a_weight_both_table_and_product_is_kept_int8_beside_its_uint8_copy() ->
     assert inits["t_q"][RAW] == weight.tobytes() and inits["t_q"][DTYPE] == 3
     assert inits["t_q" + UINT8_SUFFIX][RAW] == bytes([0, 127, 128, 255])
     assert (inits[ZERO_POINT][DTYPE], inits[ZERO_POINT][RAW]) == (2, bytes([128]))
+
+
+def test_a_product_weight_another_node_reads_is_kept_int8_too() -> None:
+    """A second Cast of the same int8 weight (left as it is) still finds it."""
+    weight = np.array([[1, -2], [3, -4]], np.int8)
+    graph = b"".join((
+        node_bytes("Cast", ("w_q",), ("w_f",), to=1),
+        node_bytes("Mul", ("w_f", "w_scale"), ("w",)),
+        node_bytes("MatMul", ("x", "w"), ("y",)),
+        node_bytes("Cast", ("w_q",), ("w_again",), to=1),
+        node_bytes("Neg", ("w_again",), ("n",)),
+        tensor("w_q", 3, weight.shape, weight.tobytes())))
+    out, rewritten = rewrite_graph(memoryview(graph))
+    inits = [tensor_fields(f)[TENSOR_NAME] for f in fields(memoryview(b"".join(out)))
+             if f.number == INITIALIZER]
+    assert rewritten == 1
+    assert sorted(inits) == sorted(["w_q", "w_q" + UINT8_SUFFIX, ZERO_POINT])
+
+
+def test_a_product_weight_not_in_raw_bytes_is_refused() -> None:
+    """int32_data (field 5) holding the values: shifting raw_data would leave them as they
+    are under a uint8 type."""
+    values = b"".join(_int_field(5, v) for v in (1, 2, 3, 4))
+    body = _int_field(1, 2) + _int_field(1, 2) + _int_field(2, 3) + _len_field(8, b"w_q")
+    graph = b"".join((
+        node_bytes("Cast", ("w_q",), ("w_f",), to=1),
+        node_bytes("Mul", ("w_f", "w_scale"), ("w",)),
+        node_bytes("MatMul", ("x", "w"), ("y",)),
+        _len_field(INITIALIZER, body + values)))
+    with pytest.raises(ModelError, match="raw bytes"):
+        rewrite_graph(memoryview(graph))
