@@ -208,7 +208,7 @@ def as_uint8(tensor: memoryview) -> Pieces:
         elif f.number == _TENSOR_RAW:
             shifted = np.frombuffer(f.payload, np.uint8) ^ np.uint8(0x80)  # int8 v → v + 128
             body += [_encode_varint(_TENSOR_RAW << 3 | _LEN) + _encode_varint(len(f.payload)),
-                     memoryview(shifted)]
+                     shifted.data]
         else:
             body.append(f.raw)
     size = sum(len(b) for b in body)
