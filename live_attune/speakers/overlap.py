@@ -47,7 +47,8 @@ class OverlapConfig:
     and run 0.25 0.3 0.35 s moved P and R the opposite ways; near_st 4 5 7 (steady 1.0)
     0.76/0.59 0.78/0.68 0.75/0.72; joining runs 0.3 0.5 s apart 0.69/0.77 0.64/0.78, pulling
     each run's ends in by 0.05 0.1 s 0.80/0.52 0.71/0.29, a run kept on while the mix stays
-    >= 0.12 0.1 (hysteresis) 0.71/0.75 0.66/0.75 (kept none of these)."""
+    >= 0.12 0.1 (hysteresis) 0.71/0.75 0.66/0.75 (kept none of these; the joining was
+    unconditional: join_gap_s below joins only across a held floor)."""
 
     min_mix: float = 0.15
     window_s: float = 0.3
@@ -190,25 +191,28 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
 def _joined(runs: list[tuple[int, int]], main: np.ndarray, classes: np.ndarray,
             cfg: OverlapConfig) -> list[tuple[int, int]]:
     """The runs (pitch frames), those at most join_gap_s apart made one where one voice
-    holds the floor through the gap and another voice of the runs is heard in it."""
+    holds the floor through the gap and another voice heard in the runs is heard in it."""
+    limit = round(cfg.join_gap_s / HOP_S)  # frames
     out: list[tuple[int, int]] = []
+    voices: list[set[int]] = []  # the pitch classes heard in each joined run's own runs
     for a, b in runs:
-        if out and (a - out[-1][1]) * HOP_S <= cfg.join_gap_s and _held_through(
-                main[out[-1][1]:a], classes[out[-1][0]:b], classes[out[-1][1]:a]):
-            out[-1] = (out[-1][0], b)
+        own = set(np.unique(classes[a:b][classes[a:b] >= 0]).tolist())
+        if out and a - out[-1][1] <= limit and _held_through(
+                main[out[-1][1]:a], voices[-1] | own, classes[out[-1][1]:a]):
+            out[-1], voices[-1] = (out[-1][0], b), voices[-1] | own
         else:
             out.append((a, b))
+            voices.append(own)
     return out
 
 
-def _held_through(gap_main: np.ndarray, run_classes: np.ndarray, gap_classes: np.ndarray
-                  ) -> bool:
+def _held_through(gap_main: np.ndarray, voices: set[int], gap_classes: np.ndarray) -> bool:
     """One voice is the main one on every frame of the gap, and a voice other than it,
-    heard in the runs, is heard in the gap too."""
+    heard in the runs (``voices``), is heard in the gap too."""
     if not len(gap_main) or gap_main[0] < 0 or (gap_main != gap_main[0]).any():
         return False
-    others = np.unique(run_classes[(run_classes >= 0) & (run_classes != gap_main[0])])
-    return bool(len(others)) and bool(np.isin(gap_classes, others).any())
+    others = sorted(voices - {int(gap_main[0])})
+    return bool(others) and bool(np.isin(gap_classes, others).any())
 
 
 def _first_words(runs: list[tuple[int, int]], start: int, cfg: OverlapConfig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,28 +108,25 @@ def test_a_far_microphone_s_speech_is_counted_and_its_voices_kept() -> None:
 @pytest.mark.slow
 def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
         tmp_path: Path) -> None:
-    """Hard generator mixes (tuning seeds 25-27) analysed on one microphone: each
+    """Hard generator mixes (development seeds 25-32) analysed on one microphone: each
     interruption in session.json has a confidence (how likely a true one, from its bout, the
     overlap after its onset and the second voice heard there), the less sure ones are right
-    less often (measured: under the report's 0.7, 1 of 5 right; the rest 16 of 18), the
-    confidences rank right events above wrong ones (AUC 0.87 over the three's 23 events;
-    with overlaps not joined across a held floor, before session 13, 0.95 over 20 — over 80
-    seeds the bench's AUC rose with the join, 0.60-0.70 to 0.62-0.73 per block; session 8's
-    bout-only confidence 0.57 on seed 25), and ``sessions swap-roles`` keeps them (from the
-    stored attribution)."""
+    less often (measured: under the report's 0.7, 5 of 11 right; the rest 31 of 36), and the
+    confidences rank right events above wrong ones better than chance: AUC 0.71 over the 47
+    (0.70 over 44 before session 13's join; bench_single_mic's 16-24-seed blocks 0.62-0.73;
+    one seed's few events swing it from 0 to 1, so several are pooled). ``sessions
+    swap-roles`` keeps them (from the stored attribution)."""
     import jsonschema
 
     from bench.bench_accuracy_hard import matched_pairs
     from bench.bench_single_mic import generated
     from live_attune.core.events import CONFIDENT_INTERRUPTION
-    from live_attune.session.config import swap_role
     from live_attune.session.offline import analyze_file
     from live_attune.session.output import schema, session_dict
-    from live_attune.session.rescore import swap_roles
     from live_attune.synth.truth import write_wav
 
     ranked: list[tuple[float, bool]] = []
-    for seed in (25, 26, 27):
+    for seed in range(25, 33):
         audio, _, truth = generated(seed, hard=True)
         write_wav(tmp_path / f"mono{seed}.wav", audio[None])
         result = analyze_file(tmp_path / f"mono{seed}.wav", single_mic=SingleMicOptions(),
@@ -136,7 +134,8 @@ def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
         saved = session_dict(result)
         jsonschema.validate(saved, schema())
         events = saved["metrics"]["interruptions"]
-        assert events and all(0.0 <= e["confidence"] <= 1.0 for e in events)
+        assert all(0.0 <= e["confidence"] <= 1.0 for e in events)
+        _swap_keeps_confidences(saved)
         found = result.history.interruptions
         assert all(f.confidence is not None for f in found)
         right = {id(f) for _, f in matched_pairs(truth["interruptions"], found)}
@@ -151,7 +150,14 @@ def test_one_microphone_interruptions_carry_a_confidence_in_session_json(
     pairs = [(r, w) for r, ok in ranked if ok for w, bad in ranked if not bad]
     auc = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r, w in pairs) / len(pairs)
     print(f"AUC {auc:.3f}")
-    assert auc >= 0.85
+    assert auc >= 0.65
+
+
+def _swap_keeps_confidences(saved: dict[str, Any]) -> None:
+    from live_attune.session.config import swap_role
+    from live_attune.session.rescore import swap_roles
+
+    events = saved["metrics"]["interruptions"]
     swapped = swap_roles(saved)["metrics"]["interruptions"]
     assert [(e["at_s"], e["confidence"]) for e in swapped] == [
         (e["at_s"], e["confidence"]) for e in events]

@@ -93,15 +93,20 @@ def test_a_first_word_before_a_short_pause_belongs_to_the_overlap_after_it() -> 
     assert (pitch_overlaps(labels, f0, HOP_S)[0] >= 0).sum() == 0
 
 
-def _held(*, heard: bool = True, change_at: int = 700) -> tuple[np.ndarray, np.ndarray]:
-    """10 s at 10 ms: speaker 0 (220 Hz) holds the floor until ``change_at``; two 0.6 s runs
-    where the pitch jumps between both voices, 0.3 s apart; in the gap (``heard``) three
-    frames of speaker 1's pitch: its voice lost for a moment under the louder one."""
+def _held(*, gap: int = 30, heard: bool = True, change_at: int = 700
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """10 s at 10 ms: speaker 0 (220 Hz) holds the floor until ``change_at``; two 0.6 s
+    stretches where the pitch jumps between both voices, ``gap`` frames apart; in the middle
+    of the gap (``heard``) three frames of speaker 1's pitch: its voice lost for a moment
+    under the louder one. The pitch mix's runs lie 0.22 s closer than the stretches (its
+    0.3 s window smears them), before each run's ends are pulled in."""
     f0 = np.full(1000, 220.0)
     f0[700:] = 110.0
-    f0[300:360] = f0[390:450] = np.where((np.arange(60) // 5) % 2 == 0, 220.0, 110.0)
+    f0[300:360] = f0[360 + gap:420 + gap] = np.where((np.arange(60) // 5) % 2 == 0, 220.0,
+                                                     110.0)
     if heard:
-        f0[374:377] = 110.0
+        middle = 360 + gap // 2
+        f0[middle - 1:middle + 2] = 110.0
     return np.where(np.arange(1000) < change_at, 0, 1), f0
 
 
@@ -120,6 +125,10 @@ def test_runs_a_held_floor_apart_are_one_overlap() -> None:
     labels, f0 = _held(heard=False)  # nobody else heard in the gap: two overlaps
     assert len(_spans(pitch_overlaps(labels, f0, HOP_S)[0])) == 2
     labels, f0 = _held(change_at=380)  # the floor changes hands in the gap: two
+    assert len(_spans(pitch_overlaps(labels, f0, HOP_S)[0])) == 2
+    labels, f0 = _held(gap=49)  # the mix's runs 30 frames (join_gap_s) apart: one
+    assert _spans(pitch_overlaps(labels, f0, HOP_S)[0]) == [(300, 475)]
+    labels, f0 = _held(gap=50)  # 31 frames apart: two
     assert len(_spans(pitch_overlaps(labels, f0, HOP_S)[0])) == 2
 
 
