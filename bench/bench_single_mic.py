@@ -72,7 +72,10 @@ error max 2.48 pp; 1-2 s bouts (45) median -0.16 s, mean -0.13 s.
 Session 13, overlap runs joined across a held floor (OverlapConfig.join_gap_s 0.3 s; the
 same commands): 9-24 0.769/0.726 (124/117/90), 25-40 0.762/0.658 (117/101/77), 41-64
 0.665/0.566 (189/161/107), 65-88 0.637/0.653 (167/171/109); all 80 seeds 0.696/0.642
-(597/550/383); DER mean 3.0 / 3.2 / 3.4 / 3.6 %, share error max 2.01 / 3.92 / 2.56 / 2.75 pp.
+(597/550/383); DER mean 3.0 / 3.2 / 3.4 / 3.6 %, share error max 2.01 / 3.92 / 2.56 / 2.75 pp;
+of confidence >= 0.7 124/100/84, 117/79/68, 189/121/88, 167/136/99: all 80 seeds 0.778/0.568
+(436 found, 339 right). Seeds 25-88 measured before the review's mend of the join (the other
+voice looked for in the runs only); 9-24 after it read the same.
 
 ``--oracle-overlap`` (session 12): the encoder's second voice taken from the truth instead
 of the pitch (true_second_voice: on each frame the attribution gives to someone and the truth
