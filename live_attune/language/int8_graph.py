@@ -204,7 +204,7 @@ def as_uint8(tensor: memoryview) -> Pieces:
                 raise ModelError("the sentence encoder has a product weight that is not int8")
             body.append(_int_field(_TENSOR_TYPE, _UINT8))
         elif f.number == _TENSOR_NAME:
-            body.append(_len_field(_TENSOR_NAME, (tensor_name(tensor) + UINT8_SUFFIX).encode()))
+            body.append(_len_field(_TENSOR_NAME, bytes(f.payload) + UINT8_SUFFIX.encode()))
         elif f.number == _TENSOR_RAW:
             shifted = np.frombuffer(f.payload, np.uint8) ^ np.uint8(0x80)  # int8 v → v + 128
             body += [_encode_varint(_TENSOR_RAW << 3 | _LEN) + _encode_varint(len(f.payload)),
@@ -232,30 +232,36 @@ def _initializer(f: Field, products: set[str], read_int8: set[str]) -> Pieces:
     return [*as_uint8(f.payload), *([f.raw] if name in read_int8 else [])]
 
 
+def _weight_use(node: Node, weights: dict[str, tuple[str, str, str]]) -> str:
+    """"product" (a MatMul's right side), "table" (a Gather's) or "" for a node that reads
+    no rewritten weight that way."""
+    if node.op == "MatMul" and node.inputs[1] in weights:
+        return "product"
+    return "table" if node.op == "Gather" and node.inputs[0] in weights else ""
+
+
 def rewrite_graph(graph: memoryview) -> tuple[Pieces, int]:
     """The GraphProto with its int8 weights used as 8-bit; how many uses were rewritten."""
     parts: list[Field] = list(fields(graph))
     nodes = [parse_node(f) for f in parts if f.number == _GRAPH_NODE]
     weights = dequantised_weights(nodes)
     dequant = set(weights) | {cast for _, _, cast in weights.values()}
-    products = {weights[n.inputs[1]][0] for n in nodes
-                if n.op == "MatMul" and n.inputs[1] in weights}
-    tables = {weights[n.inputs[0]][0] for n in nodes if n.op == "Gather" and n.inputs[0] in weights}
-    kept = [n for n in nodes if n.outputs[0] not in dequant
-            and not (n.op == "MatMul" and n.inputs[1] in weights)
-            and not (n.op == "Gather" and n.inputs[0] in weights)]
-    read_int8 = tables | {name for n in kept for name in n.inputs}
+    used = [(n, _weight_use(n, weights)) for n in nodes]
+    products = {weights[n.inputs[1]][0] for n, u in used if u == "product"}
+    tables = {weights[n.inputs[0]][0] for n, u in used if u == "table"}
+    read_int8 = tables | {name for n, u in used if not u and n.outputs[0] not in dequant
+                          for name in n.inputs}
     out: Pieces = [zero_point_128()] if products else []
     rewritten, i = 0, 0
     for f in parts:
         if f.number != _GRAPH_NODE:
             out += _initializer(f, products, read_int8)
             continue
-        node, i = nodes[i], i + 1
-        if node.op == "MatMul" and node.inputs[1] in weights:
+        (node, u), i = used[i], i + 1
+        if u == "product":
             q, scale, _ = weights[node.inputs[1]]
             out.append(integer_matmul(node.inputs[0], q, scale, node.outputs[0]))
-        elif node.op == "Gather" and node.inputs[0] in weights:
+        elif u == "table":
             q, scale, _ = weights[node.inputs[0]]
             out.append(gathered_rows(q, scale, node.inputs[1], node.outputs[0]))
         elif node.outputs[0] not in dequant:

@@ -10,7 +10,13 @@ import pytest
 from live_attune.audio.decode import read_all
 from live_attune.core.audio_facts import HOP_S
 from live_attune.core.pitch import yin
-from live_attune.speakers.overlap import OverlapConfig, PitchTrack, pitch_overlaps, pitch_track
+from live_attune.speakers.overlap import (
+    OverlapConfig,
+    PitchTrack,
+    _runs,
+    pitch_overlaps,
+    pitch_track,
+)
 
 JFK = Path(__file__).resolve().parents[3] / "shared" / "data" / "asr" / "jfk.wav"
 
@@ -111,8 +117,7 @@ def _held(*, gap: int = 30, heard: bool = True, change_at: int = 700
 
 
 def _spans(second: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (second >= 0).astype(int), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    return _runs(second >= 0)
 
 
 def test_runs_a_held_floor_apart_are_one_overlap() -> None:
