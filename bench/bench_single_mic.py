@@ -128,6 +128,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import CONFIDENT_INTERRUPTION, Interruption
 from live_attune.core.events import Segment as SpeechSegment
+from live_attune.core.frames import true_runs
 from live_attune.core.roles import THERAPIST
 from live_attune.core.turns import bout_end_and_speech_s, bout_speech_s
 from live_attune.session.config import SingleMicOptions
@@ -170,9 +171,7 @@ def real_wav(name: str) -> Path:
 def hypothesis(att: Attribution) -> Annotation:
     ann = Annotation()
     for idx, role in enumerate(att.roles):
-        on = (att.labels == idx) | (att.second == idx)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
+        for a, b in true_runs((att.labels == idx) | (att.second == idx)):
             ann[Segment(a * FRAME_S, b * FRAME_S), role] = role  # a track per speaker
     return ann
 

@@ -19,6 +19,7 @@ import numpy as np
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import ActivityFrame
+from live_attune.core.frames import true_runs
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.errors import ChannelMapError
 from live_attune.speakers.crosstalk import BANDS, TICK, CrosstalkModel, ModelParams, TickEnergy
@@ -486,7 +487,7 @@ class EdgeRefiner:
         span = upto - self._w0
         ticks = np.zeros((self._flags.shape[0], _TICKS * span), bool)
         for c in range(ticks.shape[0]):
-            for a, b in _runs(self._flags[c]):
+            for a, b in true_runs(self._flags[c]):
                 if a >= span + self._hold:  # its onset may reach back into the span
                     break
                 on, off = self._run_ticks(c, a, b, open_end=not final
@@ -542,12 +543,6 @@ class EdgeRefiner:
         while t > end0 - 1 - self._search and not self._over_tail(c, t, limit):
             t -= 1
         return t + 1 if t > end0 - 1 - self._search else end0
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
-                    strict=True))
 
 
 def _tick_frames(ticks: np.ndarray, start: int, size: int) -> list[ActivityFrame]:

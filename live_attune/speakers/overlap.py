@@ -31,6 +31,7 @@ import numpy as np
 from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
 from live_attune.core.config import MetricsConfig
 from live_attune.core.events import Interruption, Segment
+from live_attune.core.frames import true_runs
 from live_attune.core.pitch import yin
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ
 from live_attune.core.turns import bout_speech_s
@@ -170,7 +171,7 @@ def pitch_overlaps(labels: np.ndarray, f0_hz: np.ndarray, frame_s: float,
     main = labels[at]  # the main speaker at each 10 ms pitch frame
     classes, medians = _pitch_classes(main, f0_hz, k, cfg)
     mix = _pitch_mix(classes, k, cfg)
-    runs = _joined(_runs(mix >= cfg.min_mix), main, classes, cfg)
+    runs = _joined(true_runs(mix >= cfg.min_mix), main, classes, cfg)
     ends = [b for _, b in runs]  # ascending: the runs are disjoint and in order
     for i, (a, b) in enumerate(runs):
         if (b - a) * HOP_S < cfg.min_run_s:
@@ -262,10 +263,6 @@ def _pitch_mix(classes: np.ndarray, k: int, cfg: OverlapConfig) -> np.ndarray:
     mix: np.ndarray = top[:, 0] / np.maximum(top.sum(axis=1), 1.0)
     return mix
 
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 # -- how sure an interruption on one microphone is ----------------------------------------

@@ -35,6 +35,7 @@ import numpy as np
 from live_attune.audio.vad import WINDOW
 from live_attune.core.audio_facts import HOP, HOP_S, SAMPLE_RATE
 from live_attune.core.events import Segment
+from live_attune.core.frames import true_runs
 from live_attune.core.pitch import yin
 from live_attune.core.prosody import FRAME, YIN_FMAX_HZ, YIN_FMIN_HZ, semitones
 from live_attune.core.roles import THERAPIST, client_role
@@ -695,8 +696,6 @@ def role_segments(labels: np.ndarray, second: np.ndarray, roles: tuple[str, ...]
     """Per-frame decisions (main speaker, overlapping second) → each role's segments."""
     out = []
     for idx, role in enumerate(roles):
-        on = ((labels == idx) | (second == idx)).astype(int)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
         out += [Segment(role, a * FRAME_S, b * FRAME_S)
-                for a, b in zip(edges[::2], edges[1::2], strict=True)]
+                for a, b in true_runs((labels == idx) | (second == idx))]
     return sorted(out, key=lambda s: s.start_s)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.core.audio_facts import HOP, SAMPLE_RATE
+from live_attune.core.frames import true_runs
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.synth.render import MixConfig, render
 from live_attune.synth.scenario import Conversation, TruthEvent, TruthTurn
@@ -115,7 +116,8 @@ class Labels:
 def speech_activity(track: np.ndarray, level: float | None = None
                     ) -> list[tuple[float, float]]:
     """``(start_s, end_s)`` runs of audible 10 ms frames of one speaker's clean track."""
-    return [(s * HOP / SAMPLE_RATE, e * HOP / SAMPLE_RATE) for s, e in _runs(audible(track, level))]
+    return [(s * HOP / SAMPLE_RATE, e * HOP / SAMPLE_RATE)
+            for s, e in true_runs(audible(track, level))]
 
 
 def conversation_labels(conv: Conversation, rules: Rules | None = None) -> Labels:
@@ -129,7 +131,7 @@ def truth_segments(conv: Conversation, *, min_pause_s: float = 0.25,
     """``(speaker, start_s, end_s)`` of each speech segment, sorted by start."""
     out = []
     for speaker, track in conv.tracks.items():
-        for start, end in _runs(audible(track)):
+        for start, end in true_runs(audible(track)):
             out.append((speaker, start * HOP / SAMPLE_RATE, end * HOP / SAMPLE_RATE))
     merged = []
     for speaker in conv.tracks:
@@ -214,12 +216,6 @@ def write_wav(path: Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(pcm.T.tobytes())
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
-                    strict=True))
 
 
 def _bridge(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:

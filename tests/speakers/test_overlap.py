@@ -9,11 +9,11 @@ import pytest
 
 from live_attune.audio.decode import read_all
 from live_attune.core.audio_facts import HOP_S
+from live_attune.core.frames import true_runs
 from live_attune.core.pitch import yin
 from live_attune.speakers.overlap import (
     OverlapConfig,
     PitchTrack,
-    _runs,
     pitch_overlaps,
     pitch_track,
 )
@@ -117,7 +117,7 @@ def _held(*, gap: int = 30, heard: bool = True, change_at: int = 700
 
 
 def _spans(second: np.ndarray) -> list[tuple[int, int]]:
-    return _runs(second >= 0)
+    return true_runs(second >= 0)
 
 
 def test_runs_a_held_floor_apart_are_one_overlap() -> None:
