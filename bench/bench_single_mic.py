@@ -667,7 +667,7 @@ def live_check(approach: str, audio: np.ndarray) -> tuple[float, float, float, f
     return whole, base, statistics.median(lags) if lags else 0.0, max(lags, default=0.0)
 
 
-def _seeds(text: str) -> list[int]:
+def seed_list(text: str) -> list[int]:
     if not text:
         return []
     if "-" in text:
@@ -712,9 +712,9 @@ def main() -> None:
 def per_file(args: argparse.Namespace, approaches: list[str], rows: list[Row]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files: list[tuple[str, str, Any]] = [
-            *(("default", f"seed {s}", lambda s=s: generated(s)) for s in _seeds(args.seeds)),
+            *(("default", f"seed {s}", lambda s=s: generated(s)) for s in seed_list(args.seeds)),
             *(("hard", f"seed {s}", lambda s=s: generated(s, hard=True))
-              for s in _seeds(args.hard_seeds)),
+              for s in seed_list(args.hard_seeds)),
             *(("real", name, lambda name=name, ref=ref: (
                 _mono(real_wav(name)), rttm(REAL / ref), None))
               for name, ref in REAL_FILES.items())]

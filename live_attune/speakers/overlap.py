@@ -280,7 +280,10 @@ def _pitch_mix(classes: np.ndarray, k: int, cfg: OverlapConfig) -> np.ndarray:
 # with the pitch runs' edges trimmed (OverlapConfig.edge_trim_s) the bout no longer tells
 # most wrong events apart (bout and pitch mix alone, read across halves: 0.527 / 0.580).
 # Not weighed: who held the floor and for how long (the generator's scenarios, not the
-# sound), the encoder's margin (no gain read across halves).
+# sound), the encoder's margin (no gain read across halves). Refitted on the runs joined
+# across a held floor (join_gap_s; scripts/fit_interruption_confidence.py, seeds 9-40, 218
+# events): -1.42 / 0.67 / 1.91 / 0.73, AUC on seeds 41-88 (332 events) 0.649 against these
+# constants' 0.654 (bout only: 0.641 / 0.647), so these are kept.
 CONFIDENCE_INTERCEPT = -1.19
 CONFIDENCE_PER_LOG_BOUT = 0.65
 CONFIDENCE_PER_SECOND_VOICE = 1.57
