@@ -230,7 +230,10 @@ def print_table(scores: Sequence[RunScore]) -> None:
           f"{p.clear_backchannels_as_interruptions} counted as interruptions")
 
 
-def _seeds(text: str) -> tuple[int, ...]:
+def seed_list(text: str) -> tuple[int, ...]:
+    """Generator seeds from "1-8", "1,3,5" or "" (none)."""
+    if not text:
+        return ()
     if "-" in text:
         lo, hi = text.split("-")
         return tuple(range(int(lo), int(hi) + 1))
@@ -239,7 +242,7 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=_seeds, default=HARD_SEEDS, help="1-8 or 1,3,5")
+    ap.add_argument("--seeds", type=seed_list, default=HARD_SEEDS, help="1-8 or 1,3,5")
     ap.add_argument("--turns", type=int, default=28)
     ap.add_argument("--room", choices=("hard", "plain", "dry"), default="hard")
     ap.add_argument("--no-noise", action="store_true")

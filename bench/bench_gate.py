@@ -2,7 +2,7 @@
 while within ``margin_db`` of the other's held level) against the crosstalk model (a channel
 counts where it carries clearly more, band by band, than the other channels explain).
 
-    python bench/bench_gate.py [--seeds 1-10] [--rooms hard,plain,bleed8,...] [--out DIR]
+    python -m bench.bench_gate [--seeds 1-10] [--rooms hard,plain,bleed8,...] [--out DIR]
 
 Each seed is rendered once (hard scripts, ``ScenarioConfig.hard()``) and its per-channel VAD
 flags computed once; both gates then run on the same flags and audio and the engine replays
@@ -215,7 +215,15 @@ from typing import Any
 
 import numpy as np
 
-from bench.bench_accuracy_hard import CLEAR_S, RunScore, Tally, _seeds, matched_pairs, pool, score
+from bench.bench_accuracy_hard import (
+    CLEAR_S,
+    RunScore,
+    Tally,
+    matched_pairs,
+    pool,
+    score,
+    seed_list,
+)
 from live_attune.audio.decode import read_all
 from live_attune.audio.vad import WINDOW, SileroVad
 from live_attune.core import ConversationEngine, MetricsConfig
@@ -467,7 +475,7 @@ def _bouts(runs: Sequence[GateRun]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=_seeds, default=tuple(range(1, 11)), help="1-10 or 1,3")
+    ap.add_argument("--seeds", type=seed_list, default=tuple(range(1, 11)), help="1-10 or 1,3")
     ap.add_argument("--rooms", default="hard,plain,bleed8")
     ap.add_argument("--gates", default="level,windows,model",
                     help="gates to compare (windows: the model with edges within its 32 ms "

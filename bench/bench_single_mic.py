@@ -149,6 +149,7 @@ from bench.bench_accuracy_hard import (  # noqa: E402
     TOLERANCE_S,
     clear_tally,
     matched_pairs,
+    seed_list,
 )
 
 REAL = ROOT.parent / "shared" / "data" / "conversations"
@@ -665,15 +666,6 @@ def live_check(approach: str, audio: np.ndarray) -> tuple[float, float, float, f
         base, _ = cpu(ChannelPipeline(layout_for(1, None, "x")))
         whole, lags = cpu(SingleMicPipeline(single_mic_layout(), options=options))
     return whole, base, statistics.median(lags) if lags else 0.0, max(lags, default=0.0)
-
-
-def seed_list(text: str) -> list[int]:
-    if not text:
-        return []
-    if "-" in text:
-        lo, hi = text.split("-")
-        return list(range(int(lo), int(hi) + 1))
-    return [int(x) for x in text.split(",")]
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ import argparse
 import json
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.bench_accuracy_hard import seed_list  # noqa: E402
 from bench.bench_single_mic import (  # noqa: E402
     REAL,
     REAL_FILES,
     _mono,
     _on_grid,
-    _seeds,
     generated,
     real_wav,
     rttm,
@@ -145,7 +146,8 @@ def pair_eer(vectors: np.ndarray, who: list[str]) -> float:
     return eer(likeness[upper][one], likeness[upper][~one])
 
 
-def files(hard_seeds: list[int]) -> list[tuple[str, np.ndarray, list[tuple[float, float, str]]]]:
+def files(hard_seeds: Sequence[int]
+          ) -> list[tuple[str, np.ndarray, list[tuple[float, float, str]]]]:
     out = []
     for name, ref in REAL_FILES.items():
         ann = rttm(REAL / ref)
@@ -206,7 +208,7 @@ def main() -> None:
     args = ap.parse_args()
     embedder, masker = load(args.wheel)
     encoder.load_weights()
-    seeds = _seeds(args.hard_seeds)
+    seeds = seed_list(args.hard_seeds)
     print(f"{'file':16s} {'windows':>7s} {'EER GE2E':>9s} {'EER d-vector':>13s}")
     for name, audio, segments in files(seeds):
         pieces = windows_of(audio, segments)

@@ -23,6 +23,7 @@ import json
 import math
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_accuracy_hard import matched_pairs  # noqa: E402
-from bench.bench_single_mic import generated, seed_list  # noqa: E402
+from bench.bench_accuracy_hard import matched_pairs, seed_list  # noqa: E402
+from bench.bench_single_mic import generated  # noqa: E402
 from live_attune.core.turns import bout_speech_s  # noqa: E402
 from live_attune.session.config import SingleMicOptions  # noqa: E402
 from live_attune.session.offline import analyze_file  # noqa: E402
@@ -72,7 +73,7 @@ def measured(seed: int) -> list[Found]:
     return out
 
 
-def cached(seeds: list[int], cache: Path | None) -> list[Found]:
+def cached(seeds: Sequence[int], cache: Path | None) -> list[Found]:
     """Every seed's events, read from ``cache`` (JSON lines) where there, else measured and
     added to it."""
     known: dict[int, list[Found]] = {}
