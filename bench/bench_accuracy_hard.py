@@ -231,13 +231,15 @@ def print_table(scores: Sequence[RunScore]) -> None:
 
 
 def seed_list(text: str) -> tuple[int, ...]:
-    """Generator seeds from "1-8", "1,3,5" or "" (none)."""
+    """Generator seeds from "1-8", "1,3,5" or "" (none), each once, in order."""
     if not text:
         return ()
     if "-" in text:
-        lo, hi = text.split("-")
-        return tuple(range(int(lo), int(hi) + 1))
-    return tuple(int(x) for x in text.split(","))
+        lo, hi = (int(x) for x in text.split("-"))
+        if lo > hi:
+            raise ValueError(f"seeds {text}: the range runs backwards")
+        return tuple(range(lo, hi + 1))
+    return tuple(dict.fromkeys(int(x) for x in text.split(",")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

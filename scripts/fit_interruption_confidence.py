@@ -4,14 +4,17 @@ on hard generator seeds, and read it on others (issue 18).
 Each seed's mono mix goes through the offline session path (``analyze_file`` with the
 default ``SingleMicOptions``, as ``bench/bench_single_mic.py``); each interruption found is
 right when the truth has one by the same speaker within 0.5 s (``matched_pairs``, METRICS.md's
-rules on the true speech). Its measured things are the ones the product reads: the
+rules on the true speech; matched greedily one to one, nearest first, so a second event
+near the same true one is wrong). Its measured things are the ones the product reads: the
 interrupter's bout (summed speech, the bout rule), the overlap in yield_within after the
 onset, and the second voice heard over ONSET_EVIDENCE_S from the onset. A logistic model with
 a ridge penalty on the slopes is fitted on ``--fit`` seeds; the script prints its constants,
 and the AUC (the chance a right event ranks above a wrong one) of the fitted and the shipped
 constants on the fit seeds' two halves (each half read by the other half's fit) and on the
 ``--check`` seeds. Both models: with the second voice, and the bout-only one (a recovered
-session). Features are cached per seed (``--cache``): a rerun reads them.
+session). Features are cached per seed (``--cache``), each line stamped with the code it
+was measured with (the package's tree at HEAD and the working tree's changes to it): a
+rerun reads the lines of the same code and measures the rest again.
 
     OMP_NUM_THREADS=1 python scripts/fit_interruption_confidence.py --fit 9-40 --check 41-88
 """
@@ -19,8 +22,10 @@ session). Features are cached per seed (``--cache``): a rerun reads them.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -73,14 +78,27 @@ def measured(seed: int) -> list[Found]:
     return out
 
 
+def code_stamp() -> str:
+    """The code the events are measured with: the package's tree at HEAD and the working
+    tree's changes to it (a cache line of other code is not read)."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,
+                              check=True).stdout
+    tree = git("rev-parse", "HEAD:live_attune").decode().strip()
+    changes = hashlib.sha256(git("diff", "HEAD", "--", "live_attune")).hexdigest()
+    return f"{tree[:12]}+{changes[:12]}"
+
+
 def cached(seeds: Sequence[int], cache: Path | None) -> list[Found]:
-    """Every seed's events, read from ``cache`` (JSON lines) where there, else measured and
-    added to it."""
+    """Every seed's events, read from ``cache`` (JSON lines) where measured with this code,
+    else measured and added to it."""
+    stamp = code_stamp()
     known: dict[int, list[Found]] = {}
     if cache is not None and cache.exists():
         for line in cache.read_text().splitlines():
             row = json.loads(line)
-            known[row["seed"]] = [Found(row["seed"], *e) for e in row["events"]]
+            if row.get("code") == stamp:
+                known[row["seed"]] = [Found(row["seed"], *e) for e in row["events"]]
     out = []
     for seed in seeds:
         if seed not in known:
@@ -89,7 +107,7 @@ def cached(seeds: Sequence[int], cache: Path | None) -> list[Found]:
                   f"{sum(f.right for f in known[seed])} right", flush=True)
             if cache is not None:
                 with cache.open("a") as f:
-                    f.write(json.dumps({"seed": seed, "events": [
+                    f.write(json.dumps({"seed": seed, "code": stamp, "events": [
                         [e.log_bout, e.second_voice, e.overlap_s, e.right]
                         for e in known[seed]]}) + "\n")
         out += known[seed]
@@ -105,8 +123,11 @@ def features(events: list[Found], *, bout_only: bool) -> np.ndarray:
 
 
 def fit(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """Logistic regression by Newton's method, the slopes (not the intercept) under an L2
-    penalty ``ridge``: [intercept, slopes...]."""
+    """Logistic regression by Newton's method, minimising the negative log-likelihood plus
+    ``ridge`` / 2 times the squared slopes (not the intercept; features as measured, not
+    scaled): [intercept, slopes...]. Both labels must occur."""
+    if len(set(y.tolist())) < 2:
+        raise ValueError("the fit needs right and wrong events")
     a = np.hstack([np.ones((len(x), 1)), x])
     w = np.zeros(a.shape[1])
     penalty = np.diag([0.0] + [ridge] * x.shape[1])
@@ -117,8 +138,8 @@ def fit(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-9:
-            break
-    return w
+            return w
+    raise ValueError("the fit did not converge (separable events? raise --ridge)")
 
 
 def auc(score: np.ndarray, y: np.ndarray) -> float:
@@ -161,28 +182,34 @@ def report(fit_events: list[Found], check: list[Found], ridge: float, bout_only:
     print("  fitted  [intercept, per log bout, " + ("" if bout_only else "per second voice, ")
           + "per overlap s] = " + ", ".join(f"{v:.2f}" for v in w))
     print("  shipped                     = " + ", ".join(f"{v:.2f}" for v in shipped(bout_only)))
-    print(f"  AUC     {'':22} fitted  shipped")
-    print(f"  in sample ({len(fit_events):3} events)      {read(w, fit_events, bout_only):.3f}"
-          f"   {read(shipped(bout_only), fit_events, bout_only):.3f}")
-    print(f"  seeds < {half} by the other half's fit {read(w2, first, bout_only):.3f}"
-          f"   {read(shipped(bout_only), first, bout_only):.3f}")
-    print(f"  seeds >= {half} by the other half's fit {read(w1, second, bout_only):.3f}"
-          f"   {read(shipped(bout_only), second, bout_only):.3f}")
+    rows = [(f"in sample ({len(fit_events)} events)", read(w, fit_events, bout_only),
+             read(shipped(bout_only), fit_events, bout_only)),
+            (f"seeds < {half} (the other half's fit)", read(w2, first, bout_only),
+             read(shipped(bout_only), first, bout_only)),
+            (f"seeds >= {half} (the other half's fit)", read(w1, second, bout_only),
+             read(shipped(bout_only), second, bout_only))]
     if check:
         cs = sorted({e.seed for e in check})
-        print(f"  check seeds {cs[0]}-{cs[-1]} ({len(check)} events)  "
-              f"{read(w, check, bout_only):.3f}   {read(shipped(bout_only), check, bout_only):.3f}")
+        rows.append((f"check seeds {cs[0]}-{cs[-1]} ({len(check)} events)",
+                     read(w, check, bout_only), read(shipped(bout_only), check, bout_only)))
+    print(f"  {'AUC':38} fitted  shipped (the shipped constants: as read on each set,"
+          " in sample where they were fitted on it)")
+    for label, fitted, kept in rows:
+        print(f"  {label:38} {fitted:.3f}   {kept:.3f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--fit", default="9-40", help="hard seeds to fit on")
-    ap.add_argument("--check", default="41-88", help="hard seeds to read the fit on")
+    ap.add_argument("--fit", type=seed_list, default="9-40", help="hard seeds to fit on")
+    ap.add_argument("--check", type=seed_list, default="41-88",
+                    help="other hard seeds to read the fit on (\"\": none)")
     ap.add_argument("--ridge", type=float, default=1.0)
     ap.add_argument("--cache", type=Path, help="JSON lines of each seed's events")
     args = ap.parse_args()
-    fit_events = cached(seed_list(args.fit), args.cache)
-    check = cached(seed_list(args.check), args.cache)
+    if len(args.fit) < 2 or set(args.fit) & set(args.check):
+        ap.error("--fit needs two seeds or more, none of them among --check")
+    fit_events = cached(args.fit, args.cache)
+    check = cached(args.check, args.cache)
     for bout_only in (False, True):
         report(fit_events, check, args.ridge, bout_only)
 

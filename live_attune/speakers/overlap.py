@@ -264,7 +264,6 @@ def _pitch_mix(classes: np.ndarray, k: int, cfg: OverlapConfig) -> np.ndarray:
     return mix
 
 
-
 # -- how sure an interruption on one microphone is ----------------------------------------
 
 # A logistic model of "this found interruption is a true one" (the same speaker's true
