@@ -282,7 +282,9 @@ def _pitch_mix(classes: np.ndarray, k: int, cfg: OverlapConfig) -> np.ndarray:
 # sound), the encoder's margin (no gain read across halves). Refitted on the runs joined
 # across a held floor (join_gap_s; scripts/fit_interruption_confidence.py, seeds 9-40, 218
 # events): -1.42 / 0.67 / 1.91 / 0.73, AUC on seeds 41-88 (332 events) 0.649 against these
-# constants' 0.654 (bout only: 0.641 / 0.647), so these are kept.
+# constants' 0.654 (bout only: 0.641 / 0.647), so these are kept. (The figures above come
+# from the runs before that join; on the joined runs each half read by the other half's
+# fit gives 0.546 / 0.628, these constants in sample 0.710.)
 CONFIDENCE_INTERCEPT = -1.19
 CONFIDENCE_PER_LOG_BOUT = 0.65
 CONFIDENCE_PER_SECOND_VOICE = 1.57
