@@ -82,6 +82,13 @@ class OverlapConfig:
     # 0.786/0.653 0.750/0.564, 0.802/0.621 0.762/0.547; the start alone 60 ms 0.748/0.718
     # 0.733/0.632, the end alone 0.746/0.685 0.728/0.641. (Without the first word, session
     # 7 pulled in 50 ms on seeds 9-16 at a loss of recall: 0.80/0.52.)
+    # Not constant trims, tried (session 14, with join_gap_s; P/R, hard seeds 41-88, this
+    # trim 0.651/0.607): each run cut to where both voices' pitch frames are (from the later
+    # voice's first to the earlier voice's last) 0.747/0.497, that widened by 0.05 0.1 s
+    # 0.674/0.615 0.602/0.646; only the start cut 0.709/0.576 (9-24 0.768/0.694, 25-40
+    # 0.716/0.581: over 9-88 0.724/0.601 against 0.696/0.642), only the end 0.709/0.548.
+    # Points on the same trade-off; the one better on both (widened 0.05 s: 7 fewer found,
+    # 3 more right, 41-88 only) too small to take.
     edge_trim_s: float = 0.05
     # Two runs at most join_gap_s apart are one overlap when one voice holds the floor
     # through the gap (the main voice never changes there) and another voice of the runs is
@@ -92,7 +99,9 @@ class OverlapConfig:
     # 0.676/0.587; 0.3 s 0.665/0.566 0.637/0.653; 0.2 s 0.669/0.556 0.644/0.629. Over 9-88
     # 0.726/0.591 -> 0.696/0.642; the events of confidence >= 0.7 (9-24, 41-88) 0.763/0.508
     # -> 0.759/0.565 (the added wrong ones are mostly unsure); DER mean 3.3-4.0 -> 3.0-3.6 %
-    # per block, the largest share error 4.11 -> 3.92 pp (seed 39).
+    # per block, the largest share error 4.11 -> 3.92 pp (seed 39). The other voice heard on
+    # at least 3 frames of the gap, or on 20 % of it (41-88): 0.654/0.596, 0.653/0.593
+    # against 0.651/0.607 for one frame (kept).
     join_gap_s: float = 0.3
 
     def __post_init__(self) -> None:
