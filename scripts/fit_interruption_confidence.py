@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.bench_accuracy_hard import matched_pairs, seed_list  # noqa: E402
 from bench.bench_single_mic import generated  # noqa: E402
-from live_attune.core.turns import bout_speech_s  # noqa: E402
 from live_attune.session.config import SingleMicOptions  # noqa: E402
 from live_attune.session.offline import analyze_file  # noqa: E402
 from live_attune.speakers import overlap  # noqa: E402
@@ -68,13 +66,10 @@ def measured(seed: int) -> list[Found]:
     right = {id(f) for _, f in matched_pairs(truth["interruptions"], found)}
     out = []
     for e in found:
-        bout_s = bout_speech_s(history.segments, e.by, e.at_s, metrics.bridge_s)
-        out.append(Found(
-            seed, math.log(max(bout_s, overlap.MIN_BOUT_S) / metrics.backchannel_max_s),
-            overlap.second_voice_at(result.attribution, e.by, e.at_s),
-            overlap.overlap_after_s(history.segments, e.by, e.of, e.at_s,
-                                    metrics.yield_within_s),
-            id(e) in right))
+        seen = overlap.interruption_evidence(e, history.segments, metrics, result.attribution)
+        assert seen.second_voice is not None  # read from the attribution
+        out.append(Found(seed, seen.log_bout, seen.second_voice, seen.overlap_s,
+                         id(e) in right))
     return out
 
 

@@ -325,21 +325,53 @@ class VoiceSpan(Protocol):
     def second_voice(self) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InterruptionEvidence:
+    """What the confidence of one interruption found on one microphone reads."""
+
+    log_bout: float  # log of the interrupter's bout (summed speech) over backchannel_max
+    overlap_s: float  # both voices heard at once in yield_within after the onset
+    second_voice: float | None  # 0..1, the second voice heard at the onset; None: not known
+
+
+def evidence_of(bout_s: float, backchannel_max_s: float, overlap_s: float,
+                second_voice: float | None = None) -> InterruptionEvidence:
+    """The evidence from a bout of ``bout_s`` summed speech (read as at least MIN_BOUT_S)."""
+    return InterruptionEvidence(math.log(max(bout_s, MIN_BOUT_S) / backchannel_max_s),
+                                overlap_s, second_voice)
+
+
+def interruption_evidence(event: Interruption, segments: Sequence[Segment],
+                          config: MetricsConfig, spans: Sequence[VoiceSpan] | None = None
+                          ) -> InterruptionEvidence:
+    """What the session measured of ``event``: its interrupter's bout (the bout rule), the
+    overlap after its onset and, with the attribution's ``spans``, the second voice there."""
+    return evidence_of(
+        bout_speech_s(segments, event.by, event.at_s, config.bridge_s),
+        config.backchannel_max_s,
+        overlap_after_s(segments, event.by, event.of, event.at_s, config.yield_within_s),
+        None if spans is None else second_voice_at(spans, event.by, event.at_s))
+
+
+def confidence_of(evidence: InterruptionEvidence) -> float:
+    """The chance (0..1) that an interruption with this evidence is a true one."""
+    if evidence.second_voice is None:
+        z = (BOUT_ONLY_INTERCEPT + BOUT_ONLY_PER_LOG_BOUT * evidence.log_bout
+             + BOUT_ONLY_PER_OVERLAP_S * evidence.overlap_s)
+    else:
+        z = (CONFIDENCE_INTERCEPT + CONFIDENCE_PER_LOG_BOUT * evidence.log_bout
+             + CONFIDENCE_PER_SECOND_VOICE * evidence.second_voice
+             + CONFIDENCE_PER_OVERLAP_S * evidence.overlap_s)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 def interruption_confidence(bout_s: float, backchannel_max_s: float, overlap_s: float,
                             second_voice: float | None = None) -> float:
     """The chance (0..1) that an interruption found on one microphone is a true one, from
     its interrupter's bout as measured (``bout_s`` of summed speech), how long both voices
     were heard at once after its onset (``overlap_s``) and how clearly a second voice was
     heard at its onset (``second_voice``, 0..1; None: not known)."""
-    log_bout = math.log(max(bout_s, MIN_BOUT_S) / backchannel_max_s)
-    if second_voice is None:
-        z = (BOUT_ONLY_INTERCEPT + BOUT_ONLY_PER_LOG_BOUT * log_bout
-             + BOUT_ONLY_PER_OVERLAP_S * overlap_s)
-    else:
-        z = (CONFIDENCE_INTERCEPT + CONFIDENCE_PER_LOG_BOUT * log_bout
-             + CONFIDENCE_PER_SECOND_VOICE * second_voice
-             + CONFIDENCE_PER_OVERLAP_S * overlap_s)
-    return 1.0 / (1.0 + math.exp(-z))
+    return confidence_of(evidence_of(bout_s, backchannel_max_s, overlap_s, second_voice))
 
 
 def overlap_after_s(segments: Sequence[Segment], by: str, of: str, onset_s: float,
@@ -378,8 +410,5 @@ def rate_interruptions(events: Sequence[Interruption], segments: Sequence[Segmen
     """The interruptions with their confidence (rounded to 0.001) from their bouts, the
     overlap after each onset and, with the attribution's ``spans``, the second voice heard
     at each onset."""
-    return [replace(e, confidence=round(interruption_confidence(
-        bout_speech_s(segments, e.by, e.at_s, config.bridge_s), config.backchannel_max_s,
-        overlap_after_s(segments, e.by, e.of, e.at_s, config.yield_within_s),
-        None if spans is None else second_voice_at(spans, e.by, e.at_s)), 3))
-        for e in events]
+    return [replace(e, confidence=round(confidence_of(
+        interruption_evidence(e, segments, config, spans)), 3)) for e in events]
