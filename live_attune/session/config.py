@@ -39,6 +39,13 @@ class SingleMicOptions:
     # (staying on down to speech_off) count as someone speaking; the windows that describe
     # voices keep PipelineConfig.vad's stricter thresholds. None: PipelineConfig.vad's.
     # 0.1/0.1: chosen leave-one-file-out on ../shared/data/conversations (bench_single_mic).
+    # So low a threshold also hears a room's reverberation after a voice stops (hard
+    # generator seeds 37, 39, 41: 2.3-6.5 s of each voice, more of the louder, whose share reads
+    # high). Tried (session 15): each run's last frames dropped while 25 dB or more under the
+    # run's loudest frame of the second before: hard seeds 9-88 DER mean 3.34 -> 2.66 %,
+    # largest share error 3.92 -> 3.59 pp, interruptions 0.696/0.642 -> 0.711/0.638; but on
+    # the real recordings 1.4 of the 2.0 s it dropped were the references' speech (quiet
+    # word endings; DER mean 30.7 -> 31.6 %): not kept (30 dB: no change on seed 39).
     speech_on: float | None = 0.1
     speech_off: float | None = 0.1
 
