@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from bench.bench_accuracy_hard import seed_list
-from bench.bench_single_mic import GRID_S, generated
+from bench.bench_single_mic import GRID_S, generated, on_grid
 from live_attune.core.frames import true_runs
 from live_attune.session.config import SingleMicOptions
 from live_attune.session.offline import analyze_file
@@ -64,14 +64,6 @@ class EdgeTally:
                          self.frame_both_s + other.frame_both_s,
                          self.start_errors_s + other.start_errors_s,
                          self.end_errors_s + other.end_errors_s)
-
-
-def on_grid(intervals: Sequence[Interval], n: int) -> np.ndarray:
-    """(n,) flags of the GRID_S frames the intervals cover, their ends rounded."""
-    mask = np.zeros(n, bool)
-    for a, b in intervals:
-        mask[max(round(a / GRID_S), 0):max(round(b / GRID_S), 0)] = True
-    return mask
 
 
 def runs_of(mask: np.ndarray, min_s: float = 0.0) -> list[Interval]:

@@ -352,7 +352,7 @@ def true_second_voice(labels: np.ndarray, segments: Sequence[dict[str, Any]],
     second, mix = np.full(n, -1), np.zeros(n)
     if len(names) != 2:
         return second, mix
-    active = {name: _on_grid([(s["start_s"], s["end_s"]) for s in segments
+    active = {name: on_grid([(s["start_s"], s["end_s"]) for s in segments
                               if s["speaker"] == name], n, frame_s) for name in names}
     alone = {name: active[name] & ~active[other]
              for name, other in zip(names, names[::-1], strict=True)}
@@ -487,7 +487,7 @@ def _bout_span(intervals: Sequence[tuple[float, float]], onset_s: float, bridge_
                                  BOUT_OWNER, onset_s, bridge_s)
 
 
-def _on_grid(intervals: Sequence[tuple[float, float]], n: int, step_s: float = GRID_S
+def on_grid(intervals: Sequence[tuple[float, float]], n: int, step_s: float = GRID_S
              ) -> np.ndarray:
     """(n,) flags of the ``step_s`` frames the intervals cover, their ends rounded."""
     mask = np.zeros(n, bool)
@@ -503,16 +503,16 @@ def bout_errors(truth: dict[str, Any], segments: Sequence[Any], spans: Sequence[
     ends = [s["end_s"] for s in truth["segments"]] + [s.end_s for s in segments]
     n = round(max(ends, default=0.0) / GRID_S) + 2
     t = (np.arange(n) + 0.5) * GRID_S
-    heard = _on_grid([(s.start_s, s.end_s) for s in spans if not s.second_voice], n)
+    heard = on_grid([(s.start_s, s.end_s) for s in spans if not s.second_voice], n)
     speakers = {b["by"] for b in truth["bouts"]}
     true_ivs = {by: [(s["start_s"], s["end_s"]) for s in truth["segments"]
                      if s["speaker"] == by] for by in speakers}
     mine_ivs = {by: [(s.start_s, s.end_s) for s in segments if s.speaker == by]
                 for by in speakers}
     # each speaker's grids once, not once per bout
-    true_on = {by: _on_grid(iv, n) for by, iv in true_ivs.items()}
-    mine_on = {by: _on_grid(iv, n) for by, iv in mine_ivs.items()}
-    theirs = {by: mine_on[by] | _on_grid([(s.start_s, s.end_s) for s in spans
+    true_on = {by: on_grid(iv, n) for by, iv in true_ivs.items()}
+    mine_on = {by: on_grid(iv, n) for by, iv in mine_ivs.items()}
+    theirs = {by: mine_on[by] | on_grid([(s.start_s, s.end_s) for s in spans
                                           if s.speaker == by], n) for by in speakers}
     out = []
     for bout in truth["bouts"]:

@@ -55,8 +55,8 @@ from bench.bench_single_mic import (  # noqa: E402
     REAL,
     REAL_FILES,
     _mono,
-    _on_grid,
     generated,
+    on_grid,
     real_wav,
     rttm,
 )
@@ -165,7 +165,7 @@ def mask_check(masker: Any, embedder: Any, seed: int) -> str:
     audio, _, truth = generated(seed, hard=True)
     cfg = config(masker)
     n = len(audio) // 160
-    therapist, client = (_on_grid([(s["start_s"], s["end_s"]) for s in truth["segments"]
+    therapist, client = (on_grid([(s["start_s"], s["end_s"]) for s in truth["segments"]
                                    if s["speaker"] == who], n, 0.01)
                          for who in ("therapist", "client"))
     solo = np.flatnonzero(therapist & ~client)[:2000]
