@@ -14,7 +14,8 @@ are where the truth's two speakers' segments (METRICS.md's activity rules on eac
 track) intersect, at least MIN_OVERLAP_S long. A true overlap is found when a found one lies
 within SLACK_S of it; its start error is the first such found start minus the true start,
 its end error the last such found end minus the true end (negative: early). A found overlap
-with no true one within SLACK_S is false. Frame precision and recall are read on a 10 ms
+with no true one within SLACK_S is false (one found near two true ones gives each its edge).
+Frame precision and recall are read on a 10 ms
 grid. Per seed, then pooled: the edge errors' p10 / p25 / median / p75 / p90.
 """
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from bench.bench_accuracy_hard import seed_list
 from bench.bench_single_mic import GRID_S, generated, on_grid
+from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.frames import true_runs
 from live_attune.session.config import SingleMicOptions
 from live_attune.session.offline import analyze_file
@@ -107,7 +109,7 @@ def measure(seed: int, tmp: Path) -> EdgeTally:
     write_wav(wav, audio[None])
     result = analyze_file(wav, single_mic=SingleMicOptions(), prosody=False)
     segments: list[dict[str, Any]] = truth["segments"]
-    n = round(max([s["end_s"] for s in segments] + [len(audio) / 16000]) / GRID_S) + 2
+    n = round(max([s["end_s"] for s in segments] + [len(audio) / SAMPLE_RATE]) / GRID_S) + 2
     return tally(true_overlaps(segments, n), found_overlaps(result.attribution, n), n)
 
 
