@@ -396,25 +396,34 @@ def _label_cells(label: Labelled | None) -> dict[str, str]:
 
 
 def _read_utterance_rows(path: Path) -> tuple[list[dict[str, str]], list[str]]:
-    """The rows of a ``speaker,text[,id…]`` CSV, in order, and its header."""
+    """The rows of a ``speaker,text[,id…]`` CSV, in order, and its header. A UTF-8 byte
+    order mark (spreadsheets' "CSV UTF-8") is read past; a row with fewer or more fields
+    than the header, a column named twice or a quote left open is an unreadable file."""
     import csv
 
     from live_attune.errors import AudioInputError, UsageError
 
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if not reader.fieldnames or not {"speaker", "text"} <= set(reader.fieldnames):
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f, strict=True)
+            fields = reader.fieldnames
+            if not fields or not {"speaker", "text"} <= set(fields):
                 raise UsageError(f"{path}: needs a header with speaker and text columns")
+            twice = sorted({name for name in fields if fields.count(name) > 1})
+            if twice:
+                raise AudioInputError(f"{path}: the header names {', '.join(twice)} twice")
             rows = []
             for row in reader:
-                if None in row:  # DictReader's key for fields beyond the header
-                    raise AudioInputError(f"{path}: row {reader.line_num} has more fields "
-                                          f"than the header ({len(reader.fieldnames)})")
+                if None in row or None in row.values():  # DictReader's marks of both
+                    raise AudioInputError(f"{path}: row {reader.line_num} has "
+                                          f"{'more' if None in row else 'fewer'} fields "
+                                          f"than the header ({len(fields)})")
                 rows.append(row)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise AudioInputError(f"{path}: cannot read it as UTF-8 CSV ({exc})") from exc
-    return rows, list(reader.fieldnames)
+    except UnicodeDecodeError as exc:
+        raise AudioInputError(f"{path}: not UTF-8 text ({exc})") from exc
+    except (OSError, csv.Error) as exc:
+        raise AudioInputError(f"{path}: cannot read it as CSV ({exc})") from exc
+    return rows, list(fields)
 
 
 def demo_path() -> Path:

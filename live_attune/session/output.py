@@ -158,10 +158,34 @@ def write_outputs(result: SessionResult, out_dir: Path, *,
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path``, then rename: the file is whole or not there."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Write ``text`` to a new private file beside ``path``, then rename it there: the file
+    is whole or not there. A link to a file is followed (its target is written, the link
+    kept). What is not a plain file — /dev/null, a pipe, /dev/stdout (whatever it stands
+    for: a pipe, or a file the shell appends to) — is written to as it is, appended, never
+    truncated nor replaced."""
+    import os
+    import stat
+    import tempfile
+
     try:
-        tmp.write_text(text, encoding="utf-8", newline="")
+        kind = os.stat(path).st_mode  # through links, as the shell would write
+    except FileNotFoundError:
+        kind = stat.S_IFREG
+    if not stat.S_ISREG(kind) or path.is_relative_to("/dev") or path.is_relative_to("/proc"):
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        with path.open("a", encoding="utf-8", newline="") as f:
+            f.write(text)
+        return
+    try:
+        path = path.resolve() if path.is_symlink() else path
+    except RuntimeError as exc:  # a loop of links
+        raise OSError(40, f"too many levels of links ({exc})", str(path)) from exc
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)  # 0600, a name of its own: another file called OUT.tmp is left alone
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
         tmp.replace(path)
     except OSError:
         tmp.unlink(missing_ok=True)

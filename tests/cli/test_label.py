@@ -53,8 +53,13 @@ def test_rows_come_back_in_order_with_the_pipelines_labels(tmp_path: Path) -> No
 @pytest.mark.parametrize(("name", "content", "code", "words"), [
     ("no-text.csv", "speaker,words\ntherapist,hello\n", 2, "speaker and text"),
     ("empty.csv", "", 2, "speaker and text"),
-    ("latin1.csv", "speaker,text\ntherapist,caf\xe9?\n".encode("latin-1"), 3, "cannot read"),
+    ("latin1.csv", "speaker,text\ntherapist,caf\xe9?\n".encode("latin-1"), 3, "not UTF-8"),
     ("ragged.csv", "speaker,text\ntherapist,How are you?,extra,fields\n", 3, "row 2"),
+    # the probe's: each was read, and a cell lost or folded into another, exit 0
+    ("short-row.csv", "speaker,text\ntherapist\n", 3, "row 2 has fewer fields"),
+    ("twice.csv", "speaker,text,text\ntherapist,a,b\n", 3, "the header names text twice"),
+    ("open-quote.csv", 'speaker,text\ntherapist,"How are\nclient,fine\n', 3,
+     "cannot read it as CSV (unexpected end of data)"),
 ])
 def test_bad_csv_is_one_line_and_an_exit_code(tmp_path: Path, name: str,
                                               content: str | bytes, code: int,
@@ -98,3 +103,70 @@ def test_cells_that_a_spreadsheet_would_run_get_a_quote(tmp_path: Path) -> None:
     assert [r["text"] for r in out] == ["'" + r[2] for r in rows]
     assert all(r["behaviour"] in ("", "open_question", "closed_question", "reflection",
                                   "other") for r in out)
+
+
+def test_a_spreadsheets_utf8_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    src = tmp_path / "excel.csv"
+    src.write_bytes(b"\xef\xbb\xbfspeaker,text\r\ntherapist,What brings you here?\r\n")
+    proc = cli("label-utterances", src, tmp_path / "out.csv")
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as f:
+        assert next(csv.DictReader(f))["behaviour"] == "open_question"
+
+
+def test_the_output_is_written_where_it_points_never_replaced_by_another_kind(
+        tmp_path: Path) -> None:
+    """The probe: the output was written beside OUT as OUT.tmp and renamed over it, so a
+    link was replaced by a file (its target untouched), another file named OUT.tmp was
+    overwritten, and as root /dev/null became a plain file."""
+    import os
+    import stat
+    import threading
+
+    src = write_rows(tmp_path / "in.csv", ["speaker", "text"], [["therapist", "How so?"]])
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(target)
+    (tmp_path / "link.csv.tmp").write_text("someone else's\n")
+    assert cli("label-utterances", src, tmp_path / "link.csv").returncode == 0
+    assert (tmp_path / "link.csv").is_symlink()
+    assert target.read_text().startswith("speaker,text,behaviour")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert (tmp_path / "link.csv.tmp").read_text() == "someone else's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.csv", "link.csv", "link.csv.tmp", "target.csv"]
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    proc = cli("label-utterances", src, pipe)
+    reader.join(timeout=60)
+    if reader.is_alive():  # the command never opened the pipe: let the reader go
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still the pipe, not a file put there
+    assert got and got[0].startswith(b"speaker,text,behaviour")
+
+
+def test_the_output_can_be_the_standard_output_a_pipe_or_a_file_appended_to(
+        tmp_path: Path) -> None:
+    """The review: /dev/stdout resolved to its target and renamed over: a pipe's target does
+    not exist (exit 6) and a file the shell appends to lost what it held."""
+    import subprocess
+    import sys
+
+    src = write_rows(tmp_path / "in.csv", ["speaker", "text"], [["therapist", "How so?"]])
+    command = [sys.executable, "-m", "live_attune", "label-utterances", str(src), "/dev/stdout"]
+    piped = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("speaker,text,behaviour")
+    log = tmp_path / "log.txt"
+    log.write_text("earlier line\n")
+    with log.open("a") as out:
+        appended = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, text=True,
+                                  check=False)
+    assert appended.returncode == 0, appended.stderr
+    text = log.read_text()
+    assert text.startswith("earlier line\nspeaker,text,behaviour")
+    assert "labelled 1 therapist utterances" in text
