@@ -16,7 +16,7 @@ import numpy as np
 from calibration.procedure import Calibration, Step, calibrate, protocol, save
 from live_attune.audio.capture import device_name
 from live_attune.core.audio_facts import CLIP_LEVEL, SAMPLE_RATE
-from live_attune.errors import DeviceError
+from live_attune.errors import AudioInputError, DeviceError
 
 Publish = Callable[[dict[str, Any]], None]
 METER_FLOOR_DB = -70.0
@@ -24,8 +24,13 @@ METER_FLOOR_DB = -70.0
 
 def from_file(path: Path, *, out: Path, enrol: bool) -> Calibration:
     from live_attune.audio.decode import read_all
+    from live_attune.audio.vad import WINDOW
 
     audio = read_all(path)
+    if audio.shape[1] < WINDOW:
+        raise AudioInputError(f"{path}: {1000 * audio.shape[1] / SAMPLE_RATE:.0f} ms of audio "
+                              "is too short to calibrate from (record the protocol: "
+                              "live-attune calibrate)")
     cal = calibrate(audio, device=None, enrol=enrol, voice_path=_voice_path(out, enrol))
     save(cal, out)
     return cal

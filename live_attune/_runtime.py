@@ -90,11 +90,14 @@ def _cache_dir() -> Path:
 def remove_old_onnxruntime_telemetry(home: Path | None = None) -> Path | None:
     """Delete the device id and queued events an earlier run left (before telemetry was
     switched off); only that one folder. Returns the folder if it removed it."""
-    folder = (home or Path.home()) / ORT_TELEMETRY_DIR
-    if not folder.is_dir() or folder.is_symlink():
+    try:  # a home this user cannot read (sudo keeping HOME): nothing to remove there
+        folder = (home or Path.home()) / ORT_TELEMETRY_DIR
+        if not folder.is_dir() or folder.is_symlink():
+            return None
+        shutil.rmtree(folder, ignore_errors=True)
+        return None if folder.exists() else folder
+    except (OSError, RuntimeError):  # RuntimeError: Path.home() without a home
         return None
-    shutil.rmtree(folder, ignore_errors=True)
-    return None if folder.exists() else folder
 
 
 def onnx_session(model: str | bytes, what: str) -> Any:  # onnxruntime.InferenceSession

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from live_attune import __version__
 from live_attune.errors import LiveAttuneError, UsageError
@@ -16,11 +17,13 @@ EXIT_CODES = """exit codes:
   0  success
   2  usage error (bad option; a --channels map that does not fit the audio)
   3  the input cannot be read (audio: missing, empty, not audio, corrupt; a CSV that
-     is not UTF-8 or has ragged rows)
+     is not UTF-8, has ragged rows, names a column twice or leaves a quote open; a
+     session.json that departs from its schema)
   4  audio device problem
   5  model missing
   6  output cannot be written
   7  session store problem (unwritable; damaged; no such session)
+  141 the reader of the output went away (e.g. `| head`)
 """
 
 
@@ -34,13 +37,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        if sys.stdout is not None:  # None: started with stdout closed
+            sys.stdout.flush()  # here, so that a reader gone away is caught below
+        return code
     except LiveAttuneError as exc:
         print(f"live-attune: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("live-attune: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _one_blas_thread() -> None:
@@ -60,8 +69,20 @@ def _forget_old_telemetry() -> None:
               "onnxruntime left before live-attune switched its telemetry off)", file=sys.stderr)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors are one line, as every error of live-attune is
+    (its subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"live-attune: error: {message} (see {self.prog} --help)\n")
+
+
+if TYPE_CHECKING:  # argparse's class is generic to type checkers only
+    Commands = argparse._SubParsersAction[_Parser]  # the subcommands' parsers
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="live-attune",
         description="Local turn-taking feedback for psychotherapy sessions. Nothing leaves "
                     "this machine.",
@@ -81,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_analyze(sub: Commands) -> None:
     a = sub.add_parser(
         "analyze", help="analyse a recorded session file",
         description="Analyse a recorded session: who spoke when, turns, pauses, response "
@@ -94,7 +115,7 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     a.add_argument("audio", type=Path,
                    help="audio file: WAV, FLAC, OGG/Opus, MP3 ... any rate; one channel per "
                         "person, or mono")
-    a.add_argument("--out", type=Path, help="also write session.json and turns.csv into this "
+    a.add_argument("--out", type=out_path, help="also write session.json and turns.csv into this "
                    "directory (created if missing)")
     a.add_argument("--channels", metavar="ROLES",
                    help="role of each channel in order, comma separated: therapist, client, "
@@ -125,13 +146,14 @@ def _add_analyze(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _add_server_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=8765, help="dashboard port (0: any free port)")
+    p.add_argument("--port", type=port_number, default=8765,
+                   help="dashboard port (0: any free port)")
     p.add_argument("--no-browser", action="store_true", help="do not open the dashboard")
     p.add_argument("--lan", action="store_true",
                    help="serve to this local network too (a tablet, a second screen): needs "
                         "the random token in the printed URL / QR code; over the network "
                         "only the measures are sent, never the transcript (plain HTTP)")
-    p.add_argument("--out", type=Path,
+    p.add_argument("--out", type=out_path,
                    help="also save session.json and turns.csv in this directory")
     p.add_argument("--keep-audio", action="store_true",
                    help="keep the session's audio (a WAV beside the store); off by default")
@@ -145,7 +167,7 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
 def _add_store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-prosody", action="store_true",
                    help="skip pitch, loudness and speech-rate measures per turn")
-    p.add_argument("--client", metavar="LABEL",
+    p.add_argument("--client", metavar="LABEL", type=client_label,
                    help="the client's code or pseudonym, to follow trends across sessions "
                         "(never a real name: it is stored as written)")
     p.add_argument("--no-transcript", action="store_true",
@@ -155,7 +177,7 @@ def _add_store_options(p: argparse.ArgumentParser) -> None:
                    help="do not keep this session in the local session store")
 
 
-def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_live(sub: Commands) -> None:
     v = sub.add_parser(
         "live", help="run a live session from the microphone(s) with the dashboard",
         description="Capture → pipeline → dashboard. Prints the dashboard URL and opens it; "
@@ -186,7 +208,7 @@ def _add_live(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.set_defaults(run=_lazy("live_attune.commands", "live_command"))
 
 
-def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_demo(sub: Commands) -> None:
     d = sub.add_parser("demo", help="replay the bundled demo session through the live pipeline",
                        description="Replay the bundled two-voice demo session (3.5 min) in "
                                    "real time through the live pipeline and the dashboard.")
@@ -198,7 +220,7 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.set_defaults(run=_run_demo)
 
 
-def _add_devices(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_devices(sub: Commands) -> None:
     d = sub.add_parser("devices", help="list the audio inputs (for live --device)",
                        description="List the audio inputs this computer offers, with the "
                                    "number to give `live --device` and their channels. With "
@@ -222,11 +244,11 @@ def _run_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_synth(sub: Commands) -> None:
     s = sub.add_parser("synth", help="generate a synthetic conversation with known timing",
                        description="Generate a two-voice conversation with espeak-ng: "
                                    "stereo.wav, mono.wav and truth.json (exact timing).")
-    s.add_argument("--out", type=Path, required=True, help="output directory")
+    s.add_argument("--out", type=out_path, required=True, help="output directory")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--turns", type=int, default=24, help="number of turns")
     s.add_argument("--bleed-db", type=float, default=-14.0, help="crosstalk level")
@@ -234,7 +256,7 @@ def _add_synth(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.set_defaults(run=_lazy("live_attune.commands", "synth_command"))
 
 
-def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_label(sub: Commands) -> None:
     lab = sub.add_parser(
         "label-utterances", help="label therapist utterances: questions, reflections ...",
         description="Read rows speaker,text (and optionally id) from IN.csv, in order, and "
@@ -243,11 +265,11 @@ def _add_label(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "reflection column (simple/complex) — the classifier the pipeline uses.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     lab.add_argument("input", type=Path, metavar="IN.csv")
-    lab.add_argument("output", type=Path, metavar="OUT.csv")
+    lab.add_argument("output", type=out_path, metavar="OUT.csv")
     lab.set_defaults(run=_lazy("live_attune.commands", "label_command"))
 
 
-def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_calibrate(sub: Commands) -> None:
     c = sub.add_parser(
         "calibrate", help="check the microphones and make a profile",
         description="Record a short protocol — the room's silence, the therapist speaking, "
@@ -261,7 +283,7 @@ def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     c.add_argument("--from-file", type=Path, metavar="AUDIO",
                    help="calibrate from a recording instead (the protocol, or any "
                         "conversation in which the therapist speaks first)")
-    c.add_argument("--out", type=Path, help="profile to write (default: "
+    c.add_argument("--out", type=out_path, help="profile to write (default: "
                    "~/.local/share/live-attune/profiles/default.toml)")
     c.add_argument("--call", action="store_true",
                    help="a video call: check your microphone (--device) and the call's "
@@ -276,7 +298,8 @@ def _add_calibrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                    help="run the steps one after another without waiting for Enter")
     c.add_argument("--dashboard", action="store_true",
                    help="also show the meters and results in the browser")
-    c.add_argument("--port", type=int, default=8765, help="dashboard port (0: any free port)")
+    c.add_argument("--port", type=port_number, default=8765,
+                   help="dashboard port (0: any free port)")
     c.add_argument("--no-browser", action="store_true", help="do not open the browser")
     c.set_defaults(run=_run_calibrate)
 
@@ -289,7 +312,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     return _lazy("live_attune.commands_calibrate", "calibrate_command")(args)
 
 
-def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_sessions(sub: Commands) -> None:
     s = sub.add_parser(
         "sessions", help="list, show, export, delete or recover stored sessions",
         description="The local session store (SQLite in the data directory: "
@@ -297,7 +320,8 @@ def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = s.add_subparsers(title="actions", dest="action", required=True)
     ls = actions.add_parser("list", help="every stored session, oldest first")
-    ls.add_argument("--client", metavar="LABEL", help="only this client's sessions")
+    ls.add_argument("--client", metavar="LABEL", type=client_label,
+                    help="only this client's sessions")
     for name, text in (("show", "the session's main measures"),
                        ("recover", "rebuild a session a crash interrupted (or: all)"),
                        ("swap-roles", "therapist and client the other way round (one "
@@ -305,9 +329,9 @@ def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         actions.add_parser(name, help=text).add_argument("session", help="id, prefix or last")
     ex = actions.add_parser("export", help="write the session's session.json")
     ex.add_argument("session", help="id, prefix or last")
-    ex.add_argument("--out", type=Path, help="file to write (default: ID.json here)")
+    ex.add_argument("--out", type=out_path, help="file to write (default: ID.json here)")
     sv = actions.add_parser("serve", help="open the dashboard's report view of past sessions")
-    sv.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    sv.add_argument("--port", type=port_number, default=8765, help="port (0: any free port)")
     sv.add_argument("--no-browser", action="store_true", help="do not open a browser")
     de = actions.add_parser("delete", help="remove every trace of a session")
     de.add_argument("session", help="id, prefix or last")
@@ -315,7 +339,7 @@ def _add_sessions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     s.set_defaults(run=_lazy("live_attune.commands_store", "sessions_command"))
 
 
-def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_report(sub: Commands) -> None:
     r = sub.add_parser(
         "report", help="the post-session report (HTML, PDF, JSON, CSV)",
         description="A self-contained report of one session: summary against the context "
@@ -326,21 +350,57 @@ def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("session", help="stored session id, prefix or last; or a session.json file")
     r.add_argument("--format", default="html,pdf",
                    help="comma separated: html, pdf, json, csv (default html,pdf)")
-    r.add_argument("--out", type=Path, help="directory (default: the data directory's reports)")
+    r.add_argument("--out", type=out_path, help="directory (default: the data directory's reports)")
     r.add_argument("--date", type=session_date, metavar="WHEN",
                    help="the session's date in the report: YYYY-MM-DD or YYYY-MM-DDTHH:MM "
                         "(a session.json from analyze --out has none of its own)")
     r.set_defaults(run=_lazy("live_attune.commands_store", "report_command"))
 
 
-def _add_trends(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_trends(sub: Commands) -> None:
     t = sub.add_parser("trends", help="the measures across sessions",
                        description="A table of the main measures across stored sessions; "
                                    "with --out also an HTML page of charts.",
                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("--client", metavar="LABEL", help="only this client's sessions")
-    t.add_argument("--out", type=Path, help="directory for trends-LABEL.html")
+    t.add_argument("--client", metavar="LABEL", type=client_label,
+                   help="only this client's sessions")
+    t.add_argument("--out", type=out_path, help="directory for trends-LABEL.html")
     t.set_defaults(run=_lazy("live_attune.commands_store", "trends_command"))
+
+
+def out_path(text: str) -> Path:
+    """--out: a path; an empty one (a script's unset variable) is not the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a path, not an empty string")
+    return Path(text)
+
+
+# Unicode's bidirectional controls: they reorder what a terminal shows after them. Other
+# format characters (the joiners of Persian words and emoji) are text.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def client_label(text: str) -> str:
+    """--client: printable text (a newline or a terminal's escape codes in a label would
+    rewrite what `sessions list` and `show` print)."""
+    import unicodedata
+
+    if not text.strip() or any(unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS
+                               for c in text):
+        raise argparse.ArgumentTypeError("a client label is printable text: letters, digits, "
+                                         "spaces and punctuation, no control characters")
+    return text
+
+
+def port_number(text: str) -> int:
+    """--port: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 0 to 65535 (0: any free)")
+    return port
 
 
 def session_date(text: str) -> str:

@@ -6,6 +6,7 @@ Commands that only read open the store read-only (``READING``): they write nothi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def sessions_command(args: argparse.Namespace) -> int:
             case "list":
                 return _list(store, args.client)
             case "show":
-                return _show(store.result(store.get(args.session).id))
+                return _show(checked_result(store, store.get(args.session).id))
             case "export":
                 return _export(store, args)
             case "delete":
@@ -161,6 +162,8 @@ def report_command(args: argparse.Namespace) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if bad := [f for f in formats if f not in FORMATS]:
         raise UsageError(f"unknown report format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    if not formats:
+        raise UsageError(f"--format names no format; choose from {', '.join(FORMATS)}")
     session = _load_session(args.session)
     if args.date:
         session["session"] = {**(session.get("session") or {}), "started_at": args.date}
@@ -174,15 +177,60 @@ def _load_session(ref: str) -> dict[str, Any]:
     """A stored session (id, prefix, ``last``) or a session.json file."""
     path = Path(ref)
     if path.suffix == ".json" or path.is_file():
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AudioInputError(f"{path}: not a readable session.json ({exc})") from exc
-        if not isinstance(data, dict) or "metrics" not in data or "speakers" not in data:
-            raise AudioInputError(f"{path}: not a live-attune session.json")
-        return complete_older(data)
+        return _session_file(path)
     with Store(read_only=True) as store:
-        return store.result(store.get(ref).id)
+        return checked_result(store, store.get(ref).id)
+
+
+def checked_result(store: Store, session_id: str) -> dict[str, Any]:
+    """A stored session.json, checked against its schema: one damaged session (its stored
+    result of another shape) is named, with how to remove it, instead of breaking the
+    report, `show` or trends half-way (`export` hands the stored text out as it is)."""
+    data = store.result(session_id)
+    if problem := schema_problem(data):
+        raise StoreError(f"session store {store.path}: session {session_id}'s stored result "
+                         f"is damaged ({problem}): `live-attune sessions delete {session_id}` "
+                         "removes it")
+    return data
+
+
+def _session_file(path: Path) -> dict[str, Any]:
+    """A session.json file, brought to this version (complete_older) and checked against
+    its schema: whatever else is in it would break the report half-way."""
+    def no_constant(name: str) -> float:
+        raise ValueError(f"{name} is not a number")
+
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is one
+        raise AudioInputError(f"{path}: not a readable session.json ({exc})") from exc
+    if not isinstance(data, dict) or "metrics" not in data or "speakers" not in data:
+        raise AudioInputError(f"{path}: not a live-attune session.json")
+    data = complete_older(data)
+    if problem := schema_problem(data):
+        raise AudioInputError(f"{path}: not a live-attune session.json ({problem})")
+    return dict(data)
+
+
+def schema_problem(data: dict[str, Any]) -> str | None:
+    """Where ``data`` first departs from session.json's schema, in a few words (None: it
+    does not)."""
+    import jsonschema
+
+    problem = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if problem is None:
+        return None
+    where = "/".join(str(p) for p in problem.absolute_path) or "the top level"
+    return f"{where}: {problem.message[:120]}"
+
+
+@functools.cache
+def _validator() -> Any:  # jsonschema.Draft202012Validator: built once, used per session
+    import jsonschema
+
+    from live_attune.session.output import schema
+
+    return jsonschema.Draft202012Validator(schema())
 
 
 def trends_command(args: argparse.Namespace) -> int:
@@ -191,7 +239,12 @@ def trends_command(args: argparse.Namespace) -> int:
 
     with Store(read_only=True) as store:
         rows = [r for r in store.list(args.client) if r.state in ("complete", "recovered")]
-        sessions = [store.result(r.id) for r in rows]
+        sessions = []
+        for r in rows:
+            try:
+                sessions.append(checked_result(store, r.id))
+            except StoreError as exc:  # one damaged session: the others still make trends
+                print(f"live-attune: left out: {exc}", file=sys.stderr)
     if not sessions:
         who = f" for client {args.client}" if args.client else ""
         print(f"no finished sessions{who} in the store")

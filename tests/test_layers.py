@@ -26,6 +26,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("live_attune.server", "calibration"),
     ("live_attune.cli", "live_attune.commands", "live_attune.commands_store",
      "live_attune.commands_calibrate"),
+    ("live_attune.__main__",),  # `python -m live_attune`: the command, run
 )
 BASE = FLOORS[0]
 

@@ -241,3 +241,24 @@ def test_onnxruntime_telemetry_is_forced_off_in_every_importer() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.strip()
     assert out == "1"
+
+
+def test_a_home_that_cannot_be_read_is_not_an_error(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe: `sudo` keeping HOME=/root for another user made every command a traceback
+    (the old telemetry folder's check raised PermissionError). As root the mode 000 below
+    would not stop the check, so the refusal is made where the check asks."""
+    from live_attune import _runtime
+
+    def refused(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_dir", refused)
+    assert _runtime.remove_old_onnxruntime_telemetry(tmp_path) is None
+    monkeypatch.undo()
+    home = tmp_path / "locked"
+    home.mkdir(mode=0)
+    env = {**os.environ, "HOME": str(home), "LIVE_ATTUNE_HOME": str(tmp_path / "data")}
+    proc = subprocess.run([sys.executable, "-m", "live_attune", "--version"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr

@@ -19,6 +19,9 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.errors import AudioInputError
 
 MAX_CHANNELS = 32  # more is not a session recording; refused before decoding
+# A header of fewer samples a second is damaged or not speech (the probe: a WAV claiming
+# 1 Hz became 53 hours of audio to analyse); telephone audio is 8000, the oldest 4000-6000.
+MIN_RATE_HZ = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,4 +215,7 @@ def _audio_stream(container: av.container.InputContainer, path: str | Path
     if channels > MAX_CHANNELS:
         raise AudioInputError(f"{path}: has {channels} channels; at most {MAX_CHANNELS} "
                               "are supported")
+    if stream.rate and stream.rate < MIN_RATE_HZ:
+        raise AudioInputError(f"{path}: its header says {stream.rate} samples a second, too "
+                              f"few for speech (at least {MIN_RATE_HZ}): a damaged header?")
     return stream

@@ -232,9 +232,16 @@ def damaged(path: Path, detail: str) -> StoreError:
                       "session store\")")
 
 
+class DamagedRecord(ValueError):
+    """Stored JSON that decodes but is not what was stored (one session's record damaged; the
+    rest of the store is readable)."""
+
+
 def store_error(path: Path, exc: Exception, *, doing: str = "session store") -> StoreError:
     """One line for an SQLite (or stored-JSON) error; a damaged file says what to do."""
     name = str(getattr(exc, "sqlite_errorname", ""))
+    if isinstance(exc, DamagedRecord):  # one session's record, not the file
+        return StoreError(f"{doing} {path}: {exc}")
     if name.startswith(DAMAGE_CODES) or isinstance(exc, ValueError):  # JSON that no longer
         return damaged(path, str(exc))                                   # decodes: damage too
     return StoreError(f"{doing} {path}: {exc}")
@@ -246,7 +253,7 @@ def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate
     def guarded(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (sqlite3.Error, json.JSONDecodeError, UnicodeDecodeError, DamagedRecord) as exc:
             raise store_error(self.path, exc) from exc
     return guarded
 
@@ -374,7 +381,16 @@ class Store:
             hint = (f"; recover it with `live-attune sessions recover {row.id}`"
                     if row.state == "interrupted" else "")
             raise StoreError(f"session {row.id} has no result yet (state {row.state}){hint}")
-        result: dict[str, Any] = complete_older(json.loads(text))
+        try:
+            stored = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError: this row's damage
+            raise DamagedRecord(f"session {row.id}'s stored result is damaged ({exc}): "
+                                f"`live-attune sessions delete {row.id}` removes it") from exc
+        if not isinstance(stored, dict):
+            raise DamagedRecord(f"session {row.id}'s stored result is damaged (not a "
+                                "session.json object): `live-attune sessions delete "
+                                f"{row.id}` removes it")
+        result: dict[str, Any] = complete_older(stored)
         result["session"] = {"id": row.id, "label": row.label, "started_at": row.started_at,
                              "kind": row.kind, "state": row.state}
         return result
@@ -434,8 +450,19 @@ def _set_result(c: sqlite3.Connection, session_id: str, result: dict[str, Any],
 
 
 def _row(r: tuple[Any, ...]) -> SessionRow:
-    return SessionRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7], r[8],
-                      r[9])
+    return SessionRow(r[0], r[1], r[2], r[3], r[4], r[5], _speakers(r[6]), r[7], r[8], r[9])
+
+
+def _speakers(text: Any) -> tuple[str, ...]:
+    """A row's speakers; none where the column is damaged (the row is still listed, so that
+    it can be shown, exported or deleted: reading its result says what is wrong with it)."""
+    try:
+        names = json.loads(text)
+    except (TypeError, ValueError):
+        return ()
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return ()
+    return tuple(names)
 
 
 def _alive(pid: int | None) -> bool:

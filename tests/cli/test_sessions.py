@@ -213,9 +213,11 @@ def test_labels_make_safe_trends_file_names(short_conversation: dict[str, Path],
 
 
 def test_a_crafted_session_json_cannot_name_a_report_outside_out(tmp_path: Path) -> None:
+    from tests.report.test_report_golden import GOLDEN
+
     source = tmp_path / "crafted.json"
-    data = {"speakers": ["therapist", "client"], "metrics": {}, "duration_s": 1.0,
-            "session": {"id": "../../escaped"}}
+    data = json.loads(GOLDEN.read_text(encoding="utf-8"))  # of session.json's shape (checked)
+    data["session"] = {"id": "../../escaped"}
     source.write_text(json.dumps(data))
     out = tmp_path / "a" / "b"
     proc = cli("report", source, "--format", "json", "--out", out)
