@@ -133,7 +133,7 @@ def _swap(store: Store, ref: str) -> int:
     from live_attune.session.rescore import swap_roles
 
     row = store.get(ref)
-    data = swap_roles(store.result(row.id))
+    data = swap_roles(checked_result(store, row.id))
     store.save_result(row.id, data, state=row.state)
     share = data["metrics"]["talk_share"].get(THERAPIST)
     print(f"{row.id}: therapist and client swapped; therapist talk share now "

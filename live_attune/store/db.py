@@ -233,8 +233,8 @@ def damaged(path: Path, detail: str) -> StoreError:
 
 
 class DamagedRecord(ValueError):
-    """Stored JSON that decodes but is not what was stored (one session's record damaged; the
-    rest of the store is readable)."""
+    """One session's stored JSON is damaged (it does not decode, or is not the object that
+    was stored); the rest of the store is readable."""
 
 
 def store_error(path: Path, exc: Exception, *, doing: str = "session store") -> StoreError:
