@@ -11,7 +11,10 @@ event may already be queued), so it is only a second line (``audio/vad.py``).
 
 matplotlib (report charts) and numba (librosa's pitch and onset code) write caches into the
 home directory; they go to the data directory's ``cache/`` instead, so that nothing is
-written outside the data directory, ``--out`` and the temporary directory.
+written outside the data directory, ``--out`` and the temporary directory. Where that folder
+cannot be made or written (a read-only data directory), one temporary folder of ours takes
+them for the run and is removed at exit: matplotlib would make its own there anyway, with a
+two-line warning on every command.
 
 numpy's BLAS (OpenBLAS) runs on one thread. By default it starts a thread per core that
 spins while it waits for the next matrix product; the one-microphone speaker encoder's LSTM
@@ -35,11 +38,13 @@ ones; a user's own ``MALLOC_ARENA_MAX`` is kept).
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +60,8 @@ def quiet_third_party_runtimes() -> None:
     """Switch off onnxruntime's telemetry and keep runtime caches in the data directory."""
     os.environ.update(FORCED)
     cache = _cache_dir()
+    if not _can_write(cache) and not {"MPLCONFIGDIR", "NUMBA_CACHE_DIR"} <= os.environ.keys():
+        cache = _cache_for_this_run()
     os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache / "numba"))
     one_blas_thread()
@@ -85,6 +92,24 @@ def _cache_dir() -> Path:
     from live_attune.paths import data_dir
 
     return data_dir() / "cache"
+
+
+def _can_write(folder: Path) -> bool:
+    """Whether ``folder`` is, or could be made as, a folder this user writes into."""
+    try:
+        nearest = folder
+        while not nearest.exists():
+            nearest = nearest.parent
+        return nearest.is_dir() and os.access(nearest, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+
+
+def _cache_for_this_run() -> Path:
+    """A private temporary folder for the runtimes' caches, removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="live-attune-cache-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def remove_old_onnxruntime_telemetry(home: Path | None = None) -> Path | None:

@@ -93,8 +93,10 @@ def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
     voice = args.voice
     if voice is None and args.profile:
         voice = load(args.profile).voice
-    return SingleMicOptions(speakers=args.speakers, voice_print=voice,
-                            swap_roles=args.swap_roles)
+    options = SingleMicOptions(speakers=args.speakers, voice_print=voice,
+                               swap_roles=args.swap_roles)
+    voice_print_of(options)  # a wrong path fails now, not after the file is decoded
+    return options
 
 
 def _new_analysis(result: SessionResult, args: argparse.Namespace) -> NewSession:

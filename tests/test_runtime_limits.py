@@ -1,7 +1,7 @@
 """What importing live_attune sets for the process (live_attune/_runtime.py): numpy's BLAS
 on one thread (its default thread per core spins between the speaker encoder's small
-products and took the core Whisper's thread needs) and one glibc allocator arena (memory a
-thread frees is reused by the others)."""
+products and took the core Whisper's thread needs), one glibc allocator arena (memory a
+thread frees is reused by the others), and where the runtimes' caches go."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,39 @@ def test_live_attune_gives_every_thread_one_arena() -> None:
 @glibc
 def test_a_users_own_arena_limit_is_kept() -> None:
     assert arenas("import live_attune", MALLOC_ARENA_MAX="3") > 1
+
+
+CACHES = """
+import os, live_attune, matplotlib
+print(os.environ["MPLCONFIGDIR"]); print(os.environ["NUMBA_CACHE_DIR"])
+print(matplotlib.get_cachedir())
+"""
+
+
+def caches(data: Path, tmp: Path) -> tuple[list[Path], str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "NUMBA_CACHE_DIR")}
+    proc = subprocess.run([sys.executable, "-c", CACHES], capture_output=True, text=True,
+                          check=True, env={**environ, "LIVE_ATTUNE_HOME": str(data),
+                                           "TMPDIR": str(tmp)})
+    return [Path(line) for line in proc.stdout.splitlines()], proc.stderr
+
+
+def test_runtime_caches_go_to_the_data_directory(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    folders, warnings = caches(tmp_path / "data", tmp_path / "tmp")
+    assert folders == [tmp_path / "data" / "cache" / "matplotlib",
+                       tmp_path / "data" / "cache" / "numba",
+                       tmp_path / "data" / "cache" / "matplotlib"]
+    assert warnings == ""
+
+
+def test_a_data_directory_that_cannot_be_written_gets_one_temporary_cache_removed_at_exit(
+        tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "a-file").write_text("not a folder")  # unwritable even for root
+    folders, warnings = caches(tmp_path / "a-file" / "data", tmp_path / "tmp")
+    run = folders[0].parent
+    assert run.parent == tmp_path / "tmp" and run.name.startswith("live-attune-cache-")
+    assert folders == [run / "matplotlib", run / "numba", run / "matplotlib"]
+    assert "Matplotlib created a temporary" not in warnings and warnings == ""
+    assert list((tmp_path / "tmp").iterdir()) == []  # removed when the process ended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import tempfile
@@ -42,13 +43,25 @@ def speak(voice: Voice, text: str) -> np.ndarray:
         wav = Path(tmp) / "u.wav"
         cmd = [exe, "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed_wpm),
                "-w", str(wav), text]
-        subprocess.run(cmd, check=True, capture_output=True)
+        subprocess.run(cmd, check=True, capture_output=True, env=_no_sound_server(Path(tmp)))
         audio = read_all(wav)[0]
     loud = np.flatnonzero(np.abs(audio) > SILENCE_FLOOR)
     if len(loud) == 0:
         raise LiveAttuneError(f"espeak-ng produced silence for {text!r}")
     trimmed: np.ndarray = audio[loud[0]: loud[-1] + 1].copy()
     return trimmed
+
+
+def _no_sound_server(tmp: Path) -> dict[str, str]:
+    """espeak-ng's environment with a PulseAudio server address that cannot answer.
+
+    espeak-ng opens its audio library even when it writes a WAV file; libpulse then made
+    ``~/.config/pulse/*-runtime`` and a ``/tmp/pulse-*`` folder on every call (hundreds
+    after a test run). A Unix socket that does not exist, inside this call's own temporary
+    folder, fails at once and makes nothing (strace). Not ``PULSE_SERVER=none``: that is
+    looked up as a host name (a DNS query).
+    """
+    return {**os.environ, "PULSE_SERVER": f"unix:{tmp / 'no-sound-server'}"}
 
 
 LEVEL_TEXT = "It sounds like this week has been really hard for you, tell me more about it"

@@ -148,3 +148,14 @@ def test_an_empty_out_is_not_the_current_folder(tmp_path: Path) -> None:
     proc = cli("analyze", tmp_path / "a.wav", "--out", "", "--no-transcribe", "--no-store")
     assert proc.returncode == 2
     assert "--out: needs a path, not an empty string" in one_error_line(proc)
+
+
+def test_a_voice_print_that_is_not_there_stops_before_the_analysis(tmp_path: Path) -> None:
+    """Even for a two-channel file (where no voice print is used): the wrong path was
+    ignored and the analysis ran (session 16)."""
+    write_wav(tmp_path / "two.wav", np.zeros((2, 16_000), np.float32))
+    proc = cli("analyze", tmp_path / "two.wav", "--voice", tmp_path / "none.npz",
+               "--no-transcribe", "--no-store", "--out", tmp_path / "out")
+    assert proc.returncode == 2
+    assert "no such voice print" in one_error_line(proc)
+    assert not (tmp_path / "out").exists()
