@@ -120,6 +120,8 @@ const HANDLERS = {
   prosody(msg) { if (msg.speaker === "therapist") state.voice = msg; },
   end(msg) {
     state.ended = true;
+    // the finished session's reliability: one microphone's counts are now the revision's
+    if (msg.reliability && state.session) state.session.reliability = msg.reliability;
     state.savedTo = msg.saved_to;
     state.savedWhere = msg.saved_where || null;
     const store = state.status && state.status.store;
@@ -298,15 +300,26 @@ function countRow(card, id, label) {
   return num;
 }
 
+// While a one-microphone session runs, its interruptions and backchannels are counted only
+// at the end (core/quality.py: reliability): a dash, never a count of nought.
+const COUNTED_AT_END = "counted when the session ends";
+
+function waitsForEnd(kind) {
+  const r = (state.session && state.session.reliability) || {};
+  return r[kind] === COUNTED_AT_END;
+}
+
 function renderCounts() {
   const m = state.metrics;
   const get = (obj, k) => (obj && obj[k] !== undefined ? obj[k] : 0);
   const roles = (state.session && state.session.speakers) || ["therapist", "client"];
+  const intLater = waitsForEnd("interruptions");
+  const bcLater = waitsForEnd("backchannels");
   for (const role of roles) {
     countRow("interruptions-card", "int-" + role, "by " + who(role)).textContent =
-      get(m && m.interruptions_by, role);
+      intLater ? "—" : get(m && m.interruptions_by, role);
     countRow("backchannels-card", "bc-" + role, who(role)).textContent =
-      get(m && m.backchannels_by, role);
+      bcLater ? "—" : get(m && m.backchannels_by, role);
   }
 }
 
@@ -321,8 +334,11 @@ function renderReliability() {
     $(note).hidden = !shaky;
     $(note).textContent = shaky ? text(word) : "";
   };
-  mark("interruptions-card", "int-reliability", r.interruptions, (w) => "Counts " + w + ".");
-  mark("backchannels-card", "bc-reliability", r.backchannels, (w) => "Counts " + w + ".");
+  const counts = (w) => w === COUNTED_AT_END ?
+    "Counted when the session ends: on one microphone, two voices at once are told apart afterwards." :
+    "Counts " + w + ".";
+  mark("interruptions-card", "int-reliability", r.interruptions, counts);
+  mark("backchannels-card", "bc-reliability", r.backchannels, counts);
   mark("balance-card", "balance-reliability", r.talk_share,
        (w) => "Talk share " + w + ": voices told apart on one microphone.");
 }
@@ -398,7 +414,9 @@ function renderGlance() {
   $("glance-latency-note").textContent = lat.note;
   const by = (m && m.interruptions_by) || {};
   const others = Object.keys(by).filter((r) => r !== "therapist").reduce((a, r) => a + by[r], 0);
-  $("glance-interruptions").textContent = (by.therapist || 0) + " · " + others;
+  const intLater = waitsForEnd("interruptions");
+  $("glance-interruptions").textContent = intLater ? "—" : (by.therapist || 0) + " · " + others;
+  $("glance-interruptions-note").textContent = intLater ? "counted when the session ends" : "\u00a0";
   $("glance-clock").textContent = clock(m ? m.at_s : 0);
   $("glance-clock-note").textContent = "of " + clock(settings.plannedMin * 60) + " planned";
 }

@@ -8,7 +8,9 @@ type           when, and what it carries
 snapshot       once on connect: session info, the current metrics, recent events, status;
                ``session.words`` is false when the server sends no transcript (--lan);
                ``session.reliability`` says, per kind of measure, "measured", "estimated"
-               or "not reliable on one microphone" (core/quality.py: reliability);
+               or "not reliable on one microphone", and while a one-microphone session
+               runs "counted when the session ends" for interruptions and backchannels
+               (core/quality.py: reliability);
                ``session.thresholds``: what the page shows, cues on or quotes in its
                definitions (patient wait, rolling window, long silence, monologue cue per
                modality, the interruption and backchannel rules, the talk-share bands, the
@@ -35,7 +37,9 @@ status         about 1 Hz: input levels and clipping per role, overflows, ASR la
                the store (session id; an error while the store cannot be written), and
                ``warnings`` (the microphone profile does not match this input)
 end            the session ended and was saved: ``saved_to`` (a file, or null); without
-               words (--lan) ``saved_to`` is null and ``saved_where`` says where in words
+               words (--lan) ``saved_to`` is null and ``saved_where`` says where in words;
+               ``reliability``: the finished session's (as ``session.reliability``), the
+               metrics sent just before being the final ones
 calibration    (``calibrate --dashboard``) up to 10 Hz: ``step``, ``prompt``,
                ``seconds_left``, ``levels_db`` and ``clipping`` per channel, ``channels``
                (what each meter is, in words: "channel 1" ..., or a call's "your
@@ -72,7 +76,7 @@ from live_attune.core.events import (
 from live_attune.core.language import LanguageSummary
 from live_attune.core.metrics import client_share
 from live_attune.core.prosody import ProsodyCue, TurnProsody
-from live_attune.core.quality import ESTIMATED, MEASURED, NOT_RELIABLE_ONE_MIC
+from live_attune.core.quality import COUNTED_AT_END, ESTIMATED, MEASURED, NOT_RELIABLE_ONE_MIC
 from live_attune.core.roles import CLIENT, THERAPIST
 
 VERSION = 1
@@ -239,7 +243,8 @@ _BY = {"type": "object", "additionalProperties": _NNUM}
 
 
 _RELIABILITY = {"type": "object", "required": ["talk_share", "interruptions", "backchannels"],
-                "additionalProperties": {"enum": [MEASURED, ESTIMATED, NOT_RELIABLE_ONE_MIC]}}
+                "additionalProperties": {"enum": [MEASURED, ESTIMATED, NOT_RELIABLE_ONE_MIC,
+                                                  COUNTED_AT_END]}}
 
 
 _THRESHOLD_NUMBERS = ("patient_wait_s", "window_s", "long_silence_s", "floor_min_s",
@@ -322,7 +327,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                      "metrics": {"type": ["object", "null"]},
                                      "recent": {"type": "object"},
                                      "status": {"type": ["object", "null"]}}),
-    "end": _schema("end", {"saved_to": _NSTR}, optional={"saved_where": _STR}),
+    "end": _schema("end", {"saved_to": _NSTR},
+                   optional={"saved_where": _STR, "reliability": _RELIABILITY}),
     "calibration": _schema("calibration", {
         "step": {"enum": ["waiting", "quiet", "therapist", "client", "enrol", "done",
                           "failed"]},

@@ -92,12 +92,17 @@ class LiveSession:
     def snapshot(self) -> str:
         session = {"speakers": list(self.layout.speakers), "mode": self.layout.mode,
                    "source": self.source.description,
-                   "reliability": asdict(reliability(
-                       voices_from_one_microphone=self.layout.mode == MODE_SINGLE)),
+                   "reliability": self._reliability(),
                    "thresholds": asdict(display_thresholds(self.pipeline.config.metrics)),
                    "ended": self._ended}
         return encode(envelope("snapshot", session=session, metrics=self._metrics,
                                recent={"events": list(self._recent)}, status=self._status))
+
+    def _reliability(self) -> dict[str, str]:
+        """How far the measures shown can be trusted: while a one-microphone session runs
+        its interruptions and backchannels wait for the end (core/quality.py)."""
+        return asdict(reliability(voices_from_one_microphone=self.layout.mode == MODE_SINGLE,
+                                  live=self._ended is None))
 
     # -- the run --------------------------------------------------------------------------
 
@@ -184,8 +189,9 @@ class LiveSession:
         self._ended = {"at_s": metrics.at_s, "saved_to": saved_to,  # for a page opened later
                        "session_id": None if store["error"] else store["session_id"]}
         # --lan (a hub without words): where in words, never a path over the network
-        end = envelope("end", saved_to=saved_to) if self.hub.words else \
-            envelope("end", saved_to=None, saved_where=SAVED_WHERE_LAN)
+        end = envelope("end", saved_to=saved_to, reliability=self._reliability()) \
+            if self.hub.words else envelope("end", saved_to=None, saved_where=SAVED_WHERE_LAN,
+                                            reliability=self._reliability())
         self.hub.publish("end", encode(end), born)
         self._executor.shutdown(wait=False)
         self._reader.shutdown(wait=False)

@@ -98,6 +98,54 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
     assert page.count("not reliable on one microphone") >= 3
 
 
+@pytest.mark.slow
+def test_while_a_one_microphone_session_runs_its_counts_wait_for_the_end(
+        tmp_path: Path, brief_conversation: dict[str, Path]) -> None:
+    """Live decisions give each moment one voice, so live they find no interruption (hard
+    seeds 41-52: 0 of 100) and the dashboard showed "0 · 0" all session. A real client
+    on 127.0.0.1: the snapshot says they are counted when the session ends, the end message
+    gives the finished session's reliability, and the metrics before it are the revision's
+    (the brief conversation's interruption found)."""
+    import asyncio
+    import json
+
+    from websockets.asyncio.client import connect
+
+    from live_attune.audio.replay import FileReplaySource
+    from live_attune.core.quality import COUNTED_AT_END, NOT_RELIABLE_ONE_MIC
+    from live_attune.server.app import ServeOptions, run_live, ws_url
+
+    async def go() -> list[dict]:  # type: ignore[type-arg]
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[str] = loop.create_future()
+        source = FileReplaySource(brief_conversation["mono"], speed=2.0)
+        live = asyncio.create_task(run_live(source, single_mic_layout(),  # type: ignore[arg-type]
+                                            ServeOptions(port=0, open_browser=False),
+                                            out_dir=tmp_path, ready=ready))
+        seen = []
+        async with connect(ws_url(await ready)) as ws:
+            async for raw in ws:
+                seen.append(json.loads(raw))
+                if seen[-1]["type"] == "end":
+                    break
+        await live
+        return seen
+
+    seen = asyncio.run(go())
+    counts = {"interruptions", "backchannels"}
+    assert seen[0]["type"] == "snapshot" and seen[0]["session"]["ended"] is None
+    assert {k: v for k, v in seen[0]["session"]["reliability"].items() if k in counts} == {
+        "interruptions": COUNTED_AT_END, "backchannels": COUNTED_AT_END}
+    end = seen[-1]
+    assert end["reliability"] == {"talk_share": "estimated",
+                                  "interruptions": NOT_RELIABLE_ONE_MIC,
+                                  "backchannels": NOT_RELIABLE_ONE_MIC}
+    final = [m for m in seen if m["type"] == "metrics"][-1]
+    saved = json.loads((tmp_path / "session.json").read_text())
+    assert final["interruptions_by"] == saved["metrics"]["interruptions_by"]
+    assert sum(final["interruptions_by"].values()) >= 1
+
+
 def test_live_windows_are_described_as_offline_with_each_frame_computed_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from calibration.measure import vad_flags
