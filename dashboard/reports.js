@@ -23,6 +23,8 @@ const CONTEXT_LINES = 3;
 // one microphone: an interruption less sure than this says so (report/words.py UNSURE_BELOW)
 const UNSURE_BELOW = 0.7;
 const UNSURE = "unsure: with one microphone this may not have been an interruption; listen to it";
+// core/quality.py NOT_COUNTED_STOPPED (tested equal)
+const NOT_COUNTED_STOPPED = "not counted: the session stopped unexpectedly";
 const PACE = [100, 165];  // comfortable words a minute (core/context.py PACE_COMFORT_WPM)
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December"];
@@ -196,6 +198,10 @@ function renderSummary(s) {
     const w = (s.reliability || {})[kind];
     return w && w !== "measured" ? w : "";
   };
+  // a one-microphone session recovered after it stopped unexpectedly has no counts of
+  // interruptions or mm-hm (core/quality.py: NOT_COUNTED_STOPPED): a dash, not nought
+  const counted = (kind, cells) => word(kind) === NOT_COUNTED_STOPPED ?
+    sp.map(() => ({ node: el("span", "–", "value-text") })) : cells;
   const plain = (key, kind) => sp.map((x) => ({ node: num(s, key + "." + x, kind) }));
   const head = el("tr");
   head.append(el("th", ""), ...sp.map((x) => el("th", who(x), "who-" + x)), el("th", "usual range", "ctx"));
@@ -209,20 +215,22 @@ function renderSummary(s) {
     row("Longest turn", sp.map((x) => ({
       node: opener(s, "metrics.longest_monologue_s." + x, "s1", "Longest turn: " + who(x),
                    longestTurn(s, x)) }))),
-    row("Came in while the other spoke, and the other stopped", sp.map((x) => ({
+    row("Came in while the other spoke, and the other stopped", counted("interruptions", sp.map((x) => ({
       node: opener(s, "metrics.successful_interruptions_by." + x, "int",
-                   who(x) + " came in, and the other stopped", interruptionMoments(s, x, true)) })),
+                   who(x) + " came in, and the other stopped", interruptionMoments(s, x, true)) }))),
     "", word("interruptions")),
-    row("Came in while the other spoke, and the other went on", sp.map((x) => ({
+    row("Came in while the other spoke, and the other went on", counted("interruptions", sp.map((x) => ({
       node: opener(s, "metrics.unsuccessful_interruptions_by." + x, "int",
-                   who(x) + " came in, and the other went on", interruptionMoments(s, x, false)) })),
+                   who(x) + " came in, and the other went on", interruptionMoments(s, x, false)) }))),
     "", word("interruptions")),
   ];
   if (s.duration_s > RATE_MIN_S) {
     rows.push(row("Came in while the other spoke, per hour",
-                  plain("metrics.interruptions_per_hour_by", "num1"), "", word("interruptions")));
+                  counted("interruptions", plain("metrics.interruptions_per_hour_by", "num1")), "",
+                  word("interruptions")));
   }
-  rows.push(row("Listening sounds (mm-hm)", plain("metrics.backchannels_by", "int"),
+  rows.push(row("Listening sounds (mm-hm)",
+                counted("backchannels", plain("metrics.backchannels_by", "int")),
                 "active listening, not interrupting", word("backchannels")));
   if (at(s, "metrics.language.pace_wpm")) {
     rows.push(row("Pace", sp.map((x) => {

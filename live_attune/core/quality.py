@@ -76,6 +76,7 @@ MEASURED = "measured"
 ESTIMATED = "estimated"
 NOT_RELIABLE_ONE_MIC = "not reliable on one microphone"
 COUNTED_AT_END = "counted when the session ends"  # one microphone, live
+NOT_COUNTED_STOPPED = "not counted: the session stopped unexpectedly"  # one mic, recovered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +91,9 @@ class Reliability:
     facts. During a live session they are not counted at all: the live decisions give each
     moment one voice, so they find no interruption (hard seeds 41-52: 0 of 100) and few
     backchannels, mostly wrong (21 found, 5 right, of 80): the dashboard says they are
-    counted when the session ends, rather than showing a count of nought.
+    counted when the session ends, rather than showing a count of nought. A session
+    recovered after it stopped unexpectedly keeps only those live decisions: its counts
+    are said not to have been counted (the report and the trends show none).
     """
 
     talk_share: str = MEASURED
@@ -98,10 +101,19 @@ class Reliability:
     backchannels: str = MEASURED
 
 
-def reliability(*, voices_from_one_microphone: bool, live: bool = False) -> Reliability:
+def reliability(*, voices_from_one_microphone: bool, live: bool = False,
+                revised: bool = True) -> Reliability:
     """The measures' reliability for a session whose speakers were (or were not) told
-    apart by voice on one microphone; ``live``: while the session is still running."""
+    apart by voice on one microphone; ``live``: while the session is still running;
+    ``revised`` False: it ended without the end-of-session revision (recovered)."""
     if not voices_from_one_microphone:
         return Reliability()
-    counts = COUNTED_AT_END if live else NOT_RELIABLE_ONE_MIC
+    counts = COUNTED_AT_END if live else NOT_RELIABLE_ONE_MIC if revised \
+        else NOT_COUNTED_STOPPED
     return Reliability(talk_share=ESTIMATED, interruptions=counts, backchannels=counts)
+
+
+def counted(word: str) -> bool:
+    """Whether a measure with this reliability word has a count to show (one microphone:
+    not while the session runs, nor in a session recovered without its revision)."""
+    return word not in (COUNTED_AT_END, NOT_COUNTED_STOPPED)

@@ -16,7 +16,7 @@ from typing import Any
 
 from live_attune import __version__
 from live_attune.core import context
-from live_attune.core.quality import MEASURED
+from live_attune.core.quality import MEASURED, counted
 from live_attune.core.roles import THERAPIST, is_client
 from live_attune.report import charts, moments, notice
 from live_attune.report.page import Page, format_value, lookup, setting
@@ -164,10 +164,12 @@ def _row(p: Page, label: str, key: str, fmt: str, *, note: str = "", kind: str =
     (core/quality.py): a measure core marks as not reliable is dimmed and says so.
     ``href(speaker)`` links a value to its moment; ``outside(speaker, value)`` marks it."""
     values = lookup(p.s, key)
+    word = (p.s.get("reliability") or {}).get(kind, MEASURED) if kind else MEASURED
+    if not counted(word):  # a recovered one-microphone session: no count, not nought
+        values = {}
     cells = "".join(_cell(p, f"{key}.{s}", fmt, values.get(s), href and href(s),
                           bool(outside and values.get(s) is not None and outside(s, values[s])))
                     if s in values else "<td>–</td>" for s in p.s["speakers"])
-    word = (p.s.get("reliability") or {}).get(kind, MEASURED) if kind else MEASURED
     if word != MEASURED:
         return (f"<tr class=\"unreliable\"><th>{label}</th>{cells}"
                 f"<td class=\"ctx\">{_e(word)}</td></tr>")

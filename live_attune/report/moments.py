@@ -12,7 +12,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from live_attune.core.quality import MEASURED
+from live_attune.core.quality import MEASURED, counted
 from live_attune.report.page import Page
 from live_attune.report.words import UNSURE, other_of, unsure, who
 from live_attune.session.config import ACTIVITY_SPEAKER
@@ -75,7 +75,8 @@ def speaker_tag(speaker: str) -> str:
 
 def interruptions(p: Page) -> str:
     events = p.s["metrics"]["interruptions"]
-    if not events:
+    if not events or not counted((p.s.get("reliability") or {}).get("interruptions",
+                                                                   MEASURED)):
         return ""
     rows = []
     for k, i in enumerate(events):

@@ -14,6 +14,7 @@ from typing import Any
 
 from live_attune import __version__
 from live_attune.core import context
+from live_attune.core.quality import MEASURED, counted
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.paths import safe_file_name
 from live_attune.report import charts
@@ -29,14 +30,16 @@ class Measure:
     key: str  # dotted session.json key
     fmt: str  # report.page.format_value kind
     per_hour: bool = False  # a rate: shown only for sessions longer than RATE_MIN_S
+    kind: str = ""  # its entry in session.json's reliability: none where not counted
 
 
 MEASURES = (
     Measure("client share of the talk", "metrics.client_share", "pct"),
     Measure("room before answering (median)", "metrics.response_latency_s.median", "s2"),
     Measure("therapist came in, per hour", "metrics.interruptions_per_hour_by.therapist",
-            "num1", per_hour=True),
-    Measure("therapist's mm-hm", "metrics.backchannels_by.therapist", "int"),
+            "num1", per_hour=True, kind="interruptions"),
+    Measure("therapist's mm-hm", "metrics.backchannels_by.therapist", "int",
+            kind="backchannels"),
     Measure("therapist's longest turn", "metrics.longest_monologue_s.therapist", "s1"),
     Measure("long silences", "metrics.long_silence_count", "int"),
     Measure("therapist's pace", "metrics.language.pace_wpm.therapist", "wpm"),
@@ -58,6 +61,8 @@ def measure_value(session: Mapping[str, Any], m: Measure) -> Any:
     """A rate per hour only for a session long enough for one to mean something."""
     if m.per_hour and session["duration_s"] <= RATE_MIN_S:
         return None
+    if m.kind and not counted((session.get("reliability") or {}).get(m.kind, MEASURED)):
+        return None  # a recovered one-microphone session: not nought, not counted
     return value(session, m.key)
 
 
@@ -88,8 +93,8 @@ def trend_table(sessions: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _series(sessions: Sequence[Mapping[str, Any]], key: str, scale: float = 1.0,
-            per_hour: bool = False) -> list[float | None]:
-    m = Measure("", key, "", per_hour)
+            per_hour: bool = False, kind: str = "") -> list[float | None]:
+    m = Measure("", key, "", per_hour, kind)
     return [None if (v := measure_value(s, m)) is None else v * scale for s in sessions]
 
 
@@ -107,9 +112,9 @@ def _figures(sessions: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]
                            context.MI_SILENCE_MEDIAN_S})
     came_in = charts.trend_lines(x, {
         "therapist": _series(sessions, "metrics.interruptions_per_hour_by.therapist",
-                             per_hour=True),
+                             per_hour=True, kind="interruptions"),
         "client": _series(sessions, "metrics.interruptions_per_hour_by.client",
-                          per_hour=True)}, "per hour", links=links,
+                          per_hour=True, kind="interruptions")}, "per hour", links=links,
         colours={"therapist": colour[THERAPIST], "client": colour[CLIENT]})
     rq = charts.trend_lines(x, {"reflections per question": _series(
         sessions, "metrics.language.miti.reflection_to_question")}, "ratio", links=links,

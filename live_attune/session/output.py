@@ -37,7 +37,8 @@ def session_dict(result: SessionResult) -> dict[str, Any]:
         "duration_s": result.duration_s,
         "notes": list(result.notes),
         "reliability": asdict(reliability(
-            voices_from_one_microphone=result.layout.mode == MODE_SINGLE)),
+            voices_from_one_microphone=result.layout.mode == MODE_SINGLE,
+            revised=not result.live_decisions_only)),
         "missing_audio": [asdict(m) for m in result.missing_audio],
         "attribution": [asdict(a) for a in result.attribution],
         "config": config_dict(result.config) | {"single_mic": single_mic_dict(result.single_mic)},

@@ -54,7 +54,7 @@ def recovered_result(journal: Journal) -> SessionResult:
     return session_result(info=info, layout=layout, config=config, metrics=metrics,
                           history=engine.history, duration_s=end_s,
                           notes=(f"live session from {row.source}", note),
-                          transcript=transcripts)
+                          transcript=transcripts, live_decisions_only=row.mode == MODE_SINGLE)
 
 
 def pipeline_config(data: dict[str, Any]) -> PipelineConfig:

@@ -13,6 +13,7 @@ from live_attune.core import Segment
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
+from live_attune.core.quality import NOT_COUNTED_STOPPED
 from live_attune.language.labeller import label_transcripts
 from live_attune.session.config import MODE_SINGLE, Layout, swap_role
 from live_attune.session.output import session_dict
@@ -43,12 +44,18 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
         duration_s=data["duration_s"],
         notes=(*data["notes"], "therapist and client swapped after the analysis"),
         transcript=label_transcripts(_transcript(t) for t in data.get("transcript", [])),
-        missing_audio=(MissingAudio(**m) for m in data.get("missing_audio", [])))
+        missing_audio=(MissingAudio(**m) for m in data.get("missing_audio", [])),
+        live_decisions_only=_live_decisions_only(data))
     out = session_dict(result)
     out["prosody"] = _prosody(data.get("prosody"))
     out["attribution"] = [a | {"speaker": swap_role(a["speaker"])}
                           for a in data.get("attribution", [])]
     return out
+
+
+def _live_decisions_only(data: dict[str, Any]) -> bool:
+    """A recovered one-microphone session stays one whose counts were not counted."""
+    return bool((data.get("reliability") or {}).get("interruptions") == NOT_COUNTED_STOPPED)
 
 
 def _spans(data: dict[str, Any]) -> list[AttributedSpan] | None:

@@ -30,6 +30,8 @@ class SessionResult:
     missing_audio: tuple[MissingAudio, ...] = field(default=())
     attribution: tuple[AttributedSpan, ...] = field(default=())  # one microphone: by voice
     single_mic: SingleMicOptions | None = None  # the options it was made with, if by voice
+    # one microphone, recovered: only the live decisions (one voice a moment), no revision
+    live_decisions_only: bool = False
 
 
 def session_result(*, info: AudioInfo, layout: Layout, config: PipelineConfig,
@@ -38,7 +40,8 @@ def session_result(*, info: AudioInfo, layout: Layout, config: PipelineConfig,
                    prosody: ProsodyResult | None = None,
                    missing_audio: Iterable[MissingAudio] = (),
                    attribution: Iterable[AttributedSpan] = (),
-                   single_mic: SingleMicOptions | None = None) -> SessionResult:
+                   single_mic: SingleMicOptions | None = None,
+                   live_decisions_only: bool = False) -> SessionResult:
     """The result, in order: transcripts by start, missing audio by time, each prosody
     turn's words per minute from the transcript."""
     lines = tuple(sorted(transcript, key=lambda t: t.start_s))
@@ -47,4 +50,5 @@ def session_result(*, info: AudioInfo, layout: Layout, config: PipelineConfig,
         duration_s=duration_s, notes=tuple(notes), transcript=lines,
         prosody=None if prosody is None else with_transcript(prosody, lines),
         missing_audio=tuple(sorted(missing_audio, key=lambda m: m.at_s)),
-        attribution=tuple(attribution), single_mic=single_mic)
+        attribution=tuple(attribution), single_mic=single_mic,
+        live_decisions_only=live_decisions_only)

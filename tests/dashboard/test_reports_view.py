@@ -191,3 +191,47 @@ def test_the_dashboard_says_unsure_where_the_report_does() -> None:
     words = re.search(r'^const UNSURE = "(.*)";', js, re.M)
     assert below and words
     assert float(below.group(1)) == UNSURE_BELOW and words.group(1) == UNSURE
+
+
+def test_a_recovered_one_microphone_session_shows_no_counts(browser: Browser) -> None:
+    """Its interruptions and mm-hm were not counted (the live decisions give each moment
+    one voice; the revision never ran): dashes and the reason, not noughts."""
+    from live_attune.core import Segment
+    from live_attune.core.quality import NOT_COUNTED_STOPPED
+    from live_attune.session.config import PipelineConfig
+    from live_attune.session.output import config_dict
+    from live_attune.session.recover import recover
+
+    with Store() as store:
+        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
+                                      speakers=("therapist", "client"),
+                                      config=config_dict(PipelineConfig())))
+        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
+                                   ("segment", Segment("client", 9.0, 9.4)),
+                                   ("segment", Segment("therapist", 9.4, 20.0)),
+                                   ("checkpoint", (21.0, {}))])
+        recover(store, sid)
+    server = start_reports(default_store_path())
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server.url)
+        page.click(f'#sessions li[data-id="{sid}"] button')
+        page.wait_for_selector("#session-detail:not([hidden])")
+        rows = page.locator("#detail-summary tr")
+        texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+        counts = [t for t in texts if t.startswith(("Came in", "Listening sounds"))]
+        assert len(counts) == 3
+        for text in counts:
+            cells = text.split("\t")
+            assert cells[-3:-1] == ["–", "–"] and NOT_COUNTED_STOPPED in text, cells
+        page.close()
+    finally:
+        server.close()
+
+
+def test_the_dashboard_says_not_counted_in_cores_words() -> None:
+    from live_attune.core.quality import NOT_COUNTED_STOPPED
+
+    js = (Path(__file__).resolve().parents[2] / "dashboard" / "reports.js").read_text()
+    words = re.search(r'^const NOT_COUNTED_STOPPED = "(.*)";', js, re.M)
+    assert words is not None and words.group(1) == NOT_COUNTED_STOPPED

@@ -33,7 +33,7 @@ def recovered_single_mic_session() -> dict[str, object]:
     result = session_result(
         info=AudioInfo("live", 1, SAMPLE_RATE, end_s, "live"),
         layout=Layout(MODE_SINGLE, ("therapist", "client"), (0, 0), 1), config=config,
-        metrics=metrics, history=engine.history, duration_s=end_s)
+        metrics=metrics, history=engine.history, duration_s=end_s, live_decisions_only=True)
     return session_dict(result)
 
 

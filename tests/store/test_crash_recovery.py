@@ -160,3 +160,38 @@ def test_recovery_keeps_what_was_committed_up_to_the_checkpoint(private_data_dir
     m = data["metrics"]
     assert m["talk_time_s"] == {"therapist": 0.8, "client": 7.5}
     assert m["turn_count"] == 2 and m["long_silence_count"] == 0
+
+
+def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
+        private_data_dir: Path) -> None:
+    """One microphone: the journal holds the live decisions, one voice a moment, which find
+    no interruption (hard seeds 41-52: 0 of 100) — the revision that finds them never ran.
+    session.json, the report and the trends say the counts were not counted instead of
+    showing nought; swapping the roles keeps it so."""
+    from live_attune.core.quality import NOT_COUNTED_STOPPED
+    from live_attune.report import build_html
+    from live_attune.report.trends import MEASURES, measure_value
+    from live_attune.session.rescore import swap_roles
+
+    with Store() as store:
+        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
+                                      speakers=("therapist", "client"),
+                                      config=config_dict(PipelineConfig())))
+        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
+                                   ("segment", Segment("client", 9.0, 9.4)),
+                                   ("segment", Segment("therapist", 9.4, 20.0)),
+                                   ("checkpoint", (21.0, {}))])
+        data = recover(store, sid)
+    assert data["mode"] == "single-mic" and data["attribution"] == []
+    assert data["reliability"] == {"talk_share": "estimated",
+                                   "interruptions": NOT_COUNTED_STOPPED,
+                                   "backchannels": NOT_COUNTED_STOPPED}
+    assert data["metrics"]["backchannels_by"]["client"] == 1  # the live decisions' guess
+    assert swap_roles(data)["reliability"] == data["reliability"]
+    page = build_html(data)
+    row = page[page.index("<th>Listening sounds (mm-hm)"):]
+    row = row[:row.index("</tr>")]
+    assert row.count("<td>–</td>") == 2 and NOT_COUNTED_STOPPED in row
+    mm_hm = next(m for m in MEASURES if m.key == "metrics.backchannels_by.therapist")
+    assert measure_value(data, mm_hm) is None
+    assert measure_value({**data, "reliability": {}}, mm_hm) == 0
