@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
@@ -26,7 +26,7 @@ from live_attune.session.output import atomic_write, write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk_for
-from live_attune.store.db import NewSession, session_record
+from live_attune.store.db import NewSession, session_record, unstored
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,7 +63,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     record = session_record(new, "complete")
     # --out first, without an id (no store holds it yet: its report must not name one), so
     # a store that fails or is interrupted cannot lose it; then, once stored, with the id
-    written = (write_outputs(result, args.out, record=_unstored(record),
+    written = (write_outputs(result, args.out, record=unstored(record),
                              keep_transcript=new.keep_transcript) if args.out else None)
     stored = None if args.no_store else _store_analysis(result, new, args)
     if stored and args.out:
@@ -76,12 +76,6 @@ def analyze_command(args: argparse.Namespace) -> int:
         if stored:
             print(f"stored as session {stored} (live-attune report {stored})")
     return 0
-
-
-def _unstored(record: dict[str, Any]) -> dict[str, Any]:
-    """The session's record without its id, for a copy no store holds (its report would
-    offer "sessions swap-roles ID", which would fail)."""
-    return {k: v for k, v in record.items() if k != "id"}
 
 
 def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
@@ -128,7 +122,7 @@ def _store_analysis(result: SessionResult, new: NewSession, args: argparse.Names
             return None
         from live_attune.session.output import save_elsewhere
 
-        saved = save_elsewhere(result, _unstored(session_record(new, "complete")),
+        saved = save_elsewhere(result, unstored(session_record(new, "complete")),
                                keep_transcript=new.keep_transcript, name=new.id)
         if saved is None:
             raise StoreError(f"{exc}; nor could the result be saved elsewhere") from exc

@@ -28,7 +28,7 @@ from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
 from live_attune.session.output import save_elsewhere, session_dict, write_outputs
 from live_attune.session.pipeline import Pipeline, make_pipeline
 from live_attune.session.result import SessionResult, session_result
-from live_attune.store.db import session_record
+from live_attune.store.db import SessionRecord, session_record
 from live_attune.store.recorder import SessionRecorder
 
 RING_S = 40.0  # audio kept for utterances still waiting to be transcribed (max 15 s + lag)
@@ -219,7 +219,7 @@ class LiveRun:
             self.saved_to = save_elsewhere(result, record,
                                            keep_transcript=self.keep_transcript)
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> SessionRecord:
         """session.json's ``session``: the store's record, or without a store when the
         session started (so that a report of its --out file has its date)."""
         if self.recorder is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from live_attune import __version__
 from live_attune.core.language import summarize
@@ -19,6 +19,9 @@ from live_attune.errors import LiveAttuneError, OutputError
 from live_attune.prosody import ProsodyResult
 from live_attune.session.config import MODE_SINGLE, PipelineConfig, SingleMicOptions
 from live_attune.session.result import SessionResult
+
+if TYPE_CHECKING:
+    from live_attune.store.db import SessionRecord
 
 SCHEMA_VERSION = 1
 SERIES_STEP_S = 30.0  # one talk-share-over-time point per half minute
@@ -130,7 +133,7 @@ def schema() -> dict[str, Any]:
 
 
 def write_outputs(result: SessionResult, out_dir: Path, *,
-                  record: Mapping[str, Any] | None = None, keep_transcript: bool = True
+                  record: SessionRecord | None = None, keep_transcript: bool = True
                   ) -> tuple[Path, Path]:
     """Write ``session.json`` and ``turns.csv`` into ``out_dir`` (created if needed).
     ``record``: session.json's ``session`` (store.session_record: id, label, start time).
@@ -193,7 +196,7 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def save_elsewhere(result: SessionResult, record: Mapping[str, Any], *, keep_transcript: bool,
+def save_elsewhere(result: SessionResult, record: SessionRecord, *, keep_transcript: bool,
                    name: str | None = None) -> Path | None:
     """The store could not keep the session and no --out was given: its session.json and
     turns.csv go to the data directory's ``unsaved/ID``, or failing that (the same full
@@ -207,7 +210,7 @@ def save_elsewhere(result: SessionResult, record: Mapping[str, Any], *, keep_tra
 
     from live_attune.paths import data_dir
 
-    folder = name or str(record["id"])
+    folder = name or record.get("id") or "session"
     places: list[Callable[[], Path]] = [
         lambda: data_dir() / "unsaved" / folder,
         lambda: Path(tempfile.mkdtemp(prefix=f"live-attune-{folder}-"))]  # mode 0700

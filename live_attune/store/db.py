@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NotRequired, ParamSpec, TypedDict, TypeVar
 
 from live_attune.errors import StoreError
 from live_attune.paths import data_dir, keep_private
@@ -102,11 +102,30 @@ class NewSession:
     started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
-def session_record(new: NewSession, state: str) -> dict[str, Any]:
+class SessionRecord(TypedDict):
+    """session.json's ``session`` as this package writes it: no ``id`` in a copy no store
+    holds, no ``label`` for a live session without a store."""
+
+    id: NotRequired[str]
+    label: NotRequired[str | None]
+    started_at: str
+    kind: str
+    state: str
+
+
+def session_record(new: NewSession, state: str) -> SessionRecord:
     """session.json's ``session``: what the store records of it (as ``Store.result`` adds it),
     also written into ``--out`` and ``unsaved/`` copies so that their report has its date."""
     return {"id": new.id, "label": new.label, "started_at": new.started_at, "kind": new.kind,
             "state": state}
+
+
+def unstored(record: SessionRecord) -> SessionRecord:
+    """The record without its id, for a copy no store holds (its report would offer
+    "sessions swap-roles ID", which would fail)."""
+    out = record.copy()
+    out.pop("id", None)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,8 +410,10 @@ class Store:
                                 "session.json object): `live-attune sessions delete "
                                 f"{row.id}` removes it")
         result: dict[str, Any] = complete_older(stored)
-        result["session"] = {"id": row.id, "label": row.label, "started_at": row.started_at,
-                             "kind": row.kind, "state": row.state}
+        record: SessionRecord = {"id": row.id, "label": row.label,
+                                 "started_at": row.started_at, "kind": row.kind,
+                                 "state": row.state}
+        result["session"] = record
         return result
 
     def interrupted(self) -> builtins.list[SessionRow]:
