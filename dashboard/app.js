@@ -416,7 +416,7 @@ function renderGlance() {
   const others = Object.keys(by).filter((r) => r !== "therapist").reduce((a, r) => a + by[r], 0);
   const intLater = waitsForEnd("interruptions");
   $("glance-interruptions").textContent = intLater ? "—" : (by.therapist || 0) + " · " + others;
-  $("glance-interruptions-note").textContent = intLater ? "counted when the session ends" : "\u00a0";
+  $("glance-interruptions-note").textContent = intLater ? COUNTED_AT_END : "\u00a0";
   $("glance-clock").textContent = clock(m ? m.at_s : 0);
   $("glance-clock-note").textContent = "of " + clock(settings.plannedMin * 60) + " planned";
 }

@@ -61,7 +61,7 @@ def quiet_third_party_runtimes() -> None:
     os.environ.update(FORCED)
     cache = _cache_dir()
     if not _can_write(cache) and not {"MPLCONFIGDIR", "NUMBA_CACHE_DIR"} <= os.environ.keys():
-        cache = _cache_for_this_run()
+        cache = _cache_for_this_run() or cache
     os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache / "numba"))
     one_blas_thread()
@@ -105,9 +105,13 @@ def _can_write(folder: Path) -> bool:
         return False
 
 
-def _cache_for_this_run() -> Path:
-    """A private temporary folder for the runtimes' caches, removed when the process ends."""
-    folder = Path(tempfile.mkdtemp(prefix="live-attune-cache-"))
+def _cache_for_this_run() -> Path | None:
+    """A private temporary folder for the runtimes' caches, removed when the process ends;
+    None where none can be made either (then matplotlib warns, as before)."""
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="live-attune-cache-"))
+    except OSError:
+        return None
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 

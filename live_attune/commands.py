@@ -26,6 +26,7 @@ from live_attune.session.output import atomic_write, write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk_for
+from live_attune.speakers.voiceprint import load as load_voice_print
 from live_attune.store.db import NewSession, session_record, unstored
 
 if TYPE_CHECKING:
@@ -87,10 +88,10 @@ def _single_mic_options(args: argparse.Namespace) -> SingleMicOptions | None:
     voice = args.voice
     if voice is None and args.profile:
         voice = load(args.profile).voice
-    options = SingleMicOptions(speakers=args.speakers, voice_print=voice,
-                               swap_roles=args.swap_roles)
-    voice_print_of(options)  # a wrong path fails now, not after the file is decoded
-    return options
+    if args.voice is not None:  # a wrong path fails now, not after the file is decoded
+        load_voice_print(args.voice)  # (a profile's is read where it is used)
+    return SingleMicOptions(speakers=args.speakers, voice_print=voice,
+                            swap_roles=args.swap_roles)
 
 
 def _new_analysis(result: SessionResult, args: argparse.Namespace) -> NewSession:
@@ -173,6 +174,8 @@ def live_command(args: argparse.Namespace) -> int:
         return _live_call(args)
     if args.call_device is not None:
         raise UsageError("--call-device goes with --call")
+    if args.voice is not None:  # a wrong path fails at once, whatever the input turns out
+        load_voice_print(args.voice)
     cmap, config = _profile(args)
     profile = load(args.profile) if args.profile else None
     device = args.device if args.device is not None else (profile.device if profile else None)

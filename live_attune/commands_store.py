@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from live_attune.core.quality import MEASURED
 from live_attune.core.roles import THERAPIST
 from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
 from live_attune.paths import data_dir, safe_file_name
@@ -76,6 +77,9 @@ def _show(session: dict[str, Any]) -> int:
         print(f"quality: {flag['message']}")
     for note in session.get("notes", []):
         print(f"note: {note}")
+    for kind, word in (session.get("reliability") or {}).items():
+        if word != MEASURED:  # e.g. one microphone: "not reliable", "not counted: ..."
+            print(f"{kind.replace('_', ' ')}: {word}")
     return 0
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from live_attune.core.quality import MEASURED, counted
 from live_attune.csv_cells import safe_row
 from live_attune.errors import OutputError
 from live_attune.paths import safe_file_name
@@ -95,15 +96,21 @@ def html_to_pdf(page: str, pdf: Path) -> None:
 def write_csv(session: Mapping[str, Any], path: Path) -> None:
     """One row per measure and speaker (section, measure, speaker, value)."""
     m = session["metrics"]
+    words = session.get("reliability") or {}
     rows: list[tuple[str, str, str, Any]] = [("session", "duration_s", "", session["duration_s"])]
-    for measure in ("talk_time_s", "talk_share", "talk_share_of_elapsed", "longest_monologue_s",
-                    "interruptions_by", "successful_interruptions_by",
-                    "unsuccessful_interruptions_by",
-                    "interruptions_per_hour_by", "backchannels_by"):
-        rows += [("metrics", measure, s, v) for s, v in m[measure].items()]
+    for measure, kind in (("talk_time_s", ""), ("talk_share", "talk_share"),
+                          ("talk_share_of_elapsed", "talk_share"), ("longest_monologue_s", ""),
+                          ("interruptions_by", "interruptions"),
+                          ("successful_interruptions_by", "interruptions"),
+                          ("unsuccessful_interruptions_by", "interruptions"),
+                          ("interruptions_per_hour_by", "interruptions"),
+                          ("backchannels_by", "backchannels")):
+        shown = counted(words.get(kind, MEASURED))  # not counted: empty, never nought
+        rows += [("metrics", measure, s, v if shown else "") for s, v in m[measure].items()]
     for key in ("median", "mean", "share_patient", "count"):
         rows.append(("metrics", f"response_latency_{key}", "", m["response_latency_s"][key]))
-    rows += [("metrics", "overlap_s", "", m["overlap_s"]),
+    both = counted(words.get("interruptions", MEASURED))  # both at once: as interruptions
+    rows += [("metrics", "overlap_s", "", m["overlap_s"] if both else ""),
              ("metrics", "turn_count", "", m["turn_count"]),
              ("metrics", "long_silence_count", "", m["long_silence_count"])]
     lang = m.get("language")
@@ -112,6 +119,7 @@ def write_csv(session: Mapping[str, Any], path: Path) -> None:
         rows += [("language", k, "", v) for k, v in lang["miti"].items()]
     rows += [("quality", f["gate"], f.get("speaker") or "", f["value"])
              for f in session.get("quality", [])]
+    rows += [("reliability", kind, "", word) for kind, word in words.items()]
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["section", "measure", "speaker", "value"])

@@ -238,9 +238,10 @@ def _overall(p: Page) -> str:
     if m.get("long_silences"):
         count = f'<a class="evidence" href="#silence-0">{count}</a>'
     items.append(f"<li>Silences of {setting(p.s, 'long_silence_s'):g} s or more: {count}</li>")
-    items.append(f"<li>Both speaking at once: {p.num('metrics.overlap_s', 's1')} "
-                 f"({p.num('metrics.overlap_share', 'pct')} of the talk); "
-                 f"{p.num('metrics.turn_count', 'int')} "
+    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
+    both = (f"{p.num('metrics.overlap_s', 's1')} ({p.num('metrics.overlap_share', 'pct')} of "
+            "the talk)") if counted(word) else _e(word)  # recovered, one microphone
+    items.append(f"<li>Both speaking at once: {both}; {p.num('metrics.turn_count', 'int')} "
                  f"{'turn' if m['turn_count'] == 1 else 'turns'}</li>")
     return f"<ul class=\"overall\">{''.join(items)}</ul>"
 

@@ -162,4 +162,5 @@ def _table(sessions: Sequence[Mapping[str, Any]]) -> str:
     return (f'<div class="wide"><table class="trends"><thead><tr>{head}</tr></thead><tbody>'
             f'{"".join(rows)}</tbody></table></div><p class="legend">Rates per hour only for '
             "sessions longer than 20 minutes; – where a session has no such measure (no "
-            "transcript, or too short).</p>")
+            "transcript, or too short; on one microphone, a session recovered after it "
+            "stopped unexpectedly has no count of coming in or mm-hm).</p>")

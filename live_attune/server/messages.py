@@ -38,8 +38,8 @@ status         about 1 Hz: input levels and clipping per role, overflows, ASR la
                ``warnings`` (the microphone profile does not match this input)
 end            the session ended and was saved: ``saved_to`` (a file, or null); without
                words (--lan) ``saved_to`` is null and ``saved_where`` says where in words;
-               ``reliability``: the finished session's (as ``session.reliability``), the
-               metrics sent just before being the final ones
+               ``reliability``: the finished session's (as ``session.reliability``), for
+               the final metrics (sent at the end too: to a slow page, after this)
 calibration    (``calibrate --dashboard``) up to 10 Hz: ``step``, ``prompt``,
                ``seconds_left``, ``levels_db`` and ``clipping`` per channel, ``channels``
                (what each meter is, in words: "channel 1" ..., or a call's "your

@@ -308,8 +308,8 @@ CONFIDENCE_PER_OVERLAP_S = 0.83
 # Without the second-voice evidence (a recovered live session keeps no attribution): the
 # bout and the overlap, fitted on the same events (AUC in sample 0.715 on 9-24, 0.554 on
 # 25-40). A recovered session replays the live decisions, which give each frame to one
-# voice, so its overlap is always 0 and it has almost no interruptions (hard seeds 41-52:
-# none of 100): not fitted on such input, and its counts are shown as not counted
+# voice, so its overlap is always 0 and it has no interruptions (by construction; hard
+# seeds 41-52: none of 100): not fitted on such input, and its counts are shown as not counted
 # (core/quality.py NOT_COUNTED_STOPPED)
 BOUT_ONLY_INTERCEPT = -0.31
 BOUT_ONLY_PER_LOG_BOUT = 0.62

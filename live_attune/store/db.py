@@ -410,6 +410,8 @@ class Store:
                                 "session.json object): `live-attune sessions delete "
                                 f"{row.id}` removes it")
         result: dict[str, Any] = complete_older(stored)
+        if row.state == "recovered":
+            not_counted_when_recovered(result)
         record: SessionRecord = {"id": row.id, "label": row.label,
                                  "started_at": row.started_at, "kind": row.kind,
                                  "state": row.state}
@@ -512,3 +514,16 @@ def complete_older(result: dict[str, Any]) -> dict[str, Any]:
         m["unsuccessful_interruptions_by"] = unsuccessful_by(
             m["interruptions_by"], m["successful_interruptions_by"])
     return result
+
+
+def not_counted_when_recovered(result: dict[str, Any]) -> None:
+    """A one-microphone session recovered by an older version says its interruptions and
+    backchannels were not counted, as one recovered now does (its live decisions give each
+    moment one voice, so they find none; it was marked "not reliable" and showed noughts)."""
+    from live_attune.core.quality import NOT_COUNTED_STOPPED, NOT_RELIABLE_ONE_MIC
+
+    words = result.get("reliability")
+    if result.get("mode") == "single-mic" and isinstance(words, dict):
+        for kind in ("interruptions", "backchannels"):
+            if words.get(kind) == NOT_RELIABLE_ONE_MIC:
+                words[kind] = NOT_COUNTED_STOPPED

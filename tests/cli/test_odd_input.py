@@ -159,3 +159,9 @@ def test_a_voice_print_that_is_not_there_stops_before_the_analysis(tmp_path: Pat
     assert proc.returncode == 2
     assert "no such voice print" in one_error_line(proc)
     assert not (tmp_path / "out").exists()
+
+
+def test_live_with_a_voice_print_that_is_not_there_stops_at_once(tmp_path: Path) -> None:
+    proc = cli("live", "--voice", tmp_path / "none.npz", "--no-browser", "--port", "0")
+    assert proc.returncode == 2
+    assert "no such voice print" in one_error_line(proc)

@@ -210,6 +210,9 @@ language,complex_reflections,,1
 language,reflection_to_question,,1.3333
 language,open_question_share,,0.6667
 language,complex_reflection_share,,0.25
+reliability,talk_share,,measured
+reliability,interruptions,,measured
+reliability,backchannels,,measured
 """
 
 

@@ -104,16 +104,20 @@ def test_while_a_one_microphone_session_runs_its_counts_wait_for_the_end(
     """Live decisions give each moment one voice, so live they find no interruption (hard
     seeds 41-52: 0 of 100) and the dashboard showed "0 · 0" all session. A real client
     on 127.0.0.1: the snapshot says they are counted when the session ends, the end message
-    gives the finished session's reliability, and the metrics before it are the revision's
-    (the brief conversation's interruption found)."""
+    gives the finished session's reliability, and the last metrics are the revision's (the
+    brief conversation's interruption found); every message as its schema says."""
     import asyncio
+    import contextlib
     import json
 
+    import jsonschema
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
     from live_attune.audio.replay import FileReplaySource
     from live_attune.core.quality import COUNTED_AT_END, NOT_RELIABLE_ONE_MIC
     from live_attune.server.app import ServeOptions, run_live, ws_url
+    from live_attune.server.messages import SCHEMAS
 
     async def go() -> list[dict]:  # type: ignore[type-arg]
         loop = asyncio.get_running_loop()
@@ -128,15 +132,21 @@ def test_while_a_one_microphone_session_runs_its_counts_wait_for_the_end(
                 seen.append(json.loads(raw))
                 if seen[-1]["type"] == "end":
                     break
+            # the hub sends queued events (the end among them) before the latest metrics
+            with contextlib.suppress(TimeoutError, ConnectionClosed):
+                while True:
+                    seen.append(json.loads(await asyncio.wait_for(ws.recv(), 2.0)))
         await live
         return seen
 
     seen = asyncio.run(go())
+    for m in seen:
+        jsonschema.validate(m, SCHEMAS[m["type"]])
     counts = {"interruptions", "backchannels"}
     assert seen[0]["type"] == "snapshot" and seen[0]["session"]["ended"] is None
     assert {k: v for k, v in seen[0]["session"]["reliability"].items() if k in counts} == {
         "interruptions": COUNTED_AT_END, "backchannels": COUNTED_AT_END}
-    end = seen[-1]
+    end = next(m for m in seen if m["type"] == "end")
     assert end["reliability"] == {"talk_share": "estimated",
                                   "interruptions": NOT_RELIABLE_ONE_MIC,
                                   "backchannels": NOT_RELIABLE_ONE_MIC}

@@ -169,7 +169,9 @@ def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
     session.json, the report and the trends say the counts were not counted instead of
     showing nought; swapping the roles keeps it so."""
     from live_attune.core.quality import NOT_COUNTED_STOPPED
+    from live_attune.core.quality import NOT_RELIABLE_ONE_MIC as NOT_RELIABLE
     from live_attune.report import build_html
+    from live_attune.report.build import write_csv
     from live_attune.report.trends import MEASURES, measure_value
     from live_attune.session.rescore import swap_roles
 
@@ -188,10 +190,22 @@ def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
                                    "backchannels": NOT_COUNTED_STOPPED}
     assert data["metrics"]["backchannels_by"]["client"] == 1  # the live decisions' guess
     assert swap_roles(data)["reliability"] == data["reliability"]
+    with Store() as store:  # as an older version recovered it: "not reliable", noughts shown
+        older = {**data, "reliability": {**data["reliability"], "interruptions": NOT_RELIABLE,
+                                         "backchannels": NOT_RELIABLE}}
+        store.save_result(sid, older, state="recovered")
+        assert store.result(sid)["reliability"] == data["reliability"]
     page = build_html(data)
     row = page[page.index("<th>Listening sounds (mm-hm)"):]
     row = row[:row.index("</tr>")]
     assert row.count("<td>–</td>") == 2 and NOT_COUNTED_STOPPED in row
+    assert f"Both speaking at once: {NOT_COUNTED_STOPPED};" in page
+    write_csv(data, private_data_dir / "r.csv")
+    cells = [line.split(",") for line in (private_data_dir / "r.csv").read_text().splitlines()]
+    counts = [c for c in cells if c[0] == "metrics" and c[1].startswith(
+        ("interruptions", "successful", "unsuccessful", "backchannels", "overlap"))]
+    assert len(counts) == 11 and all(c[3] == "" for c in counts), counts
+    assert ["reliability", "backchannels", "", NOT_COUNTED_STOPPED] in cells
     mm_hm = next(m for m in MEASURES if m.key == "metrics.backchannels_by.therapist")
     assert measure_value(data, mm_hm) is None
     assert measure_value({**data, "reliability": {}}, mm_hm) == 0

@@ -14,7 +14,8 @@ def test_speaking_makes_no_sound_server_files(tmp_path: Path, monkeypatch: pytes
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    for where in ("PULSE_SERVER", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME"):  # libpulse's own
+        monkeypatch.delenv(where, raising=False)  # places, else it writes there, not HOME
     before = set(Path("/tmp").glob("pulse-*"))
     audio = speak(THERAPIST_VOICE, f"nothing is left in {tmp_path.name}")
     assert len(audio) > 1600
