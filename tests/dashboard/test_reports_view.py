@@ -196,21 +196,10 @@ def test_the_dashboard_says_unsure_where_the_report_does() -> None:
 def test_a_recovered_one_microphone_session_shows_no_counts(browser: Browser) -> None:
     """Its interruptions and mm-hm were not counted (the live decisions give each moment
     one voice; the revision never ran): dashes and the reason, not noughts."""
-    from live_attune.core import Segment
     from live_attune.core.quality import NOT_COUNTED_STOPPED
-    from live_attune.session.config import PipelineConfig
-    from live_attune.session.output import config_dict
-    from live_attune.session.recover import recover
+    from tests.store.test_crash_recovery import recovered_one_microphone_session
 
-    with Store() as store:
-        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
-                                      speakers=("therapist", "client"),
-                                      config=config_dict(PipelineConfig())))
-        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
-                                   ("segment", Segment("client", 9.0, 9.4)),
-                                   ("segment", Segment("therapist", 9.4, 20.0)),
-                                   ("checkpoint", (21.0, {}))])
-        recover(store, sid)
+    sid, _ = recovered_one_microphone_session()
     server = start_reports(default_store_path())
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -162,6 +163,21 @@ def test_recovery_keeps_what_was_committed_up_to_the_checkpoint(private_data_dir
     assert m["turn_count"] == 2 and m["long_silence_count"] == 0
 
 
+def recovered_one_microphone_session() -> tuple[str, dict[str, Any]]:
+    """A one-microphone live session's journal as its live decisions leave it (one voice a
+    moment: the client's short bout starts where the therapist's speech ends), recovered in
+    the store: its id and session.json."""
+    with Store() as store:
+        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
+                                      speakers=("therapist", "client"),
+                                      config=config_dict(PipelineConfig())))
+        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
+                                   ("segment", Segment("client", 9.0, 9.4)),
+                                   ("segment", Segment("therapist", 9.4, 20.0)),
+                                   ("checkpoint", (21.0, {}))])
+        return sid, recover(store, sid)
+
+
 def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
         private_data_dir: Path) -> None:
     """One microphone: the journal holds the live decisions, one voice a moment, which find
@@ -175,15 +191,7 @@ def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
     from live_attune.report.trends import MEASURES, measure_value
     from live_attune.session.rescore import swap_roles
 
-    with Store() as store:
-        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
-                                      speakers=("therapist", "client"),
-                                      config=config_dict(PipelineConfig())))
-        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
-                                   ("segment", Segment("client", 9.0, 9.4)),
-                                   ("segment", Segment("therapist", 9.4, 20.0)),
-                                   ("checkpoint", (21.0, {}))])
-        data = recover(store, sid)
+    sid, data = recovered_one_microphone_session()
     assert data["mode"] == "single-mic" and data["attribution"] == []
     assert data["reliability"] == {"talk_share": "estimated",
                                    "interruptions": NOT_COUNTED_STOPPED,
