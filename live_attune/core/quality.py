@@ -93,10 +93,10 @@ class Reliability:
     live session they are not counted at all: the live decisions give each moment one voice
     (each run of the other voice starts where the holder's ends), so by construction they
     find no interruption (hard seeds 41-52: 0 of 100) and few backchannels, mostly wrong
-    (21 found, 5 right, of 80): the dashboard says they are
-    counted when the session ends, rather than showing a count of nought. A session
-    recovered after it stopped unexpectedly keeps only those live decisions: its counts
-    are said not to have been counted (the report and the trends show none).
+    (21 found, 5 right, of 80): the dashboard says they are counted when the session ends,
+    rather than showing a count of nought. A session recovered after it stopped
+    unexpectedly keeps only those live decisions: its counts are said not to have been
+    counted (the report and the trends show none).
     """
 
     talk_share: str = MEASURED
