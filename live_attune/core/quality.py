@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from live_attune.core.events import Segment
 
@@ -120,3 +121,10 @@ def counted(word: str) -> bool:
     """Whether a measure with this reliability word has a count to show (one microphone:
     not while the session runs, nor in a session recovered without its revision)."""
     return word not in (COUNTED_AT_END, NOT_COUNTED_STOPPED)
+
+
+def word_of(session: Mapping[str, Any], kind: str) -> str:
+    """A session.json's reliability word for ``kind`` (measured where it says none: older
+    files, two microphones)."""
+    words = session.get("reliability") or {}
+    return str(words.get(kind, MEASURED)) if kind else MEASURED

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from live_attune.core.quality import MEASURED, counted
+from live_attune.core.quality import counted, word_of
 from live_attune.csv_cells import safe_row
 from live_attune.errors import OutputError
 from live_attune.paths import safe_file_name
@@ -105,11 +105,11 @@ def write_csv(session: Mapping[str, Any], path: Path) -> None:
                           ("unsuccessful_interruptions_by", "interruptions"),
                           ("interruptions_per_hour_by", "interruptions"),
                           ("backchannels_by", "backchannels")):
-        shown = counted(words.get(kind, MEASURED))  # not counted: empty, never nought
+        shown = counted(word_of(session, kind))  # not counted: empty, never nought
         rows += [("metrics", measure, s, v if shown else "") for s, v in m[measure].items()]
     for key in ("median", "mean", "share_patient", "count"):
         rows.append(("metrics", f"response_latency_{key}", "", m["response_latency_s"][key]))
-    both = counted(words.get("interruptions", MEASURED))  # both at once: as interruptions
+    both = counted(word_of(session, "interruptions"))  # both at once: as interruptions
     rows += [("metrics", "overlap_s", "", m["overlap_s"] if both else ""),
              ("metrics", "turn_count", "", m["turn_count"]),
              ("metrics", "long_silence_count", "", m["long_silence_count"])]

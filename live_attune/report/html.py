@@ -16,7 +16,7 @@ from typing import Any
 
 from live_attune import __version__
 from live_attune.core import context
-from live_attune.core.quality import MEASURED, counted
+from live_attune.core.quality import MEASURED, counted, word_of
 from live_attune.core.roles import THERAPIST, is_client
 from live_attune.report import charts, moments, notice
 from live_attune.report.page import Page, format_value, lookup, setting
@@ -164,7 +164,7 @@ def _row(p: Page, label: str, key: str, fmt: str, *, note: str = "", kind: str =
     (core/quality.py): a measure core marks as not reliable is dimmed and says so.
     ``href(speaker)`` links a value to its moment; ``outside(speaker, value)`` marks it."""
     values = lookup(p.s, key)
-    word = (p.s.get("reliability") or {}).get(kind, MEASURED) if kind else MEASURED
+    word = word_of(p.s, kind)
     if not counted(word):  # a recovered one-microphone session: no count, not nought
         values = {}
     cells = "".join(_cell(p, f"{key}.{s}", fmt, values.get(s), href and href(s),
@@ -238,7 +238,7 @@ def _overall(p: Page) -> str:
     if m.get("long_silences"):
         count = f'<a class="evidence" href="#silence-0">{count}</a>'
     items.append(f"<li>Silences of {setting(p.s, 'long_silence_s'):g} s or more: {count}</li>")
-    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
+    word = word_of(p.s, "interruptions")
     both = (f"{p.num('metrics.overlap_s', 's1')} ({p.num('metrics.overlap_share', 'pct')} of "
             "the talk)") if counted(word) else _e(word)  # recovered, one microphone
     items.append(f"<li>Both speaking at once: {both}; {p.num('metrics.turn_count', 'int')} "

@@ -12,7 +12,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from live_attune.core.quality import MEASURED, counted
+from live_attune.core.quality import MEASURED, counted, word_of
 from live_attune.report.page import Page
 from live_attune.report.words import UNSURE, other_of, unsure, who
 from live_attune.session.config import ACTIVITY_SPEAKER
@@ -75,8 +75,7 @@ def speaker_tag(speaker: str) -> str:
 
 def interruptions(p: Page) -> str:
     events = p.s["metrics"]["interruptions"]
-    if not events or not counted((p.s.get("reliability") or {}).get("interruptions",
-                                                                   MEASURED)):
+    if not events or not counted(word_of(p.s, "interruptions")):
         return ""
     rows = []
     for k, i in enumerate(events):
@@ -89,7 +88,7 @@ def interruptions(p: Page) -> str:
                     f'{p.num(f"metrics.interruptions.{k}.at_s", "clock")}</td><td>'
                     f"{speaker_tag(i['by'])} came in; {_e(outcome)}{doubt}</td>"
                     f"<td>{near}</td></tr>")
-    word = (p.s.get("reliability") or {}).get("interruptions", MEASURED)
+    word = word_of(p.s, "interruptions")
     caveat = "" if word == MEASURED else (
         f"<p class=\"unreliable\">These moments are {_e(word)}: listen to them before "
         "drawing any conclusion.</p>")

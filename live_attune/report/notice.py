@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from live_attune.core import context
-from live_attune.core.quality import MEASURED
+from live_attune.core.quality import MEASURED, word_of
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.report import moments
 from live_attune.report.page import Page, format_value, pct_range, setting
@@ -41,7 +41,7 @@ def monologue_cue_s(session: Mapping[str, Any]) -> float:
 
 
 def _measured(p: Page, kind: str) -> bool:
-    return bool((p.s.get("reliability") or {}).get(kind, MEASURED) == MEASURED)
+    return word_of(p.s, kind) == MEASURED
 
 
 def _balance(p: Page) -> Finding | None:

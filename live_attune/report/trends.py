@@ -14,7 +14,7 @@ from typing import Any
 
 from live_attune import __version__
 from live_attune.core import context
-from live_attune.core.quality import MEASURED, counted
+from live_attune.core.quality import counted, word_of
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.paths import safe_file_name
 from live_attune.report import charts
@@ -61,7 +61,7 @@ def measure_value(session: Mapping[str, Any], m: Measure) -> Any:
     """A rate per hour only for a session long enough for one to mean something."""
     if m.per_hour and session["duration_s"] <= RATE_MIN_S:
         return None
-    if m.kind and not counted((session.get("reliability") or {}).get(m.kind, MEASURED)):
+    if not counted(word_of(session, m.kind)):
         return None  # a recovered one-microphone session: not nought, not counted
     return value(session, m.key)
 

@@ -189,9 +189,9 @@ class LiveSession:
         self._ended = {"at_s": metrics.at_s, "saved_to": saved_to,  # for a page opened later
                        "session_id": None if store["error"] else store["session_id"]}
         # --lan (a hub without words): where in words, never a path over the network
-        end = envelope("end", saved_to=saved_to, reliability=self._reliability()) \
-            if self.hub.words else envelope("end", saved_to=None, saved_where=SAVED_WHERE_LAN,
-                                            reliability=self._reliability())
+        where = {"saved_to": saved_to} if self.hub.words else \
+            {"saved_to": None, "saved_where": SAVED_WHERE_LAN}
+        end = envelope("end", **where, reliability=self._reliability())
         self.hub.publish("end", encode(end), born)
         self._executor.shutdown(wait=False)
         self._reader.shutdown(wait=False)

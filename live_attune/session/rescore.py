@@ -13,7 +13,7 @@ from live_attune.core import Segment
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
-from live_attune.core.quality import NOT_COUNTED_STOPPED
+from live_attune.core.quality import NOT_COUNTED_STOPPED, word_of
 from live_attune.language.labeller import label_transcripts
 from live_attune.session.config import MODE_SINGLE, Layout, swap_role
 from live_attune.session.output import session_dict
@@ -55,7 +55,7 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
 
 def _live_decisions_only(data: dict[str, Any]) -> bool:
     """A recovered one-microphone session stays one whose counts were not counted."""
-    return bool((data.get("reliability") or {}).get("interruptions") == NOT_COUNTED_STOPPED)
+    return word_of(data, "interruptions") == NOT_COUNTED_STOPPED
 
 
 def _spans(data: dict[str, Any]) -> list[AttributedSpan] | None:
