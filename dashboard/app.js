@@ -300,21 +300,31 @@ function countRow(card, id, label) {
   return num;
 }
 
-// While a one-microphone session runs, its interruptions and backchannels are counted only
-// at the end (core/quality.py: reliability): a dash, never a count of nought.
-const COUNTED_AT_END = "counted when the session ends";
+// While a one-microphone session runs, its interruptions and backchannels are recounted
+// every half minute from the voices so far (core/quality.py: reliability), up to the time
+// the metrics give (counted_to_s; 0 before the first recount: a dash, never a nought).
+const RECOUNTED_LIVE = "recounted every half minute, not reliable on one microphone";
 
-function waitsForEnd(kind) {
+function recounted(kind) {
   const r = (state.session && state.session.reliability) || {};
-  return r[kind] === COUNTED_AT_END;
+  return r[kind] === RECOUNTED_LIVE;
+}
+
+function countedTo() {
+  const m = state.metrics;
+  return m && m.counted_to_s ? m.counted_to_s : 0;
+}
+
+function notCountedYet(kind) {
+  return recounted(kind) && countedTo() <= 0;
 }
 
 function renderCounts() {
   const m = state.metrics;
   const get = (obj, k) => (obj && obj[k] !== undefined ? obj[k] : 0);
   const roles = (state.session && state.session.speakers) || ["therapist", "client"];
-  const intLater = waitsForEnd("interruptions");
-  const bcLater = waitsForEnd("backchannels");
+  const intLater = notCountedYet("interruptions");
+  const bcLater = notCountedYet("backchannels");
   for (const role of roles) {
     countRow("interruptions-card", "int-" + role, "by " + who(role)).textContent =
       intLater ? "—" : get(m && m.interruptions_by, role);
@@ -334,9 +344,10 @@ function renderReliability() {
     $(note).hidden = !shaky;
     $(note).textContent = shaky ? text(word) : "";
   };
-  const counts = (w) => w === COUNTED_AT_END ?
-    "Counted when the session ends: on one microphone, two voices at once are told apart afterwards." :
-    "Counts " + w + ".";
+  const counts = (w) => w !== RECOUNTED_LIVE ? "Counts " + w + "." :
+    (countedTo() > 0 ? "So far, to " + clock(countedTo()) : "From the first half minute") +
+    ": on one microphone, two voices at once are told apart every half minute from the " +
+    "voices heard so far. Not reliable.";
   mark("interruptions-card", "int-reliability", r.interruptions, counts);
   mark("backchannels-card", "bc-reliability", r.backchannels, counts);
   mark("balance-card", "balance-reliability", r.talk_share,
@@ -414,9 +425,10 @@ function renderGlance() {
   $("glance-latency-note").textContent = lat.note;
   const by = (m && m.interruptions_by) || {};
   const others = Object.keys(by).filter((r) => r !== "therapist").reduce((a, r) => a + by[r], 0);
-  const intLater = waitsForEnd("interruptions");
+  const intLater = notCountedYet("interruptions");
   $("glance-interruptions").textContent = intLater ? "—" : (by.therapist || 0) + " · " + others;
-  $("glance-interruptions-note").textContent = intLater ? COUNTED_AT_END : "\u00a0";
+  $("glance-interruptions-note").textContent = intLater ? "counted from the first half minute" :
+    recounted("interruptions") ? "so far, to " + clock(countedTo()) : "\u00a0";
   $("glance-clock").textContent = clock(m ? m.at_s : 0);
   $("glance-clock-note").textContent = "of " + clock(settings.plannedMin * 60) + " planned";
 }

@@ -117,6 +117,9 @@ class SessionMetrics:
     long_silences: int
     turns: int
     monologue_cue: bool  # the therapist's current turn is past monologue_cue_s
+    # One microphone, live: the interruption and backchannel counts are those of the voices
+    # decided again (every half minute) up to this time; 0.0: not yet; None: as they happen
+    counted_to_s: float | None = None
 
 
 CLIENT_LED = 0.60  # METRICS.md § Context numbers: client share above this is "client-led"

@@ -9,8 +9,8 @@ snapshot       once on connect: session info, the current metrics, recent events
                ``session.words`` is false when the server sends no transcript (--lan);
                ``session.reliability`` says, per kind of measure, "measured", "estimated"
                or "not reliable on one microphone", and while a one-microphone session
-               runs "counted when the session ends" for interruptions and backchannels
-               (core/quality.py: reliability);
+               runs "recounted every half minute, not reliable on one microphone" for
+               interruptions and backchannels (core/quality.py: reliability);
                ``session.thresholds``: what the page shows, cues on or quotes in its
                definitions (patient wait, rolling window, long silence, monologue cue per
                modality, the interruption and backchannel rules, the talk-share bands, the
@@ -22,7 +22,10 @@ snapshot       once on connect: session info, the current metrics, recent events
                null) — so that a page opened after the end says so. Without words
                (--lan) ``saved_to`` is null and ``saved_where`` says "the therapist's
                computer" instead of a path
-metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown)
+metrics        at most 4 Hz: the live METRICS.md measures (computed in core, only shown);
+               ``counted_to_s``: null, or while a one-microphone session runs the time
+               its interruption and backchannel counts reach (the newest recount of the
+               voices so far, every half minute; 0.0 before the first: none yet)
 floor          someone takes the floor: ``speaker``, ``at_s``, ``switch_gap_s``
 turn           a turn ended: ``speaker``, ``start_s``, ``end_s``, ``speech_s``
 interruption   ``at_s``, ``by``, ``of``, ``successful``
@@ -76,7 +79,7 @@ from live_attune.core.events import (
 from live_attune.core.language import LanguageSummary
 from live_attune.core.metrics import client_share
 from live_attune.core.prosody import ProsodyCue, TurnProsody
-from live_attune.core.quality import COUNTED_AT_END, ESTIMATED, MEASURED, NOT_RELIABLE_ONE_MIC
+from live_attune.core.quality import ESTIMATED, MEASURED, NOT_RELIABLE_ONE_MIC, RECOUNTED_LIVE
 from live_attune.core.roles import CLIENT, THERAPIST
 
 VERSION = 1
@@ -173,6 +176,7 @@ def metrics_message(m: SessionMetrics, language: LanguageSummary | None = None) 
         backchannels_by=dict(m.backchannels_by),
         long_silences=m.long_silences,
         turns=m.turns,
+        counted_to_s=m.counted_to_s,
         language=language_fields(language),
     )
 
@@ -244,7 +248,7 @@ _BY = {"type": "object", "additionalProperties": _NNUM}
 
 _RELIABILITY = {"type": "object", "required": ["talk_share", "interruptions", "backchannels"],
                 "additionalProperties": {"enum": [MEASURED, ESTIMATED, NOT_RELIABLE_ONE_MIC,
-                                                  COUNTED_AT_END]}}
+                                                  RECOUNTED_LIVE]}}
 
 
 _THRESHOLD_NUMBERS = ("patient_wait_s", "window_s", "long_silence_s", "floor_min_s",
@@ -286,7 +290,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "longest_monologue_s": _BY, "interruptions_by": _BY,
         "successful_interruptions_by": _BY, "backchannels_by": _BY,
         "long_silences": {"type": "integer"}, "turns": {"type": "integer"},
-        "language": {"type": ["object", "null"]}}),
+        "counted_to_s": _NNUM, "language": {"type": ["object", "null"]}}),
     "floor": _schema("floor", {"speaker": _STR, "at_s": _NUM, "previous": _NSTR,
                                "switch_gap_s": _NNUM}),
     "turn": _schema("turn", {"speaker": _STR, "start_s": _NUM, "end_s": _NUM,

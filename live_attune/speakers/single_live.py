@@ -15,7 +15,8 @@ Two attributors behind one protocol (``OnlineAttributor``), made by ``make_attri
 A speech frame is decided once the window centred nearest to it exists. When the session
 ends, ``revised`` decides every frame again from all windows with the offline decision
 (single.decide_voices / single.decide); the final output uses those (the pipeline around it:
-session/single_mic.py).
+session/single_mic.py). During a live session ``interim`` makes the same decision on the
+frames so far, the stream going on (the live interruption and backchannel counts).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from live_attune.speakers import encoder
 from live_attune.speakers.single import (
     BLOCK_CONTEXT,
     ENCODER_FRAMES,
+    FRAME_S,
     N_MFCC,
     Attribution,
     EncoderWindows,
@@ -74,6 +76,11 @@ class OnlineAttributor(Protocol):
         """Every frame decided again from all windows, as offline (the end of a session).
         ``speech``: the flags the windows were described from (as fed); ``heard``: the
         frames to attribute (the speech counted; None: ``speech``)."""
+
+    def interim(self, speech: np.ndarray, heard: np.ndarray) -> Attribution | None:
+        """Every frame of ``heard`` (the speech counted so far) decided again from the windows
+        so far, as the revision will decide them (None: too few windows yet); the stream
+        goes on. ``speech``: the flags the windows were described from."""
 
 
 def make_attributor(roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
@@ -134,6 +141,15 @@ class EncoderAttributor:
         self.stream.finish(speech)
         return decide_voices(speech if heard is None else heard, self.stream.windows(),
                              voice=self.voice, config=self.cfg)
+
+    def interim(self, speech: np.ndarray, heard: np.ndarray) -> Attribution | None:
+        if len(self.stream) < MIN_WINDOWS:
+            return None
+        windows = self.stream.windows()
+        pitch = windows.f0_hz[: int(len(heard) * FRAME_S / HOP_S)]  # none past the frames
+        return decide_voices(heard, replace(windows, f0_hz=pitch), voice=self.voice,
+                             config=replace(self.cfg, speakers=self.cfg.speakers
+                                            or len(self.roles)))
 
     def _refit(self) -> None:
         windows = self.stream.windows()
@@ -220,6 +236,12 @@ class SpectralAttributor:
                       np.stack([w.mfcc_mean for w in self.windows]),
                       np.stack([w.mel for w in self.windows]), voice=self.voice,
                       config=replace(self.cfg, speakers=len(self.roles)))
+
+    def interim(self, speech: np.ndarray, heard: np.ndarray) -> Attribution | None:
+        """As ``revised`` (which leaves the windows as they are), on the frames so far."""
+        if len(self.windows) < MIN_WINDOWS:
+            return None
+        return self.revised(speech, heard=heard)
 
     # -- internals --------------------------------------------------------------------------
 

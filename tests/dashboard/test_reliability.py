@@ -1,7 +1,8 @@
 """One microphone: the dashboard dims the interruption and backchannel counts and says
 they are not reliable, and calls the talk share estimated (issue 14, item 12); while such a
-session runs, the counts wait for its end (a dash, not nought); with one microphone per
-person nothing is dimmed. Real Chromium, the server's real snapshot shape."""
+session runs, the counts are those of a recount every half minute, with the time they
+reach (a dash, not nought, before the first); with one microphone per person nothing is
+dimmed. Real Chromium, the server's real snapshot shape."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from live_attune.core.quality import COUNTED_AT_END, Reliability, reliability
+from live_attune.core.quality import RECOUNTED_LIVE, Reliability, reliability
 from tests.dashboard.conftest import feed, golden, offline_page
 
 
@@ -52,45 +53,52 @@ def test_core_marks_only_one_microphone() -> None:
         "estimated", "not reliable on one microphone", "not reliable on one microphone")
     running = reliability(voices_from_one_microphone=True, live=True)
     assert (running.talk_share, running.interruptions, running.backchannels) == (
-        "estimated", COUNTED_AT_END, COUNTED_AT_END)
+        "estimated", RECOUNTED_LIVE, RECOUNTED_LIVE)
     assert reliability(voices_from_one_microphone=False, live=True) == Reliability()
 
 
-def test_while_one_microphone_runs_the_counts_wait_for_the_end(browser: Browser,
-                                                               pages: str) -> None:
+def test_while_one_microphone_runs_the_counts_are_the_newest_recounts(browser: Browser,
+                                                                     pages: str) -> None:
     page = offline_page(browser, pages)
     snapshot = golden("snapshot")
-    metrics = golden("metrics")  # counts of its own: none may show while the session runs
+    metrics = golden("metrics")
     running = {**snapshot, "session": {
         **snapshot["session"], "mode": "single-mic", "ended": None,
         "reliability": asdict(reliability(voices_from_one_microphone=True, live=True))}}
-    feed(page, running, metrics)
+    feed(page, running, {**metrics, "counted_to_s": 0.0})  # before the first recount
     page.click("#glance-toggle")  # the full view
     for count in ("#int-therapist", "#int-client", "#bc-therapist", "#bc-client"):
         assert page.inner_text(count) == "—"
-    said = ("Counted when the session ends: on one microphone, two voices at once are told "
-            "apart afterwards.")
-    assert page.inner_text("#int-reliability") == said
-    assert page.inner_text("#bc-reliability") == said
+    tail = (": on one microphone, two voices at once are told apart every half minute from "
+            "the voices heard so far. Not reliable.")
+    assert page.inner_text("#int-reliability") == "From the first half minute" + tail
+    assert page.inner_text("#bc-reliability") == "From the first half minute" + tail
     assert "unreliable" in page.get_attribute("#interruptions-card", "class")
     assert page.inner_text("#balance-reliability").startswith("Talk share estimated")
     page.evaluate("() => window.liveAttune.settings.glanceItems = ['interruptions']")
     page.click("#glance-toggle")  # back to the glance
     assert page.inner_text("#glance-interruptions") == "—"
-    assert page.inner_text("#glance-interruptions-note") == COUNTED_AT_END
+    assert page.inner_text("#glance-interruptions-note") == "counted from the first half minute"
 
-    final = asdict(reliability(voices_from_one_microphone=True))
-    feed(page, metrics, {**golden("end"), "reliability": final})
+    feed(page, {**metrics, "counted_to_s": 90.0})  # a recount up to 1:30
     by = metrics["interruptions_by"]
     assert page.inner_text("#glance-interruptions") == f"{by['therapist']} · {by['client']}"
+    assert page.inner_text("#glance-interruptions-note") == "so far, to 1:30"
     page.click("#glance-toggle")
+    assert page.inner_text("#int-client") == str(by["client"])
+    assert page.inner_text("#int-reliability") == "So far, to 1:30" + tail
+
+    final = asdict(reliability(voices_from_one_microphone=True))
+    feed(page, {**metrics, "counted_to_s": None}, {**golden("end"), "reliability": final})
     assert page.inner_text("#int-client") == str(by["client"])
     assert page.inner_text("#bc-therapist") == str(metrics["backchannels_by"]["therapist"])
     assert page.inner_text("#int-reliability") == "Counts not reliable on one microphone."
+    page.click("#glance-toggle")
+    assert page.inner_text("#glance-interruptions-note").strip() == ""
     page.close()
 
 
-def test_the_dashboard_waits_in_cores_words() -> None:
+def test_the_dashboard_recounts_in_cores_words() -> None:
     js = (Path(__file__).resolve().parents[2] / "dashboard" / "app.js").read_text()
-    words = re.search(r'^const COUNTED_AT_END = "(.*)";', js, re.M)
-    assert words is not None and words.group(1) == COUNTED_AT_END
+    words = re.search(r'^const RECOUNTED_LIVE = "(.*)";', js, re.M)
+    assert words is not None and words.group(1) == RECOUNTED_LIVE

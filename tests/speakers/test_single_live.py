@@ -99,13 +99,14 @@ def test_a_live_session_on_one_microphone_saves_the_revised_decisions(
 
 
 @pytest.mark.slow
-def test_while_a_one_microphone_session_runs_its_counts_wait_for_the_end(
-        tmp_path: Path, brief_conversation: dict[str, Path]) -> None:
+def test_while_a_one_microphone_session_runs_its_counts_are_recounted(
+        tmp_path: Path, short_conversation: dict[str, Path]) -> None:
     """Live decisions give each moment one voice, so live they find no interruption (hard
     seeds 41-52: 0 of 100) and the dashboard showed "0 · 0" all session. A real client
-    on 127.0.0.1: the snapshot says they are counted when the session ends, the end message
-    gives the finished session's reliability, and the last metrics are the revision's (the
-    brief conversation's interruption found); every message as its schema says."""
+    on 127.0.0.1 (the 58 s conversation at 4x): the snapshot says the counts are recounted
+    every half minute; the metrics say to when (0 before the first recount, whose counts
+    they then are); the end message gives the finished session's reliability, and the last
+    metrics are the revision's; every message as its schema says."""
     import asyncio
     import contextlib
     import json
@@ -115,14 +116,14 @@ def test_while_a_one_microphone_session_runs_its_counts_wait_for_the_end(
     from websockets.exceptions import ConnectionClosed
 
     from live_attune.audio.replay import FileReplaySource
-    from live_attune.core.quality import COUNTED_AT_END, NOT_RELIABLE_ONE_MIC
+    from live_attune.core.quality import NOT_RELIABLE_ONE_MIC, RECOUNTED_LIVE
     from live_attune.server.app import ServeOptions, run_live, ws_url
     from live_attune.server.messages import SCHEMAS
 
     async def go() -> list[dict]:  # type: ignore[type-arg]
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[str] = loop.create_future()
-        source = FileReplaySource(brief_conversation["mono"], speed=2.0)
+        source = FileReplaySource(short_conversation["mono"], speed=4.0)
         live = asyncio.create_task(run_live(source, single_mic_layout(),  # type: ignore[arg-type]
                                             ServeOptions(port=0, open_browser=False),
                                             out_dir=tmp_path, ready=ready))
@@ -145,14 +146,24 @@ def test_while_a_one_microphone_session_runs_its_counts_wait_for_the_end(
     counts = {"interruptions", "backchannels"}
     assert seen[0]["type"] == "snapshot" and seen[0]["session"]["ended"] is None
     assert {k: v for k, v in seen[0]["session"]["reliability"].items() if k in counts} == {
-        "interruptions": COUNTED_AT_END, "backchannels": COUNTED_AT_END}
-    end = next(m for m in seen if m["type"] == "end")
+        "interruptions": RECOUNTED_LIVE, "backchannels": RECOUNTED_LIVE}
+    end_at = next(i for i, m in enumerate(seen) if m["type"] == "end")
+    running = [m for m in seen[:end_at] if m["type"] == "metrics"]
+    if running[-1]["counted_to_s"] is None:  # the finished session's, published before end
+        running.pop()
+    first = [m for m in running if m["at_s"] < 25.0]
+    assert first and all(m["counted_to_s"] == 0.0 for m in first)
+    assert all(sum(m["interruptions_by"].values()) == 0 for m in first)  # none shown yet
+    later = [m for m in running if m["at_s"] > 35.0]
+    assert later and all(29.5 <= m["counted_to_s"] <= m["at_s"] for m in later)
+    end = seen[end_at]
     assert end["reliability"] == {"talk_share": "estimated",
                                   "interruptions": NOT_RELIABLE_ONE_MIC,
                                   "backchannels": NOT_RELIABLE_ONE_MIC}
     final = [m for m in seen if m["type"] == "metrics"][-1]
     saved = json.loads((tmp_path / "session.json").read_text())
     assert final["interruptions_by"] == saved["metrics"]["interruptions_by"]
+    assert final["counted_to_s"] is None
     assert sum(final["interruptions_by"].values()) >= 1
 
 
