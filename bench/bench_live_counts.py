@@ -5,21 +5,22 @@ the session runs, against the truth (issue 18).
 
 The live decisions give each moment one voice and find no interruption by construction, so
 every ``RECOUNT_EVERY_S`` the live pipeline decides the frames so far again as the
-end-of-session revision will (session/single_mic.py: ``_recount``) and the dashboard shows
+end-of-session revision will (session/single_mic.py: ``_start_recount``) and the dashboard shows
 that recount's counts, up to the time it reached. Each hard generator seed goes through the
 live pipeline in 100 ms blocks with one BLAS thread. At each recount, its events are scored
 against the truth's events before the time it reached (METRICS.md's rules on the clean
 tracks; matched one to one within 0.5 s, same speaker: bench_accuracy_hard.matched_pairs).
 Pooled over every recount of every seed (each recount counts everything so far, as the
 dashboard shows it), beside the end-of-session revision of the same sessions; and what the
-recounts cost: their CPU share of one core over the session, and the longest one.
+recounts cost: their CPU share of one core over the session, and the longest one (they run on
+their own thread; the pipeline goes on meanwhile).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,22 +30,26 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Backchannel, Interruption
 from live_attune.session.config import SingleMicOptions, single_mic_layout
+from live_attune.session.engine_views import Recount
 from live_attune.session.single_mic import SingleMicPipeline
+from live_attune.speakers.single import Attribution
 
 BLOCK = 1600  # 100 ms
 
 
 class TimedRecounts(SingleMicPipeline):
-    """The live pipeline, each recount's CPU time kept."""
+    """The live pipeline, each recount's CPU time kept (on the recount thread)."""
 
-    recount_cpu_s: list[float]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recount_cpu_s: list[float] = []
 
-    def _recount(self) -> None:
-        if not hasattr(self, "recount_cpu_s"):
-            self.recount_cpu_s = []
-        t = time.process_time()
-        super()._recount()
-        self.recount_cpu_s.append(time.process_time() - t)
+    def _recounted(self, decide: Callable[[], Attribution], to_s: float) -> Recount:
+        t = time.thread_time()
+        try:
+            return super()._recounted(decide, to_s)
+        finally:
+            self.recount_cpu_s.append(time.thread_time() - t)
 
 
 @dataclass
@@ -93,14 +98,13 @@ def run_seed(seed: int, voices: str) -> SeedRow:
         newest: SessionHistory | None = None
         for i in range(0, len(audio), BLOCK):
             pipe.process(audio[None, i:i + BLOCK])
-            if pipe.recounted is not None and pipe.recounted is not newest:
-                newest, n = pipe.recounted, n + 1
-                live.add(truth, newest, pipe.snapshot().counted_to_s or 0.0)
+            if pipe.recount is not None and pipe.recount.history is not newest:
+                newest, n = pipe.recount.history, n + 1
+                live.add(truth, newest, pipe.recount.to_s)
         pipe.finish()
     revision = Tally()
     revision.add(truth, pipe.history, float("inf"))
-    return SeedRow(seed, len(audio) / SAMPLE_RATE, n, live, revision,
-                   getattr(pipe, "recount_cpu_s", []))
+    return SeedRow(seed, len(audio) / SAMPLE_RATE, n, live, revision, pipe.recount_cpu_s)
 
 
 def _pr(t: Tally, k: int) -> str:

@@ -315,8 +315,10 @@ function countedTo() {
   return m && m.counted_to_s ? m.counted_to_s : 0;
 }
 
+// null: the finished session's counts (its last metrics come just before its end)
 function notCountedYet(kind) {
-  return recounted(kind) && countedTo() <= 0;
+  const m = state.metrics;
+  return recounted(kind) && !(m && (m.counted_to_s === null || m.counted_to_s > 0));
 }
 
 function renderCounts() {
@@ -345,9 +347,8 @@ function renderReliability() {
     $(note).textContent = shaky ? text(word) : "";
   };
   const counts = (w) => w !== RECOUNTED_LIVE ? "Counts " + w + "." :
-    (countedTo() > 0 ? "So far, to " + clock(countedTo()) : "From the first half minute") +
-    ": on one microphone, two voices at once are told apart every half minute from the " +
-    "voices heard so far. Not reliable.";
+    (countedTo() > 0 ? "Counted up to " + clock(countedTo()) + ", updated every half minute." :
+      "First count after half a minute of talk.") + " Not reliable with one microphone.";
   mark("interruptions-card", "int-reliability", r.interruptions, counts);
   mark("backchannels-card", "bc-reliability", r.backchannels, counts);
   mark("balance-card", "balance-reliability", r.talk_share,
@@ -427,8 +428,9 @@ function renderGlance() {
   const others = Object.keys(by).filter((r) => r !== "therapist").reduce((a, r) => a + by[r], 0);
   const intLater = notCountedYet("interruptions");
   $("glance-interruptions").textContent = intLater ? "—" : (by.therapist || 0) + " · " + others;
-  $("glance-interruptions-note").textContent = intLater ? "counted from the first half minute" :
-    recounted("interruptions") ? "so far, to " + clock(countedTo()) : "\u00a0";
+  $("glance-interruptions-note").textContent = intLater ? "first count after half a minute" :
+    recounted("interruptions") && countedTo() > 0 ? "counted up to " + clock(countedTo()) :
+    "\u00a0";
   $("glance-clock").textContent = clock(m ? m.at_s : 0);
   $("glance-clock-note").textContent = "of " + clock(settings.plannedMin * 60) + " planned";
 }

@@ -263,10 +263,13 @@ def frames_from_segments(speakers: Sequence[str], segments: Iterable[Segment], *
 
 
 def replay_segments(speakers: Sequence[str], segments: Iterable[Segment], *, end_s: float,
-                    sample_rate: int, config: MetricsConfig | None = None
-                    ) -> ConversationEngine:
-    """A finished engine that saw ``segments`` up to ``end_s`` (recovery, re-scoring)."""
+                    sample_rate: int, config: MetricsConfig | None = None,
+                    finished: bool = True) -> ConversationEngine:
+    """A finished engine that saw ``segments`` up to ``end_s`` (recovery, re-scoring);
+    ``finished`` False: the speech at ``end_s`` goes on, so the engine holds only the
+    events already final there (an onset whose bout is still open is not yet decided)."""
     engine = ConversationEngine(speakers, sample_rate=sample_rate, config=config)
     engine.feed(frames_from_segments(speakers, segments, end_s=end_s, sample_rate=sample_rate))
-    engine.finish()
+    if finished:
+        engine.finish()
     return engine

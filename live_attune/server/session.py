@@ -100,7 +100,7 @@ class LiveSession:
 
     def _reliability(self) -> dict[str, str]:
         """How far the measures shown can be trusted: while a one-microphone session runs
-        its interruptions and backchannels wait for the end (core/quality.py)."""
+        its interruptions and backchannels are recounted every half minute (core/quality.py)."""
         return asdict(reliability(voices_from_one_microphone=self.layout.mode == MODE_SINGLE,
                                   live=self._ended is None))
 

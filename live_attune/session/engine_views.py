@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from live_attune.core import ConversationEngine, SessionMetrics
 from live_attune.core.conversation import SessionHistory
+from live_attune.core.events import Segment
+
+
+@dataclass(frozen=True, slots=True)
+class Recount:
+    """One microphone, live: the frames up to ``to_s`` decided again as the end-of-session
+    revision decides them (session/single_mic.py), their segments and the replay's
+    measures and events (the interruptions and backchannels the dashboard shows)."""
+
+    to_s: float
+    segments: tuple[Segment, ...]
+    metrics: SessionMetrics
+    history: SessionHistory
 
 
 class EngineViews:
@@ -11,6 +26,7 @@ class EngineViews:
     pipeline replaces it with the revised, replayed one at the end)."""
 
     _engine: ConversationEngine
+    recount: Recount | None = None  # one microphone, live: the newest recount
 
     @property
     def history(self) -> SessionHistory:

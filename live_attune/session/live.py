@@ -25,6 +25,7 @@ from live_attune.core.utterances import UtteranceBuilder
 from live_attune.prosody import ProsodyResult
 from live_attune.prosody.worker import ProsodyWorker
 from live_attune.session.config import Layout, PipelineConfig, SingleMicOptions
+from live_attune.session.engine_views import Recount
 from live_attune.session.output import save_elsewhere, session_dict, write_outputs
 from live_attune.session.pipeline import Pipeline, make_pipeline
 from live_attune.session.result import SessionResult, session_result
@@ -114,6 +115,7 @@ class LiveRun:
                                                 single_mic=setup.single_mic)
         self.single_mic = setup.single_mic
         self.recorder = setup.recorder
+        self._journaled_recount: Recount | None = None
         self.check = setup.check
         self.out_dir = setup.out_dir
         self.keep_transcript = setup.keep_transcript and (
@@ -174,6 +176,10 @@ class LiveRun:
                 self.recorder.segment(event)
         self.recorder.audio(np.zeros((len(self.layout.speakers), 0), np.float32)
                             if audio is None else audio)
+        recount = self.pipeline.recount
+        if recount is not None and recount is not self._journaled_recount:
+            self._journaled_recount = recount
+            self.recorder.recount(recount.to_s, list(recount.segments))
         self.recorder.progress(self.pipeline.processed_s, self.pipeline.open_segments_s())
 
     def queue_utterances(self, events: list[Event], arrival: float, final: bool = False

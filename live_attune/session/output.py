@@ -41,7 +41,8 @@ def session_dict(result: SessionResult) -> dict[str, Any]:
         "notes": list(result.notes),
         "reliability": asdict(reliability(
             voices_from_one_microphone=result.layout.mode == MODE_SINGLE,
-            revised=not result.live_decisions_only)),
+            revised=not result.live_decisions_only,
+            recounted=result.metrics.counted_to_s is not None)),
         "missing_audio": [asdict(m) for m in result.missing_audio],
         "attribution": [asdict(a) for a in result.attribution],
         "config": config_dict(result.config) | {"single_mic": single_mic_dict(result.single_mic)},
@@ -116,6 +117,8 @@ def _metrics(result: SessionResult) -> dict[str, Any]:
         "backchannels_by": dict(m.backchannels_by),
         "long_silences": [asdict(s) | {"duration_s": s.duration_s} for s in h.long_silences],
         "long_silence_count": m.long_silences,
+        # one microphone, recovered: the interruptions and backchannels counted up to here
+        **({} if m.counted_to_s is None else {"counted_to_s": m.counted_to_s}),
         "language": language_dict(result) if result.transcript else None,
     }
 

@@ -19,7 +19,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Event
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig, SingleMicOptions
-from live_attune.session.engine_views import EngineViews
+from live_attune.session.engine_views import EngineViews, Recount
 from live_attune.session.single_mic import SingleMicPipeline
 from live_attune.speakers.channels import CrosstalkGate, make_edges
 from live_attune.speakers.crosstalk import BANDS, band_power
@@ -54,6 +54,10 @@ class Pipeline(Protocol):
     @property
     def attribution(self) -> tuple[AttributedSpan, ...]:
         """One microphone: who spoke when, by voice, with confidence (after ``finish``)."""
+
+    @property
+    def recount(self) -> Recount | None:
+        """One microphone, live: the newest recount of the voices so far (else None)."""
 
     def open_segments_s(self) -> dict[str, float]:
         """The onset of each speaker's speech still going on."""

@@ -13,11 +13,11 @@ from live_attune.core import Segment
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
-from live_attune.core.quality import NOT_COUNTED_STOPPED, word_of
+from live_attune.core.quality import NOT_COUNTED_STOPPED, RECOUNTED_STOPPED, word_of
 from live_attune.language.labeller import label_transcripts
 from live_attune.session.config import MODE_SINGLE, Layout, swap_role
 from live_attune.session.output import session_dict
-from live_attune.session.recover import pipeline_config
+from live_attune.session.recover import counted_to, pipeline_config
 from live_attune.session.result import session_result
 from live_attune.session.single_mic import rate_interruptions_of
 from live_attune.speakers.single import FRAME_S, AttributedSpan
@@ -32,15 +32,19 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     end_s = data["metrics"].get("at_s") or math.floor(data["duration_s"] / FRAME_S) * FRAME_S
     engine = replay_segments(speakers, segments, end_s=end_s, sample_rate=SAMPLE_RATE,
                              config=config.metrics)
-    metrics = engine.finish()
+    metrics, history = engine.finish(), engine.history
+    to_s = data["metrics"].get("counted_to_s")  # recovered: counted up to the last recount
+    if to_s is not None:
+        metrics, history = counted_to(speakers, segments, to_s, metrics, history,
+                                      config.metrics)
     if data["mode"] == MODE_SINGLE:
-        rate_interruptions_of(engine.history, config.metrics, _spans(data))
+        rate_interruptions_of(history, config.metrics, _spans(data))
     source = data["source"]
     result = session_result(
         info=AudioInfo(source["path"], source["channels"], source["source_rate_hz"],
                        data["duration_s"], source["codec"]),
         layout=Layout(data["mode"], speakers, tuple(range(len(speakers))), source["channels"]),
-        config=config, metrics=metrics, history=engine.history,
+        config=config, metrics=metrics, history=history,
         duration_s=data["duration_s"],
         notes=(*data["notes"], "therapist and client swapped after the analysis"),
         transcript=label_transcripts(_transcript(t) for t in data.get("transcript", [])),
@@ -54,8 +58,9 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _live_decisions_only(data: dict[str, Any]) -> bool:
-    """A recovered one-microphone session stays one whose counts were not counted."""
-    return word_of(data, "interruptions") == NOT_COUNTED_STOPPED
+    """A recovered one-microphone session stays one (its counts not counted, or counted
+    up to its last recount)."""
+    return word_of(data, "interruptions") in (NOT_COUNTED_STOPPED, RECOUNTED_STOPPED)
 
 
 def _spans(data: dict[str, Any]) -> list[AttributedSpan] | None:

@@ -15,12 +15,15 @@ Two attributors behind one protocol (``OnlineAttributor``), made by ``make_attri
 A speech frame is decided once the window centred nearest to it exists. When the session
 ends, ``revised`` decides every frame again from all windows with the offline decision
 (single.decide_voices / single.decide); the final output uses those (the pipeline around it:
-session/single_mic.py). During a live session ``interim`` makes the same decision on the
-frames so far, the stream going on (the live interruption and backchannel counts).
+session/single_mic.py). During a live session ``interim`` gives the same decision on the
+frames so far to run on another thread, the stream going on (the live interruption and
+backchannel counts).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -77,10 +80,10 @@ class OnlineAttributor(Protocol):
         ``speech``: the flags the windows were described from (as fed); ``heard``: the
         frames to attribute (the speech counted; None: ``speech``)."""
 
-    def interim(self, speech: np.ndarray, heard: np.ndarray) -> Attribution | None:
-        """Every frame of ``heard`` (the speech counted so far) decided again from the windows
-        so far, as the revision will decide them (None: too few windows yet); the stream
-        goes on. ``speech``: the flags the windows were described from."""
+    def interim(self, heard: np.ndarray) -> Callable[[], Attribution] | None:
+        """Every frame of ``heard`` (the speech counted so far) to be decided again from the
+        windows so far, as the revision will decide them: the decision to run, on any
+        thread (the windows copied now; the stream goes on). None: too few windows yet."""
 
 
 def make_attributor(roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
@@ -142,14 +145,14 @@ class EncoderAttributor:
         return decide_voices(speech if heard is None else heard, self.stream.windows(),
                              voice=self.voice, config=self.cfg)
 
-    def interim(self, speech: np.ndarray, heard: np.ndarray) -> Attribution | None:
+    def interim(self, heard: np.ndarray) -> Callable[[], Attribution] | None:
         if len(self.stream) < MIN_WINDOWS:
             return None
-        windows = self.stream.windows()
+        windows = self.stream.windows()  # new arrays: the stream may grow meanwhile
         pitch = windows.f0_hz[: int(len(heard) * FRAME_S / HOP_S)]  # none past the frames
-        return decide_voices(heard, replace(windows, f0_hz=pitch), voice=self.voice,
-                             config=replace(self.cfg, speakers=self.cfg.speakers
-                                            or len(self.roles)))
+        return functools.partial(decide_voices, heard.copy(), replace(windows, f0_hz=pitch),
+                                 voice=self.voice, config=replace(
+                                     self.cfg, speakers=self.cfg.speakers or len(self.roles)))
 
     def _refit(self) -> None:
         windows = self.stream.windows()
@@ -227,21 +230,23 @@ class SpectralAttributor:
     def revised(self, speech: np.ndarray, *, heard: np.ndarray | None = None) -> Attribution:
         """Every frame's final decision from all windows (single.decide, as offline);
         ``heard``: the frames to attribute (None: ``speech``)."""
-        speech = speech if heard is None else heard
-        if len(self.windows) < MIN_WINDOWS:
+        return self._decide(self.windows, speech if heard is None else heard)
+
+    def _decide(self, windows: list[_Window], speech: np.ndarray) -> Attribution:
+        if len(windows) < MIN_WINDOWS:
             return Attribution(np.where(speech, 0, -1), np.full(len(speech), -1), self.roles[:1],
                                speech.astype(float), "too little speech to tell voices apart")
-        return decide(speech, np.array([w.centre_s for w in self.windows]),
-                      np.stack([w.feature for w in self.windows]),
-                      np.stack([w.mfcc_mean for w in self.windows]),
-                      np.stack([w.mel for w in self.windows]), voice=self.voice,
+        return decide(speech, np.array([w.centre_s for w in windows]),
+                      np.stack([w.feature for w in windows]),
+                      np.stack([w.mfcc_mean for w in windows]),
+                      np.stack([w.mel for w in windows]), voice=self.voice,
                       config=replace(self.cfg, speakers=len(self.roles)))
 
-    def interim(self, speech: np.ndarray, heard: np.ndarray) -> Attribution | None:
+    def interim(self, heard: np.ndarray) -> Callable[[], Attribution] | None:
         """As ``revised`` (which leaves the windows as they are), on the frames so far."""
         if len(self.windows) < MIN_WINDOWS:
             return None
-        return self.revised(speech, heard=heard)
+        return functools.partial(self._decide, list(self.windows), heard.copy())
 
     # -- internals --------------------------------------------------------------------------
 

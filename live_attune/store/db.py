@@ -3,10 +3,12 @@
 Theory of operation: a finished session is one ``sessions`` row whose ``result`` column holds
 its session.json. While a live session runs, its row is in state ``recording`` and a journal
 grows beside it — closed speech segments, transcripts and a checkpoint (how far the engine
-got, and which segments were open there) committed twice a second. A process that dies
-leaves the row in ``recording``; ``recover`` rebuilds the session from the journal by
-replaying the segments through the conversation engine (``core.replay_segments``), so the
-recovered measures come from the same code as live ones.
+got, and which segments were open there) committed twice a second; on one microphone also
+the newest recount (every half minute, the voices so far decided again: its segments). A
+process that dies leaves the row in ``recording``; ``recover`` rebuilds the session from
+the journal by replaying the segments (on one microphone the recount's up to its time)
+through the conversation engine (``core.replay_segments``), so the recovered measures come
+from the same code as live ones.
 
 Schema changes bump ``SCHEMA_VERSION`` (SQLite's ``user_version``); a newer store than this
 program knows is refused rather than guessed at.
@@ -35,7 +37,7 @@ from typing import Any, Concatenate, NotRequired, ParamSpec, TypedDict, TypeVar
 from live_attune.errors import StoreError
 from live_attune.paths import data_dir, keep_private
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: recounts (a one-microphone live session's newest recount)
 STATES = ("recording", "complete", "interrupted", "recovered")
 # SQLite's result codes for a file that is not (or no longer) a whole database; extended
 # codes such as SQLITE_CORRUPT_INDEX share the prefix.
@@ -74,6 +76,11 @@ CREATE TABLE IF NOT EXISTS transcripts (
     start_s REAL NOT NULL, data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transcripts_by_session ON transcripts(session_id);
+CREATE TABLE IF NOT EXISTS recounts (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    to_s REAL NOT NULL,                -- one microphone: the newest recount reached this
+    segments TEXT NOT NULL             -- JSON [[speaker, start_s, end_s], ...] it decided
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
     at_s REAL NOT NULL,                -- the engine had processed everything before this
@@ -154,6 +161,8 @@ class Journal:
     transcripts: list[dict[str, Any]]
     checkpoint_s: float
     open_s: dict[str, float]
+    # one microphone: the newest recount's time and segments (None: none was made)
+    recount: tuple[float, list[tuple[str, float, float]]] | None = None
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -222,7 +231,8 @@ def _checked(conn: sqlite3.Connection, path: Path, *, read_only: bool) -> sqlite
         if problems != ["ok"]:
             raise damaged(path, problems[0])
         if read_only:
-            return conn if version == SCHEMA_VERSION else _replace_with_empty(conn)
+            # an older store reads as it is (its tables are a subset); an empty file as empty
+            return conn if version else _replace_with_empty(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a crashed process loses nothing
         conn.execute("PRAGMA foreign_keys=ON")
@@ -338,7 +348,8 @@ class Store:
 
     @_guarded
     def append_journal(self, session_id: str, records: list[tuple[str, Any]]) -> None:
-        """Add ``("segment", Segment)``, ``("transcript", Transcript)`` and
+        """Add ``("segment", Segment)``, ``("transcript", Transcript)``,
+        ``("recount", (to_s, [(speaker, start_s, end_s), ...]))`` and
         ``("checkpoint", (at_s, {speaker: onset_s}))`` records in one transaction."""
         with self._tx() as c:
             for kind, item in records:
@@ -348,6 +359,10 @@ class Store:
                 elif kind == "transcript":
                     c.execute("INSERT INTO transcripts VALUES (?,?,?)",
                               (session_id, item.start_s, json.dumps(asdict(item))))
+                elif kind == "recount":
+                    c.execute("INSERT INTO recounts VALUES (?,?,?) ON CONFLICT(session_id) "
+                              "DO UPDATE SET to_s=excluded.to_s, segments=excluded.segments",
+                              (session_id, item[0], json.dumps(item[1])))
                 elif kind == "checkpoint":
                     c.execute("INSERT INTO checkpoints VALUES (?,?,?) ON CONFLICT(session_id) "
                               "DO UPDATE SET at_s=excluded.at_s, open=excluded.open",
@@ -435,7 +450,10 @@ class Store:
         cp = c.execute("SELECT at_s, open FROM checkpoints WHERE session_id=?",
                        (row.id,)).fetchone()
         at_s, open_s = (cp[0], json.loads(cp[1])) if cp else (0.0, {})
-        return Journal(row, config, segments, transcripts, at_s, open_s)
+        rc = c.execute("SELECT to_s, segments FROM recounts WHERE session_id=?",
+                       (row.id,)).fetchone()
+        recount = (rc[0], [(s, a, b) for s, a, b in json.loads(rc[1])]) if rc else None
+        return Journal(row, config, segments, transcripts, at_s, open_s, recount)
 
     # -- deleting ---------------------------------------------------------------------------
 

@@ -54,6 +54,11 @@ class SessionRecorder:
     def transcript(self, transcript: Transcript) -> None:
         self._queue.put(("transcript", transcript))
 
+    def recount(self, to_s: float, segments: list[Segment]) -> None:
+        """One microphone: the newest recount of the voices so far (replaces the last)."""
+        self._queue.put(("recount", (to_s, [(s.speaker, s.start_s, s.end_s)
+                                            for s in segments])))
+
     def audio(self, block: np.ndarray) -> None:
         """``(channels, n)`` float32 at 16 kHz; written only when audio is kept."""
         if self._wav is not None:

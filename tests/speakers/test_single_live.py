@@ -106,7 +106,8 @@ def test_while_a_one_microphone_session_runs_its_counts_are_recounted(
     on 127.0.0.1 (the 58 s conversation at 4x): the snapshot says the counts are recounted
     every half minute; the metrics say to when (0 before the first recount, whose counts
     they then are); the end message gives the finished session's reliability, and the last
-    metrics are the revision's; every message as its schema says."""
+    metrics are the revision's; every message as its schema says; the store journals the
+    newest recount."""
     import asyncio
     import contextlib
     import json
@@ -119,14 +120,20 @@ def test_while_a_one_microphone_session_runs_its_counts_are_recounted(
     from live_attune.core.quality import NOT_RELIABLE_ONE_MIC, RECOUNTED_LIVE
     from live_attune.server.app import ServeOptions, run_live, ws_url
     from live_attune.server.messages import SCHEMAS
+    from live_attune.session.config import PipelineConfig
+    from live_attune.session.output import config_dict
+    from live_attune.store import NewSession, SessionRecorder, Store, default_store_path
 
     async def go() -> list[dict]:  # type: ignore[type-arg]
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[str] = loop.create_future()
         source = FileReplaySource(short_conversation["mono"], speed=4.0)
+        recorder = SessionRecorder(default_store_path(), NewSession(
+            kind="live", source="test", mode="single-mic", speakers=("therapist", "client"),
+            config=config_dict(PipelineConfig())))
         live = asyncio.create_task(run_live(source, single_mic_layout(),  # type: ignore[arg-type]
                                             ServeOptions(port=0, open_browser=False),
-                                            out_dir=tmp_path, ready=ready))
+                                            out_dir=tmp_path, ready=ready, recorder=recorder))
         seen = []
         async with connect(ws_url(await ready)) as ws:
             async for raw in ws:
@@ -164,6 +171,12 @@ def test_while_a_one_microphone_session_runs_its_counts_are_recounted(
     saved = json.loads((tmp_path / "session.json").read_text())
     assert final["interruptions_by"] == saved["metrics"]["interruptions_by"]
     assert final["counted_to_s"] is None
+    with Store(read_only=True) as store:  # the newest recount kept for a recovery
+        (row,) = store.list()
+        recount = store.journal(row.id).recount
+    assert recount is not None
+    assert recount[0] == pytest.approx(running[-1]["counted_to_s"], abs=0.001)
+    assert recount[1] and {s for s, _, _ in recount[1]} <= {"therapist", "client"}
     assert sum(final["interruptions_by"].values()) >= 1
 
 

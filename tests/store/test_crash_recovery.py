@@ -217,3 +217,72 @@ def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
     mm_hm = next(m for m in MEASURES if m.key == "metrics.backchannels_by.therapist")
     assert measure_value(data, mm_hm) is None
     assert measure_value({**data, "reliability": {}}, mm_hm) == 0
+
+
+def test_a_recovered_one_microphone_session_counts_up_to_its_last_recount(
+        private_data_dir: Path) -> None:
+    """The journal keeps the newest live recount (every half minute the voices so far are
+    decided again). Recovered, the session's speech before it is the recount's and its
+    interruptions and backchannels are counted up to it: the client's interruption the
+    live decisions cut into a backchannel is found; after it, only the live decisions.
+    session.json, the report and swapping the roles say so."""
+    from live_attune.core.quality import RECOUNTED_STOPPED
+    from live_attune.report import build_html
+    from live_attune.session.rescore import swap_roles
+
+    with Store() as store:
+        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
+                                      speakers=("therapist", "client"),
+                                      config=config_dict(PipelineConfig())))
+        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
+                                   ("segment", Segment("client", 9.0, 9.4)),
+                                   ("recount", (15.0, [("therapist", 1.0, 10.0),
+                                                       ("client", 8.8, 12.0)])),
+                                   ("segment", Segment("therapist", 9.4, 20.0)),
+                                   ("checkpoint", (21.0, {}))])
+        assert store.journal(sid).recount == (15.0, [("therapist", 1.0, 10.0),
+                                                     ("client", 8.8, 12.0)])
+        data = recover(store, sid)
+    assert data["reliability"] == {"talk_share": "estimated",
+                                   "interruptions": RECOUNTED_STOPPED,
+                                   "backchannels": RECOUNTED_STOPPED}
+    m = data["metrics"]
+    assert m["counted_to_s"] == pytest.approx(15.0, abs=0.04)
+    assert m["interruptions_by"] == {"therapist": 0, "client": 1}
+    assert m["backchannels_by"] == {"therapist": 0, "client": 0}
+    assert [(i["by"], i["at_s"]) for i in m["interruptions"]] == [("client", 8.8)]
+    assert [(s["speaker"], s["start_s"], s["end_s"]) for s in data["segments"]] == [
+        ("therapist", 1.0, 10.0), ("client", 8.8, 12.0), ("therapist", 15.0, 20.0)]
+    assert "voices decided again up to 15.0 s" in data["notes"][-1]
+    swapped = swap_roles(data)
+    assert swapped["reliability"] == data["reliability"]
+    assert swapped["metrics"]["interruptions_by"] == {"client": 0, "therapist": 1}
+    assert swapped["metrics"]["counted_to_s"] == m["counted_to_s"]
+    page = build_html(data)
+    assert RECOUNTED_STOPPED in page
+
+
+def test_an_older_store_reads_as_it_is_and_is_upgraded_when_written(
+        private_data_dir: Path) -> None:
+    """Store version 1 had no recounts table: read-only it lists its sessions (not an empty
+    store); opened to write, the table is added."""
+    import sqlite3
+
+    from live_attune.store.db import SCHEMA_VERSION
+
+    with Store() as store:
+        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
+                                      speakers=("therapist", "client"),
+                                      config=config_dict(PipelineConfig())))
+        path = store.path
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE recounts; PRAGMA user_version=1;")
+    conn.close()
+    with Store(read_only=True) as store:
+        assert [r.id for r in store.list()] == [sid]
+    with Store() as store:
+        store.append_journal(sid, [("recount", (30.0, [("therapist", 0.0, 2.0)]))])
+        assert store.journal(sid).recount == (30.0, [("therapist", 0.0, 2.0)])
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()
