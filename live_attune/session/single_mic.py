@@ -198,9 +198,10 @@ class SingleMicPipeline(EngineViews):
 
     def _start_recount(self) -> None:
         """Decide the frames so far again, as the revision will, on the recount thread (the
-        pipeline goes on meanwhile; measured on one core: 0.03 s at 4 minutes, 0.1 s at 20,
-        0.4 s at 60: every window is clustered again). Nothing yet to tell voices apart:
-        asked again at the next block."""
+        pipeline goes on meanwhile, sharing the interpreter's lock in its Python parts;
+        measured on one core: 0.03 s at 4 minutes, 0.1 s at 20, 0.4-0.5 s at 60: every
+        window is clustered again). Nothing yet to tell voices apart: asked again at the
+        next block."""
         upto = self._emitted
         decide = self._attributor.interim(self._heard.view()[:upto])
         if decide is None:
@@ -232,7 +233,7 @@ class SingleMicPipeline(EngineViews):
             self.recount = job.result()
         except Exception as exc:  # numpy/BLAS errors vary; the session must go on
             self.recount_failures += 1
-            log.warning("a live recount of the voices failed: %s", exc)
+            log.warning("a live recount of the voices failed: %s", exc, exc_info=True)
 
     def _revised_roles(self, att: Attribution) -> tuple[str, ...]:
         """The revised attribution's roles, turned round with ``options.swap_roles``."""

@@ -149,7 +149,7 @@ class EncoderAttributor:
         if len(self.stream) < MIN_WINDOWS:
             return None
         windows = self.stream.windows()  # new arrays: the stream may grow meanwhile
-        pitch = windows.f0_hz[: int(len(heard) * FRAME_S / HOP_S)]  # none past the frames
+        pitch = windows.f0_hz[: int(len(heard) * FRAME_S / HOP_S)].copy()  # to the frames
         return functools.partial(decide_voices, heard.copy(), replace(windows, f0_hz=pitch),
                                  voice=self.voice, config=replace(
                                      self.cfg, speakers=self.cfg.speakers or len(self.roles)))

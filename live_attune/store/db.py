@@ -450,8 +450,10 @@ class Store:
         cp = c.execute("SELECT at_s, open FROM checkpoints WHERE session_id=?",
                        (row.id,)).fetchone()
         at_s, open_s = (cp[0], json.loads(cp[1])) if cp else (0.0, {})
+        has_recounts = c.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                 "name='recounts'").fetchone()  # none in a version-1 store
         rc = c.execute("SELECT to_s, segments FROM recounts WHERE session_id=?",
-                       (row.id,)).fetchone()
+                       (row.id,)).fetchone() if has_recounts else None
         recount = (rc[0], [(s, a, b) for s, a, b in json.loads(rc[1])]) if rc else None
         return Journal(row, config, segments, transcripts, at_s, open_s, recount)
 

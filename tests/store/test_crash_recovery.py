@@ -239,6 +239,7 @@ def test_a_recovered_one_microphone_session_counts_up_to_its_last_recount(
                                    ("recount", (15.0, [("therapist", 1.0, 10.0),
                                                        ("client", 8.8, 12.0)])),
                                    ("segment", Segment("therapist", 9.4, 20.0)),
+                                   ("segment", Segment("client", 17.0, 17.4)),  # after it
                                    ("checkpoint", (21.0, {}))])
         assert store.journal(sid).recount == (15.0, [("therapist", 1.0, 10.0),
                                                      ("client", 8.8, 12.0)])
@@ -251,13 +252,16 @@ def test_a_recovered_one_microphone_session_counts_up_to_its_last_recount(
     assert m["interruptions_by"] == {"therapist": 0, "client": 1}
     assert m["backchannels_by"] == {"therapist": 0, "client": 0}
     assert [(i["by"], i["at_s"]) for i in m["interruptions"]] == [("client", 8.8)]
-    assert [(s["speaker"], s["start_s"], s["end_s"]) for s in data["segments"]] == [
-        ("therapist", 1.0, 10.0), ("client", 8.8, 12.0), ("therapist", 15.0, 20.0)]
+    assert sorted((s["speaker"], s["start_s"], s["end_s"]) for s in data["segments"]) == [
+        ("client", 8.8, 12.0), ("client", 17.0, 17.4),  # the mm-hm after it: speech only
+        ("therapist", 1.0, 10.0), ("therapist", 15.0, 20.0)]
+    assert m["backchannels"] == []
     assert "voices decided again up to 15.0 s" in data["notes"][-1]
     swapped = swap_roles(data)
     assert swapped["reliability"] == data["reliability"]
     assert swapped["metrics"]["interruptions_by"] == {"client": 0, "therapist": 1}
     assert swapped["metrics"]["counted_to_s"] == m["counted_to_s"]
+    assert swapped["metrics"]["backchannels_by"] == {"client": 0, "therapist": 0}
     page = build_html(data)
     assert RECOUNTED_STOPPED in page
 
@@ -280,6 +284,7 @@ def test_an_older_store_reads_as_it_is_and_is_upgraded_when_written(
     conn.close()
     with Store(read_only=True) as store:
         assert [r.id for r in store.list()] == [sid]
+        assert store.journal(sid).recount is None
     with Store() as store:
         store.append_journal(sid, [("recount", (30.0, [("therapist", 0.0, 2.0)]))])
         assert store.journal(sid).recount == (30.0, [("therapist", 0.0, 2.0)])
