@@ -163,18 +163,25 @@ def test_recovery_keeps_what_was_committed_up_to_the_checkpoint(private_data_dir
     assert m["turn_count"] == 2 and m["long_silence_count"] == 0
 
 
-def recovered_one_microphone_session() -> tuple[str, dict[str, Any]]:
+def one_microphone_journal(store: Store, records: list[tuple[str, Any]]) -> str:
+    """A new one-microphone live session in ``store`` with ``records`` journaled: its id."""
+    sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
+                                  speakers=("therapist", "client"),
+                                  config=config_dict(PipelineConfig())))
+    store.append_journal(sid, records)
+    return sid
+
+
+def recovered_one_microphone_session(more: tuple[tuple[str, Any], ...] = ()
+                                     ) -> tuple[str, dict[str, Any]]:
     """A one-microphone live session's journal as its live decisions leave it (one voice a
-    moment: the client's short bout starts where the therapist's speech ends), recovered in
-    the store: its id and session.json."""
+    moment: the client's short bout starts where the therapist's speech ends), with
+    ``more`` records, recovered in the store: its id and session.json."""
     with Store() as store:
-        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
-                                      speakers=("therapist", "client"),
-                                      config=config_dict(PipelineConfig())))
-        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
-                                   ("segment", Segment("client", 9.0, 9.4)),
-                                   ("segment", Segment("therapist", 9.4, 20.0)),
-                                   ("checkpoint", (21.0, {}))])
+        sid = one_microphone_journal(store, [("segment", Segment("therapist", 1.0, 9.0)),
+                                             ("segment", Segment("client", 9.0, 9.4)),
+                                             ("segment", Segment("therapist", 9.4, 20.0)),
+                                             *more, ("checkpoint", (21.0, {}))])
         return sid, recover(store, sid)
 
 
@@ -230,20 +237,11 @@ def test_a_recovered_one_microphone_session_counts_up_to_its_last_recount(
     from live_attune.report import build_html
     from live_attune.session.rescore import swap_roles
 
-    with Store() as store:
-        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
-                                      speakers=("therapist", "client"),
-                                      config=config_dict(PipelineConfig())))
-        store.append_journal(sid, [("segment", Segment("therapist", 1.0, 9.0)),
-                                   ("segment", Segment("client", 9.0, 9.4)),
-                                   ("recount", (15.0, [("therapist", 1.0, 10.0),
-                                                       ("client", 8.8, 12.0)])),
-                                   ("segment", Segment("therapist", 9.4, 20.0)),
-                                   ("segment", Segment("client", 17.0, 17.4)),  # after it
-                                   ("checkpoint", (21.0, {}))])
-        assert store.journal(sid).recount == (15.0, [("therapist", 1.0, 10.0),
-                                                     ("client", 8.8, 12.0)])
-        data = recover(store, sid)
+    recount = (15.0, [("therapist", 1.0, 10.0), ("client", 8.8, 12.0)])
+    sid, data = recovered_one_microphone_session((
+        ("recount", recount), ("segment", Segment("client", 17.0, 17.4))))  # an mm-hm after it
+    with Store(read_only=True) as store:
+        assert store.journal(sid).recount == recount
     assert data["reliability"] == {"talk_share": "estimated",
                                    "interruptions": RECOUNTED_STOPPED,
                                    "backchannels": RECOUNTED_STOPPED}
@@ -275,9 +273,7 @@ def test_an_older_store_reads_as_it_is_and_is_upgraded_when_written(
     from live_attune.store.db import SCHEMA_VERSION
 
     with Store() as store:
-        sid = store.create(NewSession(kind="live", source="test", mode="single-mic",
-                                      speakers=("therapist", "client"),
-                                      config=config_dict(PipelineConfig())))
+        sid = one_microphone_journal(store, [])
         path = store.path
     conn = sqlite3.connect(path)
     conn.executescript("DROP TABLE recounts; PRAGMA user_version=1;")
