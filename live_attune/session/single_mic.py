@@ -5,9 +5,10 @@ the audio comes (speakers/single_live: the encoder's windows embedded as they co
 given to a voice cluster within ~1 s), the engine fed those live decisions; when the input
 ends, every frame is decided again from all windows (the offline decision) and the engine is
 replaced by a replay of the revised segments. Live, the same decision is also made every
-``RECOUNT_EVERY_S`` on the frames so far (``interim``), and the interruptions and
-backchannels the dashboard shows are those of its replay: the live decisions give each
-moment one voice, so they find no interruption by construction (hard seeds 41-52: 0 of 100).
+``RECOUNT_EVERY_S`` on the frames so far (``interim``, on a thread of its own, with copies
+of the windows: ~7 MB at an hour), and the interruptions and backchannels the dashboard
+shows are those of its replay: the live decisions give each moment one voice, so they find
+no interruption by construction (hard seeds 41-52: 0 of 100).
 Offline (session/offline.py) feeds the same pipeline the file's blocks as fast as it can —
 the embedding batches grow with the block — and estimates the number of speakers in the
 revision when ``options.speakers`` is None (``offline``); live keeps the layout's. Both
