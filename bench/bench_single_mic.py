@@ -77,6 +77,16 @@ of confidence >= 0.7 124/100/84, 117/79/68, 189/121/88, 167/136/99: all 80 seeds
 (436 found, 339 right). Seeds 25-88 measured before the review's mend of the join (the other
 voice looked for in the runs only); 9-24 after it read the same.
 
+Session 18, a change of voice inside a run of speech held back unless it gains
+SingleMicConfig.switch_penalty 1.5 (the same commands): 9-24 0.786/0.710 (124/112/88),
+25-40 0.787/0.632 (117/94/74), 41-64 0.682/0.566 (189/157/107), 65-88 0.618/0.641
+(167/173/107); all 80 seeds 0.701/0.630 (597/536/376); DER mean 3.0 / 3.2 / 3.3 / 3.6 %,
+share error max 2.21 / 3.27 / 2.72 / 3.49 pp (seed 75: 2.74 without); of confidence >= 0.7
+all 80 seeds 0.781/0.566 (433 found, 338 right). Held out, hard seeds 105-120, run once
+with and once without: 0.753/0.589 (124/97/73) against 0.723/0.589 (124/101/73), DER mean
+3.1 % both, share error max 2.58 against 2.26 pp. The real clips: the pyannote sample 9.4 ->
+8.2 %, AMI dev00 34.4 -> 34.0 %, the 3-person ones unchanged.
+
 ``--oracle-overlap`` (session 12): the encoder's second voice taken from the truth instead
 of the pitch (true_second_voice: on each frame the attribution gives to someone and the truth
 has both speakers on, the other one), the rest as is — what the voices, the VAD and

@@ -93,7 +93,7 @@ class Reliability:
     Interruptions and backchannels are decided in the moments when two people talk at once:
     they were mostly wrong on conversations the project had not seen (interruptions:
     precision about 0.5, recall about 0.35; backchannels about 0.2), and the end-of-session
-    revision that now looks for them reaches precision 0.70, recall 0.64 on hard generator
+    revision that now looks for them reaches precision 0.70, recall 0.63 on hard generator
     seeds 9-88 (each with a confidence); they are marked, never shown as facts. During a
     live session they are not counted from the live decisions, which give each moment one
     voice (each run of the other voice starts where the holder's ends), so by construction

@@ -5,6 +5,8 @@ whole path's numbers are bench/bench_single_mic.py's)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from pyannote.core import Annotation, Segment  # type: ignore[import-untyped]
@@ -208,3 +210,37 @@ def test_nearest_window_equals_the_distance_matrix_without_building_it() -> None
             times = np.round(times * 4) / 4  # ties half-way between two windows
         expected = np.abs(times[:, None] - centres[None]).argmin(axis=1)
         assert np.array_equal(nearest_index(centres, times), expected)
+
+
+def test_a_change_of_voice_inside_speech_must_gain_the_switch_penalty() -> None:
+    """Inside a run of speech a brief lean to the other voice is held to the voice before; a
+    lasting change of voice is taken where it pays most; across a pause the voice changes
+    freely; the path is the best one (every path of a short run tried)."""
+    import itertools
+
+    from live_attune.speakers.single import _best_path, _hold_within_runs
+
+    lean = np.array([[0.8, 0.7]] * 10 + [[0.7, 0.75]] * 5 + [[0.8, 0.7]] * 10)
+    change = np.array([[0.9, 0.7]] * 10 + [[0.6, 0.8]] * 20)
+    for likeness, expected in ((lean, [0] * 25), (change, [0] * 10 + [1] * 20)):
+        chosen = likeness.argmax(axis=1)
+        speech = np.ones(len(chosen), bool)
+        assert _hold_within_runs(speech, chosen, likeness, 1.0).tolist() == expected
+        assert (_hold_within_runs(speech, chosen, likeness, 0.0) == chosen).all()
+    brief = lean[:14]
+    speech = np.ones(14, bool)
+    assert _hold_within_runs(speech, brief.argmax(axis=1), brief, 1.0).tolist() == [0] * 14
+    speech[10] = False  # after a pause, the lean is a voice of its own
+    held = _hold_within_runs(speech, brief.argmax(axis=1), brief, 1.0)
+    assert held[:10].tolist() == [0] * 10 and held[11:].tolist() == [1] * 3
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n, k, penalty = int(rng.integers(2, 7)), int(rng.integers(2, 4)), float(rng.random())
+        x = rng.random((n, k))
+
+        def score(path: Sequence[int], x: np.ndarray = x, penalty: float = penalty) -> float:
+            return float(sum(x[t, c] for t, c in enumerate(path))
+                         - penalty * sum(a != b for a, b in itertools.pairwise(path)))
+
+        best = max(itertools.product(range(k), repeat=n), key=score)
+        assert score(_best_path(x, penalty).tolist()) == pytest.approx(score(best))
