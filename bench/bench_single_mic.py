@@ -78,7 +78,8 @@ of confidence >= 0.7 124/100/84, 117/79/68, 189/121/88, 167/136/99: all 80 seeds
 voice looked for in the runs only); 9-24 after it read the same.
 
 Session 18, a change of voice inside a run of speech held back unless it gains
-SingleMicConfig.switch_penalty 1.5 (the same commands): 9-24 0.786/0.710 (124/112/88),
+SingleMicConfig.switch_penalty 1.5 (the same commands; ``--switch-penalty 0`` the rule
+before): 9-24 0.786/0.710 (124/112/88),
 25-40 0.787/0.632 (117/94/74), 41-64 0.682/0.566 (189/157/107), 65-88 0.618/0.641
 (167/173/107); all 80 seeds 0.701/0.630 (597/536/376); DER mean 3.0 / 3.2 / 3.3 / 3.6 %,
 share error max 2.21 / 3.27 / 2.72 / 3.49 pp (seed 75: 2.74 without); of confidence >= 0.7
@@ -312,12 +313,12 @@ def attribution_cost(audio: np.ndarray, approach: str) -> tuple[float, float]:
 
 def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
              truth: dict[str, Any] | None, options: SingleMicOptions, tmp: Path, *,
-             cost: bool, oracle: bool = False) -> Row:
+             cost: bool, oracle: bool = False, penalty: float | None = None) -> Row:
     approach = options.voices
     wav = tmp / "mono.wav"
     write_wav(wav, audio[None])
     t = time.process_time()
-    with overlap_from_truth(truth if oracle else None):
+    with overlap_from_truth(truth if oracle else None), held_by(penalty):
         result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
@@ -377,6 +378,24 @@ def true_second_voice(labels: np.ndarray, segments: Sequence[dict[str, Any]],
     second = np.where(both, partner[labels], -1)
     mix = np.where(second >= 0, 0.5, 0.0)
     return second, mix
+
+
+@contextlib.contextmanager
+def held_by(penalty: float | None) -> Iterator[None]:
+    """``--switch-penalty``: inside, the encoder's frames are decided with ``penalty`` in
+    place of SingleMicConfig.switch_penalty (0: each frame its most alike voice, the rule
+    before session 18). None: as configured."""
+    if penalty is None:
+        yield
+        return
+    frame_likeness = single._frame_likeness
+
+    def held(speech: np.ndarray, centres: np.ndarray, likeness: np.ndarray, *,
+             switch_penalty: float) -> tuple[np.ndarray, np.ndarray]:
+        return frame_likeness(speech, centres, likeness, switch_penalty=penalty)
+
+    with mock.patch.object(single, "_frame_likeness", held):
+        yield
 
 
 @contextlib.contextmanager
@@ -690,6 +709,9 @@ def main() -> None:
     ap.add_argument("--oracle-overlap", action="store_true", help="the encoder's second "
                     "voice taken from the truth, not the pitch (generator files): what "
                     "the rest of the path makes of overlaps known exactly")
+    ap.add_argument("--switch-penalty", type=float, default=None, help="the encoder's hold "
+                    "on a change of voice inside a run of speech (0: none, the rule before "
+                    "session 18); default: SingleMicConfig's")
     ap.add_argument("--speech", default="", help="speech_on:speech_off, or none (the "
                     "windows' VAD alone); default: SingleMicOptions'")
     args = ap.parse_args()
@@ -727,7 +749,8 @@ def per_file(args: argparse.Namespace, approaches: list[str], rows: list[Row]) -
                 rows.append(run_file(data, name, audio, ref, truth,
                                      options_of(approach, args.speech), Path(tmp),
                                      cost=data not in costed,
-                                     oracle=args.oracle_overlap and approach == "encoder"))
+                                     oracle=args.oracle_overlap and approach == "encoder",
+                                     penalty=args.switch_penalty))
                 print_rows(rows[-1:])
             costed.add(data)
     print()

@@ -101,8 +101,8 @@ class Reliability:
     (21 found, 5 right, of 80): every half minute the frames so far are decided again as the
     revision will decide them, and the dashboard shows that recount's counts with the time
     they reach (``SessionMetrics.counted_to_s``; hard seeds 41-52, each recount against the
-    truth before its time, pooled: interruptions precision 0.71, recall 0.59; backchannels
-    0.43 / 0.71; bench/bench_live_counts.py). The store's journal keeps the newest
+    truth before its time, pooled: interruptions precision 0.72, recall 0.58; backchannels
+    0.41 / 0.71; bench/bench_live_counts.py). The store's journal keeps the newest
     recount: a session recovered after it stopped unexpectedly counts up to it; without one
     (stopped in its first half minute, or journaled by an older version) it keeps only the
     live decisions, and its counts are said not to have been counted (the report and the

@@ -83,7 +83,9 @@ class OnlineAttributor(Protocol):
     def interim(self, heard: np.ndarray) -> Callable[[], Attribution] | None:
         """Every frame of ``heard`` (the speech counted so far) to be decided again from the
         windows so far, as the revision will decide them: the decision to run, on any
-        thread (the windows copied now; the stream goes on). None: too few windows yet."""
+        thread (the windows copied now; the stream goes on). None: too few windows yet.
+        The newest run of speech may be decided otherwise at the next recount (the hold on a
+        change of voice weighs the whole run); the pipeline counts only settled events."""
 
 
 def make_attributor(roles: tuple[str, ...], config: SingleMicConfig | None = None, *,
