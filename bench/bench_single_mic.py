@@ -22,7 +22,9 @@ precision/recall against the truth (same speaker, ±0.5 s: bench_accuracy_hard.m
 in the summary also away from METRICS.md's thresholds: bench_accuracy_hard.clear_tally,
 truth events with a margin >= 0.1 s, found events matching a bout near a threshold left
 out; the missed ones by cause (miss_cause), near a threshold and clear, and the wrong found
-ones near a threshold's bout and not; among the events of confidence >= 0.7,
+ones near a threshold's bout and not, and by what METRICS.md's rules made of the true bout
+each matches (a floor-taking, a backchannel, ...; misses_and_falses); among the events of
+confidence >= 0.7,
 Interruption.confidence; and the confidence's AUC, right events against wrong ones, beside
 session 8's bout-only one), the
 attribution's CPU time (one BLAS thread) per minute of audio and its peak memory
@@ -288,7 +290,8 @@ class Row:
     rated: tuple[tuple[float, float, bool], ...] | None
     # each missed true interruption: why (miss_cause), and whether away from the thresholds
     misses: tuple[tuple[str, bool], ...] | None
-    false_near: tuple[int, int] | None  # wrong found ones: near a threshold's bout, others
+    # each wrong found one: what the truth made of its bout, and whether near a threshold
+    falses: tuple[tuple[str, bool], ...] | None
     bouts: tuple[BoutError, ...] | None  # each true bout against the measured one
     analyze_s_per_min: float  # CPU of the whole offline analysis (VAD, engine, ...)
     cpu_s_per_min: float
@@ -322,7 +325,7 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
         result = analyze_file(wav, single_mic=options, prosody=False)
     whole = (time.process_time() - t) / (len(audio) / SAMPLE_RATE / 60)
     hyp = segments_annotation(result)
-    inter = clear = confident = rated = misses = false_near = bouts = None
+    inter = clear = confident = rated = misses = falses = bouts = None
     if truth is not None:
         found = result.history.interruptions
         right = {id(f) for _, f in matched_pairs(truth["interruptions"], found)}
@@ -337,7 +340,7 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
                                     for t in truth["interruptions"]):  # margins, bouts
             tally = clear_tally(truth, "interruptions", found)
             clear = (tally.truth, tally.found, tally.matched)
-            misses, false_near = misses_and_falses(truth, result.history)
+            misses, falses = misses_and_falses(truth, result.history)
             bouts = bout_errors(truth, result.history.segments, result.attribution,
                                 result.config.metrics.bridge_s)
     cpu, peak = attribution_cost(audio, approach) if cost else (float("nan"), float("nan"))
@@ -347,7 +350,7 @@ def run_file(data: str, name: str, audio: np.ndarray, ref: Annotation,
                der_bridged=der_of(ref, segments_annotation(result, BRIDGE_S)),
                share_pp=None if truth is None else share_error_pp(ref, hyp),
                interruptions=inter, clear=clear, confident=confident, rated=rated,
-               misses=misses, false_near=false_near, bouts=bouts,
+               misses=misses, falses=falses, bouts=bouts,
                analyze_s_per_min=whole,
                cpu_s_per_min=cpu, peak_mb=peak)
 
@@ -462,11 +465,15 @@ def miss_cause(event: dict[str, Any], history: SessionHistory,
     return MISS_CAUSES[5]
 
 
+NO_BOUT = "no true bout"  # a wrong found interruption no true bout of its speaker is near
+
+
 def misses_and_falses(truth: dict[str, Any], history: SessionHistory
-                      ) -> tuple[tuple[tuple[str, bool], ...], tuple[int, int]]:
-    """Each missed true interruption's cause and whether its margin is at least CLEAR_S; the
-    wrong found ones that match a bout near a threshold (whatever the rules made of it: the
-    clear tally leaves these out) and the others."""
+                      ) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
+    """Each missed true interruption's cause and whether its margin is at least CLEAR_S;
+    each wrong found one's true bout (same speaker, +-0.5 s, nearest first): what
+    METRICS.md's rules made of it (synth's BOUT_LABELS, or NO_BOUT) and whether it lies near
+    a threshold (margin under CLEAR_S: the clear tally leaves these out)."""
     found = history.interruptions
     pairs = matched_pairs(truth["interruptions"], found)
     got = {id(t) for t, _ in pairs}
@@ -474,8 +481,10 @@ def misses_and_falses(truth: dict[str, Any], history: SessionHistory
     wrong = [f for f in found if id(f) not in hit]
     misses = tuple((miss_cause(t, history, wrong), t["margin_s"] >= CLEAR_S)
                    for t in truth["interruptions"] if id(t) not in got)
-    near = len(matched_pairs([b for b in truth["bouts"] if b["margin_s"] < CLEAR_S], wrong))
-    return misses, (near, len(wrong) - near)
+    bout_of = {id(f): b for b, f in matched_pairs(truth["bouts"], wrong)}
+    falses = tuple((bout_of[id(f)]["label"], bout_of[id(f)]["margin_s"] < CLEAR_S)
+                   if id(f) in bout_of else (NO_BOUT, False) for f in wrong)
+    return misses, falses
 
 
 BOUT_KINDS = ("interruption", "unsuccessful_interruption", "backchannel")  # of synth's labels
@@ -654,9 +663,14 @@ def print_summary(rows: list[Row]) -> None:
                 line += "; missed (near a threshold/clear): " + ", ".join(
                     f"{cause} {sum(m == (cause, False) for m in missed)}/"
                     f"{sum(m == (cause, True) for m in missed)}" for cause in MISS_CAUSES)
-                falses = [r.false_near for r in sel if r.false_near is not None]
+                falses = [f for r in sel if r.falses is not None for f in r.falses]
                 line += (f"; wrong found ones near a threshold's bout/others "
-                         f"{sum(f[0] for f in falses)}/{sum(f[1] for f in falses)}")
+                         f"{sum(near for _, near in falses)}/"
+                         f"{sum(not near for _, near in falses)}, by their true bout "
+                         "(near a threshold/clear): " + ", ".join(
+                             f"{label} {sum(f == (label, True) for f in falses)}/"
+                             f"{sum(f == (label, False) for f in falses)}"
+                             for label in sorted({label for label, _ in falses})))
             rated = [x for r in sel if r.rated is not None for x in r.rated]
             line += (f"; confidence AUC {auc([(c, ok) for c, _, ok in rated]):.3f} (bout-only, "
                      f"session 8: {auc([(b, ok) for _, b, ok in rated]):.3f})")

@@ -56,6 +56,10 @@ class SingleMicConfig:
     speakers: int | None = None  # None: estimate (encoder 1..max_speakers, spectral 2..)
     max_speakers: int = 4
     window_s: float = 1.5  # spectral windows (the encoder's are its 1.6 s partials)
+    # encoder windows every 0.25 s instead (session 19, bench_single_mic): AMI dev00 34.0 ->
+    # 28.6 % (confusion 9.0 -> 3.7), trn04 49.9 -> 52.5 %, the sample 8.2 -> 8.3 %; hard
+    # seeds 41-56 interruptions 0.69/0.58 -> 0.69/0.60, share error max 2.04 -> 2.14 pp, DER
+    # mean 3.6 % both; twice the encoder's cost (analyze 1.45 -> 2.58 CPU s a minute): not kept
     hop_s: float = 0.5
     min_speech_share: float = 0.5  # a window needs this much speech to be described
     pitch_weight: float = 2.0  # pitch is one number among 19 MFCCs: weigh it up

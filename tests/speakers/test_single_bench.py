@@ -42,7 +42,9 @@ def test_each_missed_interruption_gets_its_cause_and_whether_it_was_near_a_thres
         _true(90.0, "client", 0.5),  # a client segment begins there: something else
         _true(100.0, "client", 0.5),  # found
         _true(100.6, "client", 0.5),  # missed: the one found at 100.05 is 100.0's
-    ], "bouts": [{"at_s": 70.0, "by": "client", "margin_s": 0.03}]}
+    ], "bouts": [{"at_s": 70.0, "by": "client", "margin_s": 0.03, "label": "takes_floor"},
+                 {"at_s": 80.3, "by": "client", "margin_s": 0.4, "label": "backchannel"},
+                 {"at_s": 40.9, "by": "therapist", "margin_s": 0.0, "label": "overlap"}]}
     history = SessionHistory()
     history.interruptions += [Interruption(10.1, "client", "therapist", True),
                               Interruption(40.8, "client", "therapist", True),
@@ -53,12 +55,14 @@ def test_each_missed_interruption_gets_its_cause_and_whether_it_was_near_a_thres
     history.floor_changes.append(FloorChange("therapist", 30.2, "client", -0.2))
     history.segments += [Segment("client", 51.0, 53.0), Segment("client", 89.8, 91.0),
                          Segment("client", 20.1, 20.9)]
-    misses, false_near = misses_and_falses(truth, history)
+    misses, falses = misses_and_falses(truth, history)
     assert misses == (("bout measured < 1 s", False), ("seen as a floor-taking", True),
                       ("found > 0.5 s off", False), ("change of voice late", True),
                       ("not heard near", True), ("onset found, other", True),
                       ("not heard near", True))
-    assert false_near == (1, 2)  # 70.1 matches a bout 0.03 s from a threshold; 40.8, 80.0
+    # 40.8: the therapist's bout is not the client's; 70.1 a floor-taking 0.03 s from a
+    # threshold; 80.0 a clear backchannel
+    assert falses == (("no true bout", False), ("takes_floor", True), ("backchannel", False))
     assert {miss_cause(t, SessionHistory()) for t in truth["interruptions"]} == {
         MISS_CAUSES[-1]}
 
