@@ -16,6 +16,7 @@ from live_attune.core.quality import MEASURED
 from live_attune.core.roles import THERAPIST
 from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
 from live_attune.paths import data_dir, safe_file_name
+from live_attune.session.output import atomic_write
 from live_attune.store import Store, complete_older
 
 READING = ("list", "show", "export")
@@ -87,7 +88,7 @@ def _export(store: Store, args: argparse.Namespace) -> int:
     session = store.result(store.get(args.session).id)
     out: Path = args.out or Path(f"{safe_file_name(session['session']['id'])}.json")
     try:
-        out.write_text(json.dumps(session, indent=1) + "\n", encoding="utf-8")
+        atomic_write(out, json.dumps(session, indent=1) + "\n")  # private, even over an old file
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
     print(f"wrote {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import asdict, fields
@@ -151,17 +152,22 @@ def write_outputs(result: SessionResult, out_dir: Path, *,
         out_dir.mkdir(parents=True, exist_ok=True)
         session_path, turns_path = out_dir / "session.json", out_dir / "turns.csv"
         atomic_write(session_path, json.dumps(data, indent=1) + "\n")
-        with turns_path.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["speaker", "start_s", "end_s", "duration_s", "speech_s",
-                             "switch_gap_s"])
-            for t in result.history.turns:
-                gap = "" if t.switch_gap_s is None else f"{t.switch_gap_s:.3f}"
-                writer.writerow(safe_row([t.speaker, f"{t.start_s:.3f}", f"{t.end_s:.3f}",
-                                          f"{t.duration_s:.3f}", f"{t.speech_s:.3f}", gap]))
+        atomic_write(turns_path, turns_csv(result))  # a new private file, even over an old one
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
     return session_path, turns_path
+
+
+def turns_csv(result: SessionResult) -> str:
+    """turns.csv's text: one row per turn."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(["speaker", "start_s", "end_s", "duration_s", "speech_s", "switch_gap_s"])
+    for t in result.history.turns:
+        gap = "" if t.switch_gap_s is None else f"{t.switch_gap_s:.3f}"
+        writer.writerow(safe_row([t.speaker, f"{t.start_s:.3f}", f"{t.end_s:.3f}",
+                                  f"{t.duration_s:.3f}", f"{t.speech_s:.3f}", gap]))
+    return buf.getvalue()
 
 
 def atomic_write(path: Path, text: str) -> None:
