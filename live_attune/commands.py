@@ -22,7 +22,7 @@ from live_attune.session.config import (
     single_mic_layout,
 )
 from live_attune.session.offline import analyze_file
-from live_attune.session.output import atomic_write, write_outputs
+from live_attune.session.output import atomic_write, is_stream, write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk_for
@@ -371,7 +371,8 @@ def label_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
     print(f"labelled {sum(1 for r in rows if r['speaker'] == THERAPIST)} therapist "
-          f"utterances of {len(rows)} rows → {args.output}")
+          f"utterances of {len(rows)} rows → {args.output}",
+          file=sys.stderr if is_stream(args.output) else sys.stdout)  # not into the CSV
     return 0
 
 

@@ -170,6 +170,20 @@ def turns_csv(result: SessionResult) -> str:
     return buf.getvalue()
 
 
+def is_stream(path: Path) -> bool:
+    """Whether ``path`` is not a plain file of its own that atomic_write may replace: /dev
+    or /proc (/dev/stdout, whatever it stands for), a pipe, a device, a folder."""
+    import os
+    import stat
+
+    try:
+        kind = os.stat(path).st_mode  # through links, as the shell would write
+    except FileNotFoundError:
+        kind = stat.S_IFREG
+    return (not stat.S_ISREG(kind) or path.is_relative_to("/dev")
+            or path.is_relative_to("/proc"))
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to a new private file beside ``path``, then rename it there: the file
     is whole or not there. A link to a file is followed (its target is written, the link
@@ -177,15 +191,10 @@ def atomic_write(path: Path, text: str) -> None:
     for: a pipe, or a file the shell appends to) — is written to as it is, appended, never
     truncated nor replaced."""
     import os
-    import stat
     import tempfile
 
-    try:
-        kind = os.stat(path).st_mode  # through links, as the shell would write
-    except FileNotFoundError:
-        kind = stat.S_IFREG
-    if not stat.S_ISREG(kind) or path.is_relative_to("/dev") or path.is_relative_to("/proc"):
-        if stat.S_ISDIR(kind):
+    if is_stream(path):
+        if path.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(path))
         with path.open("a", encoding="utf-8", newline="") as f:
             f.write(text)

@@ -152,7 +152,10 @@ def test_the_output_is_written_where_it_points_never_replaced_by_another_kind(
 def test_the_output_can_be_the_standard_output_a_pipe_or_a_file_appended_to(
         tmp_path: Path) -> None:
     """The review: /dev/stdout resolved to its target and renamed over: a pipe's target does
-    not exist (exit 6) and a file the shell appends to lost what it held."""
+    not exist (exit 6) and a file the shell appends to lost what it held. A probe (session
+    19): with the standard output the CSV, the summary line went there too — into a pipe's
+    CSV, and over the header of a file the shell had truncated (``> out.csv``). It goes to
+    the standard error when the output is such a stream."""
     import subprocess
     import sys
 
@@ -161,6 +164,15 @@ def test_the_output_can_be_the_standard_output_a_pipe_or_a_file_appended_to(
     piped = subprocess.run(command, capture_output=True, text=True, check=False)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout.startswith("speaker,text,behaviour")
+    assert piped.stdout.count("\n") == 2  # the header and the one row: no summary
+    assert "labelled 1 therapist utterances" in piped.stderr
+    truncated = tmp_path / "out.csv"
+    truncated.write_text("an older file\n")
+    with truncated.open("w") as out:  # the shell's "> out.csv"
+        written = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, text=True,
+                                 check=False)
+    assert written.returncode == 0, written.stderr
+    assert truncated.read_text() == piped.stdout
     log = tmp_path / "log.txt"
     log.write_text("earlier line\n")
     with log.open("a") as out:
@@ -168,5 +180,5 @@ def test_the_output_can_be_the_standard_output_a_pipe_or_a_file_appended_to(
                                   check=False)
     assert appended.returncode == 0, appended.stderr
     text = log.read_text()
-    assert text.startswith("earlier line\nspeaker,text,behaviour")
-    assert "labelled 1 therapist utterances" in text
+    assert text == "earlier line\n" + piped.stdout
+    assert "labelled 1 therapist utterances" in appended.stderr
