@@ -138,7 +138,10 @@ def _swap(store: Store, ref: str) -> int:
     from live_attune.session.rescore import swap_roles
 
     row = store.get(ref)
-    data = swap_roles(checked_result(store, row.id))
+    try:
+        data = swap_roles(checked_result(store, row.id))
+    except ValueError as exc:  # not a one-microphone session
+        raise UsageError(f"session {row.id}: {exc}") from exc
     store.save_result(row.id, data, state=row.state)
     share = data["metrics"]["talk_share"].get(THERAPIST)
     print(f"{row.id}: therapist and client swapped; therapist talk share now "

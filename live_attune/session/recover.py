@@ -24,11 +24,15 @@ from live_attune.store.recorder import repair_wav
 
 def recover(store: Store, ref: str) -> dict[str, Any]:
     """Recover session ``ref`` (state interrupted): measure what was committed, save it."""
+    from live_attune.session.rescore import is_swapped, swap_roles
+
     journal = store.journal(ref)
     result = recovered_result(journal)
     if journal.row.audio_path and Path(journal.row.audio_path).exists():
         repair_wav(Path(journal.row.audio_path))
     data = session_dict(result)
+    if journal.row.state == "recovered" and is_swapped(store.result(journal.row.id)):
+        data = swap_roles(data)  # recovered again: the roles as the user set them
     store.save_result(journal.row.id, data, state="recovered")
     return store.result(journal.row.id)
 

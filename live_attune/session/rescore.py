@@ -15,16 +15,25 @@ from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.core.quality import NOT_COUNTED_STOPPED, RECOUNTED_STOPPED, word_of
 from live_attune.language.labeller import label_transcripts
-from live_attune.session.config import MODE_SINGLE, Layout, swap_role
+from live_attune.session.config import MODE_ACTIVITY, MODE_SINGLE, Layout, swap_role
 from live_attune.session.output import session_dict
 from live_attune.session.recover import counted_to, pipeline_config
 from live_attune.session.result import session_result
 from live_attune.session.single_mic import rate_interruptions_of
 from live_attune.speakers.single import FRAME_S, AttributedSpan
 
+SWAPPED = "therapist and client swapped after the analysis"  # the note: swapped once
+
 
 def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
-    """session.json with therapist and client swapped and every measure recomputed."""
+    """session.json with therapist and client swapped and every measure recomputed; swapped
+    twice, as it was (the note comes and goes, the one-microphone options are kept with
+    ``swap_roles`` turned over)."""
+    if data["mode"] != MODE_SINGLE:
+        raise ValueError("only a one-microphone session's roles can be swapped: with a "
+                         "microphone per person the channels say who is who"
+                         if data["mode"] != MODE_ACTIVITY else
+                         "an activity-only session has no therapist and client to swap")
     speakers = tuple(swap_role(s) for s in data["speakers"])
     config = pipeline_config(data["config"])
     segments = [Segment(swap_role(s["speaker"]), s["start_s"], s["end_s"])
@@ -46,15 +55,28 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
         layout=Layout(data["mode"], speakers, tuple(range(len(speakers))), source["channels"]),
         config=config, metrics=metrics, history=history,
         duration_s=data["duration_s"],
-        notes=(*data["notes"], "therapist and client swapped after the analysis"),
+        notes=_notes_swapped(data["notes"]),
         transcript=label_transcripts(_transcript(t) for t in data.get("transcript", [])),
         missing_audio=(MissingAudio(**m) for m in data.get("missing_audio", [])),
         live_decisions_only=_live_decisions_only(data))
     out = session_dict(result)
+    if (options := data["config"].get("single_mic")) is not None:
+        out["config"]["single_mic"] = options | {"swap_roles": not options.get("swap_roles")}
     out["prosody"] = _prosody(data.get("prosody"))
     out["attribution"] = [a | {"speaker": swap_role(a["speaker"])}
                           for a in data.get("attribution", [])]
     return out
+
+
+def is_swapped(data: dict[str, Any]) -> bool:
+    """Whether ``sessions swap-roles`` turned this stored session round (an odd number of
+    times)."""
+    return SWAPPED in data.get("notes", ())
+
+
+def _notes_swapped(notes: list[str]) -> tuple[str, ...]:
+    return (tuple(n for n in notes if n != SWAPPED) if SWAPPED in notes
+            else (*notes, SWAPPED))
 
 
 def _live_decisions_only(data: dict[str, Any]) -> bool:

@@ -3,13 +3,21 @@ client swapped; what it does not recompute it must keep."""
 
 from __future__ import annotations
 
+import pytest
+
 from live_attune.audio.decode import AudioInfo
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import Segment
-from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig
+from live_attune.session.config import (
+    MODE_ACTIVITY,
+    MODE_CHANNELS,
+    MODE_SINGLE,
+    Layout,
+    PipelineConfig,
+)
 from live_attune.session.output import session_dict
-from live_attune.session.rescore import swap_roles
+from live_attune.session.rescore import is_swapped, swap_roles
 from live_attune.session.result import session_result
 from live_attune.session.single_mic import rate_interruptions_of
 
@@ -49,3 +57,26 @@ def test_swapping_a_recovered_session_keeps_each_interruptions_confidence() -> N
     after = [(other[e["by"]], e["at_s"], e["confidence"])
              for e in swapped["metrics"]["interruptions"]]
     assert after == before
+
+
+def test_swapping_twice_is_the_session_as_it_was() -> None:
+    """A probe (session 19): the second swap left two "swapped" notes on a session the
+    right way round again and its one-microphone options null."""
+    data = recovered_single_mic_session()
+    data["config"]["single_mic"] = {"voices": "encoder", "speakers": 2, "swap_roles": False}
+    once = swap_roles(data)
+    assert is_swapped(once) and not is_swapped(data)
+    assert once["config"]["single_mic"] == data["config"]["single_mic"] | {"swap_roles": True}
+    twice = swap_roles(once)
+    assert twice["notes"] == data["notes"] and not is_swapped(twice)
+    assert twice["config"] == data["config"]
+    assert twice["metrics"] == data["metrics"]
+
+
+def test_only_a_one_microphone_session_can_be_swapped() -> None:
+    """A probe (session 19): an activity-only session (no roles) was "swapped", and so was
+    a session with a microphone per person, whose channels say who is who."""
+    for mode in (MODE_ACTIVITY, MODE_CHANNELS):
+        data = recovered_single_mic_session() | {"mode": mode}
+        with pytest.raises(ValueError, match=r"activity-only|microphone per person"):
+            swap_roles(data)

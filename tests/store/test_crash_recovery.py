@@ -226,6 +226,22 @@ def test_a_recovered_one_microphone_session_says_its_counts_were_not_counted(
     assert measure_value({**data, "reliability": {}}, mm_hm) == 0
 
 
+def test_recovering_a_session_again_keeps_the_roles_the_user_swapped(
+        private_data_dir: Path) -> None:
+    """A probe (session 19): `sessions recover` on a recovered session the user had turned
+    round with `sessions swap-roles` silently turned it back."""
+    from live_attune.session.rescore import is_swapped, swap_roles
+
+    sid, data = recovered_one_microphone_session()
+    with Store() as store:
+        store.save_result(sid, swap_roles(data), state="recovered")
+        again = recover(store, sid)
+    assert is_swapped(again)
+    assert again["metrics"]["talk_share"] == {
+        "therapist": data["metrics"]["talk_share"]["client"],
+        "client": data["metrics"]["talk_share"]["therapist"]}
+
+
 def test_a_recovered_one_microphone_session_counts_up_to_its_last_recount(
         private_data_dir: Path) -> None:
     """The journal keeps the newest live recount (every half minute the voices so far are
