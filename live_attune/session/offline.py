@@ -15,7 +15,7 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory
 from live_attune.core.events import Event, Segment, Transcript, Turn
 from live_attune.core.utterances import SettledUtterances, Span
-from live_attune.errors import AudioInputError
+from live_attune.errors import AudioInputError, UsageError
 from live_attune.prosody import ProsodyTracker
 from live_attune.session.config import (
     MODE_ACTIVITY,
@@ -48,12 +48,40 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     """
     if channel_map is not None and channel_map.roles == (SHARED,):
         channel_map = None  # a profile's one shared microphone: the same as no map
-    by_voice = single_mic is not None and channel_map is None and probe(path).channels == 1
+    channels = probe(path).channels
+    one = channels == 1 or (channel_map is None and same_channels(path))
+    by_voice = single_mic is not None and channel_map is None and one
+    if single_mic is not None and not by_voice and (single_mic.speakers is not None
+                                                     or single_mic.swap_roles):
+        raise UsageError(f"{path}: --speakers and --swap-roles are for one microphone, and "
+                         f"its {channels} channels are a microphone per person (the channels "
+                         "say who is who)")
     if transcribe:  # a missing or broken model fails before a long analysis, and its load
         _load_whisper(model)  # peak (~75 MB) comes while the process is small
     return _analyze(path, channel_map=channel_map, config=config, progress=progress,
                     prosody=prosody, single_mic=single_mic if by_voice else None,
-                    transcribe=transcribe, model=model)
+                    transcribe=transcribe, model=model, one_microphone=one)
+
+
+SAME_CHANNELS_S = 60.0  # how much of a file's start tells whether its channels are one
+SAME_SAMPLE = 1e-4  # the largest difference between two channels' samples still "the same"
+SAME_HEARD = 0.01  # ... over a stretch whose loudest sample reaches this (-40 dBFS)
+
+
+def same_channels(path: str | Path) -> bool:
+    """Whether a file's channels all carry the same sound over its first minute, with
+    something heard in it: one microphone saved as two channels (many recorders and apps
+    do), not a microphone per person — read as two people it gives each the whole of the
+    other's speech as overlap."""
+    heard, loudest = 0, 0.0
+    for block in iter_blocks(path):
+        if block.shape[0] < 2 or np.abs(block[1:] - block[:1]).max() > SAME_SAMPLE:
+            return False
+        loudest = max(loudest, float(np.abs(block[0]).max()))
+        heard += block.shape[1]
+        if heard >= SAME_CHANNELS_S * SAMPLE_RATE:
+            break
+    return loudest >= SAME_HEARD
 
 
 def _load_whisper(model: Path | None) -> None:
@@ -68,18 +96,23 @@ def _load_whisper(model: Path | None) -> None:
 def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
              config: PipelineConfig | None, progress: Progress | None,
              prosody: bool, single_mic: SingleMicOptions | None = None,
-             transcribe: bool = False, model: Path | None = None) -> SessionResult:
+             transcribe: bool = False, model: Path | None = None,
+             one_microphone: bool = False) -> SessionResult:
     """The pipeline over the file's blocks. With ``single_mic`` (a mono file): the
     one-microphone pipeline, as live (session/single_mic.py), the number of speakers
     estimated unless the options give it; its channel's prosody frames are measured as the
     blocks come and summarised per turn once the end-of-session revision has said who
     spoke when."""
     info = probe(path)
-    pipeline = _pipeline_for(path, info.channels, channel_map, config, single_mic)
+    pipeline = _pipeline_for(path, 1 if one_microphone else info.channels, channel_map,
+                             config, single_mic)
     by_voice = isinstance(pipeline, SingleMicPipeline)
     tracker = ProsodyTracker(pipeline.layout.speakers, shared=by_voice) if prosody else None
     whisper = _whisper_for(pipeline, model) if transcribe else None
     notes = _mode_notes(pipeline.layout)
+    if one_microphone and info.channels > 1:
+        notes.insert(0, f"its {info.channels} channels carry the same sound (one microphone "
+                        "saved as several channels): analysed as one microphone")
     try:
         samples = _feed(path, pipeline, tracker, whisper, progress, notes)
         metrics, events = _finish(pipeline, tracker)
@@ -129,7 +162,10 @@ def _feed(path: str | Path, pipeline: Pipeline, tracker: ProsodyTracker | None,
     by_voice = isinstance(pipeline, SingleMicPipeline)
     channels = [0] if by_voice else list(pipeline.layout.channel_indices)
     samples = 0
+    one = pipeline.layout.input_channels == 1  # a file whose channels are all the same
     for block in iter_blocks(path, notes=notes):
+        if one:
+            block = block[:1]
         events = pipeline.process(block)
         if tracker is not None:
             tracker.feed(block[channels])
