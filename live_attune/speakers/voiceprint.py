@@ -8,6 +8,7 @@ still read, with ``embedding`` None."""
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,5 +65,9 @@ def load(path: Path) -> VoicePrint:
                               int(z["quality"]), tuple(str(s) for s in z["issues"]), emb)
     except FileNotFoundError:
         raise VoicePrintError(f"{path}: no such voice print") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise VoicePrintError(f"{path}: not a readable voice print ({exc})") from None
+    except OSError as exc:
+        raise VoicePrintError(f"{path}: not a readable voice print ({exc.strerror or exc})"
+                              ) from None
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile):  # numpy: "load unsafely"
+        raise VoicePrintError(f"{path}: not a live-attune voice print (the .npz file "
+                              "`live-attune calibrate` writes)") from None

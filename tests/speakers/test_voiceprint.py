@@ -34,3 +34,17 @@ def test_a_wrong_embedding_is_refused(tmp_path: Path) -> None:
     save(_print(np.ones(12, np.float32)), tmp_path / "bad.npz")
     with pytest.raises(VoicePrintError, match="not a live-attune voice print"):
         load(tmp_path / "bad.npz")
+
+
+def test_a_file_that_is_no_voice_print_is_named_without_numpy_s_advice(tmp_path: Path
+                                                                        ) -> None:
+    """A probe (session 19): a text file given as --voice surfaced numpy's message, which
+    suggests loading the file unsafely (allow_pickle)."""
+    for name, data in (("junk.txt", b"not a voice print\n"), ("empty.npz", b""),
+                       ("half.npz", b"PK\x03\x04" + b"\0" * 40)):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(VoicePrintError) as caught:
+            load(tmp_path / name)
+        message = str(caught.value)
+        assert "not a live-attune voice print" in message, message
+        assert "pickle" not in message and "unsafe" not in message
