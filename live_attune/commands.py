@@ -360,17 +360,19 @@ def label_command(args: argparse.Namespace) -> int:
     rows, fields = _read_utterance_rows(args.input)
     labeller = DialogueLabeller()  # each row in order: the client's and therapist's before
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*fields, *LABEL_COLUMNS])
+    kept = [f for f in fields if f not in LABEL_COLUMNS]  # labelled again: the new labels
+    writer = csv.DictWriter(out, fieldnames=[*kept, *LABEL_COLUMNS])
     writer.writeheader()
     for row in rows:
-        label = labeller.feed(row["speaker"], row["text"] or "")
+        text = row["text"] or ""
+        label = labeller.feed(_role(row["speaker"]), text) if text.strip() else None
         cells = row | _label_cells(label)
         writer.writerow({k: safe_cell(v) for k, v in cells.items()})  # no formulas
     try:
         atomic_write(args.output, out.getvalue())
     except OSError as exc:
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    print(f"labelled {sum(1 for r in rows if r['speaker'] == THERAPIST)} therapist "
+    print(f"labelled {sum(1 for r in rows if _role(r['speaker']) == THERAPIST)} therapist "
           f"utterances of {len(rows)} rows → {args.output}",
           file=sys.stderr if is_stream(args.output) else sys.stdout)  # not into the CSV
     return 0
@@ -380,6 +382,11 @@ def label_command(args: argparse.Namespace) -> int:
 # the two codes as AnnoMI codes them, each where its head says so — one utterance may carry
 # both (a reflection said as a question). p_*: the heads' probabilities (open given a
 # question, complex given a reflection), to take a code at another threshold.
+def _role(speaker: str) -> str:
+    """A speaker cell as a role: "Therapist" and " THERAPIST " are the therapist."""
+    return speaker.strip().lower()
+
+
 LABEL_COLUMNS = ("behaviour", "question", "reflection", "p_question", "p_open",
                  "p_reflection", "p_complex")
 
@@ -401,14 +408,14 @@ def _read_utterance_rows(path: Path) -> tuple[list[dict[str, str]], list[str]]:
     than the header, a column named twice or a quote left open is an unreadable file."""
     import csv
 
-    from live_attune.errors import AudioInputError, UsageError
+    from live_attune.errors import AudioInputError
 
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f, strict=True)
             fields = reader.fieldnames
-            if not fields or not {"speaker", "text"} <= set(fields):
-                raise UsageError(f"{path}: needs a header with speaker and text columns")
+            if not fields or not {"speaker", "text"} <= set(fields):  # the file, not the call
+                raise AudioInputError(f"{path}: needs a header with speaker and text columns")
             twice = sorted({name for name in fields if fields.count(name) > 1})
             if twice:
                 raise AudioInputError(f"{path}: the header names {', '.join(twice)} twice")

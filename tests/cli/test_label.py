@@ -51,8 +51,8 @@ def test_rows_come_back_in_order_with_the_pipelines_labels(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("name", "content", "code", "words"), [
-    ("no-text.csv", "speaker,words\ntherapist,hello\n", 2, "speaker and text"),
-    ("empty.csv", "", 2, "speaker and text"),
+    ("no-text.csv", "speaker,words\ntherapist,hello\n", 3, "speaker and text"),
+    ("empty.csv", "", 3, "speaker and text"),
     ("latin1.csv", "speaker,text\ntherapist,caf\xe9?\n".encode("latin-1"), 3, "not UTF-8"),
     ("ragged.csv", "speaker,text\ntherapist,How are you?,extra,fields\n", 3, "row 2"),
     # the probe's: each was read, and a cell lost or folded into another, exit 0
@@ -182,3 +182,30 @@ def test_the_output_can_be_the_standard_output_a_pipe_or_a_file_appended_to(
     text = log.read_text()
     assert text == "earlier line\n" + piped.stdout
     assert "labelled 1 therapist utterances" in appended.stderr
+
+
+def test_its_own_output_can_be_labelled_again_and_roles_are_read_in_any_case(
+        tmp_path: Path) -> None:
+    """A probe (session 19): an input that already had label columns came out with each
+    named twice (which it then refused to read), "THERAPIST" rows were left unlabelled, an
+    empty therapist line was labelled "other", and a file without speaker/text columns was
+    a usage error (exit 2) rather than an unreadable input (exit 3)."""
+    rows = [["Client", "I have been drinking more."], ["THERAPIST ", "What worries you most?"],
+            ["therapist", "  "], ["therapist", "You are worried about your health."]]
+    src = write_rows(tmp_path / "in.csv", ["speaker", "text"], rows)
+    first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+    proc = cli("label-utterances", src, first)
+    assert proc.returncode == 0, proc.stderr
+    assert "labelled 3 therapist utterances of 4 rows" in proc.stdout
+    proc = cli("label-utterances", first, again)
+    assert proc.returncode == 0, proc.stderr
+    assert again.read_text() == first.read_text()
+    with first.open(newline="", encoding="utf-8") as f:
+        out = list(csv.DictReader(f))
+    assert [r["speaker"] for r in out] == [r[0] for r in rows]  # as written
+    assert out[1]["behaviour"] in ("open_question", "closed_question")
+    assert out[0]["behaviour"] == out[2]["behaviour"] == out[2]["p_question"] == ""
+    assert out[3]["behaviour"] != ""
+    bad = write_rows(tmp_path / "bad.csv", ["who", "said"], [["therapist", "Hello."]])
+    proc = cli("label-utterances", bad, tmp_path / "x.csv")
+    assert proc.returncode == 3 and "speaker and text" in one_error_line(proc)
