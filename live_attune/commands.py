@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from live_attune.atomic import atomic_write, is_stream
 from live_attune.audio.decode import probe
 from live_attune.core import SessionMetrics
 from live_attune.core.roles import CLIENT, THERAPIST
@@ -22,7 +23,7 @@ from live_attune.session.config import (
     single_mic_layout,
 )
 from live_attune.session.offline import analyze_file
-from live_attune.session.output import atomic_write, is_stream, write_outputs
+from live_attune.session.output import write_outputs
 from live_attune.session.result import SessionResult
 from live_attune.session.single_mic import voice_print_of
 from live_attune.speakers.channels import ChannelMap, CrosstalkConfig, crosstalk_for

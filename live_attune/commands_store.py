@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from live_attune.atomic import atomic_write, out_folder
 from live_attune.core.quality import MEASURED
 from live_attune.core.roles import THERAPIST
 from live_attune.errors import AudioInputError, OutputError, StoreError, UsageError
 from live_attune.paths import data_dir, safe_file_name
-from live_attune.session.output import atomic_write
 from live_attune.store import Store, complete_older
 
 READING = ("list", "show", "export")
@@ -167,7 +167,7 @@ def _recover(store: Store, ref: str) -> int:
 def report_command(args: argparse.Namespace) -> int:
     from live_attune.report import FORMATS, write_report
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    formats = list(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     if bad := [f for f in formats if f not in FORMATS]:
         raise UsageError(f"unknown report format {bad[0]!r}; choose from {', '.join(FORMATS)}")
     if not formats:
@@ -227,9 +227,30 @@ def schema_problem(data: dict[str, Any]) -> str | None:
 
     problem = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if problem is None:
-        return None
+        return _impossible(data)
     where = "/".join(str(p) for p in problem.absolute_path) or "the top level"
     return f"{where}: {problem.message[:120]}"
+
+
+SHARES = ("talk_share", "talk_share_of_elapsed", "rolling_talk_share")
+
+
+def _impossible(data: dict[str, Any]) -> str | None:
+    """What the schema lets through and no session can hold: a share outside 0..1 (a
+    report would print "500 %"), a segment that ends before it starts, a speaker the
+    session does not have."""
+    metrics = data["metrics"]
+    for name in SHARES:
+        for who, share in (metrics.get(name) or {}).items():
+            if share is not None and not -1e-9 <= share <= 1 + 1e-9:
+                return f"metrics/{name}/{who}: {share} is not a share between 0 and 1"
+    speakers = set(data["speakers"])
+    for i, seg in enumerate(data.get("segments", ())):
+        if seg["speaker"] not in speakers:
+            return f"segments/{i}: {seg['speaker']!r} is not one of the session's speakers"
+        if not 0 <= seg["start_s"] <= seg["end_s"]:
+            return f"segments/{i}: it ends before it starts ({seg['start_s']}, {seg['end_s']})"
+    return None
 
 
 @functools.cache
@@ -261,9 +282,9 @@ def trends_command(args: argparse.Namespace) -> int:
     if args.out:
         title = f"Trends — client {args.client}" if args.client else "Trends — all sessions"
         path = args.out / f"trends-{safe_file_name(args.client or 'all')}.html"
+        out_folder(args.out)
         try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            path.write_text(trends_html(sessions, title), encoding="utf-8")
+            atomic_write(path, trends_html(sessions, title))
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         # each point and date of the page opens its session's report: written beside it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from live_attune.atomic import atomic_write, out_folder
 from live_attune.core.quality import counted, word_of
 from live_attune.csv_cells import safe_row
 from live_attune.errors import OutputError
@@ -32,21 +34,18 @@ def write_report(session: Mapping[str, Any], out_dir: Path, formats: Sequence[st
     """Write ``<id>.<format>`` files into ``out_dir``; return their paths. The id comes from
     the session (a session.json given to ``report`` may say anything): only a safe name."""
     name = safe_file_name(str(session.get("session", {}).get("id") or "session"))
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    out_folder(out_dir)
     written: list[Path] = []
     page = build_html(session) if {"html", "pdf"} & set(formats) else ""
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
         try:
-            if fmt == "html":
-                path.write_text(page, encoding="utf-8")
+            if fmt == "html":  # each file a new private one, even over an older report
+                atomic_write(path, page)
             elif fmt == "pdf":
                 html_to_pdf(page, path)
             elif fmt == "json":
-                path.write_text(json.dumps(session, indent=1) + "\n", encoding="utf-8")
+                atomic_write(path, json.dumps(session, indent=1) + "\n")
             elif fmt == "csv":
                 write_csv(session, path)
             else:
@@ -76,7 +75,7 @@ def html_to_pdf(page: str, pdf: Path) -> None:
                # Seen under strace: even with networking "disabled", Chromium looked up
                # clients2.google.com while printing. Its own resolver answers nothing now.
                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf.resolve()}",
+               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={tmp}/report.pdf",
                source.as_uri()]
         # Chromium keeps "Crash Reports" under $HOME/.config whatever --user-data-dir says:
         # give it the temporary folder as its home, so it writes nothing of its own elsewhere.
@@ -88,9 +87,12 @@ def html_to_pdf(page: str, pdf: Path) -> None:
         except subprocess.TimeoutExpired:
             raise OutputError(f"Chromium did not print the PDF within {PDF_TIMEOUT_S} s") \
                 from None
-    if done.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
-        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise OutputError(f"Chromium could not print {pdf}: {tail[0]}")
+        printed = Path(tmp) / "report.pdf"
+        if done.returncode != 0 or not printed.exists() or printed.stat().st_size == 0:
+            tail = (done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                    or ["no output"])
+            raise OutputError(f"Chromium could not print {pdf}: {tail[0]}")
+        atomic_write(pdf, printed.read_bytes())  # private, whole, even over an older one
 
 
 def write_csv(session: Mapping[str, Any], path: Path) -> None:
@@ -120,7 +122,8 @@ def write_csv(session: Mapping[str, Any], path: Path) -> None:
     rows += [("quality", f["gate"], f.get("speaker") or "", f["value"])
              for f in session.get("quality", [])]
     rows += [("reliability", kind, "", word) for kind, word in words.items()]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["section", "measure", "speaker", "value"])
-        writer.writerows(safe_row((a, b, c, "" if v is None else v)) for a, b, c, v in rows)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(["section", "measure", "speaker", "value"])
+    writer.writerows(safe_row((a, b, c, "" if v is None else v)) for a, b, c, v in rows)
+    atomic_write(path, buf.getvalue())

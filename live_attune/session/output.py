@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from live_attune import __version__
+from live_attune.atomic import atomic_write, out_folder
 from live_attune.core.language import summarize
 from live_attune.core.metrics import client_share, talk_share_series
 from live_attune.core.quality import quality_flags, reliability
@@ -148,8 +149,8 @@ def write_outputs(result: SessionResult, out_dir: Path, *,
         data["transcript"] = []
     if record is not None:
         data["session"] = dict(record)
+    out_folder(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         session_path, turns_path = out_dir / "session.json", out_dir / "turns.csv"
         atomic_write(session_path, json.dumps(data, indent=1) + "\n")
         atomic_write(turns_path, turns_csv(result))  # a new private file, even over an old one
@@ -168,50 +169,6 @@ def turns_csv(result: SessionResult) -> str:
         writer.writerow(safe_row([t.speaker, f"{t.start_s:.3f}", f"{t.end_s:.3f}",
                                   f"{t.duration_s:.3f}", f"{t.speech_s:.3f}", gap]))
     return buf.getvalue()
-
-
-def is_stream(path: Path) -> bool:
-    """Whether ``path`` is not a plain file of its own that atomic_write may replace: /dev
-    or /proc (/dev/stdout, whatever it stands for), a pipe, a device, a folder."""
-    import os
-    import stat
-
-    try:
-        kind = os.stat(path).st_mode  # through links, as the shell would write
-    except FileNotFoundError:
-        kind = stat.S_IFREG
-    return (not stat.S_ISREG(kind) or path.is_relative_to("/dev")
-            or path.is_relative_to("/proc"))
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a new private file beside ``path``, then rename it there: the file
-    is whole or not there. A link to a file is followed (its target is written, the link
-    kept). What is not a plain file — /dev/null, a pipe, /dev/stdout (whatever it stands
-    for: a pipe, or a file the shell appends to) — is written to as it is, appended, never
-    truncated nor replaced."""
-    import os
-    import tempfile
-
-    if is_stream(path):
-        if path.is_dir():
-            raise IsADirectoryError(21, "Is a directory", str(path))
-        with path.open("a", encoding="utf-8", newline="") as f:
-            f.write(text)
-        return
-    try:
-        path = path.resolve() if path.is_symlink() else path
-    except RuntimeError as exc:  # a loop of links
-        raise OSError(40, f"too many levels of links ({exc})", str(path)) from exc
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(name)  # 0600, a name of its own: another file called OUT.tmp is left alone
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def save_elsewhere(result: SessionResult, record: SessionRecord, *, keep_transcript: bool,

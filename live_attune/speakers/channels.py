@@ -52,7 +52,11 @@ class ChannelMap:
 
     @classmethod
     def parse(cls, text: str) -> ChannelMap:
-        return cls(roles=tuple(part.strip() for part in text.split(",") if part.strip()))
+        roles = tuple(part.strip() for part in text.split(","))
+        if "" in roles:  # ",client" would silently be one role for one channel fewer
+            raise ChannelMapError(f"--channels {text!r} leaves a channel without a role: "
+                                  f"name each one (therapist, client, ... or {IGNORE})")
+        return cls(roles=roles)
 
     @property
     def speakers(self) -> tuple[str, ...]:

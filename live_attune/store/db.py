@@ -172,6 +172,8 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     when it is the data directory (never some other folder a store was put in)."""
     if path.parent == data_dir():
         keep_private(path.parent)
+    if path.is_dir():  # SQLite would say "disk I/O error" or "unable to open database file"
+        raise StoreError(f"cannot open the session store {path}: it is a folder, not a file")
     try:
         conn = _open_read_only(path) if read_only else _open_writable(path)
         for part in (path, _beside(path, "-wal"), _beside(path, "-shm")):

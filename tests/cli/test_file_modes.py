@@ -38,7 +38,8 @@ def test_everything_the_cli_writes_is_private(short_conversation: dict[str, Path
                                               conversation: dict[str, Path],
                                               tmp_path: Path) -> None:
     home, out = tmp_path / "data", tmp_path / "out"
-    for old in (out / "analyze" / "turns.csv", out / "exported.json"):  # written over
+    for old in (out / "analyze" / "turns.csv", out / "exported.json",  # written over
+                out / "trends" / "trends-C-1.html"):
         old.parent.mkdir(parents=True, exist_ok=True)
         old.write_text("an older file, readable by everyone\n")
         old.chmod(0o644)
@@ -69,6 +70,7 @@ def test_everything_the_cli_writes_is_private(short_conversation: dict[str, Path
              if m != (0o700 if Path(p).is_dir() else 0o600)}
     loose.pop(str(out), None)  # made by this test (0755 folders): not the CLI's
     loose.pop(str(out / "analyze"), None)
+    loose.pop(str(out / "trends"), None)
     assert loose == {}, loose
 
 

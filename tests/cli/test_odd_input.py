@@ -58,6 +58,13 @@ def test_calibrating_from_a_file_under_32_ms_is_unreadable_input(tmp_path: Path)
     (lambda d: d.update(turns="oops"), "turns: 'oops' is not of type 'array'"),
     (lambda d: d.update(segments=None), "segments: None is not of type 'array'"),
     (lambda d: d.update(duration_s=-5), "duration_s: -5 is less than the minimum of 0"),
+    # what the schema lets through and no session holds (a probe, session 19: "500 %")
+    (lambda d: d["metrics"]["talk_share"].update(therapist=5.0),
+     "talk_share/therapist: 5.0 is not a share between 0 and 1"),
+    (lambda d: d["segments"][0].update(end_s=d["segments"][0]["start_s"] - 1),
+     "segments/0: it ends before it starts"),
+    (lambda d: d["segments"][0].update(speaker="alien"),
+     "segments/0: 'alien' is not one of the session's speakers"),
 ])
 def test_a_session_json_that_departs_from_its_schema_is_unreadable_input(
         tmp_path: Path, change: Callable[[dict[str, Any]], None], words: str) -> None:
