@@ -178,6 +178,9 @@ def _feed(path: str | Path, pipeline: Pipeline, tracker: ProsodyTracker | None,
             progress(samples / SAMPLE_RATE, pipeline.snapshot())
     if samples == 0:
         raise AudioInputError(f"{path}: contains no audio samples")
+    if samples < WINDOW:  # not one 32 ms frame: a 0.0 s session would be stored
+        raise AudioInputError(f"{path}: {1000 * samples / SAMPLE_RATE:.0f} ms of audio, too "
+                              f"short to measure (one frame is {FRAME_S * 1000:.0f} ms)")
     return samples
 
 
@@ -331,7 +334,13 @@ def _by_voice_note(pipeline: SingleMicPipeline, options: SingleMicOptions) -> st
                  if options.voice_print is not None
                  else "the first person to speak is taken as the therapist")
     swapped = "; roles swapped on request" if options.swap_roles else ""
-    return (f"single microphone: {len(pipeline.layout.speakers)} speakers told apart by voice "
+    if not pipeline.history.segments:  # nobody to tell apart (said: "no speech detected")
+        return "single microphone: no voices to tell apart"
+    n = len(pipeline.layout.speakers)
+    if n == 1:
+        return (f"single microphone: one voice heard ({pipeline.method}), taken as the "
+                f"therapist{swapped} (--swap-roles turns it round)")
+    return (f"single microphone: {n} speakers told apart by voice "
             f"({pipeline.method}); {heuristic}{swapped} (--swap-roles turns them round)")
 
 
