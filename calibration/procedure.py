@@ -25,6 +25,7 @@ from calibration.measure import (
     vad_flags,
 )
 from calibration.profile import Profile, dumps
+from live_attune.audio.same import same_sound
 from live_attune.audio.vad import WINDOW
 from live_attune.core.roles import CLIENT, THERAPIST
 from live_attune.errors import AudioInputError, OutputError
@@ -62,7 +63,12 @@ class Calibration:
 
 def calibrate(audio: np.ndarray, *, device: str | int | None, enrol: bool,
               voice_path: Path | None) -> Calibration:
-    """Measure a (channels, n) recording of the protocol and make a profile from it."""
+    """Measure a (channels, n) recording of the protocol and make a profile from it. A
+    recording whose channels all carry the same sound is one microphone (a mono microphone
+    seen as stereo): its profile is one shared microphone, captured as one channel."""
+    same = len(audio) > 1 and same_sound(audio)
+    if same:
+        audio = audio[:1]
     flags = vad_flags(audio)
     m = measure(audio, flags)
     roles = (SHARED,) if len(audio) == 1 else m.roles
@@ -79,7 +85,12 @@ def calibrate(audio: np.ndarray, *, device: str | int | None, enrol: bool,
         else tuple(tuple(0.0 if b is None else b for b in row) for row in m.bleed_db),
         voice=voice_path if vp is not None else None,
         calibrated=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    return Calibration(m, profile, vp, tuple(report(m, roles, vp)))
+    lines = report(m, roles, vp)
+    if same:
+        lines.insert(0, "both channels carry the same sound: this is one microphone for "
+                        "everyone (saved as one shared microphone; the live session captures "
+                        "one channel and tells the voices apart)")
+    return Calibration(m, profile, vp, tuple(lines))
 
 
 def _check_roles_found(roles: tuple[str, ...]) -> None:

@@ -190,12 +190,20 @@ def live_command(args: argparse.Namespace) -> int:
         single = SingleMicOptions(voice_print=args.voice or (profile.voice if profile
                                                              else None))
         voice_print_of(single)  # a voice print that cannot be read fails before the session
-    check = None
+    from live_attune.session.live import InputChecks
+
+    checks: list[InputCheck] = []
     if profile is not None:
         from calibration.check import ProfileCheck
         from live_attune.audio.capture import device_name
 
-        check = ProfileCheck(profile, device_name(device))
+        checks.append(ProfileCheck(profile, device_name(device)))
+    if channels > 1:  # a mono microphone seen as stereo would be two people overlapping
+        from live_attune.audio.same import SameChannelsCheck
+        from live_attune.core.audio_facts import SAMPLE_RATE
+
+        checks.append(SameChannelsCheck(SAMPLE_RATE))
+    check = InputChecks(*checks) if checks else None
     with ResilientMic(CaptureConfig(device=device, channels=channels)) as source:
         session = _serve(source, layout, args, linger=False, config=config, check=check,
                          single_mic=single)

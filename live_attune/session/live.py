@@ -69,9 +69,26 @@ class InputCheck(Protocol):
     """Checks the input while the session runs (calibration.check.ProfileCheck): its
     warnings go on the status line; it never stops the session."""
 
-    warnings: list[str]
+    @property
+    def warnings(self) -> list[str]: ...
 
     def feed(self, block: np.ndarray) -> None: ...
+
+
+class InputChecks:
+    """Several checks of the input as one (InputCheck): each fed every block, their
+    warnings in order."""
+
+    def __init__(self, *checks: InputCheck) -> None:
+        self._checks = checks
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for check in self._checks for w in check.warnings]
+
+    def feed(self, block: np.ndarray) -> None:
+        for check in self._checks:
+            check.feed(block)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +257,9 @@ class LiveRun:
         return session_result(
             info=info, layout=self.layout, config=self.pipeline.config, metrics=metrics,
             history=self.pipeline.history, duration_s=duration_s,
-            notes=(f"live session from {description}",), transcript=self.transcripts,
+            notes=(f"live session from {description}",
+                   *([] if self.check is None else self.check.warnings)),
+            transcript=self.transcripts,
             prosody=self.prosody_result, missing_audio=self._all_missing(),
             attribution=self.pipeline.attribution, single_mic=self.single_mic)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.audio.decode import iter_blocks, probe
+from live_attune.audio.same import SAME_HEARD, differ
 from live_attune.audio.vad import WINDOW
 from live_attune.core import SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
@@ -64,20 +65,16 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
 
 
 SAME_CHANNELS_S = 60.0  # how much of a file's start tells whether its channels are one
-SAME_SAMPLE = 1e-4  # the largest difference between two channels' samples still "the same"
-SAME_HEARD = 0.01  # ... over a stretch whose loudest sample reaches this (-40 dBFS)
 
 
 def same_channels(path: str | Path) -> bool:
     """Whether a file's channels all carry the same sound over its first minute, with
-    something heard in it: one microphone saved as two channels (many recorders and apps
-    do), not a microphone per person — read as two people it gives each the whole of the
-    other's speech as overlap."""
+    something heard in it (audio/same.py): one microphone saved as several channels."""
     heard, loudest = 0, 0.0
     for block in iter_blocks(path):
-        if block.shape[0] < 2 or np.abs(block[1:] - block[:1]).max() > SAME_SAMPLE:
+        if differ(block):
             return False
-        loudest = max(loudest, float(np.abs(block[0]).max()))
+        loudest = max(loudest, float(np.abs(block[0]).max(initial=0.0)))
         heard += block.shape[1]
         if heard >= SAME_CHANNELS_S * SAMPLE_RATE:
             break

@@ -107,6 +107,28 @@ def test_live_capture_then_ctrl_c_saves_what_offline_analysis_finds(
         assert live["metrics"][key] == offline["metrics"][key], key
 
 
+@pytest.mark.slow
+def test_a_live_input_whose_two_channels_are_one_microphone_says_so(
+        short_conversation: dict[str, Path], tmp_path: Path) -> None:
+    """A probe (session 19): a mono microphone seen as stereo reads as two people each
+    overlapping the other throughout. After 30 s the session says so (status line and
+    session.json's notes); it goes on."""
+    from live_attune.audio.same import ONE_MICROPHONE_LIVE
+
+    mono = read_all(short_conversation["mono"])[:, :16000 * 32]
+    proc = start_live(alsa_home(tmp_path, np.concatenate([mono, mono])), "--out",
+                      str(tmp_path / "session"), "--no-transcribe", "--no-prosody")
+    try:
+        url = dashboard_url(proc)
+        asyncio.run(asyncio.wait_for(wait_until(ws_url(url), 31.0), 120))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    live = json.loads((tmp_path / "session" / "session.json").read_text())
+    assert ONE_MICROPHONE_LIVE in live["notes"]
+
+
 def test_missing_device_lists_the_devices_there_are(tmp_path: Path) -> None:
     home = alsa_home(tmp_path, np.zeros((2, 1600), np.float32), paced=False)
     proc = start_live(home, "--device", "no-such-microphone")
