@@ -472,8 +472,8 @@ def misses_and_falses(truth: dict[str, Any], history: SessionHistory
                       ) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
     """Each missed true interruption's cause and whether its margin is at least CLEAR_S;
     each wrong found one's true bout (same speaker, +-0.5 s, nearest first): what
-    METRICS.md's rules made of it (synth's BOUT_LABELS, or NO_BOUT) and whether it lies near
-    a threshold (margin under CLEAR_S: the clear tally leaves these out)."""
+    METRICS.md's rules made of it (synth's BOUT_LABELS, or NO_BOUT), and whether it matches
+    a true bout near a threshold (margin under CLEAR_S: what the clear tally leaves out)."""
     found = history.interruptions
     pairs = matched_pairs(truth["interruptions"], found)
     got = {id(t) for t, _ in pairs}
@@ -481,9 +481,13 @@ def misses_and_falses(truth: dict[str, Any], history: SessionHistory
     wrong = [f for f in found if id(f) not in hit]
     misses = tuple((miss_cause(t, history, wrong), t["margin_s"] >= CLEAR_S)
                    for t in truth["interruptions"] if id(t) not in got)
+    # near: as clear_tally leaves it out (matching a true bout near a threshold); the label:
+    # the true bout of its speaker nearest to it, whatever its margin
+    near = {id(f) for _, f in matched_pairs(
+        [b for b in truth["bouts"] if b["margin_s"] < CLEAR_S], wrong)}
     bout_of = {id(f): b for b, f in matched_pairs(truth["bouts"], wrong)}
-    falses = tuple((bout_of[id(f)]["label"], bout_of[id(f)]["margin_s"] < CLEAR_S)
-                   if id(f) in bout_of else (NO_BOUT, False) for f in wrong)
+    falses = tuple((bout_of[id(f)]["label"] if id(f) in bout_of else NO_BOUT, id(f) in near)
+                   for f in wrong)
     return misses, falses
 
 

@@ -32,6 +32,7 @@ class ProfileCheck:
         self._floors: tuple[str | None, ...] | None = (
             None if call_device_name is None else ("your microphone", None))
         self.warnings: list[str] = []
+        self.notes: list[str] = []  # none: its warnings name devices and say what to do now
         self._parts: list[np.ndarray] = []
         self._samples = 0
         self._started = False

@@ -25,6 +25,7 @@ from calibration.measure import (
     vad_flags,
 )
 from calibration.profile import Profile, dumps
+from live_attune.atomic import atomic_write
 from live_attune.audio.same import same_sound
 from live_attune.audio.vad import WINDOW
 from live_attune.core.roles import CLIENT, THERAPIST
@@ -87,7 +88,7 @@ def calibrate(audio: np.ndarray, *, device: str | int | None, enrol: bool,
         calibrated=time.strftime("%Y-%m-%dT%H:%M:%S"))
     lines = report(m, roles, vp)
     if same:
-        lines.insert(0, "both channels carry the same sound: this is one microphone for "
+        lines.insert(0, "the channels all carry the same sound: this is one microphone for "
                         "everyone (saved as one shared microphone; the live session captures "
                         "one channel and tells the voices apart)")
     return Calibration(m, profile, vp, tuple(lines))
@@ -161,7 +162,7 @@ def save(cal: Calibration, path: Path) -> Path:
         text = dumps(cal.profile)
         if cal.profile.voice is not None:  # stored relative: the folder can move
             text = text.replace(str(cal.profile.voice), cal.profile.voice.name)
-        path.write_text(text, encoding="utf-8")
+        atomic_write(path, text)  # whole, and private even over an older profile
     except OSError as exc:
         raise OutputError(f"cannot write the profile {path}: {exc.strerror or exc}") from exc
     return path

@@ -20,18 +20,26 @@ def out_folder(path: Path) -> None:
         raise OutputError(f"cannot write to {path}: {exc.strerror or exc}") from exc
 
 
+FD_ALIASES = ("/dev/stdout", "/dev/stderr")  # and /dev/fd/N, /proc/PID/fd/N
+
+
 def is_stream(path: Path) -> bool:
-    """Whether ``path`` is not a plain file of its own that atomic_write may replace: /dev
-    or /proc (/dev/stdout, whatever it stands for), a pipe, a device, a folder."""
+    """Whether ``path`` is not a plain file of its own that atomic_write may replace: one
+    of the process's own streams (/dev/stdout, /dev/fd/1: whatever it stands for, a pipe or
+    a file the shell opened), a pipe, a device, a folder. A plain file anywhere else, under
+    /dev/shm too, is a file."""
     import os
+    import re
     import stat
 
+    name = os.path.abspath(path)
+    if name in FD_ALIASES or re.match(r"/dev/fd/\d+$|/proc/(self|\d+)/fd/\d+$", name):
+        return True
     try:
         kind = os.stat(path).st_mode  # through links, as the shell would write
     except FileNotFoundError:
-        kind = stat.S_IFREG
-    return (not stat.S_ISREG(kind) or path.is_relative_to("/dev")
-            or path.is_relative_to("/proc"))
+        return False
+    return not stat.S_ISREG(kind)
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:
@@ -63,9 +71,12 @@ def atomic_write(path: Path, text: str | bytes) -> None:
         if isinstance(text, bytes):
             with os.fdopen(fd, "wb") as fb:
                 fb.write(text)
+                os.fsync(fb.fileno())  # on the disk before its name: whole after a power cut
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
         tmp.replace(path)
     except OSError:
         tmp.unlink(missing_ok=True)

@@ -16,9 +16,10 @@ from live_attune.paths import PRIVATE_UMASK
 EXIT_CODES = """exit codes:
   0  success
   2  usage error (bad option; a --channels map that does not fit the audio)
-  3  the input cannot be read (audio: missing, empty, not audio, corrupt; a CSV that
-     is not UTF-8, has ragged rows, names a column twice or leaves a quote open; a
-     session.json that departs from its schema)
+  3  the input cannot be read (audio: missing, empty, not audio, corrupt, under 32 ms;
+     a CSV that is not UTF-8, has no speaker and text columns, has ragged rows, names a
+     column twice or leaves a quote open; a session.json that departs from its schema or
+     holds what no session can)
   4  audio device problem
   5  model missing
   6  output cannot be written

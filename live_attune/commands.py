@@ -48,7 +48,7 @@ def _profile(args: argparse.Namespace) -> tuple[ChannelMap | None, PipelineConfi
     from calibration.profile import load
 
     profile = load(args.profile) if args.profile else None
-    cmap = ChannelMap.parse(args.channels) if args.channels else (
+    cmap = ChannelMap.parse(args.channels) if args.channels is not None else (
         profile.channels if profile else None)
     crosstalk = (crosstalk_for(profile.crosstalk_margin_db, profile.bleed_db) if profile
                  else CrosstalkConfig())
@@ -198,11 +198,11 @@ def live_command(args: argparse.Namespace) -> int:
         from live_attune.audio.capture import device_name
 
         checks.append(ProfileCheck(profile, device_name(device)))
-    if channels > 1:  # a mono microphone seen as stereo would be two people overlapping
-        from live_attune.audio.same import SameChannelsCheck
+    if len(set(layout.channel_indices)) > 1:  # one microphone seen as two: two people
+        from live_attune.audio.same import SameChannelsCheck  # overlapping throughout
         from live_attune.core.audio_facts import SAMPLE_RATE
 
-        checks.append(SameChannelsCheck(SAMPLE_RATE))
+        checks.append(SameChannelsCheck(SAMPLE_RATE, layout.channel_indices))
     check = InputChecks(*checks) if checks else None
     with ResilientMic(CaptureConfig(device=device, channels=channels)) as source:
         session = _serve(source, layout, args, linger=False, config=config, check=check,
@@ -381,7 +381,9 @@ def label_command(args: argparse.Namespace) -> int:
         atomic_write(args.output, out.getvalue())
     except OSError as exc:
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    print(f"labelled {sum(1 for r in rows if _role(r['speaker']) == THERAPIST)} therapist "
+    labelled = sum(1 for r in rows
+                   if _role(r["speaker"]) == THERAPIST and (r["text"] or "").strip())
+    print(f"labelled {labelled} therapist "
           f"utterances of {len(rows)} rows → {args.output}",
           file=sys.stderr if is_stream(args.output) else sys.stdout)  # not into the CSV
     return 0

@@ -135,13 +135,13 @@ def _remove_files_of(session_id: str) -> list[Path]:
 
 
 def _swap(store: Store, ref: str) -> int:
-    from live_attune.session.rescore import swap_roles
+    from live_attune.session.rescore import swap_refused, swap_roles
 
     row = store.get(ref)
-    try:
-        data = swap_roles(checked_result(store, row.id))
-    except ValueError as exc:  # not a one-microphone session
-        raise UsageError(f"session {row.id}: {exc}") from exc
+    data = checked_result(store, row.id)
+    if (why := swap_refused(data)) is not None:
+        raise UsageError(f"session {row.id}: {why}")
+    data = swap_roles(data)
     store.save_result(row.id, data, state=row.state)
     share = data["metrics"]["talk_share"].get(THERAPIST)
     print(f"{row.id}: therapist and client swapped; therapist talk share now "
@@ -248,7 +248,9 @@ def _impossible(data: dict[str, Any]) -> str | None:
     for i, seg in enumerate(data.get("segments", ())):
         if seg["speaker"] not in speakers:
             return f"segments/{i}: {seg['speaker']!r} is not one of the session's speakers"
-        if not 0 <= seg["start_s"] <= seg["end_s"]:
+        if seg["start_s"] < 0:
+            return f"segments/{i}: it starts before the session ({seg['start_s']} s)"
+        if seg["start_s"] > seg["end_s"]:
             return f"segments/{i}: it ends before it starts ({seg['start_s']}, {seg['end_s']})"
     return None
 

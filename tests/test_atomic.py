@@ -62,3 +62,22 @@ def test_a_store_that_is_a_folder_is_named_so(tmp_path: Path) -> None:
 def test_a_channel_left_without_a_role_is_refused(text: str) -> None:
     with pytest.raises(ChannelMapError, match="without a role"):
         ChannelMap.parse(text)
+
+
+def test_a_plain_file_under_dev_is_replaced_and_a_stream_appended_to(tmp_path: Path) -> None:
+    """The review (session 19): every path under /dev was appended to, so a report written
+    twice into /dev/shm (a RAM disk, where one may keep clinical output off the disk) held
+    two documents."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+        path = Path(shm) / "report.html"
+        atomic_write(path, "first\n")
+        atomic_write(path, "second\n")
+        assert path.read_text() == "second\n"
+    log = tmp_path / "log.txt"
+    log.write_text("earlier\n")
+    with log.open("a") as out:  # the shell's ">> log.txt", reached through the fd alias
+        atomic_write(Path(f"/proc/self/fd/{out.fileno()}"), "more\n")
+        atomic_write(Path(f"/dev/fd/{out.fileno()}"), "again\n")
+    assert log.read_text() == "earlier\nmore\nagain\n"

@@ -66,11 +66,16 @@ class BlockSource(Protocol):
 
 
 class InputCheck(Protocol):
-    """Checks the input while the session runs (calibration.check.ProfileCheck): its
-    warnings go on the status line; it never stops the session."""
+    """Checks the input while the session runs (calibration.check.ProfileCheck,
+    audio.same.SameChannelsCheck): its warnings go on the status line, its notes into
+    session.json; it never stops the session."""
 
     @property
     def warnings(self) -> list[str]: ...
+
+    @property
+    def notes(self) -> list[str]:
+        """What session.json must say of the input (past tense, no device names)."""
 
     def feed(self, block: np.ndarray) -> None: ...
 
@@ -85,6 +90,10 @@ class InputChecks:
     @property
     def warnings(self) -> list[str]:
         return [w for check in self._checks for w in check.warnings]
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for check in self._checks for n in check.notes]
 
     def feed(self, block: np.ndarray) -> None:
         for check in self._checks:
@@ -258,7 +267,7 @@ class LiveRun:
             info=info, layout=self.layout, config=self.pipeline.config, metrics=metrics,
             history=self.pipeline.history, duration_s=duration_s,
             notes=(f"live session from {description}",
-                   *([] if self.check is None else self.check.warnings)),
+                   *([] if self.check is None else self.check.notes)),
             transcript=self.transcripts,
             prosody=self.prosody_result, missing_audio=self._all_missing(),
             attribution=self.pipeline.attribution, single_mic=self.single_mic)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from live_attune.audio.decode import iter_blocks, probe
-from live_attune.audio.same import SAME_HEARD, differ
+from live_attune.audio.same import ChannelsAlike
 from live_attune.audio.vad import WINDOW
 from live_attune.core import SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
@@ -55,8 +55,9 @@ def analyze_file(path: str | Path, *, channel_map: ChannelMap | None = None,
     if single_mic is not None and not by_voice and (single_mic.speakers is not None
                                                      or single_mic.swap_roles):
         raise UsageError(f"{path}: --speakers and --swap-roles are for one microphone, and "
-                         f"its {channels} channels are a microphone per person (the channels "
-                         "say who is who)")
+                         f"the file's {channels} channels are a microphone per person: the "
+                         "channels say who is who (--channels client,therapist turns them "
+                         "round)")
     if transcribe:  # a missing or broken model fails before a long analysis, and its load
         _load_whisper(model)  # peak (~75 MB) comes while the process is small
     return _analyze(path, channel_map=channel_map, config=config, progress=progress,
@@ -70,15 +71,13 @@ SAME_CHANNELS_S = 60.0  # how much of a file's start tells whether its channels 
 def same_channels(path: str | Path) -> bool:
     """Whether a file's channels all carry the same sound over its first minute, with
     something heard in it (audio/same.py): one microphone saved as several channels."""
-    heard, loudest = 0, 0.0
+    alike, heard = ChannelsAlike(), 0
     for block in iter_blocks(path):
-        if differ(block):
-            return False
-        loudest = max(loudest, float(np.abs(block[0]).max(initial=0.0)))
+        alike.feed(block)
         heard += block.shape[1]
         if heard >= SAME_CHANNELS_S * SAMPLE_RATE:
             break
-    return loudest >= SAME_HEARD
+    return alike.same
 
 
 def _load_whisper(model: Path | None) -> None:
@@ -108,8 +107,8 @@ def _analyze(path: str | Path, *, channel_map: ChannelMap | None,
     whisper = _whisper_for(pipeline, model) if transcribe else None
     notes = _mode_notes(pipeline.layout)
     if one_microphone and info.channels > 1:
-        notes.insert(0, f"its {info.channels} channels carry the same sound (one microphone "
-                        "saved as several channels): analysed as one microphone")
+        notes.insert(0, f"the file's {info.channels} channels carry the same sound (one "
+                        "microphone saved as several channels): analysed as one microphone")
     try:
         samples = _feed(path, pipeline, tracker, whisper, progress, notes)
         metrics, events = _finish(pipeline, tracker)

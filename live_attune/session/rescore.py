@@ -25,15 +25,23 @@ from live_attune.speakers.single import FRAME_S, AttributedSpan
 SWAPPED = "therapist and client swapped after the analysis"  # the note: swapped once
 
 
+def swap_refused(data: dict[str, Any]) -> str | None:
+    """Why this session's roles cannot be swapped (None: they can)."""
+    if data["mode"] == MODE_ACTIVITY:
+        return "an activity-only session has no therapist and client to swap"
+    if data["mode"] != MODE_SINGLE:
+        return ("with a microphone per person the channels say who is who, not a guess: if "
+                "they were the wrong way round, analyse the recording again with --channels "
+                "client,therapist (live: keep its audio with --keep-audio)")
+    return None
+
+
 def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     """session.json with therapist and client swapped and every measure recomputed; swapped
     twice, as it was (the note comes and goes, the one-microphone options are kept with
-    ``swap_roles`` turned over)."""
-    if data["mode"] != MODE_SINGLE:
-        raise ValueError("only a one-microphone session's roles can be swapped: with a "
-                         "microphone per person the channels say who is who"
-                         if data["mode"] != MODE_ACTIVITY else
-                         "an activity-only session has no therapist and client to swap")
+    ``swap_roles`` turned over). ValueError: swap_refused."""
+    if (why := swap_refused(data)) is not None:
+        raise ValueError(why)
     speakers = tuple(swap_role(s) for s in data["speakers"])
     config = pipeline_config(data["config"])
     segments = [Segment(swap_role(s["speaker"]), s["start_s"], s["end_s"])
@@ -69,14 +77,15 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_swapped(data: dict[str, Any]) -> bool:
-    """Whether ``sessions swap-roles`` turned this stored session round (an odd number of
-    times)."""
-    return SWAPPED in data.get("notes", ())
+    """Whether ``sessions swap-roles`` turned this stored session round: an odd number of
+    times (an older version added its note at every swap)."""
+    return list(data.get("notes", ())).count(SWAPPED) % 2 == 1
 
 
 def _notes_swapped(notes: list[str]) -> tuple[str, ...]:
-    return (tuple(n for n in notes if n != SWAPPED) if SWAPPED in notes
-            else (*notes, SWAPPED))
+    """The notes of the session turned round once more: the note once, or not at all."""
+    others = tuple(n for n in notes if n != SWAPPED)
+    return others if notes.count(SWAPPED) % 2 == 1 else (*others, SWAPPED)
 
 
 def _live_decisions_only(data: dict[str, Any]) -> bool:

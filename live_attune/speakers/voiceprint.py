@@ -8,12 +8,14 @@ still read, with ``embedding`` None."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from live_attune.atomic import atomic_write
 from live_attune.errors import UsageError
 
 N_MFCC = 20
@@ -45,8 +47,9 @@ def save(vp: VoicePrint, path: Path) -> None:
         "issues": np.array(vp.issues, dtype=str)}
     if vp.embedding is not None:
         fields["embedding"] = vp.embedding
-    with path.open("wb") as f:
-        np.savez(f, **fields)  # type: ignore[arg-type]  # numpy's stub types the kwargs as bool
+    buf = io.BytesIO()
+    np.savez(buf, **fields)  # type: ignore[arg-type]  # numpy's stub types the kwargs as bool
+    atomic_write(path, buf.getvalue())  # a biometric: private (0600) even over an older file
 
 
 def load(path: Path) -> VoicePrint:
@@ -68,6 +71,7 @@ def load(path: Path) -> VoicePrint:
     except OSError as exc:
         raise VoicePrintError(f"{path}: not a readable voice print ({exc.strerror or exc})"
                               ) from None
-    except (ValueError, KeyError, EOFError, zipfile.BadZipFile):  # numpy: "load unsafely"
+    except (ValueError, KeyError, EOFError, TypeError,  # numpy: "load it unsafely"; a
+            zipfile.BadZipFile):  # .npy (an array, not an archive): TypeError
         raise VoicePrintError(f"{path}: not a live-attune voice print (the .npz file "
                               "`live-attune calibrate` writes)") from None

@@ -63,6 +63,7 @@ def test_calibrating_from_a_file_under_32_ms_is_unreadable_input(tmp_path: Path)
      "talk_share/therapist: 5.0 is not a share between 0 and 1"),
     (lambda d: d["segments"][0].update(end_s=d["segments"][0]["start_s"] - 1),
      "segments/0: it ends before it starts"),
+    (lambda d: d["segments"][0].update(start_s=-1.0), "segments/0: it starts before the"),
     (lambda d: d["segments"][0].update(speaker="alien"),
      "segments/0: 'alien' is not one of the session's speakers"),
 ])

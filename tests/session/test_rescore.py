@@ -17,7 +17,7 @@ from live_attune.session.config import (
     PipelineConfig,
 )
 from live_attune.session.output import session_dict
-from live_attune.session.rescore import is_swapped, swap_roles
+from live_attune.session.rescore import SWAPPED, is_swapped, swap_roles
 from live_attune.session.result import session_result
 from live_attune.session.single_mic import rate_interruptions_of
 
@@ -80,3 +80,13 @@ def test_only_a_one_microphone_session_can_be_swapped() -> None:
         data = recovered_single_mic_session() | {"mode": mode}
         with pytest.raises(ValueError, match=r"activity-only|microphone per person"):
             swap_roles(data)
+
+
+def test_a_session_an_older_version_swapped_twice_reads_as_not_swapped() -> None:
+    """The review (session 19): an older version added its note at every swap; two notes
+    mean the roles are as analysed."""
+    data = recovered_single_mic_session()
+    twice = data | {"notes": [*data["notes"], SWAPPED, SWAPPED]}
+    assert not is_swapped(twice)
+    once_more = swap_roles(twice)
+    assert is_swapped(once_more) and once_more["notes"].count(SWAPPED) == 1

@@ -39,10 +39,11 @@ def test_two_identical_channels_are_analysed_as_one_microphone(
 def test_channels_that_differ_or_carry_nothing_are_not_one(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     speech = (0.1 * rng.standard_normal((1, 16_000 * 3))).astype(np.float32)
+    other = (0.1 * rng.standard_normal((1, 16_000 * 3))).astype(np.float32)
     for name, audio, same in (
             ("same", np.concatenate([speech, speech]), True),
             ("quiet", np.concatenate([speech, speech]) * 0.01, False),  # nothing heard
-            ("apart", np.concatenate([speech, speech + 0.001]), False),
+            ("apart", np.concatenate([speech, 0.5 * speech + other]), False),
             ("mono", speech, False)):
         path = tmp_path / f"{name}.wav"
         write_wav(path, audio)
@@ -56,3 +57,31 @@ def test_one_microphone_options_on_a_microphone_per_person_are_refused(
     for options in (SingleMicOptions(speakers=2), SingleMicOptions(swap_roles=True)):
         with pytest.raises(UsageError, match="for one microphone"):
             analyze_file(brief_conversation["stereo"], single_mic=options, prosody=False)
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("aac", "m4a"), ("libopus", "opus")])
+def test_one_microphone_saved_as_lossy_stereo_is_one_too(
+        brief_conversation: dict[str, Path], tmp_path: Path, codec: str, suffix: str) -> None:
+    """The review (session 19): AAC (phones, apps) and Opus do not keep the two copies
+    sample for sample (they differ by -40 and -57 dB), and were read as two people."""
+    import av
+
+    mono = read_all(brief_conversation["mono"])[0]
+    path = tmp_path / f"doubled.{suffix}"
+    rate = 48_000
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate, layout="stereo")
+        up = np.interp(np.arange(len(mono) * 3) / 3, np.arange(len(mono)), mono)
+        both = np.stack([up, up]).astype(np.float32)
+        for i in range(0, both.shape[1], 960 * 4):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(both[:, i:i + 960 * 4]),
+                                               format="fltp", layout="stereo")
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    assert same_channels(path)
+    result = analyze_file(path, single_mic=SingleMicOptions(), prosody=False)
+    assert result.layout.mode == MODE_SINGLE
+    assert "analysed as one microphone" in result.notes[0]

@@ -40,11 +40,29 @@ def test_a_file_that_is_no_voice_print_is_named_without_numpy_s_advice(tmp_path:
                                                                         ) -> None:
     """A probe (session 19): a text file given as --voice surfaced numpy's message, which
     suggests loading the file unsafely (allow_pickle)."""
+    import io
+
+    array = io.BytesIO()
+    np.save(array, np.zeros(20))
     for name, data in (("junk.txt", b"not a voice print\n"), ("empty.npz", b""),
-                       ("half.npz", b"PK\x03\x04" + b"\0" * 40)):
+                       ("half.npz", b"PK\x03\x04" + b"\0" * 40),
+                       ("array.npy", array.getvalue())):  # the review: a traceback
         (tmp_path / name).write_bytes(data)
         with pytest.raises(VoicePrintError) as caught:
             load(tmp_path / name)
         message = str(caught.value)
         assert "not a live-attune voice print" in message, message
         assert "pickle" not in message and "unsafe" not in message
+
+
+def test_a_voice_print_written_over_an_older_one_is_private(tmp_path: Path) -> None:
+    """A biometric: the review (session 19) found it written in place, an older 0644 file
+    staying 0644."""
+    import stat
+
+    path = tmp_path / "me.npz"
+    path.write_bytes(b"older")
+    path.chmod(0o644)
+    save(_print(np.ones(256, np.float32) / 16), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load(path).speech_s == _print(None).speech_s
