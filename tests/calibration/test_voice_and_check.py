@@ -63,7 +63,7 @@ def test_the_voice_print_tells_the_voices_apart() -> None:
 
 def test_a_bad_voice_print_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    with pytest.raises(voice.VoicePrintError, match="not a readable voice print"):
+    with pytest.raises(voice.VoicePrintError, match="not a live-attune voice print"):
         voice.load(tmp_path / "bad.npz")
     with pytest.raises(voice.VoicePrintError, match="no such voice print"):
         voice.load(tmp_path / "none.npz")
