@@ -326,7 +326,8 @@ def _add_sessions(sub: Commands) -> None:
     for name, text in (("show", "the session's main measures"),
                        ("recover", "rebuild a session a crash interrupted (or: all)"),
                        ("swap-roles", "therapist and client the other way round (one "
-                                      "microphone); every measure is recomputed")):
+                                      "microphone's guess, or microphones worn the other "
+                                      "way round); every measure is recomputed")):
         actions.add_parser(name, help=text).add_argument("session", help="id, prefix or last")
     ex = actions.add_parser("export", help="write the session's session.json")
     ex.add_argument("session", help="id, prefix or last")

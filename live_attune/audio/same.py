@@ -52,11 +52,11 @@ def same_sound(audio: np.ndarray) -> bool:
 
 
 LISTEN_S = 30.0  # a live input's first this much says whether its channels are one
-ONE_MICROPHONE_LIVE = ("both microphones' channels carry the same sound: this is one "
-                       "microphone, not one per person, so the balance and the overlaps "
-                       "shown are not right. Stop, and start again with --input-channels 1 "
-                       "(without --channels or a two-microphone profile; or calibrate again, "
-                       "which saves such a device as one shared microphone)")
+ONE_MICROPHONE_LIVE = ("both input channels carry the same sound: this is one microphone, "
+                       "not one per person, so the balance and the overlaps shown are not "
+                       "right. Stop, and start again with --input-channels 1 (without "
+                       "--channels or a two-microphone profile), or calibrate again: it "
+                       "saves such a device as one shared microphone")
 ONE_MICROPHONE_NOTE = ("the two input channels carried the same sound (one microphone, not "
                        "one per person): the talk balance and the overlaps of this session "
                        "are not right")

@@ -26,13 +26,13 @@ SWAPPED = "therapist and client swapped after the analysis"  # the note: swapped
 
 
 def swap_refused(data: dict[str, Any]) -> str | None:
-    """Why this session's roles cannot be swapped (None: they can)."""
+    """Why this session's roles cannot be swapped (None: they can). One microphone: the
+    first to speak was taken as the therapist; a microphone per person: the microphones
+    were worn the other way round (each channel's segments renamed give what analysing
+    with --channels client,therapist gives, and a live session without kept audio has no
+    other way back)."""
     if data["mode"] == MODE_ACTIVITY:
         return "an activity-only session has no therapist and client to swap"
-    if data["mode"] != MODE_SINGLE:
-        return ("with a microphone per person the channels say who is who, not a guess: if "
-                "they were the wrong way round, analyse the recording again with --channels "
-                "client,therapist (live: keep its audio with --keep-audio)")
     return None
 
 
