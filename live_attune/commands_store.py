@@ -150,7 +150,7 @@ def _swap(store: Store, ref: str) -> int:
 
 
 def _recover(store: Store, ref: str) -> int:
-    from live_attune.session.recover import recover
+    from live_attune.session.rescore import recover_again as recover
 
     rows = store.interrupted() if ref == "all" else [store.get(ref)]
     if not rows:

@@ -15,7 +15,7 @@ PACKAGES = ("live_attune", "calibration")
 # from a higher one nor from another room on its own floor.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("live_attune", "live_attune._runtime", "live_attune.paths", "live_attune.errors",
-     "live_attune.csv_cells", "live_attune.core"),  # the base: one room
+     "live_attune.csv_cells", "live_attune.atomic", "live_attune.core"),  # the base: one room
     ("live_attune.audio",),
     ("live_attune.speakers", "live_attune.asr", "live_attune.prosody", "live_attune.synth",
      "live_attune.language"),

@@ -13,7 +13,6 @@ from live_attune.core import MetricsConfig, Segment, SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import SessionHistory, replay_segments
 from live_attune.core.events import Transcript, Word
-from live_attune.errors import StoreError
 from live_attune.session.config import MODE_SINGLE, Layout, PipelineConfig
 from live_attune.session.output import session_dict
 from live_attune.session.result import SessionResult, session_result
@@ -24,29 +23,15 @@ from live_attune.store.recorder import repair_wav
 
 
 def recover(store: Store, ref: str) -> dict[str, Any]:
-    """Recover session ``ref`` (state interrupted): measure what was committed, save it."""
-    from live_attune.session.rescore import swap_roles
-
+    """Recover session ``ref`` (state interrupted): measure what was committed, save it.
+    (Recovered again, the roles as the user swapped them: session/rescore.recover_again.)"""
     journal = store.journal(ref)
     result = recovered_result(journal)
     if journal.row.audio_path and Path(journal.row.audio_path).exists():
         repair_wav(Path(journal.row.audio_path))
     data = session_dict(result)
-    if journal.row.state == "recovered" and _was_swapped(store, journal.row.id):
-        data = swap_roles(data)  # recovered again: the roles as the user set them
     store.save_result(journal.row.id, data, state="recovered")
     return store.result(journal.row.id)
-
-
-def _was_swapped(store: Store, session_id: str) -> bool:
-    """Whether the user turned the roles of this recovered session round (a stored result
-    too damaged to read: no; the journal rebuilds it)."""
-    from live_attune.session.rescore import is_swapped
-
-    try:
-        return is_swapped(store.result(session_id))
-    except StoreError:
-        return False
 
 
 def recovered_result(journal: Journal) -> SessionResult:

@@ -14,13 +14,15 @@ from live_attune.core.audio_facts import SAMPLE_RATE
 from live_attune.core.conversation import replay_segments
 from live_attune.core.events import MissingAudio, Transcript, Word
 from live_attune.core.quality import NOT_COUNTED_STOPPED, RECOUNTED_STOPPED, word_of
+from live_attune.errors import StoreError
 from live_attune.language.labeller import label_transcripts
 from live_attune.session.config import MODE_ACTIVITY, MODE_SINGLE, Layout, swap_role
 from live_attune.session.output import session_dict
-from live_attune.session.recover import counted_to, pipeline_config
+from live_attune.session.recover import counted_to, pipeline_config, recover
 from live_attune.session.result import session_result
 from live_attune.session.single_mic import rate_interruptions_of
 from live_attune.speakers.single import FRAME_S, AttributedSpan
+from live_attune.store.db import Store
 
 SWAPPED = "therapist and client swapped after the analysis"  # the note: swapped once
 
@@ -74,6 +76,23 @@ def swap_roles(data: dict[str, Any]) -> dict[str, Any]:
     out["attribution"] = [a | {"speaker": swap_role(a["speaker"])}
                           for a in data.get("attribution", [])]
     return out
+
+
+def recover_again(store: Store, ref: str) -> dict[str, Any]:
+    """``sessions recover``: the session rebuilt from its journal (session/recover.py); a
+    session recovered before and then turned round by the user (swap-roles) keeps the roles
+    the user set (a stored result too damaged to read: as recovered; the journal rebuilds
+    it)."""
+    row = store.get(ref)
+    try:
+        swapped = row.state == "recovered" and is_swapped(store.result(row.id))
+    except StoreError:
+        swapped = False
+    data = recover(store, row.id)
+    if not swapped:
+        return data
+    store.save_result(row.id, swap_roles(data), state="recovered")
+    return store.result(row.id)
 
 
 def is_swapped(data: dict[str, Any]) -> bool:

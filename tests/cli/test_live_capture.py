@@ -113,7 +113,7 @@ def test_a_live_input_whose_two_channels_are_one_microphone_says_so(
     """A probe (session 19): a mono microphone seen as stereo reads as two people each
     overlapping the other throughout. After 30 s the session says so (status line and
     session.json's notes); it goes on."""
-    from live_attune.audio.same import ONE_MICROPHONE_LIVE
+    from live_attune.audio.same import ONE_MICROPHONE_LIVE, ONE_MICROPHONE_NOTE
 
     mono = read_all(short_conversation["mono"])[:, :16000 * 32]
     proc = start_live(alsa_home(tmp_path, np.concatenate([mono, mono])), "--out",
@@ -126,7 +126,8 @@ def test_a_live_input_whose_two_channels_are_one_microphone_says_so(
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     live = json.loads((tmp_path / "session" / "session.json").read_text())
-    assert ONE_MICROPHONE_LIVE in live["notes"]
+    assert ONE_MICROPHONE_NOTE in live["notes"]  # said in the past; "stop" only live
+    assert ONE_MICROPHONE_LIVE not in live["notes"]
 
 
 def test_missing_device_lists_the_devices_there_are(tmp_path: Path) -> None:

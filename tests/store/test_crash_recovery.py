@@ -230,12 +230,12 @@ def test_recovering_a_session_again_keeps_the_roles_the_user_swapped(
         private_data_dir: Path) -> None:
     """A probe (session 19): `sessions recover` on a recovered session the user had turned
     round with `sessions swap-roles` silently turned it back."""
-    from live_attune.session.rescore import is_swapped, swap_roles
+    from live_attune.session.rescore import is_swapped, recover_again, swap_roles
 
     sid, data = recovered_one_microphone_session()
     with Store() as store:
         store.save_result(sid, swap_roles(data), state="recovered")
-        again = recover(store, sid)
+        again = recover_again(store, sid)
     assert is_swapped(again)
     assert again["metrics"]["talk_share"] == {
         "therapist": data["metrics"]["talk_share"]["client"],
