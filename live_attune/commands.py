@@ -372,17 +372,17 @@ def label_command(args: argparse.Namespace) -> int:
     kept = [f for f in fields if f not in LABEL_COLUMNS]  # labelled again: the new labels
     writer = csv.DictWriter(out, fieldnames=[*kept, *LABEL_COLUMNS])
     writer.writeheader()
+    labelled = 0  # therapist lines with words: a client's and an empty line get no label
     for row in rows:
         text = row["text"] or ""
         label = labeller.feed(_role(row["speaker"]), text) if text.strip() else None
+        labelled += label is not None
         cells = row | _label_cells(label)
         writer.writerow({k: safe_cell(v) for k, v in cells.items()})  # no formulas
     try:
         atomic_write(args.output, out.getvalue())
     except OSError as exc:
         raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    labelled = sum(1 for r in rows
-                   if _role(r["speaker"]) == THERAPIST and (r["text"] or "").strip())
     print(f"labelled {labelled} therapist "
           f"utterances of {len(rows)} rows → {args.output}",
           file=sys.stderr if is_stream(args.output) else sys.stdout)  # not into the CSV
