@@ -90,6 +90,11 @@ with and once without: 0.753/0.589 (124/97/73) against 0.723/0.589 (124/101/73),
 3.1 % both, share error max 2.58 against 2.26 pp. The real clips: the pyannote sample 9.4 ->
 8.2 %, AMI dev00 34.4 -> 34.0 %, the 3-person ones unchanged.
 
+Held out, hard seeds 121-136, run once (session 20, the code of 7d962da; ``--approaches
+encoder --no-live --seeds "" --hard-seeds 121-136``): interruptions 0.688/0.600
+(110/96/66), of confidence >= 0.7 0.773/0.527 (110/75/58), AUC 0.668; DER mean 3.3 %, max
+4.9 %; share error max 2.48 pp (seed 134). The next untouched seeds start at 137.
+
 ``--oracle-overlap`` (session 12): the encoder's second voice taken from the truth instead
 of the pitch (true_second_voice: on each frame the attribution gives to someone and the truth
 has both speakers on, the other one), the rest as is — what the voices, the VAD and
