@@ -128,6 +128,25 @@ def test_real_recordings_der_is_reported() -> None:
     assert found["pyannote_sample"] == found["ami/dev00"] == 2
 
 
+def test_a_recordings_last_words_have_a_window_of_their_own() -> None:
+    """AMI dev00 ends with 1.5 s of MEE009 (28.5-30 s in both references) after MEE012. The
+    windows every 0.5 s stop 0.9 s short of the end and the last of them reads half MEE012,
+    so those words went to MEE012; a window ending at the audio's end gives them to the
+    voice of dev00's first 11 s (MEE009's), live and offline alike (one stage)."""
+    audio = read_all(REAL / "ami" / "dev00.wav")[0]
+    flags = vad_flags(audio[None])[0]
+    stream = EncoderWindows(batch=64)
+    stream.feed(audio, flags)
+    stream.finish(flags)
+    frames = len(audio) // 160 + 1
+    assert stream.windows().centres_s[-1] == pytest.approx((frames - 80) * 0.01)
+    att = attribute(audio, flags)
+    t = (np.arange(len(att.labels)) + 0.5) * FRAME_S
+    first, last = att.labels[(t > 3) & (t < 10)], att.labels[(t > 28.7) & (t < 29.9)]
+    mee009 = np.bincount(first[first >= 0]).argmax()
+    assert (last[last >= 0] == mee009).mean() >= 0.9
+
+
 def test_one_voice_is_one_speaker() -> None:
     """A real recording of one man (11 s) and one espeak voice are each found to be one."""
     from live_attune.synth.voices import THERAPIST_VOICE, speak
