@@ -11,7 +11,7 @@ delay, and the direct path's gain there its level. A peak of normalised correlat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,13 +49,13 @@ def run_call_wizard(*, mic: int | str | None, call: int | str | None, out: Path,
     """Record the call protocol from both devices (paired as a live session pairs them);
     ``publish``: progress and results to the calibration view (calibrate --dashboard)."""
     from calibration.procedure import save
-    from calibration.wizard import publish_done, record
+    from calibration.wizard import audio_only, publish_done, record
     from live_attune.audio.call import CallConfig, CallSource, find_call_input, find_input
 
     mic_in, call_in = find_input(mic, "microphone"), find_call_input(call)
     steps = {}
     with CallSource(CallConfig(), mic_in, call_in) as source:
-        blocks = _audio_only(source.blocks())
+        blocks = audio_only(source.blocks())
         for step in call_protocol(step_s):
             print(f"\n{step.prompt} ({step.seconds:.0f} s)")
             if prompt:
@@ -65,13 +65,6 @@ def run_call_wizard(*, mic: int | str | None, call: int | str | None, out: Path,
     save(cal, out)
     publish_done(cal, out, publish)
     return cal
-
-
-def _audio_only(blocks: Iterator[tuple[float, object]]) -> Iterator[tuple[float, np.ndarray]]:
-    """A calibration step wants audio; a hole only shortens what it hears."""
-    for at, block in blocks:
-        if isinstance(block, np.ndarray):
-            yield at, block
 
 
 def call_protocol(step_s: float = 8.0) -> tuple[Step, ...]:

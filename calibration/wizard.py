@@ -43,7 +43,7 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
 
     recorded = []
     with MicSource(CaptureConfig(device=device, channels=channels)) as source:
-        blocks = source.blocks()
+        blocks = audio_only(source.blocks())
         name = device_name(device)
         for step in protocol(step_s, enrol_s):
             print(f"\n{step.prompt} ({step.seconds:.0f} s)")
@@ -55,6 +55,14 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
     save(cal, out)
     publish_done(cal, out, publish)
     return cal
+
+
+def audio_only(blocks: Iterator[tuple[float, object]]) -> Iterator[tuple[float, np.ndarray]]:
+    """A calibration step wants audio; a hole (dropped blocks, a call's gap) only shortens
+    what it hears."""
+    for at, block in blocks:
+        if isinstance(block, np.ndarray):
+            yield at, block
 
 
 def publish_done(cal: Calibration, out: Path, publish: Publish | None) -> None:

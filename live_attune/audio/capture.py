@@ -1,7 +1,9 @@
 """Live capture with sounddevice: the callback copies each block into a bounded queue.
 
 The callback does nothing else (no VAD, no logging, no locks beyond the queue's own): if the
-consumer falls behind, the newest block is dropped and counted in ``overflows``; the
+consumer falls behind, the newest block is dropped and counted in ``overflows``, and the
+next block that gets through carries the samples lost before it, which ``blocks()`` yields
+as a ``DeviceBack`` (the session records them as missing audio, not as silence); the
 driver's own input overflows are counted in ``driver_overflows``. Nothing is silent.
 """
 
@@ -53,6 +55,9 @@ class DeviceBack:
     reason: str = "microphone lost"
 
 
+DROPPED = "audio dropped: the computer fell behind"  # DeviceBack.reason for dropped blocks
+
+
 class MicSource:
     """A started input stream; iterate ``blocks()`` for ``(channels, n)`` float32 arrays."""
 
@@ -60,8 +65,10 @@ class MicSource:
         self.config = config
         self.overflows = 0  # blocks dropped because the queue was full
         self.driver_overflows = 0  # blocks the driver reported as overflowed
-        self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(
+        # arrival, block, samples dropped just before it
+        self._queue: queue.Queue[tuple[float, np.ndarray, int]] = queue.Queue(
             maxsize=config.queue_blocks)
+        self._lost_frames = 0  # samples dropped since the last block that got through
         self._stream: Any = None
         self._closing = False
 
@@ -97,26 +104,33 @@ class MicSource:
     def description(self) -> str:
         return f"input device {self.config.device if self.config.device is not None else 'default'}"
 
-    def blocks(self, timeout_s: float = 2.0) -> Iterator[tuple[float, np.ndarray]]:
-        """Yield ``(arrival time.monotonic(), block)`` as blocks arrive."""
+    def blocks(self, timeout_s: float = 2.0
+               ) -> Iterator[tuple[float, np.ndarray | DeviceBack]]:
+        """Yield ``(arrival time.monotonic(), block)`` as blocks arrive, with a
+        ``DeviceBack`` before a block that blocks were dropped before (``DROPPED``)."""
         while True:
             try:
-                yield self._queue.get(timeout=timeout_s)
+                arrival, block, lost = self._queue.get(timeout=timeout_s)
             except queue.Empty:
                 if self._closing:
                     return
                 if self._stream is None or not self._stream.active:
                     raise DeviceError("the input stream stopped") from None
                 raise DeviceError("the input device stopped delivering audio") from None
+            if lost:
+                yield arrival, DeviceBack(lost / SAMPLE_RATE, DROPPED)
+            yield arrival, block
 
     def _callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
         # Runs on the audio thread: copy and hand off, nothing else.
         if status.input_overflow:
             self.driver_overflows += 1
         try:
-            self._queue.put_nowait((monotonic(), indata.T.copy()))
+            self._queue.put_nowait((monotonic(), indata.T.copy(), self._lost_frames))
+            self._lost_frames = 0
         except queue.Full:
             self.overflows += 1
+            self._lost_frames += frames
 
 
 class ResilientMic:
