@@ -30,6 +30,8 @@ from live_attune.store.recorder import SessionRecorder
 log = logging.getLogger("live_attune.server")
 T = TypeVar("T")
 MAX_MESSAGE_BYTES = 4096  # dashboards only send pings; bigger frames close the connection
+OPEN_TIMEOUT_S = 30.0  # the opening handshake, the report view's HTTP answers included
+# (http.API_TIMEOUT_S answers a slow one with 503 before this closes it without a word)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,7 +144,8 @@ async def _server(handler: Callable[[ServerConnection], Awaitable[None]],
         for sock in sockets:
             await stack.enter_async_context(serve(
                 handler, sock=sock, max_size=MAX_MESSAGE_BYTES, ping_interval=20,
-                ping_timeout=20, process_request=functools.partial(process_request, access)))
+                ping_timeout=20, open_timeout=OPEN_TIMEOUT_S,
+                process_request=functools.partial(process_request, access)))
         url = _url(options, addresses[0], port, token)
         _announce(url, options)
         if ready is not None:

@@ -35,10 +35,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from live_attune.server.messages import SAVED_WHERE_LAN
 from live_attune.store.db import SessionRow
 
 log = logging.getLogger("live_attune.server")
 WS_PATH = "/ws"
+API_TIMEOUT_S = 20.0  # a store read or report build answered within this, else 503
 API_PATH = "/api/"
 # The report is one self-contained page: its own inline style and SVG, nothing else at all.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -108,6 +110,12 @@ async def process_request(access: Access, connection: ServerConnection,
     Store reads and report builds run on a worker thread: the event loop keeps serving the
     live session meanwhile.
     """
+    if request.method != "GET":  # the dashboard, its API and the websocket only GET
+        response = connection.respond(HTTPStatus.METHOD_NOT_ALLOWED, "only GET\n")
+        response.headers["Allow"] = "GET"
+        return response
+    if request.path.startswith("//"):  # urlsplit would read "//ws" as a host named ws
+        return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
     url = urlsplit(request.path)
     refused = _refusal(access, connection, request, url.path, url.query)
     if refused is not None:
@@ -116,12 +124,25 @@ async def process_request(access: Access, connection: ServerConnection,
         return None
     cookie = _set_cookie(access) if _query_token(url.query) else None
     if url.path.startswith(API_PATH):
-        response = await asyncio.to_thread(_api, access, url.path[len(API_PATH):])
+        response = await _api_in_time(access, connection, url.path[len(API_PATH):])
     else:
         response = _static(access, url.path)
     if cookie is not None:
         response.headers["Set-Cookie"] = cookie
     return response
+
+
+async def _api_in_time(access: Access, connection: ServerConnection, path: str) -> Response:
+    """``_api`` on a worker thread, answered within API_TIMEOUT_S (the handshake's own limit,
+    app.OPEN_TIMEOUT_S, is longer): past it a 503 and one log line instead of a connection
+    closed without a word (many reports asked for at once on a slow machine)."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_api, access, path), API_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("the report view took over %g s to answer %s: said busy", API_TIMEOUT_S,
+                    path[:100])
+        return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
+                                  "busy: try again in a moment\n")
 
 
 def _refusal(access: Access, connection: ServerConnection, request: Request, path: str,
@@ -200,14 +221,18 @@ def _read_store(path: Path, ref: str | None) -> dict[str, Any] | ApiError:
         try:
             return store.result(store.get(ref).id)
         except StoreError as exc:
-            log.warning("the report view asked for session %r: %s", ref, exc)
+            log.warning("the report view asked for session %r: %s", ref[:100], exc)
             return ApiError(HTTPStatus.NOT_FOUND, "no such session, or it has no result yet")
 
 
 def _without_words(result: dict[str, Any]) -> dict[str, Any]:
-    """session.json less what was said: the form the store keeps for --no-transcript, with
-    a note saying why (the report shows it)."""
-    return result | {"transcript": [], "notes": [*(result.get("notes") or []), WORDS_WITHHELD]}
+    """session.json less what was said and where its audio came from (a path names the
+    user's folders, often the client: never sent over --lan): the form the store keeps for
+    --no-transcript, with a note saying why (the report shows it)."""
+    source = result.get("source")
+    hidden = {"source": source | {"path": SAVED_WHERE_LAN}} if isinstance(source, dict) else {}
+    return result | hidden | {"transcript": [],
+                              "notes": [*(result.get("notes") or []), WORDS_WITHHELD]}
 
 
 def _listed(row: SessionRow) -> dict[str, object]:

@@ -34,6 +34,13 @@ from live_attune.server.messages import (
 
 log = logging.getLogger("live_attune.server")
 COALESCED = ("metrics", "status", "calibration")  # only the newest unsent one matters
+# A dashboard sends nothing but an occasional ping: a connection that sends more than
+# MESSAGES_BURST at once, or more than MESSAGES_PER_S for long, is closed (1008). A flood
+# answered message by message, each logged, once held the event loop and the live
+# pipeline behind it (blocks dropped); now it costs a few dozen replies and three lines.
+MESSAGES_PER_S = 5.0
+MESSAGES_BURST = 20
+LOGGED_REJECTIONS = 3  # per connection; the rest are counted in one line at its end
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,25 @@ class Outgoing:
     kind: str
     text: str
     born: float  # time.monotonic() of the audio block (or moment) this message reports on
+
+
+@dataclass
+class MessageBudget:
+    """A token bucket: ``take`` is False once a client has sent more than ``burst`` at once
+    or more than ``per_s`` a second for long."""
+
+    per_s: float = MESSAGES_PER_S
+    burst: float = MESSAGES_BURST
+    tokens: float = MESSAGES_BURST
+    last: float = field(default_factory=time.monotonic)
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.per_s)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 @dataclass(eq=False)  # identity semantics: outboxes live in a set
@@ -52,6 +78,8 @@ class Outbox:
     events: deque[Outgoing] = field(default_factory=deque)
     dropped: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    budget: MessageBudget = field(default_factory=MessageBudget)
+    rejected: int = 0  # this dashboard's messages refused
 
     def put(self, out: Outgoing) -> None:
         if out.kind in COALESCED:
@@ -115,19 +143,30 @@ class Hub:
         sender = asyncio.create_task(self._send_loop(connection, box))
         try:
             async for data in connection:
+                if not box.budget.take(time.monotonic()):
+                    log.warning("closed a dashboard connection: it sent messages faster "
+                                "than a dashboard does (over %d at once or %g a second)",
+                                MESSAGES_BURST, MESSAGES_PER_S)
+                    await connection.close(1008, "too many messages")
+                    break
                 self._receive(box, data)
         except ConnectionClosed:
             pass
         finally:
             self.outboxes.discard(box)
             sender.cancel()
+            if box.rejected > LOGGED_REJECTIONS:
+                log.warning("rejected %d more messages from that dashboard",
+                            box.rejected - LOGGED_REJECTIONS)
 
     def _receive(self, box: Outbox, data: str | bytes) -> None:
         try:
             parse_client_message(data)
         except MessageError as exc:
             self.rejected_messages += 1
-            log.warning("rejected a dashboard message: %s", exc)
+            box.rejected += 1
+            if box.rejected <= LOGGED_REJECTIONS:
+                log.warning("rejected a dashboard message: %s", exc)
             box.put(Outgoing("error", encode(envelope("error", message=str(exc))),
                              time.monotonic()))
             return

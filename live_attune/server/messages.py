@@ -213,17 +213,26 @@ def parse_client_message(data: str | bytes) -> Message:
     """Validate a dashboard → server message; raise MessageError with a short reason."""
     if len(data) > MAX_CLIENT_MESSAGE_BYTES:
         raise MessageError(f"message too large ({len(data)} bytes)")
+    if isinstance(data, bytes):
+        raise MessageError("a binary frame (the protocol is JSON text)")
     try:
         message = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: "[[[[..." nested deep
         raise MessageError("not JSON") from None
     if not isinstance(message, dict):
         raise MessageError("not a JSON object")
-    if message.get("v") != VERSION:
-        raise MessageError(f"unsupported version {message.get('v')!r}")
+    version = message.get("v")
+    if type(version) is not int or version != VERSION:  # true == 1 in Python, not here
+        raise MessageError(f"unsupported version {_short(version)}")
     if message.get("type") != "ping":
-        raise MessageError(f"unknown type {message.get('type')!r}")
+        raise MessageError(f"unknown type {_short(message.get('type'))}")
     return message
+
+
+def _short(value: Any, most: int = 40) -> str:
+    """A client's value for an error message and the log: its repr, cut to ``most``."""
+    text = repr(value)
+    return text if len(text) <= most else text[:most] + "…"
 
 
 def _finite(value: Any) -> Any:

@@ -4,14 +4,16 @@ logged, and the pipeline's output is exactly what it would have been."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from live_attune.server.hub import LOGGED_REJECTIONS, MESSAGES_BURST
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import session_dict
 from tests.server.conftest import start
@@ -20,7 +22,7 @@ from tests.server.conftest import start
 async def abuse(good: str) -> dict[str, int]:
     base = good.split("?")[0]
     counts = {"cycles": 0, "refused_token": 0, "refused_origin": 0, "errors": 0,
-              "closed_big": 0}
+              "closed_big": 0, "closed_flood": 0}
     for _ in range(200):  # connect, read the snapshot, go away
         async with connect(good) as ws:
             assert json.loads(await ws.recv())["type"] == "snapshot"
@@ -52,6 +54,17 @@ async def abuse(good: str) -> dict[str, int]:
         except Exception:
             pass
         counts["closed_big"] += ws.close_code == 1009
+    async with connect(good) as ws:  # a flood: as many messages as it can, never reading
+        await ws.recv()
+        with contextlib.suppress(ConnectionClosed):
+            for i in range(5000):
+                await ws.send('{"v":1,"type":"ping"}' if i % 2 else "[1,2,3]")
+        replies = 0
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                replies += json.loads(raw)["type"] in ("pong", "error")
+        # closed as a policy violation after the burst a dashboard never needs
+        counts["closed_flood"] += ws.close_code == 1008 and replies <= MESSAGES_BURST
     return counts
 
 
@@ -66,11 +79,14 @@ def test_abuse_is_rejected_logged_and_changes_nothing(conversation: dict[str, Pa
     counts = asyncio.run(abuse(good))
     session = running.wait(timeout=300)
     assert counts == {"cycles": 200, "refused_token": 2, "refused_origin": 1, "errors": 8,
-                      "closed_big": 1}
+                      "closed_big": 1, "closed_flood": 1}
     logged = [r.getMessage() for r in caplog.records]
     assert sum("wrong token" in m for m in logged) == 2
     assert sum("origin 'http://evil.example'" in m for m in logged) == 1
-    assert sum("rejected a dashboard message" in m for m in logged) == 8
+    # a few lines a connection, the rest counted in one (a flood once wrote 450,000 lines)
+    assert sum("rejected a dashboard message" in m for m in logged) == 2 * LOGGED_REJECTIONS
+    assert "rejected 5 more messages from that dashboard" in logged
+    assert sum("faster than a dashboard does" in m for m in logged) == 1
     assert session.hub.clients == 0  # nobody left behind
     live = json.loads((tmp_path / "session.json").read_text())
     offline = session_dict(analyze_file(conversation["stereo"], prosody=False))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from live_attune.server.http import REPORT_CSP
+from live_attune.server.messages import SAVED_WHERE_LAN
 from live_attune.session.output import config_dict, session_dict
 from live_attune.store import NewSession, Store, default_store_path
 from tests.conftest import analysed
@@ -59,12 +60,21 @@ def test_sessions_and_reports_are_served(short_conversation: dict[str, Path],
 
 def test_the_api_needs_the_lan_token(short_conversation: dict[str, Path],
                                      tmp_path: Path) -> None:
-    store_one(short_conversation["stereo"])
+    sid = store_one(short_conversation["stereo"])
     server = start_reports(default_store_path(), lan=True)
     page, _, query = server.url.partition("?")
     base = page.removesuffix("reports.html")
     assert get(base + "api/sessions")[0] == 403
     assert get(base + "api/sessions?" + query)[0] == 200
+    # over the network never a path: the audio file's names the user's folders (and often
+    # the client); the session is otherwise whole, the transcript withheld
+    status, _, body = get(base + f"api/sessions/{sid}?" + query)
+    data = json.loads(body)
+    assert status == 200 and data["source"]["path"] == SAVED_WHERE_LAN
+    assert str(short_conversation["stereo"].parent).encode() not in body
+    assert data["transcript"] == [] and data["segments"]
+    report = get(base + f"api/sessions/{sid}/report?" + query)[2]
+    assert short_conversation["stereo"].name.encode() not in report
     server.close()
 
 

@@ -22,12 +22,12 @@ WS_HANDSHAKE = ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
 
 
-def raw(port: int, path: str, headers: str, address: str = "127.0.0.1"
+def raw(port: int, path: str, headers: str, address: str = "127.0.0.1", method: str = "GET"
         ) -> tuple[int, dict[str, str], bytes]:
     """One request written by hand (``headers``: CRLF-terminated lines, Host included or
     not); the status, headers and body of the answer."""
     with socket.create_connection((address, port), timeout=10) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode())
+        s.sendall(f"{method} {path} HTTP/1.1\r\n{headers}\r\n".encode())
         data = b""
         while True:
             chunk = s.recv(65536)
@@ -103,6 +103,39 @@ def test_a_websocket_origin_must_be_this_server(server: ReportServer,
     two = f"{host}Origin: http://127.0.0.1:{port}\r\nOrigin: http://attacker.example\r\n"
     assert raw(port, "/ws", two)[0] == 403
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_only_get_and_only_paths(server: ReportServer) -> None:
+    """The dashboard, its API and the websocket only GET: any other method is 405 (it was
+    served: POST /api/sessions listed the sessions); "//ws" is not a URL naming a host ws
+    (it served the dashboard)."""
+    port = port_of(server)
+    host = f"Host: 127.0.0.1:{port}\r\n"
+    for method in ("POST", "PUT", "DELETE", "OPTIONS", "TRACE", "HEAD", "PATCH"):
+        status, headers, body = raw(port, "/api/sessions", host, method=method)
+        assert (status, headers.get("Allow")) == (405, "GET"), method
+        assert b"sessions" not in body
+    assert raw(port, "/api/sessions", host)[0] == 200
+    for path in ("//ws", "//ws?token=x", "//api/sessions", "//127.0.0.1/reports.html"):
+        assert raw(port, path, host)[0] == 404, path
+
+
+def test_a_report_that_takes_too_long_is_answered_busy(
+        server: ReportServer, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Past API_TIMEOUT_S a report request gets 503 and one log line (it was closed without
+    a word when the handshake's 10 s ran out: many reports at once on a slow machine)."""
+    from live_attune.server import http
+
+    port = port_of(server)
+    host = f"Host: 127.0.0.1:{port}\r\n"
+    sid = json.loads(raw(port, "/api/sessions", host)[2])["sessions"][0]["id"]
+    monkeypatch.setattr(http, "API_TIMEOUT_S", 0.001)  # shorter than any real build
+    status, _, body = raw(port, f"/api/sessions/{sid}/report", host)
+    assert (status, body) == (503, b"busy: try again in a moment\n")
+    assert sum("said busy" in r.getMessage() for r in caplog.records) == 1
+    monkeypatch.setattr(http, "API_TIMEOUT_S", 20.0)
+    assert raw(port, f"/api/sessions/{sid}/report", host)[0] == 200
 
 
 def test_api_errors_name_no_file(short_conversation: dict[str, Path], tmp_path: Path,

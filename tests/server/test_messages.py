@@ -45,9 +45,14 @@ def test_snapshot_fixture_embeds_valid_metrics_and_status() -> None:
 
 
 @pytest.mark.parametrize(("data", "reason"), [
-    ("not json", "not JSON"), (b"\xff\xfe", "not JSON"), ("[1, 2]", "not a JSON object"),
+    ("not json", "not JSON"), (b"\xff\xfe", "binary"), ("[1, 2]", "not a JSON object"),
     ('{"type": "ping"}', "unsupported version"), ('{"v": 2, "type": "ping"}', "version"),
     ('{"v": 1, "type": "shutdown"}', "unknown type"), ("x" * 5000, "too large"),
+    (b'{"v": 1, "type": "ping"}', "binary"),  # the protocol is text
+    ('{"v": true, "type": "ping"}', "version"),  # True == 1 in Python
+    ('{"v": 1.0, "type": "ping"}', "version"),
+    ("[" * 1000, "not JSON"),  # nested past Python's recursion limit: no traceback
+    ('{"v": ' + "9" * 900 + ', "type": "ping"}', r"version 9{30,40}…$"),  # cut to 40
 ])
 def test_client_messages_outside_the_protocol_are_rejected(data: str | bytes,
                                                            reason: str) -> None:
