@@ -58,8 +58,8 @@ def run_wizard(*, device: int | str | None, channels: int, out: Path, step_s: fl
 
 
 def audio_only(blocks: Iterator[tuple[float, object]]) -> Iterator[tuple[float, np.ndarray]]:
-    """A calibration step wants audio; a hole (dropped blocks, a call's gap) only shortens
-    what it hears."""
+    """A calibration step wants audio: a hole (dropped blocks, a call's gap) is left out, and
+    the step reads on until it has heard its full length."""
     for at, block in blocks:
         if isinstance(block, np.ndarray):
             yield at, block

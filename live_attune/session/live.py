@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from live_attune.audio.capture import DeviceBack, DeviceLost
+from live_attune.audio.capture import DROPPED, DeviceBack, DeviceLost
 from live_attune.audio.decode import AudioInfo
 from live_attune.core import SessionMetrics
 from live_attune.core.audio_facts import SAMPLE_RATE
@@ -33,6 +33,9 @@ from live_attune.store.db import SessionRecord, session_record
 from live_attune.store.recorder import SessionRecorder
 
 RING_S = 40.0  # audio kept for utterances still waiting to be transcribed (max 15 s + lag)
+# dropped blocks (the computer behind) within this much session audio of the last ones add to
+# that entry: a computer that stays behind drops every other block, not one gap a second
+DROPS_JOINED_S = 5.0
 AsrWorkerFactory = Callable[[Callable[[Transcript], None]], "AsrLike"]
 
 
@@ -148,6 +151,7 @@ class LiveRun:
             setup.recorder is None or setup.recorder.keep_transcript)
         self.state = "running"  # "lost" while the microphone is gone, "ended"
         self.missing: list[MissingAudio] = []  # audio that never arrived
+        self._last_drop_s: float | None = None  # session time of the newest dropped blocks
         self.samples = 0
         self.prosody_result: ProsodyResult | None = None
         self.saved_to: Path | None = None
@@ -191,8 +195,15 @@ class LiveRun:
             self.state = "lost"
             return
         self.state = "running"
-        self.missing.append(MissingAudio(self.samples / SAMPLE_RATE, change.missing_s,
-                                         "audio", change.reason))
+        at_s, last = self.samples / SAMPLE_RATE, self.missing[-1] if self.missing else None
+        joined = (change.reason == DROPPED and last is not None and last.reason == DROPPED
+                  and self._last_drop_s is not None
+                  and at_s - self._last_drop_s <= DROPS_JOINED_S)  # behind for a while
+        self._last_drop_s = at_s if change.reason == DROPPED else None
+        if joined and last is not None:
+            self.missing[-1] = replace(last, missing_s=last.missing_s + change.missing_s)
+            return
+        self.missing.append(MissingAudio(at_s, change.missing_s, "audio", change.reason))
 
     def journal(self, events: list[Event], audio: np.ndarray | None = None) -> None:
         """Segments, audio and progress into the store's journal (none: the final call)."""
