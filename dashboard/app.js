@@ -21,7 +21,8 @@ const GLANCE_DEFAULT = ["balance", "monologue", "latency"];
 const BEHAVIOUR_TEXT = { open_question: "open question", closed_question: "closed question",
                          reflection: "reflection" };
 const CONN_TEXT = { connecting: "connecting…", open: "connected", reconnecting: "reconnecting…",
-                    ended: "session over" };
+                    ended: "session over",
+                    nokey: "no key: open the address live-attune printed" };
 
 const state = { metrics: null, status: null, session: null, events: [], transcript: [],
                 ended: false, received: 0, errors: [] };
@@ -582,9 +583,16 @@ window.liveAttune = { handle, state, settings };
 bindSettings();
 fillDefinitions();
 render();
-if (!new URLSearchParams(location.search).has("offline")) connect();
+const params = new URLSearchParams(location.search);
+if (params.has("offline")) {
+  // fed by the tests' messages
+} else if (params.get("token")) {
+  connect();
+} else {
+  setConn("nokey");  // the server answers nothing without the key printed in its address
+}
 
-// The report view needs the --lan token too.
+// The report view needs the key too.
 (function linkReports() {
   const t = new URLSearchParams(location.search).get("token");
   if (t) $("reports-link").href = "reports.html?token=" + encodeURIComponent(t);

@@ -53,4 +53,12 @@ function connect() {
 }
 
 window.liveAttuneCalibration = { handle };
-if (!new URLSearchParams(location.search).has("offline")) connect();
+const params = new URLSearchParams(location.search);
+if (params.has("offline")) {
+  // fed by the tests' messages
+} else if (params.get("token")) {
+  connect();
+} else {  // the server answers nothing without the key printed in its address
+  $("conn").dataset.state = "nokey";
+  $("conn").textContent = "no key: open the address live-attune printed";
+}

@@ -61,7 +61,7 @@ function token() {
 
 async function getJson(path) {
   const response = await fetch(path + token(), { cache: "no-store" });
-  if (!response.ok) throw new Error(path + ": " + response.status);
+  if (!response.ok) throw new Error(response.status === 403 ? "no key" : path + ": " + response.status);
   return response.json();
 }
 
@@ -319,7 +319,9 @@ async function main() {
   try {
     listing = await getJson("/api/sessions");
   } catch (e) {
-    $("list-note").textContent = "The session store cannot be read.";
+    $("list-note").textContent = String(e.message) === "no key"
+      ? "This page needs its key: open the address live-attune printed."
+      : "The session store cannot be read.";
     return;
   }
   const labels = [...new Set(listing.sessions.map((r) => r.label).filter(Boolean))].sort();
@@ -334,4 +336,5 @@ async function main() {
 }
 
 window.liveAttuneReports = { show, fmt, dateWords };
+$("live-link").href = "index.html" + token();  // the live view needs the key too
 main();

@@ -149,11 +149,13 @@ def _add_analyze(sub: Commands) -> None:
 def _add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=port_number, default=8765,
                    help="dashboard port (0: any free port)")
-    p.add_argument("--no-browser", action="store_true", help="do not open the dashboard")
+    p.add_argument("--no-browser", action="store_true",
+                   help="do not open the dashboard (open the printed URL: it carries the key)")
     p.add_argument("--lan", action="store_true",
-                   help="serve to this local network too (a tablet, a second screen): needs "
-                        "the random token in the printed URL / QR code; over the network "
-                        "only the measures are sent, never the transcript (plain HTTP)")
+                   help="serve to this local network too (a tablet, a second screen): open "
+                        "the printed URL or scan its QR code (it carries the key every run "
+                        "needs); over the network only the measures are sent, never the "
+                        "transcript (plain HTTP)")
     p.add_argument("--out", type=out_path,
                    help="also save session.json and turns.csv in this directory")
     p.add_argument("--keep-audio", action="store_true",

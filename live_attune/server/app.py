@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -133,7 +134,7 @@ async def _server(handler: Callable[[ServerConnection], Awaitable[None]],
     The sockets are bound first so that the port, and with it every Host name the server
     answers to, is known before the first request (``Access``: the DNS-rebinding guard).
     """
-    token = secrets.token_urlsafe(16) if options.lan else None
+    token = secrets.token_urlsafe(16)  # on 127.0.0.1 too: other users and programs reach it
     addresses = _addresses(options)
     sockets = _bind(addresses, options.port)
     port = int(sockets[0].getsockname()[1])
@@ -222,5 +223,17 @@ def _on_signals(stop: asyncio.Event) -> None:
 
 
 def ws_url(http_url: str) -> str:
-    base, _, query = http_url.partition("?")
-    return base.replace("http://", "ws://").rstrip("/") + WS_PATH + (f"?{query}" if query else "")
+    """The websocket of the server whose page is ``http_url`` (any of its pages), with the
+    page's query (its token)."""
+    parts = urlsplit(http_url)
+    return f"ws://{parts.netloc}{WS_PATH}" + (f"?{parts.query}" if parts.query else "")
+
+
+def address(http_url: str, path: str) -> str:
+    """``path`` (a page or API path, with or without a query) on the server whose page is
+    ``http_url``, carrying that page's token."""
+    parts = urlsplit(http_url)
+    token = parse_qs(parts.query).get("token", [""])[0]
+    path, _, query = path.lstrip("/").partition("?")
+    query = "&".join(q for q in (query, f"token={token}" if token else "") if q)
+    return f"http://{parts.netloc}/{path}" + (f"?{query}" if query else "")

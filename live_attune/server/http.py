@@ -7,11 +7,16 @@ when it starts. Anything else is refused with 421 before anything is read: a web
 domain an attacker rebinds to 127.0.0.1 (DNS rebinding) gets nothing. The Content-Security-
 Policy and the websocket Origin check come from the same fixed list, never from the request.
 
-Binds 127.0.0.1 unless ``--lan``; with ``--lan`` every request (page, script, API and
-websocket) must carry the random token: in the page's URL (``?token=...``, printed and shown
-as a QR code), or in the cookie that a page request with the right token sets (HttpOnly,
-SameSite=Strict), so the page's own assets load. ``--lan`` is plain HTTP, so it never carries
-what was said (``Access.words`` is False): see hub.py, and the API below.
+Binds 127.0.0.1 unless ``--lan``. Every websocket and API request (what holds a session's
+numbers and words) must carry the random token made when the server starts, in its query
+(``?token=...``): the printed URL has it (opened in the browser, with ``--lan`` shown as a QR
+code), and the pages pass it on from their own address. On 127.0.0.1 too: any program or
+other user of this computer can reach 127.0.0.1, and the API serves every stored session
+(clinical files are readable by the user alone). The dashboard's own files (its HTML, style
+and script, the same for everyone) need no token, and no cookie carries it: a cookie set by
+127.0.0.1 is sent to every port there, another user's server included. ``--lan`` is plain
+HTTP, so it never carries what was said (``Access.words`` is False): see hub.py, and the API
+below.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ import ipaddress
 import json
 import logging
 import mimetypes
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
 from pathlib import Path
@@ -40,7 +47,11 @@ from live_attune.store.db import SessionRow
 
 log = logging.getLogger("live_attune.server")
 WS_PATH = "/ws"
+FORBIDDEN_TEXT = ("missing or wrong token: open the address live-attune printed when it "
+                  "started (it carries a key)\n")
 API_TIMEOUT_S = 20.0  # a store read or report build answered within this, else 503
+API_WORKERS = 2  # store reads and report builds at once
+BUSY_TEXT = "busy: try again in a moment\n"
 API_PATH = "/api/"
 # The report is one self-contained page: its own inline style and SVG, nothing else at all.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -56,8 +67,9 @@ WORDS_WITHHELD = ("The transcript is not sent over the network (--lan); open the
 @dataclass(frozen=True, kw_only=True)
 class Access:
     """Who may connect, fixed when the server starts: the ``addresses`` it listens on at
-    ``port``; ``token`` is None on 127.0.0.1, required with --lan; ``words`` is False when no
-    transcript text may leave through the API (--lan)."""
+    ``port``; ``token``: required of every request (the server always makes one; None only
+    where a test builds an Access by hand); ``words`` is False when no transcript text may
+    leave through the API (--lan)."""
 
     root: Path
     addresses: tuple[str, ...]
@@ -66,6 +78,7 @@ class Access:
     words: bool = True
     extra_roots: tuple[tuple[str, Path], ...] = ()  # (url prefix, folder), e.g. test fixtures
     store: Path | None = None  # the session store behind /api/sessions (the report view)
+    refusals: RefusalLog = field(default_factory=lambda: RefusalLog(), compare=False)
 
     @cached_property
     def hosts(self) -> frozenset[str]:
@@ -87,12 +100,6 @@ class Access:
     @cached_property
     def policy(self) -> str:
         return csp(self.hosts)
-
-    @property
-    def cookie(self) -> str:
-        """The token cookie's name: one per port, as a cookie is shared by every port of a
-        host and two servers (live and ``sessions serve``) may run side by side."""
-        return f"live_attune_{self.port}"
 
 
 def csp(hosts: Iterable[str]) -> str:
@@ -122,46 +129,91 @@ async def process_request(access: Access, connection: ServerConnection,
         return refused
     if url.path == WS_PATH:
         return None
-    cookie = _set_cookie(access) if _query_token(url.query) else None
     if url.path.startswith(API_PATH):
         response = await _api_in_time(access, connection, url.path[len(API_PATH):])
     else:
         response = _static(access, url.path)
-    if cookie is not None:
-        response.headers["Set-Cookie"] = cookie
     return response
+
+
+class ApiWorkers:
+    """The threads that read the store and build reports: API_WORKERS of them, their own
+    (a pile of report builds never takes the threads the live session's end needs), and at
+    most as many requests again waiting; more are told busy at once."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(API_WORKERS, thread_name_prefix="live-attune-api")
+        self.asked = 0  # requests running or waiting (read and written on the event loop)
+
+
+_WORKERS = ApiWorkers()
 
 
 async def _api_in_time(access: Access, connection: ServerConnection, path: str) -> Response:
     """``_api`` on a worker thread, answered within API_TIMEOUT_S (the handshake's own limit,
-    app.OPEN_TIMEOUT_S, is longer): past it a 503 and one log line instead of a connection
-    closed without a word (many reports asked for at once on a slow machine)."""
+    app.OPEN_TIMEOUT_S, is longer): past it, or with too many already asked, a 503 and one
+    log line instead of a connection closed without a word (many reports asked for at once
+    on a slow machine)."""
+    if _WORKERS.asked >= 2 * API_WORKERS:
+        access.refusals.warn("the report view is busy (%d requests): refused %s",
+                             _WORKERS.asked, path[:100])
+        return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, BUSY_TEXT)
+    _WORKERS.asked += 1
     try:
-        return await asyncio.wait_for(asyncio.to_thread(_api, access, path), API_TIMEOUT_S)
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(_WORKERS.pool, _api, access, path),
+                                      API_TIMEOUT_S)
     except TimeoutError:
         log.warning("the report view took over %g s to answer %s: said busy", API_TIMEOUT_S,
                     path[:100])
-        return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
-                                  "busy: try again in a moment\n")
+        return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, BUSY_TEXT)
+    finally:
+        _WORKERS.asked -= 1
+
+
+@dataclass
+class RefusalLog:
+    """Refused requests are logged one line each up to ``per_minute`` a minute; past that
+    they are counted, and the count is one line when the next minute's first is logged (a
+    peer retrying without the token once wrote a line a request without end)."""
+
+    per_minute: int = 60
+    minute_start: float = float("-inf")
+    logged: int = 0
+    unlogged: int = 0
+
+    def warn(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.minute_start >= 60:
+            if self.unlogged:
+                log.warning("refused %d more requests in the minute before (not logged one "
+                            "by one)", self.unlogged)
+            self.minute_start, self.logged, self.unlogged = now, 0, 0
+        if self.logged < self.per_minute:
+            self.logged += 1
+            log.warning(message, *args)
+        else:
+            self.unlogged += 1
 
 
 def _refusal(access: Access, connection: ServerConnection, request: Request, path: str,
              query: str) -> Response | None:
     """A plain 4xx for a request that does not name this server, lacks the token, or is a
-    websocket from another origin; None when it may go on. Each refusal is one log line."""
+    websocket from another origin; None when it may go on. Each refusal is one log line
+    (``RefusalLog``: at most 60 a minute, the rest counted)."""
+    warn = access.refusals.warn
     hosts = request.headers.get_all("Host")
     if len(hosts) != 1 or hosts[0].lower() not in access.hosts:
-        log.warning("refused %s from %s: Host %s is not this server", path[:100],
-                    _peer(connection), ", ".join(repr(h[:100]) for h in hosts) or "missing")
+        warn("refused %s from %s: Host %s is not this server", path[:100], _peer(connection),
+             ", ".join(repr(h[:100]) for h in hosts) or "missing")
         return connection.respond(HTTPStatus.MISDIRECTED_REQUEST, "not this server\n")
-    if access.token is not None and not _token_ok(access.token, access.cookie, request, query):
-        log.warning("refused %s from %s: missing or wrong token", path[:100],
-                    _peer(connection))
-        return connection.respond(HTTPStatus.FORBIDDEN, "missing or wrong token\n")
+    keyed = path == WS_PATH or path.startswith(API_PATH)  # the data; the page's files are not
+    if keyed and access.token is not None and not _token_ok(access.token, query):
+        warn("refused %s from %s: missing or wrong token", path[:100], _peer(connection))
+        return connection.respond(HTTPStatus.FORBIDDEN, FORBIDDEN_TEXT)
     origins = request.headers.get_all("Origin")
     if path == WS_PATH and origins and (len(origins) > 1 or origins[0] not in access.origins):
-        log.warning("refused a websocket from origin %s",
-                    ", ".join(repr(o[:100]) for o in origins))
+        warn("refused a websocket from origin %s", ", ".join(repr(o[:100]) for o in origins))
         return connection.respond(HTTPStatus.FORBIDDEN, "origin not allowed\n")
     return None
 
@@ -251,27 +303,9 @@ def _query_token(query: str) -> str:
     return parse_qs(query).get("token", [""])[0]
 
 
-def _token_ok(token: str, cookie: str, request: Request, query: str) -> bool:
-    """The token from the URL, else from this server's cookie; compared in constant time."""
-    given = _query_token(query) or _cookie(request, cookie)
-    return hmac.compare_digest(given.encode(), token.encode())
-
-
-def _cookie(request: Request, name: str) -> str:
-    for header in request.headers.get_all("Cookie"):
-        for pair in header.split(";"):
-            key, _, value = pair.strip().partition("=")
-            if key == name:
-                return value
-    return ""
-
-
-def _set_cookie(access: Access) -> str | None:
-    """The token as a cookie, so that the page's own style, script and fetches carry it;
-    HttpOnly (no script reads it) and SameSite=Strict (no other site's page sends it)."""
-    if access.token is None:
-        return None
-    return f"{access.cookie}={access.token}; Path=/; HttpOnly; SameSite=Strict"
+def _token_ok(token: str, query: str) -> bool:
+    """The token in the request's query, compared in constant time."""
+    return hmac.compare_digest(_query_token(query).encode(), token.encode())
 
 
 def _static(access: Access, path: str) -> Response:

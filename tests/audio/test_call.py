@@ -428,7 +428,7 @@ def test_calibrate_call_saves_both_sides_and_the_echo(tmp_path: Path) -> None:
         assert proc.stdout is not None
         url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
                    if line.startswith("Dashboard: "))
-        messages = asyncio.run(collect(ws_url(url.removesuffix("calibration.html"))))
+        messages = asyncio.run(collect(ws_url(url)))
         rest, err = proc.communicate(timeout=120)
     finally:
         stop.set()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jsonschema
 import numpy as np
@@ -88,11 +89,14 @@ def test_live_wizard_through_alsa_with_the_dashboard(tmp_path: Path) -> None:
                              "--dashboard", "--no-browser", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
-    url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
-               if line.startswith("Dashboard: "))
-    assert url.endswith("/calibration.html")
-    messages = asyncio.run(collect(ws_url(url.removesuffix("calibration.html"))))
-    rest_out, err = proc.communicate(timeout=120)
+    try:
+        url = next(line.split(" ", 1)[1].strip() for line in proc.stdout
+                   if line.startswith("Dashboard: "))
+        assert urlsplit(url).path == "/calibration.html" and "token=" in urlsplit(url).query
+        messages = asyncio.run(collect(ws_url(url)))
+        rest_out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # (ended by now unless the test failed: no capture left running)
     assert proc.returncode == 0, err
     for m in messages:
         jsonschema.validate(m, SCHEMAS["calibration"])

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from live_attune.server.app import address
 from tests.server.conftest import FIXTURES, start_reports
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,10 +36,11 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of the dashboard's pages, served with no live session (as
-    ``sessions serve``, with a store path of its own in a temporary directory)."""
+    """The URL of the dashboard's pages, served with no live session (as ``sessions
+    serve``, with a store path of its own in a temporary directory): ``address(pages, P)``
+    is page P with the server's key."""
     server = start_reports(tmp_path_factory.mktemp("store") / "sessions.db")
-    yield server.url.removesuffix("reports.html")
+    yield server.url
     server.close()
 
 
@@ -46,7 +48,7 @@ def offline_page(browser: Browser, base: str, size: tuple[int, int] = LAPTOP) ->
     """The live view with no session (``?offline``), nothing remembered from an earlier page:
     what it shows comes from the messages it is fed."""
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-    page.goto(base + "index.html?offline")
+    page.goto(address(base, "index.html?offline"))
     page.evaluate("() => localStorage.clear()")
     page.reload()
     return page

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from live_attune.server.app import address
 from live_attune.store import default_store_path
 from tests.dashboard.conftest import ARTIFACTS, feed, golden, offline_page
 from tests.server.conftest import start_reports
@@ -88,7 +89,7 @@ def test_past_sessions_and_calibration_fit(browser: Browser, pages: str,
     page.wait_for_selector("#session-detail:not([hidden])")
     assert_fits(page, ("#client-filter", f'#sessions li[data-id="{stored}"] button',
                        "#detail-report"), f"reports-{size}")
-    page.goto(pages + "calibration.html?offline")
+    page.goto(address(pages, "calibration.html?offline"))
     page.evaluate("m => window.liveAttuneCalibration.handle(m)", golden("calibration"))
     assert_fits(page, ("#cal-prompt", '[data-channel="1"]'), f"calibration-{size}")
     page.close()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, Page
 
 from live_attune.report.html import format_value, lookup
+from live_attune.server.app import address
 from live_attune.store import NewSession, Store, default_store_path
 from tests.dashboard.conftest import ARTIFACTS, golden
 from tests.server.conftest import start_reports
@@ -45,7 +46,7 @@ def test_report_view_lists_and_shows_sessions(browser: Browser,
             assert key and fmt
             assert el.inner_text() == format_value(fmt, lookup(data, key)), key
         href = page.get_attribute("#detail-report", "href")
-        assert href == f"/api/sessions/{second}/report"
+        assert href == f"/api/sessions/{second}/report?{urlsplit(server.url).query}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "reports-view.png"))
         page.close()
@@ -58,7 +59,7 @@ def test_report_view_lists_and_shows_sessions(browser: Browser,
 def test_calibration_view_renders_the_golden_message(browser: Browser, pages: str) -> None:
     message = golden("calibration")
     page = browser.new_page()
-    page.goto(pages + "calibration.html?offline")
+    page.goto(address(pages, "calibration.html?offline"))
     page.evaluate("m => window.liveAttuneCalibration.handle(m)", message)
     assert page.inner_text("#cal-prompt") == message["prompt"]
     assert page.locator(".cal-meter").count() == len(message["levels_db"])

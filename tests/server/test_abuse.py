@@ -63,8 +63,9 @@ async def abuse(good: str) -> dict[str, int]:
         with contextlib.suppress(ConnectionClosed):
             async for raw in ws:
                 replies += json.loads(raw)["type"] in ("pong", "error")
-        # closed as a policy violation after the burst a dashboard never needs
-        counts["closed_flood"] += ws.close_code == 1008 and replies <= MESSAGES_BURST
+        # closed as a policy violation after the burst a dashboard never needs (a few more
+        # where the loop was held up for a moment and the budget refilled meanwhile)
+        counts["closed_flood"] += ws.close_code == 1008 and replies <= MESSAGES_BURST + 5
     return counts
 
 

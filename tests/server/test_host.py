@@ -10,7 +10,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -22,10 +22,13 @@ WS_HANDSHAKE = ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
 
 
-def raw(port: int, path: str, headers: str, address: str = "127.0.0.1", method: str = "GET"
-        ) -> tuple[int, dict[str, str], bytes]:
+def raw(port: int, path: str, headers: str, address: str = "127.0.0.1", method: str = "GET",
+        token: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """One request written by hand (``headers``: CRLF-terminated lines, Host included or
-    not); the status, headers and body of the answer."""
+    not; ``token``: the server's key, added to the path's query); the status, headers and
+    body of the answer."""
+    if token is not None:
+        path += ("&" if "?" in path else "?") + f"token={token}"
     with socket.create_connection((address, port), timeout=10) as s:
         s.sendall(f"{method} {path} HTTP/1.1\r\n{headers}\r\n".encode())
         data = b""
@@ -52,13 +55,18 @@ def port_of(server: ReportServer) -> int:
     return int(urlsplit(server.url).port or 0)
 
 
+def key(server: ReportServer) -> str:
+    """The token the server printed in its URL (every request needs it)."""
+    return parse_qs(urlsplit(server.url).query)["token"][0]
+
+
 def test_only_its_own_host_names_are_served(server: ReportServer,
                                             caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    port = port_of(server)
+    port, k = port_of(server), key(server)
     for good in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
-        assert raw(port, "/api/sessions", f"Host: {good}\r\n")[0] == 200, good
-        assert raw(port, "/ws", f"Host: {good}\r\n{WS_HANDSHAKE}")[0] == 101, good
+        assert raw(port, "/api/sessions", f"Host: {good}\r\n", token=k)[0] == 200, good
+        assert raw(port, "/ws", f"Host: {good}\r\n{WS_HANDSHAKE}", token=k)[0] == 101, good
     caplog.clear()
     bad_hosts = (f"Host: attacker.example:{port}\r\n",  # DNS rebinding
                  f"Host: 127.0.0.1:{port + 1}\r\n",  # wrong port
@@ -81,7 +89,7 @@ def test_only_its_own_host_names_are_served(server: ReportServer,
 
 def test_the_csp_comes_from_the_server_not_the_request(server: ReportServer) -> None:
     port = port_of(server)
-    policies = {raw(port, "/", f"Host: {h}\r\n")[1]["Content-Security-Policy"]
+    policies = {raw(port, "/", f"Host: {h}\r\n", token=key(server))[1]["Content-Security-Policy"]
                 for h in (f"127.0.0.1:{port}", f"localhost:{port}")}
     assert len(policies) == 1
     (policy,) = policies
@@ -93,15 +101,16 @@ def test_the_csp_comes_from_the_server_not_the_request(server: ReportServer) -> 
 
 def test_a_websocket_origin_must_be_this_server(server: ReportServer,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    port = port_of(server)
+    port, k = port_of(server), key(server)
     host = f"Host: 127.0.0.1:{port}\r\n{WS_HANDSHAKE}"
     for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
-        assert raw(port, "/ws", f"{host}Origin: {origin}\r\n")[0] == 101, origin
+        assert raw(port, "/ws", f"{host}Origin: {origin}\r\n", token=k)[0] == 101, origin
     for origin in (f"http://attacker.example:{port}", f"https://127.0.0.1:{port}",
                    f"http://127.0.0.1:{port + 1}", "null"):
-        assert raw(port, "/ws", f"{host}Origin: {origin}\r\n")[0] == 403, origin
+        status, _, body = raw(port, "/ws", f"{host}Origin: {origin}\r\n", token=k)
+        assert (status, body) == (403, b"origin not allowed\n"), origin
     two = f"{host}Origin: http://127.0.0.1:{port}\r\nOrigin: http://attacker.example\r\n"
-    assert raw(port, "/ws", two)[0] == 403
+    assert raw(port, "/ws", two, token=k)[:3:2] == (403, b"origin not allowed\n")
     assert not [r for r in caplog.records if r.exc_info]
 
 
@@ -115,7 +124,7 @@ def test_only_get_and_only_paths(server: ReportServer) -> None:
         status, headers, body = raw(port, "/api/sessions", host, method=method)
         assert (status, headers.get("Allow")) == (405, "GET"), method
         assert b"sessions" not in body
-    assert raw(port, "/api/sessions", host)[0] == 200
+    assert raw(port, "/api/sessions", host, token=key(server))[0] == 200
     for path in ("//ws", "//ws?token=x", "//api/sessions", "//127.0.0.1/reports.html"):
         assert raw(port, path, host)[0] == 404, path
 
@@ -127,15 +136,34 @@ def test_a_report_that_takes_too_long_is_answered_busy(
     a word when the handshake's 10 s ran out: many reports at once on a slow machine)."""
     from live_attune.server import http
 
-    port = port_of(server)
+    port, k = port_of(server), key(server)
     host = f"Host: 127.0.0.1:{port}\r\n"
-    sid = json.loads(raw(port, "/api/sessions", host)[2])["sessions"][0]["id"]
+    sid = json.loads(raw(port, "/api/sessions", host, token=k)[2])["sessions"][0]["id"]
     monkeypatch.setattr(http, "API_TIMEOUT_S", 0.001)  # shorter than any real build
-    status, _, body = raw(port, f"/api/sessions/{sid}/report", host)
+    status, _, body = raw(port, f"/api/sessions/{sid}/report", host, token=k)
     assert (status, body) == (503, b"busy: try again in a moment\n")
     assert sum("said busy" in r.getMessage() for r in caplog.records) == 1
     monkeypatch.setattr(http, "API_TIMEOUT_S", 20.0)
-    assert raw(port, f"/api/sessions/{sid}/report", host)[0] == 200
+    assert raw(port, f"/api/sessions/{sid}/report", host, token=k)[0] == 200
+
+
+def test_many_reports_at_once_are_answered_each(server: ReportServer,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """Twelve report requests at once: API_WORKERS build, as many again wait, the rest are
+    told busy at once; every request gets an answer (12 at once once got 18 of 30 closed
+    without a word)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port, k = port_of(server), key(server)
+    host = f"Host: 127.0.0.1:{port}\r\n"
+    sid = json.loads(raw(port, "/api/sessions", host, token=k)[2])["sessions"][0]["id"]
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: raw(port, f"/api/sessions/{sid}/report", host,
+                                              token=k), range(12)))
+    statuses = sorted(a[0] for a in answers)
+    assert set(statuses) <= {200, 503} and statuses.count(200) >= 2, statuses
+    assert all(a[2] == b"busy: try again in a moment\n" for a in answers if a[0] == 503)
+    assert statuses.count(503) == sum("is busy" in r.getMessage() for r in caplog.records)
 
 
 def test_api_errors_name_no_file(short_conversation: dict[str, Path], tmp_path: Path,
@@ -143,7 +171,8 @@ def test_api_errors_name_no_file(short_conversation: dict[str, Path], tmp_path: 
     server = start_reports(default_store_path())  # an empty store
     port = port_of(server)
     try:
-        status, _, body = raw(port, "/api/sessions/nope", f"Host: 127.0.0.1:{port}\r\n")
+        status, _, body = raw(port, "/api/sessions/nope", f"Host: 127.0.0.1:{port}\r\n",
+                              token=key(server))
     finally:
         server.close()
     assert status == 404
@@ -152,7 +181,8 @@ def test_api_errors_name_no_file(short_conversation: dict[str, Path], tmp_path: 
     broken.write_bytes(b"this is not a database" * 100)
     server = start_reports(broken)
     try:
-        answers = [raw(port_of(server), path, f"Host: 127.0.0.1:{port_of(server)}\r\n")
+        answers = [raw(port_of(server), path, f"Host: 127.0.0.1:{port_of(server)}\r\n",
+                       token=key(server))
                    for path in ("/api/sessions", "/api/sessions/last")]
     finally:
         server.close()
@@ -161,34 +191,60 @@ def test_api_errors_name_no_file(short_conversation: dict[str, Path], tmp_path: 
         assert b"/" not in body and b"sqlite" not in body
 
 
-def test_lan_token_cookie_lets_the_page_load_its_assets(short_conversation: dict[str, Path]
-                                                        ) -> None:
+def test_lan_data_needs_the_token_and_no_cookie_carries_it(short_conversation: dict[str, Path]
+                                                            ) -> None:
+    """With --lan the token in the query opens the data (API, websocket) on every name the
+    server answers to; the page's own files need none; no cookie is set (one set by an
+    address goes to every port there) and none is read."""
     server = start_reports(default_store_path(), lan=True)
     url = urlsplit(server.url)
     port, lan = int(url.port or 0), str(url.hostname)
+    token = parse_qs(url.query)["token"][0]
     try:
         assert lan == LAN_ADDRESS
         status, headers, _ = raw(port, f"/reports.html?{url.query}", f"Host: {lan}:{port}\r\n",
                                  address=lan)
-        assert status == 200
-        cookie = headers["Set-Cookie"]
-        pair, *attributes = cookie.split("; ")
-        assert pair.startswith(f"live_attune_{port}=") and pair.endswith(url.query[6:])
-        assert {"Path=/", "HttpOnly", "SameSite=Strict"} == set(attributes)
-        name, token = pair.split("=", 1)
+        assert status == 200 and "Set-Cookie" not in headers
         for host in (f"{lan}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"):
-            for path in ("/style.css", "/reports.js", "/api/sessions"):
-                assert raw(port, path, f"Host: {host}\r\nCookie: a=b; {pair}\r\n",
-                           address=lan)[0] == 200, (host, path)
-                assert raw(port, path, f"Host: {host}\r\n", address=lan)[0] == 403
-                assert raw(port, path, f"Host: {host}\r\nCookie: {name}={token[:-1]}x\r\n",
-                           address=lan)[0] == 403
-            assert raw(port, "/ws", f"Host: {host}\r\nCookie: {pair}\r\n{WS_HANDSHAKE}"
-                       f"Origin: http://{host}\r\n", address=lan)[0] == 101
-        assert raw(port, "/style.css", f"Host: attacker.example:{port}\r\nCookie: {pair}\r\n",
+            for path in ("/style.css", "/reports.js", "/index.html"):
+                assert raw(port, path, f"Host: {host}\r\n", address=lan)[0] == 200, (host, path)
+            assert raw(port, "/api/sessions", f"Host: {host}\r\n", address=lan,
+                       token=token)[0] == 200
+            assert raw(port, "/api/sessions", f"Host: {host}\r\n", address=lan)[0] == 403
+            assert raw(port, "/api/sessions", f"Host: {host}\r\n", address=lan,
+                       token=token[:-1] + "x")[0] == 403
+            assert raw(port, "/api/sessions", f"Host: {host}\r\nCookie: "
+                       f"live_attune_{port}={token}\r\n", address=lan)[0] == 403
+            assert raw(port, "/ws", f"Host: {host}\r\n{WS_HANDSHAKE}Origin: http://{host}\r\n",
+                       address=lan, token=token)[0] == 101
+            assert raw(port, "/ws", f"Host: {host}\r\n{WS_HANDSHAKE}Origin: http://{host}\r\n",
+                       address=lan)[0] == 403
+        assert raw(port, "/style.css", f"Host: attacker.example:{port}\r\n",
                    address=lan)[0] == 421
-        assert raw(port, "/style.css", f"Host: {lan}:{port}\r\nCookie: {pair}\r\n")[0] == 200
+        assert raw(port, "/api/sessions", f"Host: {lan}:{port}\r\n", token=token)[0] == 200
         with pytest.raises(ConnectionRefusedError):  # not every interface: just those two
             socket.create_connection(("127.0.0.3", port), timeout=5).close()
     finally:
         server.close()
+
+
+def test_refusals_are_logged_sixty_a_minute_and_the_rest_counted(
+        server: ReportServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A peer that keeps asking without the key (it once wrote a line a request, without
+    end): 60 lines a minute, then one line with the count of the rest."""
+    from live_attune.server.http import RefusalLog
+
+    caplog.set_level(logging.WARNING, logger="live_attune.server")
+    port = port_of(server)
+    for _ in range(70):
+        assert raw(port, "/api/sessions", f"Host: 127.0.0.1:{port}\r\n")[0] == 403
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("missing or wrong token" in m for m in lines) == 60
+    later = RefusalLog(per_minute=2)
+    for _ in range(5):
+        later.warn("refused %s", "x")
+    later.minute_start -= 60  # a minute on
+    later.warn("refused %s", "y")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[-2:] == ["refused 3 more requests in the minute before (not logged one by "
+                          "one)", "refused y"]

@@ -9,12 +9,14 @@ import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from live_attune.server.app import address
 from live_attune.server.messages import SCHEMAS
 from live_attune.session.offline import analyze_file
 from live_attune.session.output import schema, session_dict
@@ -216,7 +218,7 @@ def refused(url: str) -> int | None:
 
 @visit
 async def path_traversal(running: Running) -> tuple[list[int | None], list[dict]]:  # type: ignore[type-arg]
-    codes = [await asyncio.to_thread(refused, running.url + path)
+    codes = [await asyncio.to_thread(refused, address(running.url, path))
              for path in ("../pyproject.toml", "%2e%2e/pyproject.toml",
                           "fixtures/../../README.md")]
     return codes, await collect(running.ws)
@@ -304,7 +306,7 @@ def serve_on(port: int) -> BaseException | None:
 
 @visit
 async def busy_port(running: Running) -> tuple[BaseException | None, list[dict]]:  # type: ignore[type-arg]
-    port = int(running.url.rsplit(":", 1)[1].strip("/"))
+    port = int(urlsplit(running.url).port or 0)
     return await asyncio.to_thread(serve_on, port), await collect(running.ws)
 
 
