@@ -117,7 +117,9 @@ async def process_request(access: Access, connection: ServerConnection,
     Store reads and report builds run on a worker thread: the event loop keeps serving the
     live session meanwhile.
     """
-    if request.method != "GET":  # the dashboard, its API and the websocket only GET
+    # the dashboard, its API and the websocket only GET (older websockets refused other
+    # methods itself, and its Request had no method)
+    if getattr(request, "method", "GET") != "GET":
         response = connection.respond(HTTPStatus.METHOD_NOT_ALLOWED, "only GET\n")
         response.headers["Allow"] = "GET"
         return response

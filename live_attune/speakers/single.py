@@ -248,7 +248,10 @@ class EncoderWindows:
         recording's last words are given the voice of the windows before them: AMI dev00's
         last 1.5 s (the grid's last window there read half the speaker before; session 20,
         bench_single_mic: dev00 DER 34.0 -> 28.6 %, confusion 9.0 -> 3.7 %, the other real
-        clips unchanged). Held to ``min_speech_share`` like every window."""
+        clips unchanged). Held to ``min_speech_share`` like every window; where the grid
+        stops only a little short it nearly repeats the grid's last window (most recordings:
+        harmless, one window more). Its last few frames may lie past the VAD's last judged
+        32 ms frame, which then reads as that frame's flag."""
         first = frames - ENCODER_FRAMES
         if first <= self._next - self._hop or first < self._mel_first:
             return 0  # the grid reached the end, or the audio is shorter than a window
