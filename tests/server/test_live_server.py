@@ -260,10 +260,13 @@ def test_lan_mode_needs_the_token(brief_conversation: dict[str, Path], tmp_path:
     with pytest.raises(InvalidStatus) as err:
         asyncio.run(try_bad())
     assert err.value.response.status_code == 403
-    with pytest.raises(urllib.error.HTTPError) as page:
-        urllib.request.urlopen(good.replace("ws://", "http://").replace("/ws?", "/?").split("?")[0])
-    assert page.value.code == 403
-    page.value.close()  # (an open connection would hold the server's close at the end)
+    base = good.replace("ws://", "http://").split("/ws?")[0]
+    with urllib.request.urlopen(base + "/") as page:  # the page itself is public code
+        assert page.status == 200
+    with pytest.raises(urllib.error.HTTPError) as api:  # the data is not
+        urllib.request.urlopen(base + "/api/sessions")
+    assert api.value.code == 403
+    api.value.close()  # (an open connection would hold the server's close at the end)
     assert asyncio.run(collect(good))[-1]["type"] == "end"
     running.wait()
 

@@ -83,8 +83,9 @@ def test_a_far_microphone_s_speech_is_counted_and_its_voices_kept() -> None:
     """AMI dev00 (two people, a far microphone): the one-mic speech thresholds (0.1/0.1,
     chosen leave-one-file-out on the four real recordings) miss less of the reference's speech
     than the windows' VAD (0.5/0.35) alone, the voices are still described from clear speech
-    only (two speakers found either way) and DER falls (measured: missed 32.0 → 24.6 %,
-    DER 39.2 → 34.4 %, collar 0.25 s)."""
+    only (two speakers found either way) and DER falls (measured: missed 32.0 → 24.2 %,
+    DER 35.1 → 28.6 %, collar 0.25 s; 39.2 → 34.4 % before the window at the recording's
+    end)."""
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     from bench.bench_single_mic import REAL, real_wav, rttm, segments_annotation
@@ -102,7 +103,7 @@ def test_a_far_microphone_s_speech_is_counted_and_its_voices_kept() -> None:
         print(name, found[name])
     assert found["windows' VAD"][2] == found["one-mic"][2] == 2
     assert found["one-mic"][0] <= found["windows' VAD"][0] - 0.05
-    assert found["one-mic"][1] <= 0.37 < found["windows' VAD"][1]
+    assert found["one-mic"][1] <= 0.31 < found["windows' VAD"][1]
 
 
 @pytest.mark.slow
