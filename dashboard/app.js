@@ -501,10 +501,11 @@ function renderStatus() {
 
 // -- connection --------------------------------------------------------------------------
 let socket = null, retryMs = 1000;
+const PARAMS = new URLSearchParams(location.search);
+const KEY = PARAMS.get("token");  // from the address live-attune printed; the server needs it
 
 function wsUrl() {
-  const token = new URLSearchParams(location.search).get("token");
-  return "ws://" + location.host + "/ws" + (token ? "?token=" + encodeURIComponent(token) : "");
+  return "ws://" + location.host + "/ws" + (KEY ? "?token=" + encodeURIComponent(KEY) : "");
 }
 
 function setConn(s) { const c = $("conn"); c.dataset.state = s; c.textContent = CONN_TEXT[s] || s; }
@@ -583,17 +584,11 @@ window.liveAttune = { handle, state, settings };
 bindSettings();
 fillDefinitions();
 render();
-const params = new URLSearchParams(location.search);
-if (params.has("offline")) {
+if (PARAMS.has("offline")) {
   // fed by the tests' messages
-} else if (params.get("token")) {
+} else if (KEY) {
   connect();
 } else {
   setConn("nokey");  // the server answers nothing without the key printed in its address
 }
-
-// The report view needs the key too.
-(function linkReports() {
-  const t = new URLSearchParams(location.search).get("token");
-  if (t) $("reports-link").href = "reports.html?token=" + encodeURIComponent(t);
-})();
+if (KEY) $("reports-link").href = "reports.html?token=" + encodeURIComponent(KEY);  // it needs it too
